@@ -1,0 +1,3 @@
+"""cxloop: closed-loop customer experience management."""
+
+__version__ = "0.1.0"
