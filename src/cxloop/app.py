@@ -1,0 +1,101 @@
+"""create_app(): the FastAPI application with every domain's API router and pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from cxloop import __version__
+from cxloop.config import get_settings
+from cxloop.plugins import optional_import
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+#: Modules that export ``router`` for the JSON API (mounted under /api/v1), in display order.
+API_MODULES: tuple[str, ...] = (
+    "cxloop.auth.views",
+    "cxloop.imports.views",
+    "cxloop.feedback.views",
+    "cxloop.metrics.views",
+    "cxloop.reports.views",
+    "cxloop.loop.views",
+)
+
+#: Modules that export ``router`` for HTML pages (mounted at the root).
+PAGE_MODULES: tuple[str, ...] = (
+    "cxloop.web.pages",
+    "cxloop.auth.pages",
+    "cxloop.metrics.pages",
+    "cxloop.loop.pages",
+)
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def _optional_router(module_name: str) -> APIRouter | None:
+    module = optional_import(module_name)  # a domain that is not there yet is skipped
+    if module is None:
+        return None
+    router: APIRouter = module.router
+    return router
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    from cxloop.migrate import upgrade
+
+    upgrade()  # migrations are applied on start, so an upgraded package never meets an old schema
+    yield
+
+
+def create_app(*, migrate_on_start: bool = True) -> FastAPI:
+    """Build the application: API routers, pages, static files and OpenAPI docs."""
+    settings = get_settings()
+    app = FastAPI(
+        title="cxloop",
+        version=__version__,
+        description="Closed-loop customer experience management API. 闭环客户体验管理平台接口。",
+        lifespan=_lifespan if migrate_on_start else None,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    for name in API_MODULES:
+        router = _optional_router(name)
+        if router is not None:
+            app.include_router(router, prefix=API_PREFIX)
+    for name in PAGE_MODULES:
+        router = _optional_router(name)
+        if router is not None:
+            app.include_router(router)
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    web = optional_import("cxloop.web.setup")
+    if web is not None:
+        web.install(app)  # middleware, error pages, i18n
+
+    @app.get(f"{API_PREFIX}/health", tags=["system"])
+    def health() -> dict[str, str]:
+        """Liveness check."""
+        return {"status": "ok", "version": __version__}
+
+    return app
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> None:
+    """Run the web server (blocking) after bringing the database up to date."""
+    import uvicorn
+
+    from cxloop.migrate import upgrade
+
+    upgrade()
+    log.info("serving on http://%s:%s", host, port)
+    uvicorn.run("cxloop.app:create_app", factory=True, host=host, port=port, reload=reload, log_level="info")

@@ -1,0 +1,37 @@
+"""Imports every domain's tables so that ``Base.metadata`` knows the whole schema."""
+
+from __future__ import annotations
+
+from cxloop.auth.models import ApiToken, User
+from cxloop.catalog.models import Brand, Product, Supplier
+from cxloop.customers.models import Customer, CustomerEvent
+from cxloop.db import Base
+from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.imports.models import ImportReject, ImportRun
+from cxloop.logistics.models import Carrier, Warehouse
+from cxloop.orders.models import Order, OrderEvent, OrderLine
+from cxloop.org.models import Department, Person
+from cxloop.surveys.models import SurveyResponse
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Brand",
+    "Carrier",
+    "Customer",
+    "CustomerEvent",
+    "Department",
+    "FeedbackAspect",
+    "FeedbackItem",
+    "ImportReject",
+    "ImportRun",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "Person",
+    "Product",
+    "Supplier",
+    "SurveyResponse",
+    "User",
+    "Warehouse",
+]

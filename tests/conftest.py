@@ -1,0 +1,148 @@
+"""Shared fixtures: a fresh database per test on SQLite and (when reachable) PostgreSQL.
+
+Every test that takes ``db_session`` runs twice, once per backend. PostgreSQL and Redis must be
+running in CI (CI=true): there a missing server fails the run instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+import cxloop.models  # noqa: F401  (registers every table)
+from cxloop.config import get_settings
+from cxloop.db import Base, dispose_engines, get_engine
+
+PG_HOST = os.environ.get("CXLOOP_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("CXLOOP_TEST_PG_PORT", "5432"))
+PG_URL = os.environ.get("CXLOOP_TEST_PG_URL", f"postgresql+psycopg://root@{PG_HOST}:{PG_PORT}/test")
+REDIS_URL = os.environ.get("CXLOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip (on a laptop) or fail (in CI) when a server the test needs is not listening."""
+    if _port_open(host, port):
+        return
+    message = f"{name} is not reachable at {host}:{port}"
+    if IN_CI:
+        pytest.fail(f"{message}; CI=true requires it (start the service, see docs/development.md)")
+    pytest.skip(f"{message}; start it to run these tests (they run, and must pass, in CI)")
+
+
+def require_postgres() -> None:
+    """Skip or fail unless the test PostgreSQL server is up."""
+    require_service("PostgreSQL", PG_HOST, PG_PORT)
+
+
+def require_redis() -> None:
+    """Skip or fail unless the test Redis server is up."""
+    host_port = REDIS_URL.split("://", 1)[1].split("/", 1)[0]
+    host, _, port = host_port.rpartition(":")
+    require_service("Redis", host or "127.0.0.1", int(port or 6379))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test gets its own data folder and no broker unless it asks for one."""
+    monkeypatch.setenv("CXLOOP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CXLOOP_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CXLOOP_BROKER_URL", raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+_pg_schema_engine: dict[str, tuple[str, Engine]] = {}
+
+
+def _postgres_url_for_worker(worker: str) -> str:
+    """A schema of its own per xdist worker, created once, so parallel runs never meet."""
+    if worker not in _pg_schema_engine:
+        schema = f"cxtest_{worker}_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        engine = create_engine(url)
+        Base.metadata.create_all(engine)
+        _pg_schema_engine[worker] = (url, engine)
+    return _pg_schema_engine[worker][0]
+
+
+def _truncate_all(engine: Engine) -> None:
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker_id: str
+) -> Iterator[str]:
+    """The URL of an empty, fully created database; the test runs once per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        Base.metadata.create_all(get_engine(url))
+    else:
+        require_postgres()
+        url = _postgres_url_for_worker(worker_id)
+        _truncate_all(get_engine(url))
+    monkeypatch.setenv("CXLOOP_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    dispose_engines()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh SQLite database only (for tests whose subject is not the database backend)."""
+    url = f"sqlite:///{tmp_path / 'test.db'}"
+    Base.metadata.create_all(get_engine(url))
+    monkeypatch.setenv("CXLOOP_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    dispose_engines()
+
+
+@pytest.fixture
+def db_session(db_url: str) -> Iterator[Session]:
+    """A session on the fresh database of ``db_url``."""
+    session = Session(get_engine(db_url), expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture
+def worker_id() -> str:
+    """xdist's worker id when pytest-xdist is not installed or not used."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the PostgreSQL schemas this run created."""
+    for url, engine in _pg_schema_engine.values():
+        engine.dispose()
+        schema = url.rsplit("%3D", 1)[1]
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
