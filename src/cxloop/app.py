@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from cxloop import __version__
@@ -68,10 +68,14 @@ def create_app(*, migrate_on_start: bool = True) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
+    # Every API route needs a logged-in user or a token; the rules live in cxloop.auth.deps.
+    auth_deps = optional_import("cxloop.auth.deps")
+    api_dependencies = [Depends(auth_deps.api_auth)] if auth_deps is not None else []
     for name in API_MODULES:
         router = _optional_router(name)
         if router is not None:
-            app.include_router(router, prefix=API_PREFIX)
+            public = name == "cxloop.auth.views"  # login and token exchange must be reachable
+            app.include_router(router, prefix=API_PREFIX, dependencies=[] if public else api_dependencies)
     for name in PAGE_MODULES:
         router = _optional_router(name)
         if router is not None:

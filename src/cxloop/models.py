@@ -11,7 +11,13 @@ from cxloop.imports.models import ImportReject, ImportRun
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.orders.models import Order, OrderEvent, OrderLine
 from cxloop.org.models import Department, Person
+from cxloop.plugins import optional_import
 from cxloop.surveys.models import SurveyResponse
+
+#: Domains whose models.py adds tables beyond the core above; each is imported when present.
+EXTRA_MODEL_MODULES: tuple[str, ...] = ("cxloop.metrics.models", "cxloop.loop.models")
+for _module in EXTRA_MODEL_MODULES:
+    optional_import(_module)
 
 __all__ = [
     "ApiToken",
