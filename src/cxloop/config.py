@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     mail_from: str = Field("cxloop@localhost")
     base_url: str = Field("http://127.0.0.1:8000", description="Public address used in links in mails.")
     import_batch_size: int = Field(5000, ge=100, le=100_000)
+    taxonomy: Path | None = Field(
+        None, description="Aspect taxonomy YAML; empty uses the shipped e-commerce taxonomy."
+    )
+    analysis_batch_size: int = Field(2000, ge=50, le=50_000)
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,176 @@
+"""Analysing feedback items with cxloop.text and storing the results beside them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from cxloop.config import get_settings
+from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+
+if TYPE_CHECKING:
+    from cxloop.text import Analyzer, Taxonomy
+
+
+@dataclass(frozen=True)
+class AnalysisRun:
+    """What one pass of ``analyse_pending`` did."""
+
+    analysed: int
+    aspects: int
+    analysis_key: str
+    elapsed_s: float
+
+
+@lru_cache(maxsize=4)
+def _analyzer_for(taxonomy_path: str | None) -> Analyzer:
+    # Loading the model and compiling the taxonomy takes most of a second: do it once per process.
+    from cxloop.text import Analyzer, default_taxonomy, load_taxonomy
+
+    taxonomy = load_taxonomy(Path(taxonomy_path)) if taxonomy_path else default_taxonomy()
+    return Analyzer(taxonomy=taxonomy)
+
+
+def get_analyzer() -> Analyzer:
+    """The process-wide analyser for the configured taxonomy."""
+    path = get_settings().taxonomy
+    return _analyzer_for(str(path) if path else None)
+
+
+def get_taxonomy() -> Taxonomy:
+    """The taxonomy feedback is analysed against."""
+    taxonomy: Taxonomy = get_analyzer().taxonomy
+    return taxonomy
+
+
+def analysis_key(analyzer: Analyzer | None = None) -> str:
+    """'<model version>|<taxonomy version>': items carrying another key are analysed again."""
+    analyzer = analyzer or get_analyzer()
+    return f"{analyzer.model_version}|{analyzer.taxonomy.version}"
+
+
+def count_pending(*, db_session: Session) -> int:
+    """How many feedback items have no analysis by the current model and taxonomy."""
+    key = analysis_key()
+    stmt = select(func.count()).select_from(FeedbackItem).where(_stale(key))
+    return int(db_session.execute(stmt).scalar_one())
+
+
+def _stale(key: str) -> Any:
+    return or_(FeedbackItem.analysis_key.is_(None), FeedbackItem.analysis_key != key)
+
+
+def analyse_pending(
+    *,
+    db_session: Session,
+    batch_size: int | None = None,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> AnalysisRun:
+    """Analyse every item whose stored analysis is missing or made by another model/taxonomy.
+
+    Works in batches, each committed, so an interrupted run resumes where it stopped and a
+    second run right after finds nothing to do.
+    """
+    import time
+
+    started = time.perf_counter()
+    analyzer = get_analyzer()
+    key = analysis_key(analyzer)
+    batch_size = batch_size or get_settings().analysis_batch_size
+    done = aspects_written = 0
+    last_id = 0
+    while limit is None or done < limit:
+        take = batch_size if limit is None else min(batch_size, limit - done)
+        rows = db_session.execute(
+            select(
+                FeedbackItem.id,
+                FeedbackItem.text,
+                FeedbackItem.occurred_at,
+                FeedbackItem.brand_id,
+                FeedbackItem.channel,
+                FeedbackItem.language,
+            )
+            .where(_stale(key), FeedbackItem.id > last_id)
+            .order_by(FeedbackItem.id)
+            .limit(take)
+        ).all()
+        if not rows:
+            break
+        aspects_written += _store(db_session, analyzer, key, rows)
+        db_session.commit()
+        done += len(rows)
+        last_id = rows[-1].id
+        if progress is not None:
+            progress(len(rows))
+    return AnalysisRun(done, aspects_written, key, time.perf_counter() - started)
+
+
+def _store(db_session: Session, analyzer: Analyzer, key: str, rows: Sequence[Any]) -> int:
+    results = analyzer.analyze([row.text for row in rows])
+    now = datetime.now(get_settings().tz).replace(tzinfo=None, microsecond=0)
+    item_updates = []
+    aspect_rows = []
+    for row, result in zip(rows, results, strict=True):
+        item_updates.append(
+            {
+                "b_id": row.id,
+                "sentiment": result.sentiment,
+                "sentiment_score": float(result.score),
+                # A language given by the source system wins over our detection.
+                "language": row.language or result.language,
+                "analysis_key": key,
+                "analysed_at": now,
+            }
+        )
+        for mention in result.aspects:
+            aspect_rows.append(
+                {
+                    "feedback_id": row.id,
+                    "aspect": mention.aspect,
+                    "sentiment": mention.sentiment,
+                    "score": float(mention.score),
+                    "start": int(mention.start),
+                    "end": int(mention.end),
+                    "occurred_at": row.occurred_at,
+                    "brand_id": row.brand_id,
+                    "channel": row.channel,
+                }
+            )
+    ids = [row.id for row in rows]
+    db_session.execute(delete(FeedbackAspect).where(FeedbackAspect.feedback_id.in_(ids)))
+    stmt = (
+        update(FeedbackItem)
+        .where(FeedbackItem.id == bindparam("b_id"))
+        .values(
+            sentiment=bindparam("sentiment"),
+            sentiment_score=bindparam("sentiment_score"),
+            language=bindparam("language"),
+            analysis_key=bindparam("analysis_key"),
+            analysed_at=bindparam("analysed_at"),
+        )
+    )
+    db_session.connection().execute(stmt, item_updates)
+    if aspect_rows:
+        db_session.execute(insert(FeedbackAspect), aspect_rows)
+    return len(aspect_rows)
+
+
+def get_item(*, db_session: Session, feedback_id: int) -> FeedbackItem | None:
+    """One feedback item by its internal id."""
+    return db_session.get(FeedbackItem, feedback_id)
+
+
+def aspects_of(*, db_session: Session, feedback_id: int) -> list[FeedbackAspect]:
+    """The stored aspect mentions of one item, in text order."""
+    stmt = (
+        select(FeedbackAspect).where(FeedbackAspect.feedback_id == feedback_id).order_by(FeedbackAspect.start)
+    )
+    return list(db_session.scalars(stmt))
