@@ -6,11 +6,16 @@ running in CI (CI=true): there a missing server fails the run instead of skippin
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -146,3 +151,87 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# The demo store, built once per test run and shared by every xdist worker.
+
+DEMO_SEED = 7
+DEMO_SCALE = 0.2
+
+
+@dataclass(frozen=True)
+class DemoStore:
+    """A private copy of the demo store for one test: its folder, database URL and planted truth."""
+
+    data_dir: Path
+    url: str
+    truth: dict[str, Any]
+
+
+def _build_demo_once(root: Path) -> Path:
+    """Build the demo into ``root`` unless another worker already did (a lock file serialises it)."""
+    ready = root / ".ready"
+    if ready.exists():
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    lock_path = root.parent / (root.name + ".lock")
+    deadline = time.monotonic() + 900
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            if ready.exists():
+                return root
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"waited too long for another worker to build the demo in {root}"
+                ) from None
+            time.sleep(0.5)
+    try:
+        if not ready.exists():
+            from cxloop.demo.flows import build_demo
+
+            saved = {k: os.environ.get(k) for k in ("CXLOOP_DATA_DIR", "CXLOOP_DATABASE_URL")}
+            os.environ["CXLOOP_DATA_DIR"] = str(root)
+            os.environ["CXLOOP_DATABASE_URL"] = f"sqlite:///{root / 'cxloop.db'}"
+            get_settings.cache_clear()
+            try:
+                build_demo(data_dir=root, seed=DEMO_SEED, scale=DEMO_SCALE)
+            finally:
+                dispose_engines()
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+                get_settings.cache_clear()
+            ready.touch()
+    finally:
+        os.close(fd)
+        lock_path.unlink(missing_ok=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the demo store built for this test run (seed 7, scale 0.2); do not write to it."""
+    # getbasetemp().parent is shared by all xdist workers of one run, so the demo is built once.
+    shared = tmp_path_factory.getbasetemp().parent / f"demo-seed{DEMO_SEED}-scale{DEMO_SCALE}"
+    return _build_demo_once(shared)
+
+
+@pytest.fixture
+def demo_store(demo_build: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DemoStore]:
+    """A fresh copy of the demo store's SQLite database for one test, set as the current database."""
+    data_dir = tmp_path / "demo"
+    data_dir.mkdir()
+    shutil.copy2(demo_build / "cxloop.db", data_dir / "cxloop.db")
+    truth = json.loads((demo_build / "demo-truth.json").read_text(encoding="utf-8"))
+    url = f"sqlite:///{data_dir / 'cxloop.db'}"
+    monkeypatch.setenv("CXLOOP_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("CXLOOP_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield DemoStore(data_dir=data_dir, url=url, truth=truth)
+    dispose_engines()

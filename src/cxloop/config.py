@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="Business time zone: timestamps are stored in it.")
     currency: str = Field("CNY", description="Default currency of amounts.")
     broker_url: str | None = Field(None, description="Celery broker (Redis URL); empty runs jobs in-process.")
+    celery_queue: str = Field(
+        "cxloop", description="Celery queue name; separate installs on one Redis differ."
+    )
     secret_key: str = Field("dev-insecure-secret-change-me", description="Signs sessions and CSRF tokens.")
     environment: str = Field("development", description="'production' refuses unsafe defaults.")
     default_locale: str = Field("zh", description="UI language when the user has not chosen: zh or en.")

@@ -33,6 +33,7 @@ def celery_app() -> Celery:
         result_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
+        task_default_queue=settings.celery_queue,
     )
     jobs = registered_jobs()
     for name, func in jobs.items():
