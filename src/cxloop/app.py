@@ -23,6 +23,8 @@ API_MODULES: tuple[str, ...] = (
     "cxloop.auth.views",
     "cxloop.imports.views",
     "cxloop.feedback.views",
+    "cxloop.orders.views",
+    "cxloop.customers.views",
     "cxloop.metrics.views",
     "cxloop.reports.views",
     "cxloop.loop.views",

@@ -174,3 +174,50 @@ def aspects_of(*, db_session: Session, feedback_id: int) -> list[FeedbackAspect]
         select(FeedbackAspect).where(FeedbackAspect.feedback_id == feedback_id).order_by(FeedbackAspect.start)
     )
     return list(db_session.scalars(stmt))
+
+
+def search(
+    *,
+    db_session: Session,
+    channel: str | None = None,
+    sentiment: str | None = None,
+    aspect: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    query: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[FeedbackItem]]:
+    """Feedback items matching the filters, newest first, with the total count."""
+    stmt = select(FeedbackItem)
+    if channel:
+        stmt = stmt.where(FeedbackItem.channel == channel)
+    if sentiment:
+        stmt = stmt.where(FeedbackItem.sentiment == sentiment)
+    if since:
+        stmt = stmt.where(FeedbackItem.occurred_at >= since)
+    if until:
+        stmt = stmt.where(FeedbackItem.occurred_at < until)
+    if query:
+        stmt = stmt.where(FeedbackItem.text.contains(query, autoescape=True))
+    if aspect:
+        stmt = stmt.where(
+            FeedbackItem.id.in_(select(FeedbackAspect.feedback_id).where(FeedbackAspect.aspect == aspect))
+        )
+    total = int(db_session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+    page = stmt.order_by(FeedbackItem.occurred_at.desc(), FeedbackItem.id.desc()).limit(limit).offset(offset)
+    return total, list(db_session.scalars(page))
+
+
+def aspects_by_item(*, db_session: Session, feedback_ids: Sequence[int]) -> dict[int, list[FeedbackAspect]]:
+    """The aspect mentions of several items at once, keyed by item id."""
+    found: dict[int, list[FeedbackAspect]] = {i: [] for i in feedback_ids}
+    if feedback_ids:
+        stmt = (
+            select(FeedbackAspect)
+            .where(FeedbackAspect.feedback_id.in_(list(feedback_ids)))
+            .order_by(FeedbackAspect.feedback_id, FeedbackAspect.start)
+        )
+        for mention in db_session.scalars(stmt):
+            found[mention.feedback_id].append(mention)
+    return found

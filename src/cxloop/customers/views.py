@@ -1,0 +1,67 @@
+"""JSON API over customer profiles."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel
+
+from cxloop.customers import service
+from cxloop.deps import SessionDep
+
+router = APIRouter(tags=["customers"])
+
+
+class ProfileRead(BaseModel):
+    """A customer profile: contacts, tier, history and lifetime value."""
+
+    external_id: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    wechat: str | None
+    tier: str
+    preferred_channel: str | None
+    consent_marketing: bool
+    region: str | None
+    city: str | None
+    orders: int
+    spend: Decimal
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+    feedback: int
+    negative_feedback: int
+    lifetime_value: dict[str, Any] | None
+
+
+@router.get("/customers/{external_id}", response_model=ProfileRead)
+def get_customer(external_id: str, db_session: SessionDep) -> ProfileRead:
+    """A customer's profile by the source system's id."""
+    customer = service.get_by_external_id(db_session=db_session, external_id=external_id)
+    if customer is None:
+        raise HTTPException(404, f"no customer with id {external_id!r}")
+    found = service.profile(db_session=db_session, customer=customer)
+    c = found.customer
+    return ProfileRead(
+        external_id=c.external_id,
+        name=c.name,
+        phone=c.phone,
+        email=c.email,
+        wechat=c.wechat,
+        tier=c.tier,
+        preferred_channel=c.preferred_channel,
+        consent_marketing=c.consent_marketing,
+        region=c.region,
+        city=c.city,
+        orders=found.orders,
+        spend=found.spend,
+        first_order_at=found.first_order_at,
+        last_order_at=found.last_order_at,
+        feedback=found.feedback,
+        negative_feedback=found.negative_feedback,
+        lifetime_value=asdict(found.lifetime_value) if found.lifetime_value else None,
+    )

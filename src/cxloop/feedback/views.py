@@ -1,0 +1,67 @@
+"""JSON API over stored feedback (items are written through the import endpoints)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from cxloop.deps import SessionDep
+from cxloop.feedback import service
+from cxloop.feedback.schemas import FeedbackAspectRead, FeedbackPage, FeedbackRead
+from cxloop.vocab import CHANNELS, SENTIMENTS
+
+router = APIRouter(tags=["feedback"])
+
+
+@router.get("/feedback", response_model=FeedbackPage)
+def list_feedback(
+    db_session: SessionDep,
+    channel: Annotated[str | None, Query(description=f"One of {', '.join(CHANNELS)}")] = None,
+    sentiment: Annotated[str | None, Query(description=f"One of {', '.join(SENTIMENTS)}")] = None,
+    aspect: Annotated[str | None, Query(description="Aspect id from the taxonomy")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    q: Annotated[str | None, Query(description="Text the item contains")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> FeedbackPage:
+    """Search stored feedback, newest first, with each item's aspects."""
+    if channel and channel not in CHANNELS:
+        raise HTTPException(422, f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
+    if sentiment and sentiment not in SENTIMENTS:
+        raise HTTPException(422, f"sentiment must be one of {', '.join(SENTIMENTS)}, got {sentiment!r}")
+    total, items = service.search(
+        db_session=db_session,
+        channel=channel,
+        sentiment=sentiment,
+        aspect=aspect,
+        since=since,
+        until=until,
+        query=q,
+        limit=limit,
+        offset=offset,
+    )
+    aspects = service.aspects_by_item(db_session=db_session, feedback_ids=[i.id for i in items])
+    return FeedbackPage(
+        total=total,
+        items=[
+            FeedbackRead.model_validate(item).model_copy(
+                update={"aspects": [FeedbackAspectRead.model_validate(a) for a in aspects[item.id]]}
+            )
+            for item in items
+        ],
+    )
+
+
+@router.get("/feedback/{feedback_id}", response_model=FeedbackRead)
+def get_feedback(feedback_id: int, db_session: SessionDep) -> FeedbackRead:
+    """One feedback item with its aspect mentions."""
+    item = service.get_item(db_session=db_session, feedback_id=feedback_id)
+    if item is None:
+        raise HTTPException(404, f"no feedback item with id {feedback_id}")
+    mentions = service.aspects_of(db_session=db_session, feedback_id=feedback_id)
+    return FeedbackRead.model_validate(item).model_copy(
+        update={"aspects": [FeedbackAspectRead.model_validate(a) for a in mentions]}
+    )
