@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 22:44:53.145659
+Create Date: 2026-11-22 22:49:09.330999
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.Column('create_task', sa.Boolean(), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('evaluated_until', sa.Date(), nullable=True),
     sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_rules')),

@@ -1,0 +1,1 @@
+"""Indicators, Pareto, root cause, emotion map and scorecards: the numbers of cxloop (issue 4)."""

@@ -1,0 +1,573 @@
+"""Daily rollups (metrics_daily), late-order causes and customer peak-end moments.
+
+Dashboards read these small tables instead of scanning millions of orders and feedback rows.
+``refresh`` must run after data changes: at the end of an import, after ``analyse_pending`` and after
+the demo is built (see docs/dev/contracts.md, "Metrics API").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from cxloop.catalog.models import Brand, Product, Supplier
+from cxloop.customers.models import Customer, CustomerEvent
+from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.logistics.models import Carrier, Warehouse
+from cxloop.metrics.models import MetricsCustomerMonth, MetricsDaily, MetricsLateOrder
+from cxloop.metrics.periods import Period
+from cxloop.metrics.sql import as_date, day_of, hours_between
+from cxloop.metrics.taxonomy import aspect_info
+from cxloop.orders.models import Order, OrderLine
+from cxloop.surveys.models import SurveyResponse
+from cxloop.vocab import ORDER_STAGES
+
+log = logging.getLogger(__name__)
+
+#: Channels whose items are customer-service contacts (response and resolution times).
+CS_CHANNELS = ("chat", "ticket", "call")
+#: Page-load histogram: 50 ms buckets up to 10 s, then one overflow bucket.
+LOAD_BUCKET_MS = 50
+LOAD_BUCKETS = 200
+#: "Surprise": delivered at least this share of the promised lead time early.
+SURPRISE_SHARE = 0.2
+#: Months of history that define a stage's normal time for the root-cause rule.
+NORMAL_MONTHS = 3
+#: Stage timestamps on the orders table, in timeline order (processing and picking share paid->picked).
+_STAGE_COLUMNS = {
+    "placed": Order.placed_at,
+    "paid": Order.paid_at,
+    "picked": Order.picked_at,
+    "sorted": Order.sorted_at,
+    "shipped": Order.shipped_at,
+    "delivered": Order.delivered_at,
+}
+#: Stages the root-cause rule blames (processing duplicates picking's interval, so it is left out).
+CAUSE_STAGES = ("payment", "picking", "sorting", "handover", "carrier")
+
+Counts = dict[tuple[date, str, str, str], float]  # (day, scope_kind, scope_key, component) -> value
+
+
+@dataclass
+class RefreshResult:
+    """What one refresh rebuilt."""
+
+    since: date | None
+    rows: int
+    late_orders: int
+    customer_months: int
+
+
+def _sum_if(cond: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.sum(case((cond, 1), else_=0))
+
+
+def _sum_value(cond: ColumnElement[bool], value: Any) -> ColumnElement[Any]:
+    return func.sum(case((cond, value), else_=0.0))
+
+
+def _competitor_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(Brand.id).where(Brand.is_own.is_(False))))
+
+
+def _own(column: Any, competitors: list[int]) -> ColumnElement[bool]:
+    # Feedback without a brand is about the shop itself, so it counts as own.
+    if not competitors:
+        return true()
+    return or_(column.is_(None), column.not_in(competitors))
+
+
+def _add(counts: Counts, rows: Iterable[Any], kind: str, names: list[str]) -> None:
+    for row in rows:
+        day, key = as_date(row[0]), row[1]
+        if key is None or key == "":
+            if kind != "all":
+                continue
+            key = ""
+        for name, value in zip(names, row[2:], strict=True):
+            if value:
+                slot = (day, kind, str(key), name)
+                counts[slot] = counts.get(slot, 0.0) + float(value)
+
+
+def _order_scope(kind: str, stmt: Any) -> tuple[Any, Any]:
+    """Join what the scope ``kind`` needs onto an orders query; return (statement, key column)."""
+    if kind == "all":
+        return stmt, None
+    if kind == "warehouse":
+        return stmt.join(Warehouse, Warehouse.id == Order.warehouse_id), Warehouse.external_id
+    if kind == "carrier":
+        return stmt.join(Carrier, Carrier.id == Order.carrier_id), Carrier.external_id
+    if kind == "region":
+        return stmt, Order.region
+    if kind == "channel":
+        return stmt, Order.sales_channel
+    if kind == "brand":
+        return stmt.join(Brand, Brand.id == Order.brand_id), Brand.external_id
+    if kind == "tier":
+        return stmt.join(Customer, Customer.id == Order.customer_id), Customer.tier
+    raise ValueError(kind)
+
+
+def _run(session: Session, day: Any, key: Any, stmt_from: Any, cols: list[Any], where: list[Any]) -> Any:
+    key_expr = key if key is not None else literal("")
+    stmt = stmt_from.add_columns(day, key_expr, *cols).where(*where).group_by(day, key_expr)
+    return session.execute(stmt)
+
+
+def _orders(session: Session, counts: Counts, since: datetime | None, kinds: Iterable[str]) -> None:
+    h = lambda a, b: hours_between(session, a, b)  # noqa: E731
+    promised, delivered = Order.promised_delivery_at, Order.delivered_at
+    outcome = or_(delivered.is_not(None), Order.delivery_failed_at.is_not(None), Order.lost.is_(True))
+    shipped = Order.shipped_at.is_not(None)
+    on_promise = and_(promised.is_not(None), delivered.is_not(None))
+    comps: dict[str, ColumnElement[Any]] = {
+        "orders": func.count(),
+        "promised_n": _sum_if(and_(promised.is_not(None), outcome)),
+        "on_time": _sum_if(and_(on_promise, delivered <= promised)),
+        "shipped": _sum_if(shipped),
+        "outcome_n": _sum_if(and_(shipped, outcome)),
+        "delivered_ok": _sum_if(and_(shipped, delivered.is_not(None))),
+        "damaged": _sum_if(Order.damaged.is_(True)),
+        "lost": _sum_if(Order.lost.is_(True)),
+        "spilled": _sum_if(Order.spilled.is_(True)),
+        "refund_sum": _sum_value(
+            and_(Order.refund_requested_at.is_not(None), Order.refunded_at.is_not(None)),
+            h(Order.refund_requested_at, Order.refunded_at),
+        ),
+        "refund_n": _sum_if(and_(Order.refund_requested_at.is_not(None), Order.refunded_at.is_not(None))),
+        "sat_sum": _sum_value(on_promise, h(delivered, promised)),
+        "sat_n": _sum_if(on_promise),
+        "early_n": _sum_if(
+            and_(on_promise, h(delivered, promised) >= SURPRISE_SHARE * h(Order.placed_at, promised))
+        ),
+    }
+    for stage, (start, end) in ORDER_STAGES.items():
+        a, b = _STAGE_COLUMNS[start], _STAGE_COLUMNS[end]
+        ok = and_(a.is_not(None), b.is_not(None), b >= a)
+        comps[f"dur_sum:{stage}"] = _sum_value(ok, h(a, b))
+        comps[f"dur_n:{stage}"] = _sum_if(ok)
+    names = list(comps)
+    day = day_of(session, Order.placed_at)
+    where: list[Any] = [Order.cancelled_at.is_(None)]
+    if since is not None:
+        where.append(Order.placed_at >= since)
+    for kind in kinds:
+        stmt, key = _order_scope(kind, select().select_from(Order))
+        _add(counts, _run(session, day, key, stmt, list(comps.values()), where), kind, names)
+    # Demand-weighted stock-out from order lines, also per product and supplier.
+    line_cols = [func.sum(OrderLine.quantity), func.sum(OrderLine.stockout_qty)]
+    for kind in (*kinds, "product", "supplier"):
+        base = select().select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+        if kind == "product":
+            stmt, key = base.join(Product, Product.id == OrderLine.product_id), Product.external_id
+        elif kind == "supplier":
+            stmt = base.join(Product, Product.id == OrderLine.product_id).join(
+                Supplier, Supplier.id == Product.supplier_id
+            )
+            key = Supplier.external_id
+        else:
+            stmt, key = _order_scope(kind, base)
+        _add(counts, _run(session, day, key, stmt, line_cols, where), kind, ["qty", "stockout"])
+
+
+def _feedback_scope(kind: str, stmt: Any, item: Any = FeedbackItem) -> tuple[Any, Any]:
+    """Join what the scope ``kind`` needs onto a feedback query; return (statement, key column)."""
+    if kind == "all":
+        return stmt, None
+    if kind == "channel":
+        return stmt, item.channel
+    if kind == "shift":
+        return stmt, FeedbackItem.shift
+    if kind == "brand":
+        return stmt.join(Brand, Brand.id == item.brand_id), Brand.external_id
+    if kind == "product":
+        return stmt.join(Product, Product.id == FeedbackItem.product_id), Product.external_id
+    if kind == "supplier":
+        stmt = stmt.join(Product, Product.id == FeedbackItem.product_id)
+        return stmt.join(Supplier, Supplier.id == Product.supplier_id), Supplier.external_id
+    if kind in ("region", "tier"):
+        stmt = stmt.join(Customer, Customer.id == FeedbackItem.customer_id)
+        return stmt, Customer.region if kind == "region" else Customer.tier
+    if kind == "warehouse":
+        stmt = stmt.join(Order, Order.id == FeedbackItem.order_id)
+        return stmt.join(Warehouse, Warehouse.id == Order.warehouse_id), Warehouse.external_id
+    if kind == "carrier":
+        stmt = stmt.join(Order, Order.id == FeedbackItem.order_id)
+        return stmt.join(Carrier, Carrier.id == Order.carrier_id), Carrier.external_id
+    raise ValueError(kind)
+
+
+FEEDBACK_KINDS = (
+    "all",
+    "channel",
+    "brand",
+    "product",
+    "supplier",
+    "region",
+    "tier",
+    "warehouse",
+    "carrier",
+    "shift",
+)
+
+
+def _feedback(session: Session, counts: Counts, since: datetime | None, competitors: list[int]) -> None:
+    h = lambda a, b: hours_between(session, a, b)  # noqa: E731
+    item = FeedbackItem
+    cs = and_(item.channel.in_(CS_CHANNELS))
+    frt = and_(cs, item.first_response_at.is_not(None), item.first_response_at >= item.occurred_at)
+    res = and_(cs, item.resolved_at.is_not(None), item.resolved_at >= item.occurred_at)
+    comps: dict[str, ColumnElement[Any]] = {
+        "fb_items": func.count(),
+        "fb_n": _sum_if(item.sentiment.is_not(None)),
+        "fb_neg": _sum_if(item.sentiment == "negative"),
+        "fb_pos": _sum_if(item.sentiment == "positive"),
+        "rating_sum": _sum_value(item.rating.is_not(None), item.rating),
+        "rating_n": _sum_if(item.rating.is_not(None)),
+        "frt_sum": _sum_value(frt, h(item.occurred_at, item.first_response_at) * 60.0),
+        "frt_n": _sum_if(frt),
+        "res_sum": _sum_value(res, h(item.occurred_at, item.resolved_at)),
+        "res_n": _sum_if(res),
+    }
+    names = list(comps)
+    day = day_of(session, item.occurred_at)
+    for kind in FEEDBACK_KINDS:
+        where: list[Any] = [] if since is None else [item.occurred_at >= since]
+        if kind != "brand":
+            where.append(_own(item.brand_id, competitors))
+        stmt, key = _feedback_scope(kind, select().select_from(item))
+        _add(counts, _run(session, day, key, stmt, list(comps.values()), where), kind, names)
+
+
+def _aspects(session: Session, counts: Counts, since: datetime | None, competitors: list[int]) -> None:
+    asp = FeedbackAspect
+    day = day_of(session, asp.occurred_at)
+    neg = _sum_if(asp.sentiment == "negative")
+    pos = _sum_if(asp.sentiment == "positive")
+    for kind in FEEDBACK_KINDS:
+        where: list[Any] = [] if since is None else [asp.occurred_at >= since]
+        if kind != "brand":
+            where.append(_own(asp.brand_id, competitors))
+        base = select().select_from(asp)
+        if kind in ("all", "channel", "brand"):
+            stmt, key = _feedback_scope(kind, base, item=asp)
+        else:
+            stmt, key = _feedback_scope(kind, base.join(FeedbackItem, FeedbackItem.id == asp.feedback_id))
+        key_expr = key if key is not None else literal("")
+        query = (
+            stmt.add_columns(day, key_expr, asp.aspect, func.count(), neg, pos, func.sum(asp.score))
+            .where(*where)
+            .group_by(day, key_expr, asp.aspect)
+        )
+        per_aspect = kind != "product"  # products x aspects x days would dwarf everything else
+        for d, k, aspect, n, n_neg, n_pos, score in session.execute(query):
+            if k is None or (k == "" and kind != "all"):
+                continue
+            dd = as_date(d)
+            info = aspect_info(aspect)
+            parts = {"asp_n": n, "asp_neg": n_neg}
+            if per_aspect:
+                parts |= {f"asp_n:{aspect}": n, f"asp_neg:{aspect}": n_neg}
+            if kind in ("all", "brand"):
+                parts |= {
+                    f"stg_n:{info.stage}": n,
+                    f"stg_neg:{info.stage}": n_neg,
+                    f"stg_pos:{info.stage}": n_pos,
+                    f"stg_score:{info.stage}": score or 0.0,
+                }
+            for name, value in parts.items():
+                if value:
+                    slot = (dd, kind, str(k), name)
+                    counts[slot] = counts.get(slot, 0.0) + float(value)
+            if kind == "all":
+                # The department scope counts the mentions of the aspects that department owns.
+                for name in ("asp_n", "asp_neg"):
+                    value = parts[name]
+                    if value:
+                        slot = (dd, "department", info.department, name)
+                        counts[slot] = counts.get(slot, 0.0) + float(value)
+    # Items with a touchpoint but no aspect still say how that stage felt.
+    item = FeedbackItem
+    no_aspect = ~select(asp.id).where(asp.feedback_id == item.id).exists()
+    where = [item.touchpoint.is_not(None), item.sentiment.is_not(None), no_aspect]
+    where.append(_own(item.brand_id, competitors))
+    if since is not None:
+        where.append(item.occurred_at >= since)
+    iday = day_of(session, item.occurred_at)
+    query = (
+        select(
+            iday,
+            item.touchpoint,
+            func.count(),
+            _sum_if(item.sentiment == "negative"),
+            _sum_if(item.sentiment == "positive"),
+            func.sum(func.coalesce(item.sentiment_score, 0.5)),
+        )
+        .where(*where)
+        .group_by(iday, item.touchpoint)
+    )
+    for d, stage, n, n_neg, n_pos, score in session.execute(query):
+        for name, value in (("n", n), ("neg", n_neg), ("pos", n_pos), ("score", score)):
+            if value:
+                slot = (as_date(d), "all", "", f"stg_{name}:{stage}")
+                counts[slot] = counts.get(slot, 0.0) + float(value)
+
+
+def _surveys(session: Session, counts: Counts, since: datetime | None, competitors: list[int]) -> None:
+    s = SurveyResponse
+    scored = s.score.is_not(None)
+    comps = [
+        _sum_if(and_(s.kind == "csat", scored)),
+        _sum_if(and_(s.kind == "csat", s.score >= 4)),
+        _sum_if(and_(s.kind == "nps", scored)),
+        _sum_if(and_(s.kind == "nps", s.score >= 9)),
+        _sum_if(and_(s.kind == "nps", s.score <= 6)),
+        _sum_value(and_(s.kind == "ces", scored), s.score),
+        _sum_if(and_(s.kind == "ces", scored)),
+    ]
+    names = ["csat_n", "csat_pos", "nps_n", "nps_pro", "nps_det", "ces_sum", "ces_n"]
+    day = day_of(session, s.responded_at)
+    for kind in ("all", "brand", "region", "tier"):
+        where: list[Any] = [] if since is None else [s.responded_at >= since]
+        stmt: Any = select().select_from(s)
+        key: Any = None
+        if kind == "brand":
+            stmt, key = stmt.join(Brand, Brand.id == s.brand_id), Brand.external_id
+        else:
+            where.append(_own(s.brand_id, competitors))
+            if kind in ("region", "tier"):
+                stmt = stmt.join(Customer, Customer.id == s.customer_id)
+                key = Customer.region if kind == "region" else Customer.tier
+        _add(counts, _run(session, day, key, stmt, comps, where), kind, names)
+
+
+def _page_loads(session: Session, counts: Counts, since: datetime | None) -> None:
+    e = CustomerEvent
+    bucket = case(
+        (e.load_ms >= LOAD_BUCKET_MS * LOAD_BUCKETS, LOAD_BUCKETS), else_=e.load_ms / LOAD_BUCKET_MS
+    )
+    day = day_of(session, e.occurred_at)
+    where: list[Any] = [e.load_ms.is_not(None), e.load_ms >= 0]
+    if since is not None:
+        where.append(e.occurred_at >= since)
+    query = select(day, bucket, func.count()).where(*where).group_by(day, bucket)
+    for d, b, n in session.execute(query):
+        slot = (as_date(d), "all", "", f"load_b:{int(b):03d}")
+        counts[slot] = counts.get(slot, 0.0) + float(n)
+
+
+def _months(first: date, last: date) -> Iterator[Period]:
+    period = Period.month(first)
+    while period.start <= last:
+        yield period
+        period = Period.month(period.end)
+
+
+def _stage_normals(session: Session, month: Period) -> dict[tuple[str, str, str], float]:
+    """Mean hours per (stage, scope kind, key) over the previous months; this month as fallback."""
+    history = Period(month.previous(NORMAL_MONTHS).start, month.start, "month")
+    normals: dict[tuple[str, str, str], float] = {}
+    for window in (month, history):  # history overwrites the fallback where it exists
+        rows = session.execute(
+            select(
+                MetricsDaily.scope_kind,
+                MetricsDaily.scope_key,
+                MetricsDaily.component,
+                func.sum(MetricsDaily.value),
+            )
+            .where(
+                MetricsDaily.scope_kind.in_(("all", "warehouse", "carrier")),
+                MetricsDaily.component.like("dur_%"),
+                MetricsDaily.day >= window.start,
+                MetricsDaily.day < window.end,
+            )
+            .group_by(MetricsDaily.scope_kind, MetricsDaily.scope_key, MetricsDaily.component)
+        )
+        sums: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for kind, key, comp, value in rows:
+            part, stage = comp.split(":", 1)
+            sums[(stage, kind, key)][0 if part == "dur_sum" else 1] += float(value or 0)
+        for slot, (total, n) in sums.items():
+            if n:
+                normals[slot] = total / n
+    return normals
+
+
+def _late_orders(session: Session, month: Period, as_of: datetime) -> list[dict[str, Any]]:
+    """Each late order of ``month`` (by placed day) with the stage furthest over its normal time."""
+    normals = _stage_normals(session, month)
+    wh_keys = dict(session.execute(select(Warehouse.id, Warehouse.external_id)).all())
+    cr_keys = dict(session.execute(select(Carrier.id, Carrier.external_id)).all())
+    o = Order
+    promised = o.promised_delivery_at
+    late = or_(o.delivered_at > promised, and_(o.delivered_at.is_(None), promised < as_of))
+    rows = session.execute(
+        select(
+            o.id,
+            o.warehouse_id,
+            o.carrier_id,
+            o.placed_at,
+            o.paid_at,
+            o.picked_at,
+            o.sorted_at,
+            o.shipped_at,
+            o.delivered_at,
+            o.delivery_failed_at,
+            promised,
+        ).where(
+            o.placed_at >= month.start_at,
+            o.placed_at < month.end_at,
+            o.cancelled_at.is_(None),
+            promised.is_not(None),
+            late,
+        )
+    )
+    out = []
+    for oid, wh, cr, placed, paid, picked, sorted_, shipped, delivered, failed, prom in rows:
+        times = {
+            "placed": placed,
+            "paid": paid,
+            "picked": picked,
+            "sorted": sorted_,
+            "shipped": shipped,
+            "delivered": delivered,
+        }
+        # An undelivered order is measured up to when it failed or when the promise ran out.
+        stop = delivered or failed or min(as_of, prom + timedelta(days=7))
+        best_stage, best_excess = "unknown", float("-inf")
+        for stage in CAUSE_STAGES:
+            start, end = ORDER_STAGES[stage]
+            t0, t1 = times[start], times[end]
+            if t0 is None:
+                continue
+            if t1 is None:
+                # Only the stage the order is stuck in is open-ended; later stages never started.
+                t1 = stop
+            hours = (t1 - t0).total_seconds() / 3600.0
+            if stage == "carrier":
+                scope = ("carrier", cr_keys.get(cr, "")) if cr else ("all", "")
+            elif stage == "payment":
+                scope = ("all", "")
+            else:
+                scope = ("warehouse", wh_keys.get(wh, "")) if wh else ("all", "")
+            normal = normals.get((stage, *scope), normals.get((stage, "all", ""), 0.0))
+            excess = hours - normal
+            if excess > best_excess:
+                best_stage, best_excess = stage, excess
+            if times[end] is None:
+                break
+        late_hours = ((delivered or stop) - prom).total_seconds() / 3600.0
+        out.append(
+            {
+                "order_id": oid,
+                "day": placed.date(),
+                "warehouse_id": wh,
+                "carrier_id": cr,
+                "stage": best_stage,
+                "excess_hours": 0.0 if best_excess == float("-inf") else round(best_excess, 3),
+                "late_hours": round(late_hours, 3),
+            }
+        )
+    return out
+
+
+def _customer_months(session: Session, month: Period, competitors: list[int]) -> list[dict[str, Any]]:
+    """Peak (most intense) and end (last) moment of each customer with analysed feedback in ``month``."""
+    item = FeedbackItem
+    rows = session.execute(
+        select(item.customer_id, item.occurred_at, item.id, item.sentiment_score)
+        .where(
+            item.occurred_at >= month.start_at,
+            item.occurred_at < month.end_at,
+            item.customer_id.is_not(None),
+            item.sentiment_score.is_not(None),
+            _own(item.brand_id, competitors),
+        )
+        .order_by(item.customer_id, item.occurred_at, item.id)
+    )
+    out: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for cid, at, fid, score in rows:
+        score = float(score or 0.5)
+        if current is None or current["customer_id"] != cid:
+            current = {
+                "month": month.start,
+                "customer_id": cid,
+                "moments": 0,
+                "peak_score": score,
+                "peak_at": at,
+                "peak_feedback_id": fid,
+            }
+            out.append(current)
+        current["moments"] += 1
+        if abs(score - 0.5) > abs(current["peak_score"] - 0.5):
+            current |= {"peak_score": score, "peak_at": at, "peak_feedback_id": fid}
+        current |= {"end_score": score, "end_at": at, "end_feedback_id": fid}
+    return out
+
+
+def _chunks(rows: list[dict[str, Any]], size: int = 20_000) -> Iterator[list[dict[str, Any]]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
+
+
+def refresh(*, db_session: Session, since: date | datetime | None = None) -> RefreshResult:
+    """Rebuild the rollups from the first day of ``since``'s month (everything when None); commits."""
+    session = db_session
+    start_day = None if since is None else Period.month(as_date(since)).start
+    start_at = None if start_day is None else datetime.combine(start_day, datetime.min.time())
+    for table, column in (
+        (MetricsDaily, MetricsDaily.day),
+        (MetricsLateOrder, MetricsLateOrder.day),
+        (MetricsCustomerMonth, MetricsCustomerMonth.month),
+    ):
+        session.execute(delete(table) if start_day is None else delete(table).where(column >= start_day))
+    competitors = _competitor_ids(session)
+    counts: Counts = {}
+    _orders(session, counts, start_at, ("all", "warehouse", "carrier", "region", "channel", "brand", "tier"))
+    _feedback(session, counts, start_at, competitors)
+    _aspects(session, counts, start_at, competitors)
+    _surveys(session, counts, start_at, competitors)
+    _page_loads(session, counts, start_at)
+    rows = [
+        {"day": d, "scope_kind": k, "scope_key": key, "component": c, "value": v}
+        for (d, k, key, c), v in counts.items()
+    ]
+    for chunk in _chunks(rows):
+        session.execute(insert(MetricsDaily), chunk)
+    # Late orders and peak-end moments are per month, oldest first, so normals see fresh history.
+    first_placed, last_placed = session.execute(
+        select(func.min(Order.placed_at), func.max(Order.placed_at))
+    ).one()
+    late = 0
+    if first_placed is not None and last_placed is not None:
+        as_of = last_placed
+        first = max(as_date(first_placed), start_day) if start_day else as_date(first_placed)
+        for month in _months(first, as_date(last_placed)):
+            found = _late_orders(session, month, as_of)
+            for chunk in _chunks(found):
+                session.execute(insert(MetricsLateOrder), chunk)
+            late += len(found)
+    moments = 0
+    first_fb, last_fb = session.execute(
+        select(func.min(FeedbackItem.occurred_at), func.max(FeedbackItem.occurred_at))
+    ).one()
+    if first_fb is not None and last_fb is not None:
+        first = max(as_date(first_fb), start_day) if start_day else as_date(first_fb)
+        for month in _months(first, as_date(last_fb)):
+            found = _customer_months(session, month, competitors)
+            for chunk in _chunks(found):
+                session.execute(insert(MetricsCustomerMonth), chunk)
+            moments += len(found)
+    session.commit()
+    log.info("metrics refresh since %s: %d rollup rows, %d late orders", start_day, len(rows), late)
+    return RefreshResult(since=start_day, rows=len(rows), late_orders=late, customer_months=moments)
