@@ -1,0 +1,163 @@
+"""Building the demo: generate the files, load them through the users' import path, then analyse.
+
+The demo deliberately uses :func:`cxloop.imports.service.import_file`, the same function behind
+``cxloop import`` and the upload page, so the demo exercises exactly what a shop's own data goes through.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from cxloop.db import session_factory
+from cxloop.demo.generator import LOAD_ORDER, DemoManifest, generate
+from cxloop.plugins import optional_import
+
+#: Work done after the files are loaded, looked up by module and function name at run time so the demo
+#: picks up each domain as it lands. Each function is called as ``fn(db_session=session)``.
+POST_LOAD_STEPS: tuple[tuple[str, str, str], ...] = (
+    ("cxloop.auth.service", "create_demo_users", "demo accounts / 演示账号"),
+    ("cxloop.feedback.service", "analyse_pending", "text analysis / 文本分析"),
+    ("cxloop.metrics.rollup", "refresh", "metric rollups / 指标汇总"),
+    ("cxloop.loop.flows", "run_loop", "alerts and tasks / 预警与任务"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class StepResult:
+    """What one post-load step did: ran, or was skipped because its module is not there (yet)."""
+
+    name: str
+    ran: bool
+    seconds: float
+    result: str = ""
+
+
+def _lookup(module_name: str, attribute: str) -> Callable[..., Any] | None:
+    # optional_import returns None only when the module itself is missing (ModuleNotFoundError for
+    # that module); an ImportError inside an existing module still raises, so breakage is not hidden.
+    module = optional_import(module_name)
+    if module is None:
+        return None
+    fn = getattr(module, attribute, None)  # AttributeError: the module exists, the step not yet
+    return fn if callable(fn) else None
+
+
+def import_demo_files(
+    *, db_session: Session, manifest: DemoManifest, progress: bool = True, console: Console | None = None
+) -> dict[str, dict[str, Any]]:
+    """Import every generated file in load order; returns each kind's ImportSummary as a dict."""
+    from cxloop.imports.service import import_file
+
+    console = console or Console(quiet=not progress)
+    results: dict[str, dict[str, Any]] = {}
+    for kind in LOAD_ORDER:
+        path = manifest.files[kind]
+        summary = import_file(db_session=db_session, kind=kind, path=path, progress=progress)
+        results[kind] = summary.as_dict()
+        style = "red" if summary.rejected else "green"
+        console.print(
+            f"[{style}]✓[/{style}] {kind:<17} {summary.rows_total:>7} rows  "
+            f"+{summary.inserted} ~{summary.updated} ✗{summary.rejected}  {summary.elapsed_s:.1f}s"
+        )
+        if summary.rejected:
+            console.print(f"  [red]rejected rows are in {summary.rejects_path}[/red]")
+    return results
+
+
+def run_post_load_steps(
+    *,
+    db_session: Session,
+    steps: tuple[tuple[str, str, str], ...] = POST_LOAD_STEPS,
+    console: Console | None = None,
+) -> list[StepResult]:
+    """Run each available post-load step in order, committing after each; absent ones are skipped."""
+    console = console or Console(quiet=True)
+    out: list[StepResult] = []
+    for module_name, attribute, label in steps:
+        fn = _lookup(module_name, attribute)
+        if fn is None:
+            console.print(f"[dim]- {label}: {module_name}.{attribute} not available, skipped[/dim]")
+            out.append(StepResult(f"{module_name}.{attribute}", False, 0.0))
+            continue
+        started = time.perf_counter()
+        with console.status(f"{label} …"):
+            result = fn(db_session=db_session)
+        db_session.commit()
+        seconds = time.perf_counter() - started
+        console.print(f"[green]✓[/green] {label}  {seconds:.1f}s")
+        out.append(StepResult(f"{module_name}.{attribute}", True, seconds, _short(result)))
+    return out
+
+
+def _short(result: Any) -> str:
+    text = repr(result)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoBuild(DemoManifest):
+    """A manifest plus what loading it did: import summaries, post-load steps and timings."""
+
+    imports: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    steps: list[StepResult] = dataclasses.field(default_factory=list)
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+def build_demo(
+    *,
+    data_dir: Path,
+    seed: int = 42,
+    scale: float = 1.0,
+    end_month: str = "2026-10",
+    months: int = 6,
+    progress: bool = True,
+    console: Console | None = None,
+) -> DemoBuild:
+    """Generate the demo shop into ``data_dir``, import it into the configured database and analyse it.
+
+    The database is the one the settings name (``CXLOOP_DATABASE_URL``, else ``cxloop.db`` in
+    ``CXLOOP_DATA_DIR``); callers choose it before calling.
+    """
+    from cxloop.migrate import upgrade
+
+    console = console or Console(quiet=not progress)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    with console.status("generating the demo shop / 生成演示数据 …"):
+        manifest = generate(
+            data_dir=Path(data_dir), seed=seed, end_month=end_month, months=months, scale=scale
+        )
+    timings["generate"] = time.perf_counter() - started
+    console.print(
+        f"[green]✓[/green] generated {manifest.counts['orders']} orders, {manifest.counts['feedback']} feedback "
+        f"items in {timings['generate']:.1f}s → {manifest.demo_dir}"
+    )
+
+    started = time.perf_counter()
+    upgrade()  # an empty database gets its schema; an existing one is brought up to date
+    timings["migrate"] = time.perf_counter() - started
+
+    session = session_factory()()
+    try:
+        started = time.perf_counter()
+        imports = import_demo_files(db_session=session, manifest=manifest, progress=progress, console=console)
+        timings["import"] = time.perf_counter() - started
+        started = time.perf_counter()
+        steps = run_post_load_steps(db_session=session, console=console)
+        timings["post_load"] = time.perf_counter() - started
+    finally:
+        session.close()
+    fields = {f.name: getattr(manifest, f.name) for f in dataclasses.fields(manifest)}
+    return DemoBuild(**fields, imports=imports, steps=steps, timings=timings)
+
+
+def has_demo(data_dir: Path) -> bool:
+    """Whether ``data_dir`` already holds a generated demo (its truth file is written last)."""
+    return (Path(data_dir) / "demo-truth.json").is_file()
