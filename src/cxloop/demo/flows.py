@@ -74,11 +74,12 @@ def import_demo_files(
 def run_post_load_steps(
     *,
     db_session: Session,
-    steps: tuple[tuple[str, str, str], ...] = POST_LOAD_STEPS,
+    steps: tuple[tuple[str, str, str], ...] | None = None,
     console: Console | None = None,
 ) -> list[StepResult]:
     """Run each available post-load step in order, committing after each; absent ones are skipped."""
     console = console or Console(quiet=True)
+    steps = POST_LOAD_STEPS if steps is None else steps
     out: list[StepResult] = []
     for module_name, attribute, label in steps:
         fn = _lookup(module_name, attribute)
@@ -119,11 +120,12 @@ def build_demo(
     months: int = 6,
     progress: bool = True,
     console: Console | None = None,
+    steps: tuple[tuple[str, str, str], ...] | None = None,
 ) -> DemoBuild:
     """Generate the demo shop into ``data_dir``, import it into the configured database and analyse it.
 
     The database is the one the settings name (``CXLOOP_DATABASE_URL``, else ``cxloop.db`` in
-    ``CXLOOP_DATA_DIR``); callers choose it before calling.
+    ``CXLOOP_DATA_DIR``); callers choose it before calling. ``steps`` replaces :data:`POST_LOAD_STEPS`.
     """
     from cxloop.migrate import upgrade
 
@@ -150,12 +152,12 @@ def build_demo(
         imports = import_demo_files(db_session=session, manifest=manifest, progress=progress, console=console)
         timings["import"] = time.perf_counter() - started
         started = time.perf_counter()
-        steps = run_post_load_steps(db_session=session, console=console)
+        steps_done = run_post_load_steps(db_session=session, steps=steps, console=console)
         timings["post_load"] = time.perf_counter() - started
     finally:
         session.close()
     fields = {f.name: getattr(manifest, f.name) for f in dataclasses.fields(manifest)}
-    return DemoBuild(**fields, imports=imports, steps=steps, timings=timings)
+    return DemoBuild(**fields, imports=imports, steps=steps_done, timings=timings)
 
 
 def has_demo(data_dir: Path) -> bool:
