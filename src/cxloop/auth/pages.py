@@ -1,0 +1,235 @@
+"""HTML pages of accounts: login/logout, the profile (language, password, API tokens), user admin."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from cxloop.auth import service
+from cxloop.auth.deps import (
+    LoginRequired,
+    login_session,
+    logout_session,
+    optional_page_user,
+    require_roles,
+    session_user,
+)
+from cxloop.auth.models import ROLES, User
+from cxloop.deps import SessionDep
+from cxloop.web.templating import LOCALE_COOKIE, register_nav, render
+
+router = APIRouter(include_in_schema=False)
+
+register_nav("users", "/users", roles=("admin",), order=90)
+
+
+def account_page_user(request: Request, db_session: SessionDep) -> User:
+    """The logged-in user for pages about their own account (analysts included: it is not shop data)."""
+    user = session_user(request, db_session)
+    if user is None:
+        raise LoginRequired(request.url.path)
+    request.state.user = user
+    return user
+
+
+AccountPageUser = Annotated[User, Depends(account_page_user)]
+AdminPageUser = Annotated[User, Depends(require_roles("admin"))]
+
+
+def _safe_next(next_url: str | None) -> str:
+    # Only local paths: an open redirect after login is a phishing tool.
+    if next_url and next_url.startswith("/") and not next_url.startswith("//") and "\\" not in next_url:
+        return next_url
+    return "/"
+
+
+def _set_locale_cookie(response: Response, locale: str) -> None:
+    response.set_cookie(LOCALE_COOKIE, locale, max_age=31_536_000, samesite="lax", path="/")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(
+    request: Request, user: Annotated[User | None, Depends(optional_page_user)], next: str = "/"
+) -> Response:
+    """The login form (a logged-in user goes straight on)."""
+    if user is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    logged_out = request.query_params.get("logged_out") == "1"
+    return render(request, "auth/login.html", {"next_url": _safe_next(next), "logged_out": logged_out})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    db_session: SessionDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Check the password, start the session and go to the page asked for."""
+    user = service.authenticate(db_session=db_session, username=username, password=password)
+    if user is None:
+        request.state.user = None
+        context = {"next_url": _safe_next(next), "error": "auth.wrong_credentials", "username": username}
+        return render(request, "auth/login.html", context, status_code=400)
+    login_session(request, user)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if user.locale:
+        _set_locale_cookie(response, user.locale)  # the cookie outranks the preference, so align them
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    """End the session."""
+    logout_session(request)
+    return RedirectResponse("/login?logged_out=1", status_code=303)
+
+
+def _profile(
+    request: Request, db_session: SessionDep, user: User, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    context = {
+        "tokens": service.list_tokens(db_session=db_session, user=user),
+        "department": service.get_department(db_session=db_session, department_id=user.department_id),
+        **extra,
+    }
+    return render(request, "auth/profile.html", context, status_code=status_code)
+
+
+@router.get("/profile", response_class=HTMLResponse)
+def profile(request: Request, user: AccountPageUser, db_session: SessionDep) -> HTMLResponse:
+    """The user's own page: language, password and API tokens."""
+    message = {"locale": "profile.saved", "password": "profile.password_changed", "revoked": "tokens.revoked"}
+    return _profile(request, db_session, user, message=message.get(request.query_params.get("done", "")))
+
+
+@router.post("/profile/language")
+def profile_language(
+    user: AccountPageUser, db_session: SessionDep, locale: Annotated[str, Form()]
+) -> Response:
+    """Store the preferred language (and switch to it now)."""
+    try:
+        service.set_locale(db_session=db_session, user=user, locale=locale)
+    except service.AuthError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from exc
+    response = RedirectResponse("/profile?done=locale", status_code=303)
+    _set_locale_cookie(response, locale)
+    return response
+
+
+@router.post("/profile/password", response_class=HTMLResponse)
+def profile_password(
+    request: Request,
+    user: AccountPageUser,
+    db_session: SessionDep,
+    current: Annotated[str, Form()],
+    new: Annotated[str, Form()],
+) -> Response:
+    """Change the user's own password; this session stays logged in, others end."""
+    try:
+        service.change_password(db_session=db_session, user=user, current=current, new=new)
+    except service.AuthError as exc:
+        return _profile(request, db_session, user, status_code=400, error=f"auth.error.{exc.code}")
+    login_session(request, user)  # refresh the fingerprint of this session only
+    return RedirectResponse("/profile?done=password", status_code=303)
+
+
+@router.post("/profile/tokens", response_class=HTMLResponse)
+def profile_create_token(
+    request: Request, user: AccountPageUser, db_session: SessionDep, name: Annotated[str, Form()]
+) -> HTMLResponse:
+    """Create an API token and show it this once (no redirect: the secret must not sit in a URL)."""
+    new = service.create_token(db_session=db_session, user=user, name=name)
+    return _profile(request, db_session, user, new_token=new.secret, message="tokens.created_message")
+
+
+@router.post("/profile/tokens/{token_id}/revoke")
+def profile_revoke_token(token_id: int, user: AccountPageUser, db_session: SessionDep) -> Response:
+    """Revoke one of the user's tokens."""
+    if not service.revoke_token(db_session=db_session, user=user, token_id=token_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    return RedirectResponse("/profile?done=revoked", status_code=303)
+
+
+def _users_page(
+    request: Request, db_session: SessionDep, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    departments = service.list_departments(db_session=db_session)
+    by_id = {d.id: d for d in departments}
+    rows = []
+    for user in service.list_users(db_session=db_session):
+        department = by_id.get(user.department_id) if user.department_id is not None else None
+        rows.append(
+            {
+                "user": user,
+                "department_code": department.code if department else None,
+                "department": department,
+            }
+        )
+    context = {"users": rows, "roles": ROLES, "departments": departments, **extra}
+    return render(request, "auth/users.html", context, status_code=status_code)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, _admin: AdminPageUser, db_session: SessionDep) -> HTMLResponse:
+    """User administration (admins only)."""
+    done = request.query_params.get("done")
+    return _users_page(
+        request, db_session, message={"created": "users.created", "saved": "profile.saved"}.get(done or "")
+    )
+
+
+@router.post("/users", response_class=HTMLResponse)
+def users_create(
+    request: Request,
+    _admin: AdminPageUser,
+    db_session: SessionDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+    department: Annotated[str, Form()] = "",
+    display_name: Annotated[str, Form()] = "",
+) -> Response:
+    """Create a user from the admin form."""
+    try:
+        service.create_user(
+            db_session=db_session,
+            username=username,
+            password=password,
+            role=role,
+            department=department or None,
+            display_name=display_name or None,
+        )
+    except service.AuthError as exc:
+        db_session.rollback()
+        return _users_page(request, db_session, status_code=400, error=f"auth.error.{exc.code}")
+    return RedirectResponse("/users?done=created", status_code=303)
+
+
+@router.post("/users/{username}", response_class=HTMLResponse)
+def users_update(
+    request: Request,
+    username: str,
+    admin: AdminPageUser,
+    db_session: SessionDep,
+    role: Annotated[str, Form()],
+    department: Annotated[str, Form()] = "",
+    active: Annotated[str, Form()] = "",
+) -> Response:
+    """Change a user's role, department and active flag from the admin form."""
+    user = service.get_user(db_session=db_session, username=username)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    if user.id == admin.id and (role != "admin" or not active):
+        return _users_page(request, db_session, status_code=400, error="auth.error.self_demote")
+    try:
+        service.update_user(
+            db_session=db_session, user=user, role=role, department=department, active=bool(active)
+        )
+    except service.AuthError as exc:
+        db_session.rollback()
+        return _users_page(request, db_session, status_code=400, error=f"auth.error.{exc.code}")
+    return RedirectResponse("/users?done=saved", status_code=303)

@@ -1,0 +1,87 @@
+"""UI text in Simplified Chinese (default) and English, from the YAML catalogues next to this file.
+
+Keys are dotted (``nav.overview``); ``translate(key, locale, **kw)`` formats ``{name}`` placeholders.
+Names of aspects, indicators and departments are data, not UI text: they come from their own zh/en
+fields (see ``localized``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LOCALES: tuple[str, ...] = ("zh", "en")
+DEFAULT_LOCALE = "zh"
+_DIR = Path(__file__).parent
+
+
+def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), value, out)
+    else:
+        out[prefix] = str(node)
+
+
+@lru_cache(maxsize=len(LOCALES))
+def catalogue(locale: str) -> dict[str, str]:
+    """The flat key -> text mapping of ``locale``."""
+    with (_DIR / f"{locale}.yaml").open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    out: dict[str, str] = {}
+    _flatten("", data, out)
+    return out
+
+
+_extra: dict[str, dict[str, str]] = {locale: {} for locale in LOCALES}
+
+
+def register_messages(messages: dict[str, dict[str, str]]) -> None:
+    """Add another domain's UI text, ``{"zh": {key: text}, "en": {key: text}}`` (keys need both)."""
+    for locale, entries in messages.items():
+        if locale in _extra:
+            _extra[locale].update(entries)
+
+
+def normalize_locale(value: str | None) -> str | None:
+    """``zh``/``en`` from things like ``zh-CN`` or ``en_US``; None when unsupported."""
+    if not value:
+        return None
+    base = value.strip().lower().replace("_", "-").split("-", 1)[0]
+    return base if base in LOCALES else None
+
+
+def translate(key: str, locale: str = DEFAULT_LOCALE, /, **kw: Any) -> str:
+    """The text of ``key`` in ``locale`` (falling back to Chinese, then to the key itself)."""
+    locale = locale if locale in LOCALES else DEFAULT_LOCALE
+    text = catalogue(locale).get(key) or _extra[locale].get(key)
+    if text is None:
+        text = catalogue(DEFAULT_LOCALE).get(key) or _extra[DEFAULT_LOCALE].get(key, key)
+    if kw:
+        try:
+            return text.format(**kw)
+        except (KeyError, IndexError, ValueError):
+            return text  # a translator's typo in a placeholder must not break the page
+    return text
+
+
+def localized(item: Any, locale: str, field: str = "name") -> str:
+    """The ``{field}_{locale}`` value of an object or mapping (e.g. name_zh), falling back sensibly.
+
+    Also understands a ``{field}: {"zh": ..., "en": ...}`` mapping, as the taxonomy uses.
+    """
+
+    def get(name: str) -> Any:
+        return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+    value = get(field)
+    if isinstance(value, dict):
+        return str(value.get(locale) or value.get(DEFAULT_LOCALE) or next(iter(value.values()), ""))
+    for name in (f"{field}_{locale}", f"{field}_{DEFAULT_LOCALE}", f"{field}_en"):
+        found = get(name)
+        if found:
+            return str(found)
+    return "" if value is None else str(value)

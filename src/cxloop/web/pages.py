@@ -1,0 +1,644 @@
+"""Dashboard pages: overview, Pareto with drill-down, root cause, journey, scorecards, indicators, competitors.
+
+Handlers stay thin: resolve the user and month, call ``cxloop.metrics.service``, shape rows for the
+templates (``Table`` doubles as the CSV/XLSX export), render. No database queries here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import RedirectResponse, Response
+
+from cxloop.auth.deps import PageUser, require_department_access, user_department_code
+from cxloop.auth.models import User
+from cxloop.deps import SessionDep
+from cxloop.metrics import service as metrics
+from cxloop.metrics.periods import Period
+from cxloop.vocab import DEPARTMENTS
+from cxloop.web import charts
+from cxloop.web.i18n import translate
+from cxloop.web.tables import Column, Table, export_response, rows_of
+from cxloop.web.templating import get_locale, is_htmx, register_nav, render
+
+router = APIRouter(include_in_schema=False)
+
+MonthParam = Annotated[str | None, Query(pattern=r"^\d{4}-\d{1,2}$", description="YYYY-MM")]
+ExportParam = Annotated[str | None, Query(alias="format", pattern="^(csv|xlsx)$")]
+PICKER_MONTHS = 12
+COMPLAINTS_PAGE = 20
+EXPORT_LIMIT = 500
+
+for _order, (_key, _path) in enumerate(
+    [
+        ("overview", "/"),
+        ("pareto", "/pareto"),
+        ("root_cause", "/root-cause"),
+        ("journey", "/journey"),
+        ("departments", "/departments"),
+        ("indicators", "/indicators"),
+        ("competitors", "/competitors"),
+    ]
+):
+    register_nav(_key, _path, order=10 + _order)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _t(request: Request) -> Callable[..., str]:
+    locale = get_locale(request)
+    return lambda key, **kw: translate(key, locale, **kw)
+
+
+def _scope_department(user: User) -> str | None:
+    """Department members see their own department's numbers; everyone else the whole shop."""
+    return user_department_code(user) if user.role == "department_member" else None
+
+
+def _department_name(code: str, locale: str) -> str:
+    names = DEPARTMENTS.get(code)
+    if names is None:
+        return code
+    return names[1] if locale == "en" else names[0]
+
+
+def _months(db_session: SessionDep, month: str) -> list[str]:
+    """The month picker: the latest month with data and the eleven before it (plus the chosen one)."""
+    latest = metrics.latest_month(db_session=db_session) or month
+    last = Period.month(latest)
+    months = [last.previous(i).label for i in range(PICKER_MONTHS)]
+    if month not in months:
+        months.insert(0, month)
+    return months
+
+
+def _page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    tables: list[Table],
+    export: str | None,
+    filename: str,
+) -> Response:
+    """Render the page, or download one of its tables when ``?format=csv|xlsx`` is asked for."""
+    if export:
+        return export_response(tables, export, request.query_params.get("table"), filename)
+    context["tables"] = {t.key: t for t in tables}
+    return render(request, template, context)
+
+
+def _url(path: str, **params: Any) -> str:
+    query = {k: v for k, v in params.items() if v not in (None, "")}
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def _stage(t: Callable[..., str], stage: str | None) -> str:
+    return t(f"stage.{stage}") if stage else "—"
+
+
+# --- overview -------------------------------------------------------------------------------------
+
+
+@router.get("/")
+def overview_page(
+    request: Request,
+    user: PageUser,
+    db_session: SessionDep,
+    month: MonthParam = None,
+    export: ExportParam = None,
+) -> Response:
+    """The month at a glance: headline indicators, status, change, trend, and the focus complaints."""
+    locale, t = get_locale(request), _t(request)
+    department = _scope_department(user)
+    data = metrics.overview(db_session=db_session, month=month, department=department, lang=locale)
+    cards = metrics.scorecards(db_session=db_session, month=data.month, department=department, lang=locale)
+    trends = {i.code: i.trend for card in cards.departments for i in card.indicators}
+    tiles: list[dict[str, Any]] = []
+    for value in data.indicators:
+        trend = trends.get(value.indicator, [])
+        tiles.append(
+            {
+                "value": value,
+                "department": _department_name(value.owner, locale),
+                "chart": charts.sparkline([(p.period, p.value) for p in trend], value.status)
+                if trend
+                else None,
+                "improved": None
+                if value.change is None or value.change == 0
+                else (value.change > 0) == (value.direction == "higher_better"),
+            }
+        )
+    # Red first, then amber: the first screen should show what needs attention.
+    order = {"red": 0, "amber": 1, "green": 2, "grey": 3}
+    tiles.sort(key=lambda tile: order.get(tile["value"].status, 4))
+    indicators = Table(
+        key="indicators",
+        title=t("overview.indicators"),
+        columns=[
+            Column("name", t("col.indicator")),
+            Column("owner", t("col.department")),
+            Column("value", t("col.value"), "number", 2),
+            Column("unit", t("col.unit")),
+            Column("target", t("col.target"), "number", 2),
+            Column("status", t("col.status"), "status"),
+            Column("previous", t("col.previous"), "number", 2),
+            Column("change", t("col.change"), "signed", 2),
+            Column("n", t("col.n"), "int"),
+        ],
+        rows=[{**v.model_dump(), "owner": _department_name(v.owner, locale)} for v in data.indicators],
+    )
+    focus = [item for item in data.pareto.items if item.focus]
+    context = {
+        "data": data,
+        "tiles": tiles,
+        "focus": focus,
+        "month": data.month,
+        "months": _months(db_session, data.month),
+        "department": department and _department_name(department, locale),
+    }
+    return _page(request, "dash/overview.html", context, [indicators], export, f"overview-{data.month}")
+
+
+# --- Pareto ---------------------------------------------------------------------------------------
+
+
+@router.get("/pareto")
+def pareto_page(
+    request: Request,
+    user: PageUser,
+    db_session: SessionDep,
+    month: MonthParam = None,
+    export: ExportParam = None,
+) -> Response:
+    """The monthly complaint Pareto: bars, cumulative line, table; a bar or row opens its complaints."""
+    locale, t = get_locale(request), _t(request)
+    department = _scope_department(user)
+    data = metrics.pareto(db_session=db_session, month=month, department=department)
+    name_key = "name_en" if locale == "en" else "name_zh"
+
+    def drill(row: dict[str, Any]) -> str:
+        return _url(f"/pareto/{row['aspect']}", month=data.month)
+
+    table = Table(
+        key="pareto",
+        title=t("pareto.table"),
+        columns=[
+            Column("name", t("col.aspect")),
+            Column("department_name", t("col.department")),
+            Column("stage_name", t("col.stage")),
+            Column("count", t("col.complaints"), "int"),
+            Column("share", t("col.share"), "percent"),
+            Column("cumulative_share", t("col.cumulative"), "percent"),
+            Column("previous_count", t("col.previous"), "int"),
+            Column("change", t("col.change"), "signed", 0),
+            Column("focus_text", t("col.focus")),
+        ],
+        rows=[
+            {
+                **item.model_dump(),
+                "name": item.model_dump()[name_key],
+                "department_name": _department_name(item.department, locale),
+                "stage_name": _stage(t, item.stage),
+                "focus_text": t("pareto.focus") if item.focus else "",
+            }
+            for item in data.items
+        ],
+        row_url=drill,
+        row_class=lambda row: "focus" if row["focus"] else "",
+    )
+    chart = charts.pareto(
+        labels=[row["name"] for row in table.rows],
+        counts=[item.count for item in data.items],
+        cumulative=[item.cumulative_share for item in data.items],
+        urls=[drill(row) for row in table.rows],
+        focus=[item.focus for item in data.items],
+        count_label=t("col.complaints"),
+        cumulative_label=t("col.cumulative"),
+    )
+    context = {
+        "data": data,
+        "chart": chart,
+        "month": data.month,
+        "months": _months(db_session, data.month),
+        "department": department and _department_name(department, locale),
+    }
+    return _page(request, "dash/pareto.html", context, [table], export, f"pareto-{data.month}")
+
+
+@router.get("/pareto/{aspect}")
+def pareto_drill(
+    request: Request,
+    aspect: str,
+    user: PageUser,
+    db_session: SessionDep,
+    month: MonthParam = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    export: ExportParam = None,
+) -> Response:
+    """The complaints behind one Pareto bar (an htmx fragment, or a full page when opened directly)."""
+    locale, t = get_locale(request), _t(request)
+    department = _scope_department(user)
+    if department is not None:
+        allowed = {
+            item.aspect
+            for item in metrics.pareto(db_session=db_session, month=month, department=department).items
+        }
+        if aspect not in allowed:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="another department's complaints")
+    limit = EXPORT_LIMIT if export else COMPLAINTS_PAGE
+    page = metrics.pareto_items(db_session=db_session, month=month, aspect=aspect, limit=limit, offset=offset)
+    aspect_name = _aspect_name(aspect, locale)
+    table = Table(
+        key="complaints",
+        title=t("pareto.complaints_of", aspect=aspect_name),
+        columns=[
+            Column("occurred_at", t("col.time"), "date"),
+            Column("channel", t("col.channel")),
+            Column("rating", t("col.rating"), "int"),
+            Column("text", t("col.text")),
+            Column("evidence", t("col.evidence")),
+            Column("order", t("col.order")),
+            Column("product", t("col.product")),
+            Column("external_id", t("col.feedback_id")),
+        ],
+        rows=rows_of(page.items),
+    )
+    context = {
+        "page": page,
+        "aspect_name": aspect_name,
+        "month": page.month,
+        "prev_url": _url(request.url.path, month=page.month, offset=max(0, offset - COMPLAINTS_PAGE))
+        if offset > 0
+        else None,
+        "next_url": _url(request.url.path, month=page.month, offset=offset + COMPLAINTS_PAGE)
+        if offset + COMPLAINTS_PAGE < page.total
+        else None,
+        "fragment": is_htmx(request),
+    }
+    template = "dash/_complaints.html" if is_htmx(request) else "dash/complaints.html"
+    return _page(request, template, context, [table], export, f"complaints-{aspect}-{page.month}")
+
+
+def _aspect_name(aspect: str, locale: str) -> str:
+    from cxloop.metrics.taxonomy import aspect_info
+
+    try:
+        info = aspect_info(aspect)
+    except KeyError:
+        return aspect
+    return info.name_en if locale == "en" else info.name_zh
+
+
+# --- root cause -----------------------------------------------------------------------------------
+
+
+@router.get("/root-cause")
+def root_cause_page(
+    request: Request,
+    user: PageUser,
+    db_session: SessionDep,
+    month: MonthParam = None,
+    export: ExportParam = None,
+) -> Response:
+    """Late orders split by the stage that was late, by warehouse and carrier, and the complaints."""
+    locale, t = get_locale(request), _t(request)
+    department = _scope_department(user)
+    data = metrics.root_cause(db_session=db_session, month=month, department=department, lang=locale)
+
+    def cause_rows(rows: list[Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                **row.model_dump(),
+                "stage_name": t(f"order_stage.{row.stage}"),
+                "department_name": _department_name(row.department, locale),
+            }
+            for row in rows
+        ]
+
+    stage_columns = [
+        Column("stage_name", t("col.stage")),
+        Column("department_name", t("col.department")),
+        Column("late_orders", t("col.late_orders"), "int"),
+        Column("share", t("col.share"), "percent"),
+        Column("mean_excess_hours", t("col.excess_hours"), "number"),
+    ]
+    scope_columns = [
+        Column("stage_name", t("col.stage")),
+        Column("label", t("col.where")),
+        Column("late_orders", t("col.late_orders"), "int"),
+        Column("rate", t("col.late_rate"), "percent"),
+        Column("share", t("col.share"), "percent"),
+        Column("mean_excess_hours", t("col.excess_hours"), "number"),
+    ]
+    tables = [
+        Table("by_stage", t("root.by_stage"), stage_columns, cause_rows(data.by_stage)),
+        Table("findings", t("root.findings"), scope_columns, cause_rows(data.findings)),
+        Table("by_scope", t("root.by_scope"), scope_columns, cause_rows(data.by_scope)),
+        Table(
+            "complaints",
+            t("root.complaints"),
+            [
+                Column("stage_name", t("col.stage")),
+                Column("department_name", t("col.department")),
+                Column("complaints", t("col.complaints"), "int"),
+                Column("share", t("col.share"), "percent"),
+            ],
+            [
+                {
+                    **c.model_dump(),
+                    "stage_name": t(f"order_stage.{c.stage}"),
+                    "department_name": _department_name(c.department, locale),
+                }
+                for c in data.complaints
+            ],
+        ),
+    ]
+    chart = charts.bars(
+        [row["stage_name"] for row in tables[0].rows],
+        [row["late_orders"] for row in tables[0].rows],
+        t("col.late_orders"),
+        horizontal=True,
+    )
+    context = {"data": data, "chart": chart, "month": data.month, "months": _months(db_session, data.month)}
+    return _page(request, "dash/root_cause.html", context, tables, export, f"root-cause-{data.month}")
+
+
+# --- journey emotion map --------------------------------------------------------------------------
+
+
+@router.get("/journey")
+def journey_page(
+    request: Request,
+    user: PageUser,
+    db_session: SessionDep,
+    month: MonthParam = None,
+    export: ExportParam = None,
+) -> Response:
+    """Sentiment along the customer journey with the stage weights and the peak-end summary."""
+    t = _t(request)
+    data = metrics.emotion_map(db_session=db_session, month=month)
+    rows = [
+        {**stage.model_dump(), "stage_name": _stage(t, stage.stage), "weight_pct": stage.weight * 100}
+        for stage in data.stages
+    ]
+    table = Table(
+        "stages",
+        t("journey.table"),
+        [
+            Column("stage_name", t("col.stage")),
+            Column("weight_pct", t("col.weight"), "percent", 0),
+            Column("mentions", t("col.mentions"), "int"),
+            Column("positive_share", t("col.positive"), "percent"),
+            Column("negative_share", t("col.negative"), "percent"),
+            Column("score", t("col.score"), "number", 3),
+        ],
+        rows,
+    )
+    chart = charts.emotion_line(
+        [row["stage_name"] for row in rows],
+        [row["positive_share"] for row in rows],
+        [row["negative_share"] for row in rows],
+        [row["weight"] for row in rows],
+        (t("col.positive"), t("col.negative"), t("col.weight")),
+    )
+    context = {"data": data, "chart": chart, "month": data.month, "months": _months(db_session, data.month)}
+    return _page(request, "dash/journey.html", context, [table], export, f"journey-{data.month}")
+
+
+# --- department scorecards ------------------------------------------------------------------------
+
+
+def _scorecard_table(card: Any, t: Callable[..., str]) -> Table:
+    return Table(
+        f"scorecard-{card.department}",
+        t("departments.indicators"),
+        [
+            Column("name", t("col.indicator")),
+            Column("value", t("col.value"), "number", 2),
+            Column("unit", t("col.unit")),
+            Column("target", t("col.target"), "number", 2),
+            Column("status", t("col.status"), "status"),
+            Column("previous", t("col.previous"), "number", 2),
+            Column("n", t("col.n"), "int"),
+        ],
+        [{k: v for k, v in i.model_dump().items() if k != "trend"} for i in card.indicators],
+    )
+
+
+@router.get("/departments")
+def departments_page(
+    request: Request,
+    user: PageUser,
+    db_session: SessionDep,
+    month: MonthParam = None,
+    export: ExportParam = None,
+) -> Response:
+    """Every department's scorecard (department members go straight to their own)."""
+    locale, t = get_locale(request), _t(request)
+    own = _scope_department(user)
+    if user.role == "department_member":
+        if own is None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="no department assigned")
+        return RedirectResponse(_url(f"/departments/{own}", month=month), status_code=303)
+    data = metrics.scorecards(db_session=db_session, month=month, lang=locale)
+    table = Table(
+        "departments",
+        t("departments.title"),
+        [
+            Column("name", t("col.department")),
+            Column("score", t("col.score"), "number"),
+            Column("status", t("col.status"), "status"),
+            Column("green", t("status.green"), "int"),
+            Column("amber", t("status.amber"), "int"),
+            Column("red", t("status.red"), "int"),
+        ],
+        [
+            {
+                "code": card.department,
+                "name": card.name_en if locale == "en" else card.name_zh,
+                "score": card.score,
+                "status": card.status,
+                **{s: sum(1 for i in card.indicators if i.status == s) for s in ("green", "amber", "red")},
+            }
+            for card in data.departments
+        ],
+        row_url=lambda row: _url(f"/departments/{row['code']}", month=data.month),
+    )
+    chart = charts.bars([r["name"] for r in table.rows], [r["score"] for r in table.rows], t("col.score"))
+    context = {"data": data, "chart": chart, "month": data.month, "months": _months(db_session, data.month)}
+    return _page(request, "dash/departments.html", context, [table], export, f"scorecards-{data.month}")
+
+
+@router.get("/departments/{code}")
+def department_page(
+    request: Request,
+    code: str,
+    user: PageUser,
+    db_session: SessionDep,
+    month: MonthParam = None,
+    export: ExportParam = None,
+) -> Response:
+    """One department's scorecard with six-month trends; members may open only their own."""
+    if code not in DEPARTMENTS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such department")
+    require_department_access(user, code)
+    locale, t = get_locale(request), _t(request)
+    data = metrics.scorecards(db_session=db_session, month=month, department=code, lang=locale)
+    card = data.departments[0]
+    table = _scorecard_table(card, t)
+    trends = [
+        {"indicator": i, "chart": charts.sparkline([(p.period, p.value) for p in i.trend], i.status)}
+        for i in card.indicators
+    ]
+    context = {
+        "data": data,
+        "card": card,
+        "trends": trends,
+        "month": data.month,
+        "months": _months(db_session, data.month),
+    }
+    return _page(request, "dash/department.html", context, [table], export, f"scorecard-{code}-{data.month}")
+
+
+# --- indicators -----------------------------------------------------------------------------------
+
+
+@router.get("/indicators")
+def indicators_page(
+    request: Request,
+    user: PageUser,
+    db_session: SessionDep,
+    month: MonthParam = None,
+    indicator: str | None = None,
+    by: str | None = None,
+    export: ExportParam = None,
+) -> Response:
+    """The indicator registry with this month's values and targets; pick one to break it down."""
+    locale, t = get_locale(request), _t(request)
+    department = _scope_department(user)
+    definitions = metrics.list_indicators(department=department)
+    data = metrics.overview(db_session=db_session, month=month, department=department, lang=locale)
+    values = {v.indicator: v for v in data.indicators}
+    rows = []
+    for d in definitions:
+        value = values.get(d.code)
+        rows.append(
+            {
+                **d.model_dump(),
+                "name": d.name_en if locale == "en" else d.name_zh,
+                "owner_name": _department_name(d.owner, locale),
+                "value": value.value if value else None,
+                "status": value.status if value else None,
+                "scopes_text": ", ".join(t(f"scope.{s}") for s in d.scopes),
+            }
+        )
+    table = Table(
+        "indicators",
+        t("indicators.title"),
+        [
+            Column("name", t("col.indicator")),
+            Column("owner_name", t("col.department")),
+            Column("unit", t("col.unit")),
+            Column("value", t("col.value"), "number", 2),
+            Column("target", t("col.target"), "number", 2),
+            Column("amber", t("col.amber"), "number", 2),
+            Column("red", t("col.red"), "number", 2),
+            Column("status", t("col.status"), "status"),
+            Column("code", t("col.code")),
+        ],
+        rows,
+        row_url=lambda row: _url("/indicators", month=data.month, indicator=row["code"]),
+    )
+    tables = [table]
+    selected = next((d for d in definitions if d.code == indicator), None)
+    breakdown_rows: list[dict[str, Any]] = []
+    if selected is not None and selected.scopes:
+        by = by if by in selected.scopes else selected.scopes[0]
+        period = Period.month(data.month)
+        breakdown_rows = rows_of(
+            metrics.breakdown(
+                db_session=db_session, indicator=selected.code, period=period, by=by, lang=locale
+            )
+        )
+        tables.append(
+            Table(
+                "breakdown",
+                t("indicators.breakdown"),
+                [
+                    Column("label", t(f"scope.{by}")),
+                    Column("value", t("col.value"), "number", 2),
+                    Column("target", t("col.target"), "number", 2),
+                    Column("status", t("col.status"), "status"),
+                    Column("previous", t("col.previous"), "number", 2),
+                    Column("n", t("col.n"), "int"),
+                ],
+                breakdown_rows,
+                filename=f"breakdown-{selected.code}-{by}-{data.month}",
+            )
+        )
+    context = {
+        "month": data.month,
+        "months": _months(db_session, data.month),
+        "selected": selected,
+        "selected_name": (selected.name_en if locale == "en" else selected.name_zh) if selected else None,
+        "by": by,
+        "breakdown_chart": charts.bars(
+            [r["label"] for r in breakdown_rows],
+            [r["value"] for r in breakdown_rows],
+            t("col.value"),
+            horizontal=True,
+        )
+        if breakdown_rows
+        else None,
+    }
+    return _page(request, "dash/indicators.html", context, tables, export, f"indicators-{data.month}")
+
+
+# --- competitors ----------------------------------------------------------------------------------
+
+
+@router.get("/competitors")
+def competitors_page(
+    request: Request,
+    user: PageUser,
+    db_session: SessionDep,
+    month: MonthParam = None,
+    export: ExportParam = None,
+) -> Response:
+    """Own brands against each competitor: mentions and negative share per aspect."""
+    locale, t = get_locale(request), _t(request)
+    data = metrics.competitors(db_session=db_session, month=month, lang=locale)
+    labels: dict[str, str] = {}
+    for row in data.rows:
+        for cell in row.cells:
+            labels.setdefault(cell.brand, cell.label)
+    columns = [Column("name", t("col.aspect"))]
+    for brand in data.brands:
+        columns.append(
+            Column(f"neg:{brand}", t("competitors.neg_of", brand=labels.get(brand, brand)), "percent")
+        )
+        columns.append(Column(f"n:{brand}", t("competitors.n_of", brand=labels.get(brand, brand)), "int"))
+    rows = []
+    for row in data.rows:
+        entry: dict[str, Any] = {"name": row.name_en if locale == "en" else row.name_zh}
+        for cell in row.cells:
+            entry[f"neg:{cell.brand}"] = cell.negative_share
+            entry[f"n:{cell.brand}"] = cell.mentions
+        rows.append(entry)
+    table = Table("competitors", t("competitors.table"), columns, rows)
+    chart = charts.grouped_bars(
+        [r["name"] for r in rows],
+        [(labels.get(b, b), [r.get(f"neg:{b}") for r in rows]) for b in data.brands],
+        t("col.negative"),
+    )
+    context = {
+        "data": data,
+        "chart": chart if rows else None,
+        "month": data.month,
+        "months": _months(db_session, data.month),
+    }
+    return _page(request, "dash/competitors.html", context, [table], export, f"competitors-{data.month}")
