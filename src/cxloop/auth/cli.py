@@ -75,11 +75,9 @@ def list_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
     table = Table("username", "role", "department", "active", "last login")
     for row in rows:
         table.add_row(
-            row["username"],
-            row["role"],
-            row["department"] or "",
+            *(str(row[key] or "") for key in ("username", "role", "department")),
             str(row["active"]),
-            row["last_login_at"] or "",
+            str(row["last_login_at"] or ""),
         )
     console.print(table)
 
