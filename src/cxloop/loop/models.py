@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -56,6 +57,8 @@ class AlertRule(TimestampMixin, Base):
     create_task: Mapped[bool] = mapped_column(Boolean, default=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: End (exclusive) of the last period this rule was evaluated for; the next run starts there.
+    evaluated_until: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class Alert(TimestampMixin, Base):
@@ -211,9 +214,7 @@ class Notification(Base):
     event: Mapped[str] = mapped_column(String(64))
     #: The same event for the same recipient is queued once (e.g. "task:12:escalated:email:a@b").
     dedupe_key: Mapped[str | None] = mapped_column(String(300), nullable=True, unique=True)
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
-    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
     person_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)
     webhook_id: Mapped[int | None] = mapped_column(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 22:49:09.330999
+Create Date: 2026-11-22 22:51:33.533571
 """
 
 from __future__ import annotations

@@ -1,0 +1,510 @@
+"""Complaint cases (工单): the four service-recovery steps, promises, SLA clocks in business hours."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from cxloop.feedback.models import FeedbackItem
+from cxloop.loop import audit
+from cxloop.loop.calendar import get_calendar
+from cxloop.loop.models import CASE_STATUSES, CASE_STEPS, RESOLUTIONS, SEVERITIES, Case, CaseStep
+from cxloop.loop.notify import notify
+from cxloop.loop.settings import loop_settings, now
+from cxloop.loop.tasks import pick_assignee
+from cxloop.org.models import Person
+
+#: The four steps of service recovery (MISSION), in order, with their names.
+STEP_NAMES: dict[str, tuple[str, str]] = {
+    "apologise": ("致歉并站在顾客一边", "Apologise and side with the customer"),
+    "investigate": ("与顾客一起核实问题", "Check the problem together"),
+    "solve": ("解决问题、承诺反馈时间并回访", "Solve it, promise a feedback time, follow up"),
+    "record": ("记录问题与根因，防止再犯", "Record the problem and root cause"),
+}
+
+
+def _sla() -> dict[str, Any]:
+    return dict(loop_settings().get("case_sla") or {})
+
+
+def create_case(
+    *,
+    db_session: Session,
+    title: str,
+    actor: str,
+    description: str = "",
+    feedback_id: int | None = None,
+    order_id: int | None = None,
+    customer_id: int | None = None,
+    priority: str = "medium",
+    department: str = "customer_service",
+    assignee_id: int | None = None,
+    source: str = "staff",
+    opened_at: datetime | None = None,
+) -> Case:
+    """Open a case with its four steps and SLA clocks; idempotent per feedback item."""
+    if priority not in SEVERITIES:
+        raise ValueError(f"priority must be one of {SEVERITIES}")
+    if feedback_id is not None:
+        existing = db_session.scalar(select(Case).where(Case.feedback_id == feedback_id))
+        if existing is not None:
+            return existing
+    sla = _sla()
+    calendar_name = sla.get("calendar", "default")
+    cal = get_calendar(calendar_name)
+    opened = opened_at or now()
+    if assignee_id is None:
+        person = _next_case_assignee(db_session=db_session, department=department)
+        assignee_id = person.id if person else None
+    case = Case(
+        title=title[:500],
+        description=description,
+        feedback_id=feedback_id,
+        order_id=order_id,
+        customer_id=customer_id,
+        priority=priority,
+        department=department,
+        assignee_id=assignee_id,
+        source=source,
+        status="open",
+        calendar=calendar_name,
+        opened_at=opened,
+        first_response_due_at=cal.add_minutes(opened, float(sla["first_response_minutes"][priority])),
+        resolution_due_at=cal.add_minutes(opened, float(sla["resolution_minutes"][priority])),
+        created_by=actor,
+    )
+    try:
+        with db_session.begin_nested():
+            db_session.add(case)
+            db_session.flush()
+    except IntegrityError:
+        # Two evaluators raced on the same feedback item: the unique feedback_id keeps one case.
+        found = db_session.scalar(select(Case).where(Case.feedback_id == feedback_id))
+        if found is None:
+            raise
+        return found
+    for position, step in enumerate(CASE_STEPS, start=1):
+        db_session.add(CaseStep(case_id=case.id, step=step, position=position))
+    db_session.flush()
+    audit.record(
+        db_session=db_session,
+        entity="case",
+        entity_id=case.id,
+        action="create",
+        actor=actor,
+        after=audit.snapshot(case),
+    )
+    _notify_case(db_session=db_session, case=case, event="case_created", ref=f"case:{case.id}:created")
+    return case
+
+
+def _next_case_assignee(*, db_session: Session, department: str) -> Person | None:
+    # Cases rotate among the department's people independently of improvement tasks.
+    person = pick_assignee(db_session=db_session, department=department)
+    last = db_session.scalar(
+        select(Case.assignee_id)
+        .where(Case.department == department, Case.assignee_id.is_not(None))
+        .order_by(Case.id.desc())
+        .limit(1)
+    )
+    if person is None or last is None:
+        return person
+    from cxloop.org.models import Department
+
+    dept = db_session.scalar(select(Department).where(Department.code == department))
+    people = list(
+        db_session.scalars(
+            select(Person)
+            .where(
+                Person.department_id == (dept.id if dept else -1),
+                Person.active.is_(True),
+                Person.is_head.is_(False),
+            )
+            .order_by(Person.id)
+        )
+    )
+    ids = [p.id for p in people]
+    if not ids:
+        return person
+    return people[(ids.index(last) + 1) % len(ids)] if last in ids else people[0]
+
+
+def _notify_case(
+    *,
+    db_session: Session,
+    case: Case,
+    event: str,
+    ref: str,
+    template: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    assignee = db_session.get(Person, case.assignee_id) if case.assignee_id else None
+    notify(
+        db_session=db_session,
+        event=event,
+        ref=ref,
+        context={"case": case, **(extra or {})},
+        people=[assignee] if assignee else [],
+        department=case.department,
+        link_path=f"/loop/cases/{case.id}",
+        template=template,
+    )
+
+
+def cases_from_feedback(*, db_session: Session, at: datetime | None = None) -> list[Case]:
+    """Open a case for each recent negative feedback item the case rules select (once per item)."""
+    rules = loop_settings().get("case_rules") or {}
+    if not rules.get("enabled", True):
+        return []
+    at = at or now()
+    since = at - timedelta(days=float(rules.get("lookback_days", 3)))
+    conditions: list[ColumnElement[bool]] = []
+    if rules.get("negative_with_order", True):
+        conditions.append((FeedbackItem.sentiment == "negative") & FeedbackItem.order_id.is_not(None))
+    max_rating = rules.get("max_rating")
+    if max_rating is not None:
+        conditions.append(FeedbackItem.rating <= int(max_rating))
+    if not conditions:
+        return []
+    match = conditions[0]
+    for extra in conditions[1:]:
+        match = match | extra
+    query = (
+        select(FeedbackItem)
+        .where(FeedbackItem.occurred_at >= since, FeedbackItem.occurred_at <= at, match)
+        .where(~select(Case.id).where(Case.feedback_id == FeedbackItem.id).exists())
+        .order_by(FeedbackItem.occurred_at)
+        .limit(int(rules.get("max_per_run", 500)))
+    )
+    created = []
+    for item in db_session.scalars(query):
+        priority = "high" if (item.rating is not None and item.rating <= 1) else "medium"
+        title = (item.title or item.text or "").strip().replace("\n", " ")[
+            :80
+        ] or f"feedback {item.external_id}"
+        created.append(
+            create_case(
+                db_session=db_session,
+                title=title,
+                description=item.text or "",
+                feedback_id=item.id,
+                order_id=item.order_id,
+                customer_id=item.customer_id,
+                priority=priority,
+                department=rules.get("department", "customer_service"),
+                source="rule",
+                actor="system",
+            )
+        )
+    db_session.commit()
+    return created
+
+
+def get_case(*, db_session: Session, case_id: int) -> Case:
+    """The case ``case_id`` (KeyError when missing)."""
+    case = db_session.get(Case, case_id)
+    if case is None:
+        raise KeyError(f"no case {case_id}")
+    return case
+
+
+def steps(*, db_session: Session, case_id: int) -> list[CaseStep]:
+    """The case's checklist, in order."""
+    return list(
+        db_session.scalars(select(CaseStep).where(CaseStep.case_id == case_id).order_by(CaseStep.position))
+    )
+
+
+def list_cases(
+    *, db_session: Session, status: str | None = None, assignee_id: int | None = None, limit: int = 500
+) -> list[Case]:
+    """Cases, newest first."""
+    query = select(Case)
+    if status:
+        query = query.where(Case.status == status)
+    if assignee_id:
+        query = query.where(Case.assignee_id == assignee_id)
+    return list(db_session.scalars(query.order_by(Case.id.desc()).limit(limit)))
+
+
+def complete_step(
+    *, db_session: Session, case_id: int, step: str, actor: str, note: str | None = None
+) -> Case:
+    """Tick a checklist step with who and when; the first step done is the first response."""
+    if step not in CASE_STEPS:
+        raise ValueError(f"step must be one of {CASE_STEPS}")
+    case = get_case(db_session=db_session, case_id=case_id)
+    before = audit.snapshot(case)
+    row = db_session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.step == step))
+    if row is None:
+        row = CaseStep(case_id=case.id, step=step, position=CASE_STEPS.index(step) + 1)
+        db_session.add(row)
+    at = now()
+    row.done_at, row.done_by, row.note = at, actor, note
+    if case.first_responded_at is None:
+        case.first_responded_at = at
+    if case.status == "open":
+        case.status = "in_progress"
+    db_session.flush()
+    audit.record(
+        db_session=db_session,
+        entity="case",
+        entity_id=case.id,
+        action=f"step:{step}",
+        actor=actor,
+        before=before,
+        after={**audit.snapshot(case), "step": step, "note": note},
+    )
+    db_session.commit()
+    return case
+
+
+def promise_text(promise: str, locale: str = "zh") -> str:
+    """The customer-facing words of a promise template ("30分钟内" / "within 30 minutes")."""
+    spec = (loop_settings().get("promises") or {}).get(promise) or {}
+    return str(spec.get(locale) or spec.get("zh") or promise)
+
+
+def set_promise(*, db_session: Session, case_id: int, promise: str, actor: str) -> Case:
+    """Record the feedback time promised to the customer; a reminder falls due at that time."""
+    templates = loop_settings().get("promises") or {}
+    if promise not in templates:
+        raise ValueError(f"promise must be one of {sorted(templates)}")
+    spec = templates[promise]
+    case = get_case(db_session=db_session, case_id=case_id)
+    before = audit.snapshot(case)
+    at = now()
+    cal = get_calendar(case.calendar)
+    if spec.get("end_of_day"):
+        due = cal.end_of_working_day(at)
+    elif spec.get("business"):
+        due = cal.add_minutes(at, float(spec.get("minutes", 0)))
+    else:
+        due = at + timedelta(minutes=float(spec.get("minutes", 0)))
+    case.promise, case.promised_at = promise, due
+    case.follow_up_reminded_at = None
+    db_session.flush()
+    audit.record(
+        db_session=db_session,
+        entity="case",
+        entity_id=case.id,
+        action="promise",
+        actor=actor,
+        before=before,
+        after=audit.snapshot(case),
+    )
+    db_session.commit()
+    return case
+
+
+def record_follow_up(*, db_session: Session, case_id: int, actor: str, note: str | None = None) -> Case:
+    """Record that the customer was followed up (回访)."""
+    case = get_case(db_session=db_session, case_id=case_id)
+    before = audit.snapshot(case)
+    case.followed_up_at = now()
+    if note:
+        case.resolution_note = ((case.resolution_note or "") + f"\n{note}").strip()
+    audit.record(
+        db_session=db_session,
+        entity="case",
+        entity_id=case.id,
+        action="follow_up",
+        actor=actor,
+        before=before,
+        after=audit.snapshot(case),
+    )
+    db_session.commit()
+    return case
+
+
+def resolve_case(
+    *,
+    db_session: Session,
+    case_id: int,
+    resolution: str,
+    root_cause: str,
+    actor: str,
+    note: str | None = None,
+) -> Case:
+    """Resolve a case with what was done and its root cause (a taxonomy aspect id)."""
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"resolution must be one of {RESOLUTIONS}")
+    from cxloop.metrics.taxonomy import aspects
+
+    if root_cause not in aspects():
+        raise ValueError(f"root cause must be an aspect id of the taxonomy: {', '.join(sorted(aspects()))}")
+    case = get_case(db_session=db_session, case_id=case_id)
+    before = audit.snapshot(case)
+    at = now()
+    case.resolution, case.root_cause = resolution, root_cause
+    if note:
+        case.resolution_note = note
+    case.status = "resolved"
+    case.resolved_at = at
+    if case.first_responded_at is None:
+        case.first_responded_at = at
+    record = db_session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.step == "record"))
+    if record is not None and record.done_at is None:
+        record.done_at, record.done_by, record.note = at, actor, f"root cause: {root_cause}"
+    db_session.flush()
+    audit.record(
+        db_session=db_session,
+        entity="case",
+        entity_id=case.id,
+        action="resolve",
+        actor=actor,
+        before=before,
+        after=audit.snapshot(case),
+    )
+    db_session.commit()
+    return case
+
+
+def update_case(
+    *,
+    db_session: Session,
+    case_id: int,
+    actor: str,
+    status: str | None = None,
+    assignee_id: int | None = None,
+    priority: str | None = None,
+    title: str | None = None,
+) -> Case:
+    """Change a case's status, assignee, priority or title (audited)."""
+    case = get_case(db_session=db_session, case_id=case_id)
+    before = audit.snapshot(case)
+    if status is not None:
+        if status not in CASE_STATUSES:
+            raise ValueError(f"status must be one of {CASE_STATUSES}")
+        if status == "resolved" and case.status != "resolved":
+            raise ValueError("resolve a case with its resolution and root cause (resolve_case)")
+        case.status = status
+    if assignee_id is not None:
+        case.assignee_id = assignee_id
+    if priority is not None:
+        if priority not in SEVERITIES:
+            raise ValueError(f"priority must be one of {SEVERITIES}")
+        case.priority = priority
+    if title is not None:
+        case.title = title
+    audit.record(
+        db_session=db_session,
+        entity="case",
+        entity_id=case.id,
+        action="update",
+        actor=actor,
+        before=before,
+        after=audit.snapshot(case),
+    )
+    db_session.commit()
+    return case
+
+
+def sla_clocks(case: Case, at: datetime | None = None) -> dict[str, dict[str, Any]]:
+    """Both SLA clocks of a case: due time, business minutes used/left, state ok/warning/breached/met."""
+    at = at or now()
+    cal = get_calendar(case.calendar)
+    warn_ratio = float(_sla().get("warn_ratio", 0.8))
+    out: dict[str, dict[str, Any]] = {}
+    for clock, due, done in (
+        ("first_response", case.first_response_due_at, case.first_responded_at),
+        ("resolution", case.resolution_due_at, case.resolved_at),
+    ):
+        total = cal.minutes_between(case.opened_at, due)
+        end = done or at
+        used = cal.minutes_between(case.opened_at, end)
+        if done is not None:
+            state = "met" if done <= due else "missed"
+        elif at >= due:
+            state = "breached"
+        elif total and used >= warn_ratio * total:
+            state = "warning"
+        else:
+            state = "ok"
+        out[clock] = {
+            "due_at": due.isoformat(),
+            "total_minutes": round(total, 1),
+            "used_minutes": round(used, 1),
+            "left_minutes": round(max(total - used, 0.0), 1),
+            "state": state,
+        }
+    return out
+
+
+def check_slas(*, db_session: Session, at: datetime | None = None) -> dict[str, int]:
+    """Send each case's SLA warning and breach once per clock, and follow-up reminders at promised times."""
+    at = at or now()
+    counts = {"warnings": 0, "breaches": 0, "follow_ups": 0}
+    active = list(db_session.scalars(select(Case).where(Case.status.in_(("open", "in_progress")))))
+    for case in active:
+        clocks = sla_clocks(case, at)
+        for clock, warned_attr, breached_attr in (
+            ("first_response", "first_response_warned_at", "first_response_breached_at"),
+            ("resolution", "resolution_warned_at", "resolution_breached_at"),
+        ):
+            state = clocks[clock]["state"]
+            if state == "breached" and getattr(case, breached_attr) is None:
+                setattr(case, breached_attr, at)
+                counts["breaches"] += 1
+                _notify_case(
+                    db_session=db_session,
+                    case=case,
+                    event="case_sla_breached",
+                    template="case_sla",
+                    ref=f"case:{case.id}:{clock}:breached",
+                    extra={"clock": clock, "state": state, "due_at": clocks[clock]["due_at"]},
+                )
+            elif state == "warning" and getattr(case, warned_attr) is None:
+                setattr(case, warned_attr, at)
+                counts["warnings"] += 1
+                _notify_case(
+                    db_session=db_session,
+                    case=case,
+                    event="case_sla_warning",
+                    template="case_sla",
+                    ref=f"case:{case.id}:{clock}:warning",
+                    extra={"clock": clock, "state": state, "due_at": clocks[clock]["due_at"]},
+                )
+    reminders = select(Case).where(
+        Case.promised_at.is_not(None),
+        Case.promised_at <= at,
+        Case.follow_up_reminded_at.is_(None),
+        Case.followed_up_at.is_(None),
+    )
+    for case in db_session.scalars(reminders):
+        case.follow_up_reminded_at = at
+        counts["follow_ups"] += 1
+        _notify_case(
+            db_session=db_session,
+            case=case,
+            event="case_follow_up",
+            ref=f"case:{case.id}:follow_up:{case.promised_at:%Y%m%d%H%M}",
+            extra={"promise_text": promise_text(case.promise or "")},
+        )
+    db_session.commit()
+    return counts
+
+
+def case_root_causes(*, db_session: Session, month: str | date) -> dict[str, int]:
+    """Root causes (aspect id -> number of cases) of the cases opened in ``month`` (YYYY-MM), most first."""
+    if isinstance(month, str):
+        year, mon = (int(x) for x in month.split("-"))
+        start = date(year, mon, 1)
+    else:
+        start = month.replace(day=1)
+    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    rows = db_session.execute(
+        select(Case.root_cause, func.count(Case.id))
+        .where(
+            Case.root_cause.is_not(None),
+            Case.opened_at >= datetime.combine(start, datetime.min.time()),
+            Case.opened_at < datetime.combine(end, datetime.min.time()),
+        )
+        .group_by(Case.root_cause)
+    )
+    return dict(sorted(((str(a), int(n)) for a, n in rows), key=lambda x: (-x[1], x[0])))

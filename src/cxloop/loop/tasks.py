@@ -1,0 +1,559 @@
+"""Improvement tasks: created from alerts for the owning department, assigned, escalated, verified."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.loop import audit
+from cxloop.loop.calendar import get_calendar
+from cxloop.loop.evaluate import AlertChange, evaluate_period, parse_scope
+from cxloop.loop.indicators import IndicatorInfo, IndicatorSource
+from cxloop.loop.models import SEVERITIES, TASK_STATUSES, Alert, AlertRule, Task, TaskComment
+from cxloop.loop.notify import notify
+from cxloop.loop.settings import loop_settings, now
+from cxloop.metrics.periods import Period
+from cxloop.org.models import Department, Person
+from cxloop.vocab import DEPARTMENTS
+
+#: Which status a task may move to from each status (verified and reopened come from verification too).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "open": ("in_progress", "done"),
+    "in_progress": ("done", "open"),
+    "done": ("verified", "reopened", "in_progress"),
+    "verified": ("reopened",),
+    "reopened": ("in_progress", "done"),
+}
+ACTIVE = ("open", "in_progress", "reopened")
+
+
+def department_name(code: str, locale: str = "zh") -> str:
+    """The display name of a department code."""
+    names = DEPARTMENTS.get(code)
+    return (names[1] if locale == "en" else names[0]) if names else code
+
+
+def pick_assignee(*, db_session: Session, department: str, rule: AlertRule | None = None) -> Person | None:
+    """The rule's named person, else the next active person of the department in round-robin order."""
+    if rule is not None and rule.assign == "person" and rule.assignee_external_id:
+        person = db_session.scalar(select(Person).where(Person.external_id == rule.assignee_external_id))
+        if person is not None and person.active:
+            return person
+    dept = db_session.scalar(select(Department).where(Department.code == department))
+    if dept is None:
+        return None
+    people = list(
+        db_session.scalars(
+            select(Person)
+            .where(Person.department_id == dept.id, Person.active.is_(True))
+            .order_by(Person.is_head, Person.id)  # heads last: they get escalations, not the queue
+        )
+    )
+    if not people:
+        return None
+    members = [p for p in people if not p.is_head] or people
+    # Round-robin without a counter table: the one after whoever got the department's latest task.
+    last = db_session.scalar(
+        select(Task.assignee_id)
+        .where(Task.department == department, Task.assignee_id.is_not(None))
+        .order_by(Task.id.desc())
+        .limit(1)
+    )
+    ids = [p.id for p in members]
+    index = (ids.index(last) + 1) % len(ids) if last in ids else 0
+    return members[index]
+
+
+def department_head(*, db_session: Session, department: str) -> Person | None:
+    """The head of a department (Department.head_id, else a person flagged is_head)."""
+    dept = db_session.scalar(select(Department).where(Department.code == department))
+    if dept is None:
+        return None
+    if dept.head_id is not None:
+        head = db_session.get(Person, dept.head_id)
+        if head is not None:
+            return head
+    return db_session.scalar(
+        select(Person)
+        .where(Person.department_id == dept.id, Person.is_head.is_(True))
+        .order_by(Person.id)
+        .limit(1)
+    )
+
+
+def due_date(*, severity: str, start: datetime | None = None) -> datetime:
+    """The due date of a task of ``severity``: business days from the settings, on the task calendar."""
+    config = loop_settings()
+    days = int((config.get("task_due_business_days") or {}).get(severity, 7))
+    return get_calendar(config.get("task_calendar", "default")).add_business_days(start or now(), days)
+
+
+def create_task(
+    *,
+    db_session: Session,
+    title: str,
+    department: str,
+    actor: str,
+    description: str = "",
+    severity: str = "medium",
+    assignee_id: int | None = None,
+    indicator: str | None = None,
+    scope: dict[str, Any] | None = None,
+    evidence: dict[str, Any] | None = None,
+    alert_id: int | None = None,
+    rule: AlertRule | None = None,
+    due_at: datetime | None = None,
+) -> Task:
+    """Create a task (assigned by rule when no assignee is given), audit it and notify the assignee."""
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {SEVERITIES}")
+    if assignee_id is None:
+        person = pick_assignee(db_session=db_session, department=department, rule=rule)
+        assignee_id = person.id if person else None
+    task = Task(
+        title=title[:500],
+        description=description,
+        department=department,
+        assignee_id=assignee_id,
+        status="open",
+        severity=severity,
+        indicator=indicator,
+        scope=scope or {},
+        evidence=evidence or {},
+        alert_id=alert_id,
+        rule_id=rule.id if rule else None,
+        due_at=due_at or due_date(severity=severity),
+        created_by=actor,
+        reopen_count=0,
+    )
+    db_session.add(task)
+    db_session.flush()
+    audit.record(
+        db_session=db_session,
+        entity="task",
+        entity_id=task.id,
+        action="create",
+        actor=actor,
+        after=audit.snapshot(task),
+    )
+    _notify_task(db_session=db_session, task=task, event="task_created", ref=f"task:{task.id}:created")
+    return task
+
+
+def _notify_task(
+    *,
+    db_session: Session,
+    task: Task,
+    event: str,
+    ref: str,
+    people: list[Person] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    assignee = db_session.get(Person, task.assignee_id) if task.assignee_id else None
+    if people is None:
+        people = [assignee] if assignee else []
+    alert = db_session.get(Alert, task.alert_id) if task.alert_id else None
+    notify(
+        db_session=db_session,
+        event=event,
+        ref=ref,
+        context={
+            "task": task,
+            "alert": alert,
+            "department_name": department_name(task.department),
+            "assignee_name": assignee.name if assignee else "—",
+            **(extra or {}),
+        },
+        people=people,
+        department=task.department,
+        link_path=f"/loop/tasks/{task.id}",
+    )
+
+
+def task_for_alert(
+    *, db_session: Session, change: AlertChange, info: IndicatorInfo | None, source: IndicatorSource | None
+) -> Task | None:
+    """The task for a newly opened alert: reuse the unfinished task of the same rule and scope, or create one."""
+    rule, alert = change.rule, change.alert
+    if not rule.create_task:
+        return None
+    for task in db_session.scalars(select(Task).where(Task.rule_id == rule.id, Task.status != "verified")):
+        if (task.scope or {}).get("key") == alert.scope_key:
+            # A flapping alert must not breed tasks: the unfinished one gets the new alert.
+            task.alert_id = alert.id
+            alert.task_id = task.id
+            return None
+    kind, key = parse_scope(alert.scope_key)
+    evidence = build_evidence(
+        db_session=db_session, rule=rule, info=info, source=source, alert=alert, period=change.period
+    )
+    title = f"{rule.name}（{kind}={key}）" if kind else rule.name
+    description = alert.message
+    task = create_task(
+        db_session=db_session,
+        title=title,
+        department=alert.department or "customer_service",
+        actor="system",
+        description=description,
+        severity=rule.severity,
+        indicator=rule.indicator,
+        scope={"kind": kind, "key": alert.scope_key, "value": key},
+        evidence=evidence,
+        alert_id=alert.id,
+        rule=rule,
+    )
+    alert.task_id = task.id
+    return task
+
+
+def build_evidence(
+    *,
+    db_session: Session,
+    rule: AlertRule,
+    info: IndicatorInfo | None,
+    source: IndicatorSource | None,
+    alert: Alert,
+    period: Period,
+) -> dict[str, Any]:
+    """The indicator's trend in the alert's scope and sample complaints (feedback ids and text)."""
+    evidence: dict[str, Any] = {
+        "period": period.label,
+        "value": alert.value,
+        "baseline": alert.baseline,
+        "p_value": alert.p_value,
+        "message": alert.message,
+        "unit": info.unit if info else "",
+    }
+    kind, key = parse_scope(alert.scope_key)
+    if source is not None and info is not None and rule.indicator:
+        count = int(loop_settings()["evaluation"].get("evidence_periods", 12))
+        first = period.previous(count - 1)
+        cells = source.cells(
+            indicator=rule.indicator, start=first.start, end=period.end, scope_kind=kind, scope_key=key
+        )
+        cell = cells.get(key or "")
+        series: list[list[Any]] = []
+        p = first
+        for _ in range(count):
+            num = den = 0.0
+            if cell is not None:
+                for day, (n, d) in cell.daily.items():
+                    if p.start <= day < p.end:
+                        num, den = num + n, den + d
+            series.append([p.label, info.factor * num / den if den else None])
+            p = Period.containing(p.end, p.grain)
+        evidence["series"] = series
+    evidence["complaints"] = sample_complaints(
+        db_session=db_session,
+        start=period.start,
+        end=period.end,
+        scope_kind=kind,
+        scope_key=key,
+        indicator=rule.indicator,
+    )
+    return evidence
+
+
+def sample_complaints(
+    *,
+    db_session: Session,
+    start: date,
+    end: date,
+    scope_kind: str | None,
+    scope_key: str | None,
+    indicator: str | None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """A few negative feedback items of the window and scope (the voice behind the number)."""
+    from cxloop.catalog.models import Product, Supplier
+    from cxloop.logistics.models import Carrier, Warehouse
+    from cxloop.orders.models import Order
+
+    limit = limit or int(loop_settings()["evaluation"].get("sample_complaints", 5))
+    query = select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.occurred_at, FeedbackItem.channel).where(
+        FeedbackItem.sentiment == "negative",
+        FeedbackItem.occurred_at >= datetime.combine(start, datetime.min.time()),
+        FeedbackItem.occurred_at < datetime.combine(end, datetime.min.time()),
+    )
+    if indicator and indicator.startswith("aspect_neg:"):
+        aspect = indicator.split(":", 1)[1]
+        query = query.where(
+            select(FeedbackAspect.id)
+            .where(FeedbackAspect.feedback_id == FeedbackItem.id, FeedbackAspect.aspect == aspect)
+            .exists()
+        )
+    if scope_kind in ("carrier", "warehouse", "region") and scope_key:
+        query = query.join(Order, Order.id == FeedbackItem.order_id)
+        if scope_kind == "carrier":
+            query = query.join(Carrier, Carrier.id == Order.carrier_id).where(
+                Carrier.external_id == scope_key
+            )
+        elif scope_kind == "warehouse":
+            query = query.join(Warehouse, Warehouse.id == Order.warehouse_id).where(
+                Warehouse.external_id == scope_key
+            )
+        else:
+            query = query.where(Order.region == scope_key)
+    elif scope_kind in ("product", "supplier") and scope_key:
+        query = query.join(Product, Product.id == FeedbackItem.product_id)
+        if scope_kind == "product":
+            query = query.where(Product.external_id == scope_key)
+        else:
+            query = query.join(Supplier, Supplier.id == Product.supplier_id).where(
+                Supplier.external_id == scope_key
+            )
+    elif scope_kind == "shift" and scope_key:
+        query = query.where(FeedbackItem.shift == scope_key)
+    elif scope_kind == "channel" and scope_key:
+        query = query.where(FeedbackItem.channel == scope_key)
+    rows = db_session.execute(query.order_by(FeedbackItem.sentiment_score, FeedbackItem.id).limit(limit))
+    return [
+        {
+            "id": r.id,
+            "text": (r.text or "")[:500],
+            "occurred_at": r.occurred_at.isoformat(),
+            "channel": r.channel,
+        }
+        for r in rows
+    ]
+
+
+def get_task(*, db_session: Session, task_id: int) -> Task:
+    """The task ``task_id`` (KeyError when missing)."""
+    task = db_session.get(Task, task_id)
+    if task is None:
+        raise KeyError(f"no task {task_id}")
+    return task
+
+
+def list_tasks(
+    *,
+    db_session: Session,
+    department: str | None = None,
+    status: str | None = None,
+    assignee_id: int | None = None,
+    limit: int = 500,
+) -> list[Task]:
+    """Tasks, newest first, filtered by department, status and assignee."""
+    query = select(Task)
+    if department:
+        query = query.where(Task.department == department)
+    if status:
+        query = query.where(Task.status == status)
+    if assignee_id:
+        query = query.where(Task.assignee_id == assignee_id)
+    return list(db_session.scalars(query.order_by(Task.id.desc()).limit(limit)))
+
+
+def update_task(
+    *,
+    db_session: Session,
+    task_id: int,
+    actor: str,
+    status: str | None = None,
+    assignee_id: int | None = None,
+    due_at: datetime | None = None,
+    outcome: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+) -> Task:
+    """Change a task (status by the lifecycle), audited; done starts the wait for verification."""
+    task = get_task(db_session=db_session, task_id=task_id)
+    before = audit.snapshot(task)
+    at = now()
+    if status is not None and status != task.status:
+        if status not in TASK_STATUSES:
+            raise ValueError(f"status must be one of {TASK_STATUSES}")
+        if status not in TRANSITIONS[task.status]:
+            raise ValueError(f"a task cannot go from {task.status} to {status}")
+        task.status = status
+        if status == "done":
+            task.done_at = at
+            task.verify_after = _verification_start(db_session=db_session, task=task, at=at)
+        elif status == "verified":
+            task.verified_at = at
+        elif status == "reopened":
+            task.reopen_count += 1
+            task.done_at = None
+            task.due_at = due_date(severity=task.severity, start=at)
+            task.escalated_at = None
+    if assignee_id is not None:
+        task.assignee_id = assignee_id
+    if due_at is not None:
+        task.due_at = due_at
+        task.escalated_at = None
+    if outcome is not None:
+        task.outcome = outcome
+    if title is not None:
+        task.title = title
+    if description is not None:
+        task.description = description
+    db_session.flush()
+    audit.record(
+        db_session=db_session,
+        entity="task",
+        entity_id=task.id,
+        action="update",
+        actor=actor,
+        before=before,
+        after=audit.snapshot(task),
+    )
+    db_session.commit()
+    return task
+
+
+def _verification_start(*, db_session: Session, task: Task, at: datetime) -> datetime | None:
+    # The indicator is judged over the first whole period after the work was done.
+    rule = db_session.get(AlertRule, task.rule_id) if task.rule_id else None
+    if rule is None or not rule.indicator:
+        return None
+    grain = (rule.params or {}).get("grain", "week")
+    current = Period.containing(at.date(), grain)
+    return current.end_at
+
+
+def add_comment(*, db_session: Session, task_id: int, author: str, body: str) -> TaskComment:
+    """Add a comment to a task (audited)."""
+    task = get_task(db_session=db_session, task_id=task_id)
+    if not body.strip():
+        raise ValueError("a comment needs text")
+    comment = TaskComment(task_id=task.id, author=author, body=body.strip(), created_at=now())
+    db_session.add(comment)
+    db_session.flush()
+    audit.record(
+        db_session=db_session,
+        entity="task",
+        entity_id=task.id,
+        action="comment",
+        actor=author,
+        after={"comment_id": comment.id, "body": comment.body},
+    )
+    db_session.commit()
+    return comment
+
+
+def comments(*, db_session: Session, task_id: int) -> list[TaskComment]:
+    """A task's comments, oldest first."""
+    return list(
+        db_session.scalars(select(TaskComment).where(TaskComment.task_id == task_id).order_by(TaskComment.id))
+    )
+
+
+def escalate_overdue(*, db_session: Session, at: datetime | None = None) -> list[Task]:
+    """Escalate every overdue unfinished task to its department head, once, with a notification."""
+    at = at or now()
+    escalated = []
+    query = select(Task).where(Task.status.in_(ACTIVE), Task.due_at < at, Task.escalated_at.is_(None))
+    for task in db_session.scalars(query):
+        head = department_head(db_session=db_session, department=task.department)
+        before = audit.snapshot(task)
+        task.escalated_at = at
+        task.escalated_to_id = head.id if head else None
+        audit.record(
+            db_session=db_session,
+            entity="task",
+            entity_id=task.id,
+            action="escalate",
+            actor="system",
+            before=before,
+            after=audit.snapshot(task),
+        )
+        _notify_task(
+            db_session=db_session,
+            task=task,
+            event="task_escalated",
+            ref=f"task:{task.id}:escalated:{task.reopen_count}:{task.due_at:%Y%m%d%H%M}",
+            people=[head] if head else [],
+        )
+        escalated.append(task)
+    db_session.commit()
+    return escalated
+
+
+def verify_done_tasks(
+    *, db_session: Session, source: IndicatorSource, as_of: date | None = None
+) -> tuple[list[Task], list[Task]]:
+    """Judge done tasks once the period after them has data: recovered -> verified, else reopened."""
+    bounds = source.data_bounds()
+    if bounds is None:
+        return [], []
+    last_day = min(bounds[1], as_of or now().date())
+    verified, reopened = [], []
+    query = select(Task).where(
+        Task.status == "done", Task.verify_after.is_not(None), Task.rule_id.is_not(None)
+    )
+    for task in db_session.scalars(query):
+        rule = db_session.get(AlertRule, task.rule_id)
+        if rule is None or not rule.indicator or task.verify_after is None:
+            continue
+        grain = (rule.params or {}).get("grain", "week")
+        period = Period.containing(task.verify_after.date(), grain)
+        if period.end > last_day + timedelta(days=1):
+            continue  # the next period is not complete yet
+        info = source.info(rule.indicator)
+        findings = evaluate_period(rule=rule, info=info, source=source, period=period)
+        key = (task.scope or {}).get("key") or ""
+        finding = next((f for f in findings if f.scope_key == key), None)
+        before = audit.snapshot(task)
+        at = now()
+        if finding is None or not finding.decided:
+            task.verify_after = period.end_at  # too little data to judge: look at the next period
+            continue
+        if finding.breached:
+            task.status = "reopened"
+            task.reopen_count += 1
+            task.done_at = None
+            task.verify_after = None
+            task.due_at = due_date(severity=task.severity, start=at)
+            task.escalated_at = None
+            task.outcome = (task.outcome or "") + f"\n[{period.label}] not effective: {finding.message}"
+            audit.record(
+                db_session=db_session,
+                entity="task",
+                entity_id=task.id,
+                action="reopen",
+                actor="system",
+                before=before,
+                after=audit.snapshot(task),
+            )
+            _notify_task(
+                db_session=db_session,
+                task=task,
+                event="task_reopened",
+                ref=f"task:{task.id}:reopened:{task.reopen_count}",
+                extra={"reason": finding.message},
+            )
+            reopened.append(task)
+        else:
+            task.status = "verified"
+            task.verified_at = at
+            task.evidence = {
+                **(task.evidence or {}),
+                "verification": {
+                    "period": period.label,
+                    "value": finding.value,
+                    "baseline": finding.baseline,
+                },
+            }
+            audit.record(
+                db_session=db_session,
+                entity="task",
+                entity_id=task.id,
+                action="verify",
+                actor="system",
+                before=before,
+                after=audit.snapshot(task),
+            )
+            verified.append(task)
+    db_session.commit()
+    return verified, reopened
+
+
+def open_task_exists(*, db_session: Session, rule_id: int, scope_key: str) -> bool:
+    """Whether an unfinished task exists for the rule and scope."""
+    rows = db_session.scalars(select(Task).where(and_(Task.rule_id == rule_id, Task.status != "verified")))
+    return any((t.scope or {}).get("key") == scope_key for t in rows)
