@@ -372,39 +372,52 @@ def _months(first: date, last: date) -> Iterator[Period]:
         period = Period.month(period.end)
 
 
-def _stage_normals(session: Session, month: Period) -> dict[tuple[str, str, str], float]:
-    """Mean hours per (stage, scope kind, key) over the previous months; this month as fallback."""
-    history = Period(month.previous(NORMAL_MONTHS).start, month.start, "month")
-    normals: dict[tuple[str, str, str], float] = {}
-    for window in (month, history):  # history overwrites the fallback where it exists
-        rows = session.execute(
-            select(
-                MetricsDaily.scope_kind,
-                MetricsDaily.scope_key,
-                MetricsDaily.component,
-                func.sum(MetricsDaily.value),
-            )
-            .where(
-                MetricsDaily.scope_kind.in_(("all", "warehouse", "carrier")),
-                MetricsDaily.component.like("dur_%"),
-                MetricsDaily.day >= window.start,
-                MetricsDaily.day < window.end,
-            )
-            .group_by(MetricsDaily.scope_kind, MetricsDaily.scope_key, MetricsDaily.component)
+def _stage_means(session: Session, window: Period) -> dict[tuple[str, str, str], float]:
+    """Mean hours per (stage, scope kind, key) over ``window`` from the rollups."""
+    rows = session.execute(
+        select(
+            MetricsDaily.scope_kind,
+            MetricsDaily.scope_key,
+            MetricsDaily.component,
+            func.sum(MetricsDaily.value),
         )
-        sums: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for kind, key, comp, value in rows:
-            part, stage = comp.split(":", 1)
-            sums[(stage, kind, key)][0 if part == "dur_sum" else 1] += float(value or 0)
-        for slot, (total, n) in sums.items():
-            if n:
-                normals[slot] = total / n
-    return normals
+        .where(
+            MetricsDaily.scope_kind.in_(("all", "warehouse", "carrier")),
+            MetricsDaily.component.like("dur_%"),
+            MetricsDaily.day >= window.start,
+            MetricsDaily.day < window.end,
+        )
+        .group_by(MetricsDaily.scope_kind, MetricsDaily.scope_key, MetricsDaily.component)
+    )
+    sums: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for kind, key, comp, value in rows:
+        part, stage = comp.split(":", 1)
+        sums[(stage, kind, key)][0 if part == "dur_sum" else 1] += float(value or 0)
+    return {slot: total / n for slot, (total, n) in sums.items() if n}
+
+
+def _normal_time(
+    history: dict[tuple[str, str, str], float],
+    current: dict[tuple[str, str, str], float],
+    stage: str,
+    scope: tuple[str, str],
+) -> float:
+    # The same warehouse/carrier's previous months first; without that history, the whole business's
+    # previous months; only for a brand-new shop this month's business-wide mean.
+    for table, slot in (
+        (history, (stage, *scope)),
+        (history, (stage, "all", "")),
+        (current, (stage, "all", "")),
+    ):
+        if slot in table:
+            return table[slot]
+    return 0.0
 
 
 def _late_orders(session: Session, month: Period, as_of: datetime) -> list[dict[str, Any]]:
     """Each late order of ``month`` (by placed day) with the stage furthest over its normal time."""
-    normals = _stage_normals(session, month)
+    history = _stage_means(session, Period(month.previous(NORMAL_MONTHS).start, month.start, "month"))
+    current = _stage_means(session, month)
     wh_keys = dict(session.execute(select(Warehouse.id, Warehouse.external_id)).all())
     cr_keys = dict(session.execute(select(Carrier.id, Carrier.external_id)).all())
     o = Order
@@ -459,8 +472,7 @@ def _late_orders(session: Session, month: Period, as_of: datetime) -> list[dict[
                 scope = ("all", "")
             else:
                 scope = ("warehouse", wh_keys.get(wh, "")) if wh else ("all", "")
-            normal = normals.get((stage, *scope), normals.get((stage, "all", ""), 0.0))
-            excess = hours - normal
+            excess = hours - _normal_time(history, current, stage, scope)
             if excess > best_excess:
                 best_stage, best_excess = stage, excess
             if times[end] is None:

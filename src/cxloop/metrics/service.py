@@ -288,15 +288,16 @@ def breakdown(
     _check_scope(ind, by)
     m = MetricsDaily
     prev = period.previous()
-    rows = db_session.execute(
-        select(m.scope_key, m.component, m.day >= period.start, func.sum(m.value))
-        .where(m.scope_kind == by, _components_filter(ind), m.day >= prev.start, m.day < period.end)
-        .group_by(m.scope_key, m.component, m.day >= period.start)
-    )
     now: dict[str, dict[str, float]] = defaultdict(dict)
     before: dict[str, dict[str, float]] = defaultdict(dict)
-    for key, comp, current, total in rows:
-        (now if current else before)[key][comp] = float(total or 0)
+    for window, into in ((period, now), (prev, before)):
+        rows = db_session.execute(
+            select(m.scope_key, m.component, func.sum(m.value))
+            .where(m.scope_kind == by, _components_filter(ind), m.day >= window.start, m.day < window.end)
+            .group_by(m.scope_key, m.component)
+        )
+        for key, comp, total in rows:
+            into[key][comp] = float(total or 0)
     targets = _target_table(db_session)
     labels = _labels(db_session, by, now.keys(), lang)
     out = []
@@ -310,8 +311,8 @@ def breakdown(
             status=status_of(value, direction=ind.direction, amber=amber, red=red),
             previous=_value(ind, before.get(key, {}))[0],
         ))  # fmt: skip
-    worse_high = ind.direction != HIGHER
-    out.sort(key=lambda r: (r.value or 0.0) if worse_high else -(r.value or 0.0), reverse=worse_high)
+    # Worst first: the highest value of a lower-is-better indicator, the lowest of a higher-is-better one.
+    out.sort(key=lambda r: r.value or 0.0, reverse=ind.direction != HIGHER)
     return out
 
 
@@ -542,7 +543,7 @@ def _late_complaints(
 ) -> tuple[list[s.ComplaintCause], int]:
     a, item, lo = FeedbackAspect, FeedbackItem, MetricsLateOrder
     rows = session.execute(
-        select(func.coalesce(lo.stage, "not_late"), func.count(func.distinct(a.feedback_id)))
+        select(lo.stage, func.count(func.distinct(a.feedback_id)))
         .select_from(a)
         .join(item, item.id == a.feedback_id)
         .outerjoin(lo, lo.order_id == item.order_id)
@@ -550,11 +551,12 @@ def _late_complaints(
             a.occurred_at >= period.start_at, a.occurred_at < period.end_at, a.aspect.in_(LATE_ASPECTS),
             a.sentiment == "negative", item.order_id.is_not(None), _own(a.brand_id, _competitor_ids(session)),
         )
-        .group_by(func.coalesce(lo.stage, "not_late"))
+        .group_by(lo.stage)
     ).all()  # fmt: skip
     total = sum(n for _, n in rows)
     out = []
-    for stage, n in sorted(rows, key=lambda r: -r[1]):
+    # A complaint whose order was on time by the records is "not_late" (a perception to answer, not a delay).
+    for stage, n in sorted(((st or "not_late", n) for st, n in rows), key=lambda r: -r[1]):
         dept = ORDER_STAGE_OWNERS.get(stage, "customer_service" if stage == "not_late" else "logistics")
         if department in (None, dept):
             out.append(s.ComplaintCause(stage=stage, department=dept, complaints=n,
