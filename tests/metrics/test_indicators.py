@@ -33,7 +33,7 @@ EXPECTED = {
     "negative_share": 66.6667,
     "positive_share": 33.3333,
     "rating_mean": 5.0,
-    "cs_first_response_min": 7.0,
+    "cs_first_response_minutes": 7.0,
     "cs_resolution_hours": 2.0,
     "csat": 50.0,
     "nps": 25.0,
@@ -82,7 +82,7 @@ def test_scopes_and_breakdown(shop: Session) -> None:
         db_session=shop, indicator="picking_hours", period=AUG, scope=Scope("warehouse", "WH2")
     )
     assert wh2.value == 30.0 and wh2.status == "red"
-    rows = service.breakdown(db_session=shop, indicator="cs_first_response_min", period=AUG, by="shift")
+    rows = service.breakdown(db_session=shop, indicator="cs_first_response_minutes", period=AUG, by="shift")
     assert [(r.key, r.value, r.status) for r in rows] == [("night", 12.0, "red"), ("day", 2.0, "green")]
     carriers = service.breakdown(db_session=shop, indicator="on_time_rate", period=AUG, by="carrier")
     assert carriers[0].key == "C2" and carriers[0].value == 0.0 and carriers[0].label == "快递二"

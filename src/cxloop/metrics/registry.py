@@ -174,7 +174,7 @@ def _build() -> dict[str, Indicator]:
         )
     items += [
         Indicator(
-            "cs_first_response_min",
+            "cs_first_response_minutes",
             "客服首次响应时长",
             "CS first response time",
             "min",

@@ -1,0 +1,194 @@
+"""JSON API of the metrics service (mounted under /api/v1; authentication is added by the app)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query
+
+from cxloop.deps import SessionDep
+from cxloop.metrics import schemas as s
+from cxloop.metrics import service
+from cxloop.metrics.periods import GRAINS, SCOPE_KINDS, Period, Scope
+
+router = APIRouter(tags=["metrics"])
+
+T = TypeVar("T")
+
+MonthQ = Annotated[str | None, Query(description="YYYY-MM; default: the latest month with data")]
+DeptQ = Annotated[str | None, Query(description="Only this department's part (department code)")]
+LangQ = Annotated[str, Query(pattern="^(zh|en)$")]
+
+
+def _call(fn: Callable[[], T]) -> T:
+    # Bad input (unknown indicator, scope or month) is the caller's error, not a server failure.
+    try:
+        return fn()
+    except KeyError as exc:
+        raise HTTPException(status_code=404, detail=str(exc.args[0] if exc.args else exc)) from None
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+
+
+@router.get("/metrics/indicators", response_model=list[s.IndicatorDef])
+def get_indicators(department: DeptQ = None) -> list[s.IndicatorDef]:
+    """The indicator registry."""
+    return service.list_indicators(department=department)
+
+
+@router.get("/metrics/indicators/{code}", response_model=s.IndicatorValue)
+def get_indicator_value(
+    db_session: SessionDep,
+    code: str,
+    period: Annotated[str | None, Query(description="YYYY-MM, YYYY-Www or YYYY-MM-DD")] = None,
+    scope: Annotated[str | None, Query(description="kind:key, e.g. carrier:CR-SD")] = None,
+    lang: LangQ = "zh",
+) -> s.IndicatorValue:
+    """One indicator for a period and scope, with target and status."""
+    return _call(
+        lambda: service.compute(
+            db_session=db_session,
+            indicator=code,
+            period=Period.parse(period)
+            if period
+            else Period.month(service.latest_month(db_session=db_session) or date.today()),
+            scope=Scope.parse(scope),
+            lang=lang,
+        )
+    )
+
+
+@router.get("/metrics/indicators/{code}/series", response_model=list[s.SeriesPoint])
+def get_series(
+    db_session: SessionDep,
+    code: str,
+    start: date,
+    end: date,
+    grain: Annotated[str, Query(pattern="^(" + "|".join(GRAINS) + ")$")] = "month",
+    scope: str | None = None,
+) -> list[s.SeriesPoint]:
+    """The indicator per day, week or month between two dates."""
+    return _call(
+        lambda: service.series(
+            db_session=db_session, indicator=code, start=start, end=end, grain=grain, scope=Scope.parse(scope)
+        )
+    )
+
+
+@router.get("/metrics/indicators/{code}/breakdown", response_model=list[s.BreakdownRow])
+def get_breakdown(
+    db_session: SessionDep,
+    code: str,
+    by: Annotated[str, Query(pattern="^(" + "|".join(SCOPE_KINDS) + ")$")],
+    period: str | None = None,
+    lang: LangQ = "zh",
+) -> list[s.BreakdownRow]:
+    """The indicator per warehouse, carrier, shift ... for a period, worst first."""
+    return _call(
+        lambda: service.breakdown(
+            db_session=db_session,
+            indicator=code,
+            period=Period.parse(period)
+            if period
+            else Period.month(service.latest_month(db_session=db_session) or date.today()),
+            by=by,
+            lang=lang,
+        )
+    )
+
+
+@router.get("/metrics/overview", response_model=s.Overview)
+def get_overview(
+    db_session: SessionDep, month: MonthQ = None, department: DeptQ = None, lang: LangQ = "zh"
+) -> s.Overview:
+    """The month at a glance."""
+    return _call(
+        lambda: service.overview(db_session=db_session, month=month, department=department, lang=lang)
+    )
+
+
+@router.get("/metrics/pareto", response_model=s.Pareto)
+def get_pareto(
+    db_session: SessionDep, month: MonthQ = None, brand: str | None = None, department: DeptQ = None
+) -> s.Pareto:
+    """The monthly complaint Pareto with its focus items."""
+    return _call(
+        lambda: service.pareto(db_session=db_session, month=month, brand=brand, department=department)
+    )
+
+
+@router.get("/metrics/pareto/{aspect}/items", response_model=s.ComplaintPage)
+def get_pareto_items(
+    db_session: SessionDep,
+    aspect: str,
+    month: MonthQ = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    brand: str | None = None,
+) -> s.ComplaintPage:
+    """The complaints behind one Pareto bar."""
+    return _call(
+        lambda: service.pareto_items(
+            db_session=db_session, month=month, aspect=aspect, limit=limit, offset=offset, brand=brand
+        )
+    )
+
+
+@router.get("/metrics/root-cause", response_model=s.RootCause)
+def get_root_cause(db_session: SessionDep, month: MonthQ = None, department: DeptQ = None) -> s.RootCause:
+    """Late orders and late-delivery complaints put down to stage, warehouse and carrier."""
+    return _call(lambda: service.root_cause(db_session=db_session, month=month, department=department))
+
+
+@router.get("/metrics/emotion-map", response_model=s.EmotionMap)
+def get_emotion_map(db_session: SessionDep, month: MonthQ = None) -> s.EmotionMap:
+    """Sentiment along the journey and the peak-end summary."""
+    return _call(lambda: service.emotion_map(db_session=db_session, month=month))
+
+
+@router.get("/metrics/customers/{customer}/journey", response_model=s.CustomerJourney)
+def get_customer_journey(db_session: SessionDep, customer: str, month: MonthQ = None) -> s.CustomerJourney:
+    """One customer's moments with peak and end."""
+    return _call(lambda: service.customer_journey(db_session=db_session, customer=customer, month=month))
+
+
+@router.get("/metrics/scorecards", response_model=s.Scorecards)
+def get_scorecards(
+    db_session: SessionDep, month: MonthQ = None, department: DeptQ = None, lang: LangQ = "zh"
+) -> s.Scorecards:
+    """Department scorecards for the monthly review."""
+    return _call(
+        lambda: service.scorecards(db_session=db_session, month=month, department=department, lang=lang)
+    )
+
+
+@router.get("/metrics/competitors", response_model=s.Competitors)
+def get_competitors(db_session: SessionDep, month: MonthQ = None, lang: LangQ = "zh") -> s.Competitors:
+    """Own brands against competitor brands per aspect."""
+    return _call(lambda: service.competitors(db_session=db_session, month=month, lang=lang))
+
+
+@router.get("/metrics/targets", response_model=list[s.TargetOut])
+def get_targets(db_session: SessionDep) -> list[s.TargetOut]:
+    """The edited targets (registry defaults apply where none is set)."""
+    return service.list_targets(db_session=db_session)
+
+
+@router.put("/metrics/targets", response_model=s.TargetOut)
+def put_target(db_session: SessionDep, body: s.TargetIn) -> s.TargetOut:
+    """Set a target and amber/red thresholds for an indicator and scope."""
+    return _call(lambda: service.set_target(db_session=db_session, target_in=body))
+
+
+@router.get("/metrics/stage-weights", response_model=dict[str, float])
+def get_stage_weights(db_session: SessionDep) -> dict[str, float]:
+    """The journey stage weights of the emotion map."""
+    return service.get_stage_weights(db_session=db_session)
+
+
+@router.put("/metrics/stage-weights", response_model=dict[str, float])
+def put_stage_weights(db_session: SessionDep, body: dict[str, float]) -> dict[str, float]:
+    """Replace the journey stage weights."""
+    return _call(lambda: service.set_stage_weights(db_session=db_session, weights=body))

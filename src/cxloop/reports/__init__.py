@@ -1,0 +1,1 @@
+"""Command-line reports: the same numbers as the dashboard pages, from cxloop.metrics.service."""

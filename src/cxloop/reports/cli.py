@@ -1,0 +1,188 @@
+"""``cxloop report ...``: Pareto, root cause, scorecards and overview as Rich tables or JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from cxloop.db import session_scope
+from cxloop.metrics import schemas as s
+from cxloop.metrics import service
+from cxloop.vocab import DEPARTMENTS
+
+app = typer.Typer(help="Monthly reports. 月度报告。", no_args_is_help=True)
+console = Console()
+
+_STATUS_STYLE = {"green": "green", "amber": "yellow", "red": "bold red", "grey": "dim"}
+_L = {
+    "aspect": ("方面", "Aspect"), "department": ("部门", "Department"), "count": ("投诉数", "Complaints"),
+    "share": ("占比%", "Share %"), "cum": ("累计%", "Cumulative %"), "change": ("环比", "vs last month"),
+    "focus": ("重点", "Focus"), "stage": ("环节", "Stage"), "late": ("延误单", "Late orders"),
+    "excess": ("平均超时(h)", "Mean excess (h)"), "scope": ("范围", "Scope"), "rate": ("延误率%", "Late rate %"),
+    "indicator": ("指标", "Indicator"), "value": ("本月", "This month"), "previous": ("上月", "Last month"),
+    "target": ("目标", "Target"), "status": ("状态", "Status"), "score": ("得分", "Score"),
+    "complaints": ("未按时收货投诉", "'Not received on time' complaints"), "unit": ("单位", "Unit"),
+}  # fmt: skip
+
+
+class Format(StrEnum):
+    """Output format."""
+
+    table = "table"
+    json = "json"
+
+
+class Lang(StrEnum):
+    """Language of names in tables."""
+
+    zh = "zh"
+    en = "en"
+
+
+MonthOpt = Annotated[str | None, typer.Option("--month", help="YYYY-MM (default: latest month with data).")]
+FormatOpt = Annotated[Format, typer.Option("--format", help="table or json.")]
+LangOpt = Annotated[Lang, typer.Option("--lang", help="zh or en.")]
+DeptOpt = Annotated[str | None, typer.Option("--department", help="Department code, e.g. warehouse.")]
+
+
+def _t(key: str, lang: Lang) -> str:
+    zh, en = _L[key]
+    return en if lang is Lang.en else zh
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _status(status: str) -> str:
+    return f"[{_STATUS_STYLE.get(status, '')}]{status}[/]"
+
+
+def _dept(code: str, lang: Lang) -> str:
+    names = DEPARTMENTS.get(code)
+    return code if names is None else names[1 if lang is Lang.en else 0]
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    with session_scope() as session:
+        yield session
+
+
+def _emit(result: BaseModel, fmt: Format, render: Callable[[Any], None]) -> None:
+    if fmt is Format.json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        render(result)
+
+
+@app.command("pareto")
+def pareto_command(month: MonthOpt = None, fmt: FormatOpt = Format.table, lang: LangOpt = Lang.zh) -> None:
+    """Monthly complaint Pareto with the focus items. 月度投诉帕累托。"""
+    with _session() as session:
+        result = service.pareto(db_session=session, month=month)
+
+    def render(p: s.Pareto) -> None:
+        table = Table(title=f"Pareto {p.month} (n={p.total}, {p.previous_month}: {p.previous_total})")
+        for key in ("aspect", "department", "count", "share", "cum", "change", "focus"):
+            table.add_column(
+                _t(key, lang), justify="right" if key in ("count", "share", "cum", "change") else "left"
+            )
+        for i in p.items:
+            table.add_row(
+                i.name_en if lang is Lang.en else i.name_zh, _dept(i.department, lang), str(i.count),
+                _num(i.share, 1), _num(i.cumulative_share, 1), f"{i.change:+d}", "★" if i.focus else "",
+            )  # fmt: skip
+        console.print(table)
+
+    _emit(result, fmt, render)
+
+
+@app.command("root-cause")
+def root_cause_command(
+    month: MonthOpt = None, fmt: FormatOpt = Format.table, lang: LangOpt = Lang.zh
+) -> None:
+    """Late orders by the stage that was late, by warehouse and carrier. 延误根因分解。"""
+    with _session() as session:
+        result = service.root_cause(db_session=session, month=month, lang=lang.value)
+
+    def render(r: s.RootCause) -> None:
+        console.print(f"{r.month}: {r.late_orders} / {r.orders} late ({_num(r.late_rate, 1)}%)")
+        table = Table(title=_t("stage", lang))
+        for key in ("stage", "department", "late", "share", "excess"):
+            table.add_column(_t(key, lang))
+        for row in r.by_stage:
+            table.add_row(row.stage, _dept(row.department, lang), str(row.late_orders), _num(row.share, 1),
+                          _num(row.mean_excess_hours, 1))  # fmt: skip
+        console.print(table)
+        table = Table(title=_t("scope", lang))
+        for key in ("stage", "scope", "late", "rate", "excess"):
+            table.add_column(_t(key, lang))
+        for row in r.by_scope:
+            table.add_row(row.stage, f"{row.label} ({row.key})", str(row.late_orders), _num(row.rate, 1),
+                          _num(row.mean_excess_hours, 1))  # fmt: skip
+        console.print(table)
+        table = Table(title=f"{_t('complaints', lang)} (n={r.complaints_total})")
+        for key in ("stage", "department", "count", "share"):
+            table.add_column(_t(key, lang))
+        for c in r.complaints:
+            table.add_row(c.stage, _dept(c.department, lang), str(c.complaints), _num(c.share, 1))
+        console.print(table)
+
+    _emit(result, fmt, render)
+
+
+@app.command("scorecards")
+def scorecards_command(
+    month: MonthOpt = None, department: DeptOpt = None, fmt: FormatOpt = Format.table, lang: LangOpt = Lang.zh
+) -> None:
+    """Department scorecards for the monthly review. 部门计分卡。"""
+    with _session() as session:
+        result = service.scorecards(db_session=session, month=month, department=department, lang=lang.value)
+
+    def render(cards: s.Scorecards) -> None:
+        for card in cards.departments:
+            name = card.name_en if lang is Lang.en else card.name_zh
+            table = Table(
+                title=f"{name} {cards.month} — {_t('score', lang)} {_num(card.score, 0)} {_status(card.status)}"
+            )
+            for key in ("indicator", "unit", "value", "previous", "target", "status"):
+                table.add_column(_t(key, lang))
+            table.add_column("6m")
+            for i in card.indicators:
+                trend = " ".join(_num(p.value, 1) for p in i.trend)
+                table.add_row(
+                    i.name, i.unit, _num(i.value), _num(i.previous), _num(i.target), _status(i.status), trend
+                )
+            console.print(table)
+
+    _emit(result, fmt, render)
+
+
+@app.command("overview")
+def overview_command(
+    month: MonthOpt = None, department: DeptOpt = None, fmt: FormatOpt = Format.table, lang: LangOpt = Lang.zh
+) -> None:
+    """The month at a glance: indicators, reds and focus complaints. 月度概览。"""
+    with _session() as session:
+        result = service.overview(db_session=session, month=month, department=department, lang=lang.value)
+
+    def render(o: s.Overview) -> None:
+        table = Table(title=f"{o.month} vs {o.previous_month}")
+        for key in ("indicator", "unit", "value", "previous", "target", "status"):
+            table.add_column(_t(key, lang))
+        for v in o.indicators:
+            table.add_row(v.name, v.unit, _num(v.value), _num(v.previous), _num(v.target), _status(v.status))
+        console.print(table)
+        focus = ", ".join(i.name_en if lang is Lang.en else i.name_zh for i in o.pareto.items if i.focus)
+        console.print(f"{_t('focus', lang)}: {focus or '—'}")
+
+    _emit(result, fmt, render)
