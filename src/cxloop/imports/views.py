@@ -1,0 +1,225 @@
+"""JSON API of imports: file uploads, runs and their rejects, and JSON feedback and events.
+
+The router has no prefix and no auth of its own: the application mounts it under /api/v1 with the
+router-level auth dependency.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, File, Form, HTTPException, Query, UploadFile, status
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy import select
+
+from cxloop.config import get_settings
+from cxloop.deps import SessionDep
+from cxloop.imports.flows import MAPPING_NAME, OPTIONS_NAME
+from cxloop.imports.kinds import KINDS
+from cxloop.imports.models import ImportReject, ImportRun
+from cxloop.imports.readers import ImportRefused
+from cxloop.imports.schemas import (
+    CustomerEventIn,
+    FeedbackIn,
+    ImportRunOut,
+    ImportSummaryOut,
+    OrderEventIn,
+)
+from cxloop.imports.service import ImportSummary, import_rows, load_mapping
+
+router = APIRouter(tags=["imports"])
+
+_SAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
+_CHUNK = 1 << 20
+_MAX_ERRORS = 100
+
+
+def _rejects_url(run_id: int | None, rejects_path: str | None) -> str | None:
+    return f"/api/v1/import/runs/{run_id}/rejects" if run_id is not None and rejects_path else None
+
+
+def _summary_out(summary: ImportSummary) -> dict[str, Any]:
+    data = summary.as_dict()
+    data["errors"] = data["errors"][:_MAX_ERRORS]
+    data["rejects_url"] = _rejects_url(summary.run_id, summary.rejects_path)
+    data["status"] = "done"
+    data.pop("rejects_path", None)  # a server path means nothing to the client; the URL serves it
+    return data
+
+
+def _refused(exc: ImportRefused) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_ENTITY, detail={"message": exc.message, "message_zh": exc.message_zh}
+    )
+
+
+async def _save(upload: UploadFile, target: Path) -> None:
+    with target.open("wb") as handle:
+        while chunk := await upload.read(_CHUNK):
+            handle.write(chunk)
+
+
+@router.post(
+    "/import/{kind}",
+    response_model=ImportSummaryOut,
+    responses={202: {"description": "Queued on the workers"}, 404: {}, 422: {}},
+)
+async def upload_import(
+    kind: str,
+    session: SessionDep,
+    file: Annotated[UploadFile, File(description="CSV, TSV, XLSX or JSONL file")],
+    mapping: Annotated[UploadFile | None, File(description="optional YAML mapping")] = None,
+    format: Annotated[str | None, Form(description="csv, tsv, xlsx or jsonl (default: by extension)")] = None,
+) -> Any:
+    """Import an uploaded file of ``kind``; returns the summary, or 202 with the run id when queued."""
+    if kind not in KINDS:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"unknown import kind {kind!r}; known: {', '.join(KINDS)}"
+        )
+    folder = get_settings().data_dir / "uploads" / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    name = _SAFE_NAME.sub("_", Path(file.filename or "upload").name).strip("._") or "upload"
+    target = folder / name
+    await _save(file, target)
+    if mapping is not None and mapping.filename:
+        await _save(mapping, folder / MAPPING_NAME)
+        try:
+            load_mapping(folder / MAPPING_NAME)  # refuse a broken mapping now, not in the worker
+        except ImportRefused as exc:
+            raise _refused(exc) from exc
+    if format:
+        (folder / OPTIONS_NAME).write_text(json.dumps({"format": format}), encoding="utf-8")
+    run = ImportRun(kind=kind, source=str(target), status="queued")
+    session.add(run)
+    session.commit()
+    run_id = run.id
+
+    from cxloop.jobs import submit
+
+    handle = submit("imports.run", run_id=run_id)
+    if not handle.done:
+        return JSONResponse(
+            status_code=status.HTTP_202_ACCEPTED,
+            content={"run_id": run_id, "kind": kind, "source": name, "status": "queued"},
+        )
+    session.expire_all()
+    return _run_summary(session, run_id)
+
+
+def _run_summary(session: SessionDep, run_id: int) -> Any:
+    run = session.get(ImportRun, run_id)
+    if run is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no import run {run_id}")
+    if run.status == "failed":
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, detail={"run_id": run.id, "message": run.error or "failed"}
+        )
+    errors: list[dict[str, Any]] = []
+    for (row_errors,) in session.execute(
+        select(ImportReject.errors).where(ImportReject.run_id == run_id).order_by(ImportReject.row_number)
+    ):
+        errors.extend(row_errors)
+        if len(errors) >= _MAX_ERRORS:
+            break
+    return {
+        "run_id": run.id,
+        "kind": run.kind,
+        "source": Path(run.source).name,
+        "status": run.status,
+        "rows_total": run.rows_total,
+        "inserted": run.inserted,
+        "updated": run.updated,
+        "rejected": run.rejected,
+        "errors": errors[:_MAX_ERRORS],
+        "rejects_url": _rejects_url(run.id, run.rejects_path),
+        "elapsed_s": (run.finished_at - run.started_at).total_seconds()
+        if run.finished_at and run.started_at
+        else None,
+    }
+
+
+@router.get("/import/runs", response_model=list[ImportRunOut])
+def list_runs(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    kind: str | None = None,
+) -> Any:
+    """The latest import runs, newest first."""
+    query = select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)
+    if kind:
+        query = query.where(ImportRun.kind == kind)
+    runs = session.scalars(query).all()
+    out = []
+    for run in runs:
+        item = ImportRunOut.model_validate(run)
+        item.rejects_url = _rejects_url(run.id, run.rejects_path)
+        item.source = Path(run.source).name if run.source != "api" else run.source
+        out.append(item)
+    return out
+
+
+@router.get("/import/runs/{run_id}", response_model=ImportSummaryOut)
+def get_run(run_id: int, session: SessionDep) -> Any:
+    """One run with its counts and its first errors."""
+    run = session.get(ImportRun, run_id)
+    if run is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no import run {run_id}")
+    if run.status in ("queued", "running"):
+        return {"run_id": run.id, "kind": run.kind, "source": Path(run.source).name, "status": run.status}
+    if run.status == "failed":
+        return {
+            "run_id": run.id,
+            "kind": run.kind,
+            "source": Path(run.source).name,
+            "status": run.status,
+            "errors": [],
+        }
+    return _run_summary(session, run_id)
+
+
+@router.get("/import/runs/{run_id}/rejects", response_class=FileResponse)
+def download_rejects(run_id: int, session: SessionDep) -> FileResponse:
+    """The rejects file of a run (same format as the upload, with an ``error`` column)."""
+    run = session.get(ImportRun, run_id)
+    if run is None or not run.rejects_path or not Path(run.rejects_path).exists():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"run {run_id} has no rejects file")
+    path = Path(run.rejects_path)
+    return FileResponse(path, filename=path.name)
+
+
+def _import_json(session: SessionDep, kind: str, items: list[Any]) -> Any:
+    try:
+        summary = import_rows(db_session=session, kind=kind, rows=[item.as_row() for item in items])
+    except ImportRefused as exc:
+        raise _refused(exc) from exc
+    data = _summary_out(summary)
+    if summary.rejected and not (summary.inserted or summary.updated):
+        # Nothing was stored: the request as a whole failed, like a type error would.
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, content={"detail": data["errors"], **data}
+        )
+    return data
+
+
+@router.post("/feedback", response_model=ImportSummaryOut)
+def post_feedback(session: SessionDep, body: Annotated[FeedbackIn | list[FeedbackIn], Body()]) -> Any:
+    """Store one feedback item or a list; re-sending an id updates it instead of adding one."""
+    return _import_json(session, "feedback", body if isinstance(body, list) else [body])
+
+
+@router.post("/events/order", response_model=ImportSummaryOut)
+def post_order_events(session: SessionDep, body: Annotated[OrderEventIn | list[OrderEventIn], Body()]) -> Any:
+    """Store order timeline events (idempotent on order + kind + time) and update their orders."""
+    return _import_json(session, "order_events", body if isinstance(body, list) else [body])
+
+
+@router.post("/events/customer", response_model=ImportSummaryOut)
+def post_customer_events(
+    session: SessionDep, body: Annotated[CustomerEventIn | list[CustomerEventIn], Body()]
+) -> Any:
+    """Store browse and cart events (idempotent on id)."""
+    return _import_json(session, "customer_events", body if isinstance(body, list) else [body])
