@@ -215,9 +215,11 @@ async def _login_required(request: Request, exc: Exception) -> Response:
 
 
 def _attach_user(request: Request) -> None:
-    """Error pages show the menu of the logged-in user; resolve them when no dependency did."""
-    if getattr(request.state, "user", None) is not None:
-        return
+    """Error pages show the menu of the logged-in user, loaded afresh.
+
+    The request's own database session has been rolled back by the time an error handler runs, which
+    leaves a user loaded by a dependency expired and detached; so it is loaded again here.
+    """
     request.state.user = None
     if "session" not in request.scope or SESSION_USER_KEY not in request.session:
         return
