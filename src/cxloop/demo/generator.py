@@ -977,7 +977,7 @@ class _Generator:
             and dispatch_h <= DISPATCH_PATIENCE_H
             and ts["cancelled"] is None
         )
-        if late and shipped is not None and rng.random() < 0.22:
+        if late and shipped is not None and rng.random() < 0.3:
             at = o.promised + timedelta(hours=rng.uniform(1, 16))
             if delivered is None or at < delivered:
                 channel = "call" if rng.random() < 0.06 else "chat"
@@ -1018,7 +1018,7 @@ class _Generator:
                 touchpoint="arrival",
                 customer=None,
             )
-        if (o.damaged or o.spilled) and rng.random() < 0.8:
+        if (o.damaged or o.spilled) and rng.random() < 0.65:
             channel = rng.choices(("ticket", "chat", "call"), weights=(55, 38, 7))[0]
             self._contact(
                 rng,
@@ -1084,7 +1084,7 @@ class _Generator:
                 m.append(("dispatch_speed", "negative"))
             mood -= 1.2
         elif late:
-            if rng.random() < 0.6:
+            if rng.random() < 0.7:
                 m.append(("delivery_speed", "negative"))
             mood -= 0.9
         elif _hours(delivered - o.placed) < 30 and rng.random() < 0.3:
