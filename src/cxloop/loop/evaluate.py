@@ -57,6 +57,11 @@ class AlertChange:
     rule: AlertRule
     finding: Finding | None
     period: Period
+    #: The alert's message when the change happened (the alert itself may be updated later in the run).
+    message: str = ""
+
+    def __post_init__(self) -> None:
+        self.message = self.message or self.alert.message
 
 
 @dataclass

@@ -33,3 +33,16 @@ def send_job() -> dict[str, Any]:
 
     report = deliver_pending()
     return {"sent": report.sent, "failed": report.failed, "retried": report.retried}
+
+
+def run_loop(*, db_session: Any) -> dict[str, Any]:
+    """Evaluate the rules in the caller's session (the demo's post-load step); returns counts."""
+    from cxloop.loop.service import evaluate_rules
+
+    report = evaluate_rules(db_session=db_session)
+    return {
+        "alerts_opened": len(report.opened),
+        "alerts_resolved": len(report.resolved),
+        "tasks_created": len(report.tasks),
+        "errors": report.errors,
+    }

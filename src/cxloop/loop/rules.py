@@ -38,8 +38,8 @@ def validate_rule(data: dict[str, Any]) -> dict[str, Any]:
             from cxloop.metrics.registry import get_indicator
 
             indicator = get_indicator(str(clean["indicator"]))
-        except ModuleNotFoundError:  # pragma: no cover - metrics is part of the product
-            indicator = None
+        except KeyError as exc:
+            raise ValueError(str(exc).strip("'\"")) from None
         scope_kind = clean.get("scope_kind")
         if indicator is not None and scope_kind and scope_kind not in indicator.scopes:
             raise ValueError(f"{indicator.code} cannot be cut by {scope_kind}; it can by {indicator.scopes}")

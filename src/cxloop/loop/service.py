@@ -65,7 +65,7 @@ def _change_row(change: AlertChange) -> dict[str, Any]:
         "rule": change.rule.code,
         "scope": change.alert.scope_key,
         "period": change.period.label,
-        "message": change.alert.message,
+        "message": change.message,
     }
 
 
