@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -79,12 +78,16 @@ def _last_month(truth: dict[str, Any]) -> str:
     return str(truth["period"]["end"])[:7]
 
 
-def test_pareto_top_item_is_the_planted_aspect(demo: tuple[str, dict[str, Any]], demo_session: Session) -> None:
+def test_pareto_top_item_is_the_planted_aspect(
+    demo: tuple[str, dict[str, Any]], demo_session: Session
+) -> None:
     """The planted month's Pareto is led by the planted aspect, and it is a focus item."""
     truth = demo[1]
     pareto = service.pareto(db_session=demo_session, month=truth["pareto"]["month"])
     assert pareto.items, "no negative aspect mentions in the planted month"
-    assert pareto.items[0].aspect == truth["pareto"]["top_aspect"], [(i.aspect, i.count) for i in pareto.items[:5]]
+    assert pareto.items[0].aspect == truth["pareto"]["top_aspect"], [
+        (i.aspect, i.count) for i in pareto.items[:5]
+    ]
     assert pareto.items[0].focus
 
 
@@ -95,7 +98,9 @@ def test_root_cause_names_the_planted_warehouse_picking(
     problem = _problem(demo[1], "warehouse_picking_slow")
     rc = service.root_cause(db_session=demo_session, month=problem["month"])
     picking = [r for r in rc.by_scope if r.stage == "picking"]
-    assert picking and (picking[0].key, picking[0].department) == (problem["warehouse"], "warehouse"), picking[:3]
+    assert picking and (picking[0].key, picking[0].department) == (problem["warehouse"], "warehouse"), (
+        picking[:3]
+    )
     assert rc.by_stage[0].stage == "picking", rc.by_stage
     assert rc.findings and (rc.findings[0].stage, rc.findings[0].key) == ("picking", problem["warehouse"])
 
@@ -105,10 +110,15 @@ def test_planted_carrier_damage_is_red(demo: tuple[str, dict[str, Any]], demo_se
     truth = demo[1]
     problem = _problem(truth, "carrier_damage")
     rows = service.breakdown(
-        db_session=demo_session, indicator="damage_rate", period=Period.month(_last_month(truth)), by="carrier"
+        db_session=demo_session,
+        indicator="damage_rate",
+        period=Period.month(_last_month(truth)),
+        by="carrier",
     )
     planted = next(r for r in rows if r.key == problem["carrier"])
-    assert planted.status == "red" and rows[0].key == problem["carrier"], [(r.key, r.value, r.status) for r in rows]
+    assert planted.status == "red" and rows[0].key == problem["carrier"], [
+        (r.key, r.value, r.status) for r in rows
+    ]
 
 
 def test_planted_shift_response_is_red(demo: tuple[str, dict[str, Any]], demo_session: Session) -> None:
@@ -122,7 +132,9 @@ def test_planted_shift_response_is_red(demo: tuple[str, dict[str, Any]], demo_se
         by="shift",
     )
     planted = next(r for r in rows if r.key == problem["shift"])
-    assert planted.status == "red" and rows[0].key == problem["shift"], [(r.key, r.value, r.status) for r in rows]
+    assert planted.status == "red" and rows[0].key == problem["shift"], [
+        (r.key, r.value, r.status) for r in rows
+    ]
 
 
 def test_planted_supplier_has_the_worst_quality_complaints(
