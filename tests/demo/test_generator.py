@@ -284,3 +284,30 @@ def test_period_options(tmp_path: Path) -> None:
         month_range("2026-10", 2)
     with pytest.raises(ValueError):
         generate(data_dir=tmp_path, scale=0)
+
+
+def test_files_do_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None:
+    # Set and dict iteration must never leak into the output: another process, another hash seed.
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from cxloop.demo.generator import generate, file_digest; "
+        "m = generate(data_dir=Path(sys.argv[1]), seed=2, scale=0.03); "
+        "print(file_digest([*m.files.values(), m.truth_path]))"
+    )
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / hash_seed)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        digests.add(out.stdout.strip())
+    local = generate(data_dir=tmp_path / "local", seed=2, scale=0.03)
+    digests.add(file_digest([*local.files.values(), local.truth_path]))
+    assert len(digests) == 1

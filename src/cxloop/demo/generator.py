@@ -848,7 +848,7 @@ class _Generator:
             if waited and o is not None:
                 o.cs_slow_contact = True
             if channel == "ticket":
-                title = self.composer.ticket_title(scenario)
+                title = self.composer.ticket_title(scenario) if text.language != "en" else "Order issue"
         self._count(at, text.mentions)
         items.append(
             self._item(

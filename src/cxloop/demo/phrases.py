@@ -323,7 +323,21 @@ EN_POS: Final[dict[str, tuple[str, ...]]] = {
     "freshness": ("very fresh",),
 }
 
-EN_OPENINGS: Final = ("", "", "Bought the {p}. ", "Second order here. ", "Got it today. ")
+EN_OPENINGS: Final = ("", "", "Bought this for my family. ", "Second order here. ", "Got it today. ")
+#: English customer messages in chats and tickets, by scenario.
+EN_CHAT: Final[dict[str, tuple[str, ...]]] = {
+    "dispatch": ("Hi, I paid {d} days ago and the order has not shipped yet. When will it ship?",),
+    "where": ("Where is my parcel? The delivery is slow and already late.",),
+    "damaged": ("The parcel arrived damaged. What can you do?", "The bottle leaked inside the box."),
+    "lost": ("The tracking says delivered but I never got it. Was the package lost?",),
+    "defect": ("It stopped working after two days, the quality is bad. Can I get a replacement?",),
+    "refund": ("When will I get my refund?", "How do I return this item?"),
+    "courier": ("The courier did not deliver to my door and was rude.",),
+    "wrong": ("An item is missing from my order.", "You sent the wrong item."),
+    "presale": ("Is this in stock?", "Can I use a coupon with this offer?"),
+    "payment": ("Payment failed but the money was taken.",),
+}
+EN_WAITING: Final = ("Hello? Nobody has answered for {m} minutes.", "Customer service is so slow to reply.")
 EN_CLOSINGS: Final = ("", "", " Would buy again.", " Not happy.", " Overall OK.", " Recommended!")
 
 # --- glue ---------------------------------------------------------------------------------------------

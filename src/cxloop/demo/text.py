@@ -74,7 +74,7 @@ class Composer:
         if body and body[-1] in "。！？?!~…":
             end = ""  # the snippet already ends a sentence
         body = body + end
-        if allow_emoji and rng.random() < 0.12:
+        if allow_emoji and mood != "mixed" and rng.random() < 0.12:
             body += rng.choice(phrases.EMOJI_NEG if mood == "negative" else phrases.EMOJI_POS)
         return body
 
@@ -184,7 +184,11 @@ class Composer:
                 mentions.append(("cs_attitude", "positive"))
         language = self._pick_language()
         if language == "en":
-            return self._english(mentions, slots) if mentions else Text("Hi, is this in stock?", "en")
+            en_lines = [self._fill(rng.choice(phrases.EN_CHAT[scenario]), slots)]
+            if waited:
+                en_lines.append(self._fill(rng.choice(phrases.EN_WAITING), slots))
+            kept = [m for m in mentions if m[0] != "cs_attitude"]
+            return Text("\n".join(en_lines), "en", kept)
         return self._script(Text("\n".join(lines), "zh", mentions), language)
 
     def call_note(self, scenario: str, slots: dict[str, Any]) -> Text:
