@@ -104,6 +104,13 @@ def detect_encoding(path: Path) -> str:
     cut = sample if whole else sample[: sample.rfind(b"\n") + 1] or sample
     from charset_normalizer import from_bytes
 
+    # Chinese shops' files are GBK/GB18030 or Big5; short samples decode cleanly as both, and then the
+    # mainland encoding is the better bet. Other encodings are only considered when neither fits.
+    chinese = list(from_bytes(cut, cp_isolation=["gb18030", "big5"]))
+    if chinese:
+        least_chaos = min(m.chaos for m in chinese)
+        tied = [_normalise_codec(m.encoding) for m in chinese if m.chaos <= least_chaos + 0.01]
+        return "gb18030" if "gb18030" in tied else tied[0]
     best = from_bytes(cut).best()
     if best is not None:
         return _normalise_codec(best.encoding)

@@ -282,7 +282,10 @@ def executemany(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None
     if any(name not in rows[0] for name in order):
         conn.execute(stmt, rows)  # a default computed by SQLAlchemy: let it do the work
         return
-    converters = [compiled.binds[name].type.bind_processor(dialect) for name in order]
+    table = stmt.table
+    # Column binds carry no type of their own in the compiled form: take the column's.
+    types = [table.c[name].type if name in table.c else compiled.binds[name].type for name in order]
+    converters = [type_.dialect_impl(dialect).bind_processor(dialect) for type_ in types]
     if any(converters):
         plan = [(name, conv) for name, conv in zip(order, converters, strict=True)]
         params = [tuple(r[n] if c is None or r[n] is None else c(r[n]) for n, c in plan) for r in rows]
@@ -479,6 +482,12 @@ class _Importer:
         }
         if self.spec.name == "orders" and "currency" not in plan.present:
             self.insert_defaults["currency"] = settings.currency
+        present_columns = {f.db_column for f in self.spec.fields if f.name in plan.present}
+        for column in self.table.columns:
+            # The model's plain defaults, spelled out so every insert row has the same keys.
+            default = column.default
+            if default is not None and default.is_scalar and column.name not in present_columns:
+                self.insert_defaults.setdefault(column.name, default.arg)  # type: ignore[attr-defined]
         self.key_fields = self.spec.key
         self.key_index = [self._record_key_of(name) for name in self.key_fields]
         self.key_columns = ", ".join(self._column_of(name) for name in self.key_fields)
