@@ -49,8 +49,11 @@ def test_clock_runs_on_the_second_make_up_saturday() -> None:
 
 def test_extra_days_off_from_configuration(tmp_path: Path) -> None:
     cal = BusinessCalendar.from_config(
-        {"hours": [["09:00", "12:00"], ["13:00", "18:00"]], "extra_days_off": ["2026-03-02"],
-         "extra_workdays": ["2026-03-07"]}
+        {
+            "hours": [["09:00", "12:00"], ["13:00", "18:00"]],
+            "extra_days_off": ["2026-03-02"],
+            "extra_workdays": ["2026-03-07"],
+        }
     )
     assert not cal.is_workday(date(2026, 3, 2))
     assert cal.is_workday(date(2026, 3, 7))
@@ -61,7 +64,9 @@ def test_extra_days_off_from_configuration(tmp_path: Path) -> None:
 def test_calendar_settings_override_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = get_settings().data_dir
     data.mkdir(parents=True, exist_ok=True)
-    (data / "loop.yaml").write_text("calendars:\n  default:\n    extra_days_off: ['2026-03-02']\n", encoding="utf-8")
+    (data / "loop.yaml").write_text(
+        "calendars:\n  default:\n    extra_days_off: ['2026-03-02']\n", encoding="utf-8"
+    )
     cal = get_calendar("default")
     assert not cal.is_workday(date(2026, 3, 2))
     assert cal.is_workday(date(2026, 2, 14))  # the rest of the default calendar is kept
@@ -69,7 +74,9 @@ def test_calendar_settings_override_file(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_case_sla_clocks_warn_then_breach_across_the_festival(db_session: Session) -> None:
     opened = datetime(2026, 2, 13, 17, 30)  # Friday before the make-up Saturday and the festival
-    case = cases.create_case(db_session=db_session, title="漏发", actor="t", priority="medium", opened_at=opened)
+    case = cases.create_case(
+        db_session=db_session, title="漏发", actor="t", priority="medium", opened_at=opened
+    )
     db_session.commit()
     # medium: first response 120 working minutes, resolution 1080 (defaults.yaml)
     assert case.first_response_due_at == datetime(2026, 2, 14, 10, 30)

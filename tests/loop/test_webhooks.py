@@ -33,7 +33,9 @@ class _Recorder(BaseHTTPRequestHandler):
         self.server.received.append(  # type: ignore[attr-defined]
             {"path": self.path, "headers": dict(self.headers), "body": body}
         )
-        reply = json.dumps({"errcode": 0, "errmsg": "ok"} if "feishu" not in self.path else {"code": 0}).encode()
+        reply = json.dumps(
+            {"errcode": 0, "errmsg": "ok"} if "feishu" not in self.path else {"code": 0}
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(reply)))
@@ -55,12 +57,22 @@ def server() -> Iterator[HTTPServer]:
     httpd.server_close()
 
 
-def _deliver(db_session: Session, server: HTTPServer, kind: str, path: str, secret: str | None) -> dict[str, Any]:
+def _deliver(
+    db_session: Session, server: HTTPServer, kind: str, path: str, secret: str | None
+) -> dict[str, Any]:
     base = f"http://127.0.0.1:{server.server_port}{path}"
     save_webhook(db_session=db_session, name=kind, kind=kind, url=base, secret=secret, actor="test")
-    notify(db_session=db_session, event="alert_opened", ref=f"test:{kind}", people=[],
-           context={"rule": {"name": "破损率"}, "alert": {"message": "damage_rate 7% > 1.5%", "scope_key": "carrier:CR-SD",
-                                                        "severity": "high"}, "department_name": "物流部"})
+    notify(
+        db_session=db_session,
+        event="alert_opened",
+        ref=f"test:{kind}",
+        people=[],
+        context={
+            "rule": {"name": "破损率"},
+            "alert": {"message": "damage_rate 7% > 1.5%", "scope_key": "carrier:CR-SD", "severity": "high"},
+            "department_name": "物流部",
+        },
+    )
     db_session.commit()
     report = deliver_pending()
     assert report.sent == 1, report.errors
@@ -95,7 +107,9 @@ def test_feishu_signature(db_session: Session, server: HTTPServer) -> None:
     timestamp = body["timestamp"]
     assert abs(int(timestamp) - time.time()) < 60  # seconds
     # Feishu: sign = base64(HmacSHA256(key=timestamp + "\n" + secret, msg=empty))
-    expected = base64.b64encode(hmac.new(f"{timestamp}\n{SECRET}".encode(), b"", hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(f"{timestamp}\n{SECRET}".encode(), b"", hashlib.sha256).digest()
+    ).decode()
     assert body["sign"] == expected
     assert body["msg_type"] == "text" and "damage_rate" in body["content"]["text"]
 
@@ -112,7 +126,10 @@ def test_slack_compatible_signature(db_session: Session, server: HTTPServer) -> 
     req = _deliver(db_session, server, "slack", "/services/T000/B000/XXX", SECRET)
     ts = req["headers"]["X-Slack-Request-Timestamp"]
     # Slack v0: "v0=" + hex(HmacSHA256(secret, "v0:" + timestamp + ":" + raw body))
-    expected = "v0=" + hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + req["body"], hashlib.sha256).hexdigest()
+    expected = (
+        "v0="
+        + hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + req["body"], hashlib.sha256).hexdigest()
+    )
     assert req["headers"]["X-Slack-Signature"] == expected
     assert "damage_rate" in req["json"]["text"]
 
@@ -120,9 +137,17 @@ def test_slack_compatible_signature(db_session: Session, server: HTTPServer) -> 
 def test_refused_webhook_is_retried_with_backoff(db_session: Session) -> None:
     # Nothing listens on this port: the message goes back to pending with a later attempt time.
     save_webhook(db_session=db_session, name="down", kind="slack", url="http://127.0.0.1:9/hook", actor="t")
-    notify(db_session=db_session, event="alert_opened", ref="test:down", people=[],
-           context={"rule": {"name": "x"}, "alert": {"message": "m", "scope_key": "", "severity": "low"},
-                    "department_name": "d"})
+    notify(
+        db_session=db_session,
+        event="alert_opened",
+        ref="test:down",
+        people=[],
+        context={
+            "rule": {"name": "x"},
+            "alert": {"message": "m", "scope_key": "", "severity": "low"},
+            "department_name": "d",
+        },
+    )
     db_session.commit()
     report = deliver_pending()
     assert report.sent == 0 and report.retried == 1
