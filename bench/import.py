@@ -131,9 +131,13 @@ def bench(name: str, url: str, path: Path) -> dict[str, Any]:
     """Fresh import then re-import (all updates) into one database."""
     preload(url)
     first = run_once(url, path)
-    print(f"{name:10s} import   : {first['rows']:>9,} rows in {first['seconds']:7.2f} s = {first['rows_per_s']:>8,} rows/s")
+    print(
+        f"{name:10s} import   : {first['rows']:>9,} rows in {first['seconds']:7.2f} s = {first['rows_per_s']:>8,} rows/s"
+    )
     again = run_once(url, path)
-    print(f"{name:10s} re-import: {again['rows']:>9,} rows in {again['seconds']:7.2f} s = {again['rows_per_s']:>8,} rows/s")
+    print(
+        f"{name:10s} re-import: {again['rows']:>9,} rows in {again['seconds']:7.2f} s = {again['rows_per_s']:>8,} rows/s"
+    )
     dispose_engines()
     return {"import": first, "reimport": again}
 

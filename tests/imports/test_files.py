@@ -41,13 +41,19 @@ def test_gbk_csv_with_chinese_text(db_session: Session, tmp_files: Path) -> None
         ("G1", "review", "物流太慢了，包装也破损了"),
         ("G2", "chat", "客服态度很好，问题很快解决"),
     ]
-    assert rows(db_session, "SELECT order_ref, order_id FROM feedback_items WHERE external_id = 'G1'") == [("O1", None)]
+    assert rows(db_session, "SELECT order_ref, order_id FROM feedback_items WHERE external_id = 'G1'") == [
+        ("O1", None)
+    ]
 
 
 def test_big5_csv_keeps_traditional_chinese(db_session: Session, tmp_files: Path) -> None:
     path = write_csv(
         tmp_files / "big5.csv",
-        [FEEDBACK_HEADER, "B1,review,物流太慢了，包裝也破損了，還會再買嗎？,2,2026-11-22 10:56,,", "B2,chat,客服態度很好,5,2026-11-22,,"],
+        [
+            FEEDBACK_HEADER,
+            "B1,review,物流太慢了，包裝也破損了，還會再買嗎？,2,2026-11-22 10:56,,",
+            "B2,chat,客服態度很好,5,2026-11-22,,",
+        ],
         encoding="big5",
     )
     summary = import_file(db_session=db_session, kind="feedback", path=path)
@@ -59,7 +65,9 @@ def test_big5_csv_keeps_traditional_chinese(db_session: Session, tmp_files: Path
 
 
 def test_utf8_bom_csv(db_session: Session, tmp_files: Path) -> None:
-    path = write_csv(tmp_files / "bom.csv", [FEEDBACK_HEADER, "U1,app,很好用,5,2026-11-22T10:56:00+08:00,,"], "utf-8-sig")
+    path = write_csv(
+        tmp_files / "bom.csv", [FEEDBACK_HEADER, "U1,app,很好用,5,2026-11-22T10:56:00+08:00,,"], "utf-8-sig"
+    )
     summary = import_file(db_session=db_session, kind="feedback", path=path)
     assert (summary.inserted, summary.rejected) == (1, 0)  # the BOM did not spoil the "id" header
     assert _feedback(db_session) == [("U1", "app", "很好用")]
@@ -77,7 +85,9 @@ def test_xlsx_with_native_dates_and_numbers(db_session: Session, tmp_files: Path
     summary = import_file(db_session=db_session, kind="feedback", path=path)
     assert (summary.inserted, summary.rejected) == (2, 1)
     assert summary.errors[0]["message"].startswith("row 4, column occurred_at: 'someday' is not a date")
-    got = table_rows(db_session, "feedback_items", "external_id", "rating", "occurred_at", order_by="external_id")
+    got = table_rows(
+        db_session, "feedback_items", "external_id", "rating", "occurred_at", order_by="external_id"
+    )
     assert [(r[0], r[1]) for r in got] == [("10023", 4), ("X2", 1)]
     assert got[0][2] == datetime(2026, 11, 22, 10, 56) and got[1][2] == datetime(2026, 11, 22, 10, 48)
     # XLSX stays XLSX: the rejects file opens in Excel with the original cells and an error column.
@@ -128,8 +138,13 @@ def test_bad_date_in_row_7_keeps_every_good_row(db_session: Session, tmp_files: 
 def test_repeated_id_names_the_earlier_row(db_session: Session, tmp_files: Path) -> None:
     path = write_csv(
         tmp_files / "dup.csv",
-        [FEEDBACK_HEADER, "F-1,review,a,5,2026-11-22,,", "F-100,review,b,5,2026-11-22,,", "F-2,review,c,5,2026-11-22,,",
-         "F-100,review,d,4,2026-11-22,,"],
+        [
+            FEEDBACK_HEADER,
+            "F-1,review,a,5,2026-11-22,,",
+            "F-100,review,b,5,2026-11-22,,",
+            "F-2,review,c,5,2026-11-22,,",
+            "F-100,review,d,4,2026-11-22,,",
+        ],
     )
     summary = import_file(db_session=db_session, kind="feedback", path=path)
     assert summary.rejected == 1
@@ -150,23 +165,46 @@ def test_empty_file_and_header_only(db_session: Session, tmp_files: Path) -> Non
 
 
 def test_reimport_updates_never_duplicates(db_session: Session, tmp_files: Path) -> None:
-    path = write_csv(tmp_files / "fb.csv", [FEEDBACK_HEADER, "F1,review,旧的,2,2026-11-22,,", "F2,review,不变,5,2026-11-22,,"])
+    path = write_csv(
+        tmp_files / "fb.csv",
+        [FEEDBACK_HEADER, "F1,review,旧的,2,2026-11-22,,", "F2,review,不变,5,2026-11-22,,"],
+    )
     first = import_file(db_session=db_session, kind="feedback", path=path)
     assert (first.inserted, first.updated) == (2, 0)
     db_session.execute(text("UPDATE feedback_items SET analysis_key = 'm1|t1', sentiment = 'negative'"))
     db_session.commit()
-    write_csv(path, [FEEDBACK_HEADER, "F1,review,新的,1,2026-11-22,,", "F2,review,不变,4,2026-11-22,,", "F3,chat,新增,3,2026-11-22,,"])
+    write_csv(
+        path,
+        [
+            FEEDBACK_HEADER,
+            "F1,review,新的,1,2026-11-22,,",
+            "F2,review,不变,4,2026-11-22,,",
+            "F3,chat,新增,3,2026-11-22,,",
+        ],
+    )
     second = import_file(db_session=db_session, kind="feedback", path=path)
     assert (second.inserted, second.updated, second.rejected) == (1, 2, 0)
-    got = rows(db_session, "SELECT external_id, text, rating, analysis_key, sentiment FROM feedback_items ORDER BY external_id")
+    got = rows(
+        db_session,
+        "SELECT external_id, text, rating, analysis_key, sentiment FROM feedback_items ORDER BY external_id",
+    )
     # Changed text needs a new analysis; an unchanged one keeps its analysis.
-    assert got == [("F1", "新的", 1, None, "negative"), ("F2", "不变", 4, "m1|t1", "negative"), ("F3", "新增", 3, None, None)]
+    assert got == [
+        ("F1", "新的", 1, None, "negative"),
+        ("F2", "不变", 4, "m1|t1", "negative"),
+        ("F3", "新增", 3, None, None),
+    ]
 
 
 def test_rejects_file_fixed_and_imported_again(db_session: Session, tmp_files: Path) -> None:
     path = write_csv(
         tmp_files / "fb.csv",
-        [FEEDBACK_HEADER, "F1,review,好,5,2026-11-22,,", "F2,reveiw,差,1,2026-11-22,,", "F3,review,中,3,22/11/2026,,"],
+        [
+            FEEDBACK_HEADER,
+            "F1,review,好,5,2026-11-22,,",
+            "F2,reveiw,差,1,2026-11-22,,",
+            "F3,review,中,3,22/11/2026,,",
+        ],
         encoding="gbk",
     )
     summary = import_file(db_session=db_session, kind="feedback", path=path)
@@ -199,7 +237,10 @@ def test_jsonl_rows_and_line_numbers(db_session: Session, tmp_files: Path) -> No
         {"id": "J1", "channel": "social", "text": "微博吐槽", "occurred_at": "2026-11-22T02:56:00Z"},
         {"id": "J2", "channel": "social", "text": "x", "occurred_at": 1763780160},
     ]
-    path.write_text(json.dumps(items[0], ensure_ascii=False) + "\n\n" + json.dumps(items[1]) + "\n{oops\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(items[0], ensure_ascii=False) + "\n\n" + json.dumps(items[1]) + "\n{oops\n",
+        encoding="utf-8",
+    )
     summary = import_file(db_session=db_session, kind="feedback", path=path)
     assert (summary.inserted, summary.rejected) == (2, 1)
     assert summary.errors[0]["row"] == 4 and summary.errors[0]["message"].startswith("row 4: ")

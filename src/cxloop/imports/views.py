@@ -52,9 +52,7 @@ def _summary_out(summary: ImportSummary) -> dict[str, Any]:
 
 
 def _refused(exc: ImportRefused) -> HTTPException:
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_ENTITY, detail={"message": exc.message, "message_zh": exc.message_zh}
-    )
+    return HTTPException(422, detail={"message": exc.message, "message_zh": exc.message_zh})
 
 
 async def _save(upload: UploadFile, target: Path) -> None:
@@ -115,9 +113,7 @@ def _run_summary(session: SessionDep, run_id: int) -> Any:
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no import run {run_id}")
     if run.status == "failed":
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, detail={"run_id": run.id, "message": run.error or "failed"}
-        )
+        raise HTTPException(422, detail={"run_id": run.id, "message": run.error or "failed"})
     errors: list[dict[str, Any]] = []
     for (row_errors,) in session.execute(
         select(ImportReject.errors).where(ImportReject.run_id == run_id).order_by(ImportReject.row_number)
@@ -199,9 +195,7 @@ def _import_json(session: SessionDep, kind: str, items: list[Any]) -> Any:
     data = _summary_out(summary)
     if summary.rejected and not (summary.inserted or summary.updated):
         # Nothing was stored: the request as a whole failed, like a type error would.
-        return JSONResponse(
-            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, content={"detail": data["errors"], **data}
-        )
+        return JSONResponse(status_code=422, content={"detail": data["errors"], **data})
     return data
 
 
