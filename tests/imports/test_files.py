@@ -157,7 +157,7 @@ def test_repeated_id_names_the_earlier_row(db_session: Session, tmp_files: Path)
 def test_empty_file_and_header_only(db_session: Session, tmp_files: Path) -> None:
     empty = tmp_files / "empty.csv"
     empty.write_bytes(b"")
-    with pytest.raises(ImportRefused, match="^file is empty$"):
+    with pytest.raises(ImportRefused, match=r"^file is empty$"):
         import_file(db_session=db_session, kind="feedback", path=empty)
     header_only = write_csv(tmp_files / "header.csv", [FEEDBACK_HEADER])
     with pytest.raises(ImportRefused, match=r"^no data rows"):
