@@ -1,0 +1,529 @@
+"""REST API of the loop (mounted under /api/v1): rules, alerts, tasks, cases, inbox, webhooks, audit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from cxloop.auth.deps import CurrentUser, can_see_department, require_roles
+from cxloop.auth.models import User
+from cxloop.deps import SessionDep
+from cxloop.loop import audit as audit_service
+from cxloop.loop import cases as case_service
+from cxloop.loop import notify as notify_service
+from cxloop.loop import rules as rule_service
+from cxloop.loop import tasks as task_service
+from cxloop.loop import webhooks as webhook_service
+from cxloop.loop.models import Alert, Case, Task
+
+router = APIRouter(prefix="/loop", tags=["loop"])
+Manager = Depends(require_roles("admin", "cx_manager"))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _row(obj: Any, fields: list[str]) -> dict[str, Any]:
+    return {f: _plain(getattr(obj, f)) for f in fields}
+
+
+def _not_found(exc: KeyError) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc).strip("'\""))
+
+
+def _bad(exc: ValueError) -> HTTPException:
+    return HTTPException(422, detail=str(exc))
+
+
+# --- rules --------------------------------------------------------------------------------------------
+
+
+class RuleIn(BaseModel):
+    """An alert rule as sent by the editor (see docs/loop.md for ``params``)."""
+
+    name: str
+    kind: str = Field(description="threshold, change or emerging_topic")
+    indicator: str | None = None
+    scope_kind: str | None = None
+    scope_value: str | None = None
+    per_scope: bool = False
+    params: dict[str, Any] = Field(default_factory=dict)
+    severity: str = "medium"
+    department: str | None = None
+    assign: str = "round_robin"
+    assignee_external_id: str | None = None
+    create_task: bool = True
+    enabled: bool = True
+    description: str | None = None
+
+
+@router.get("/rules")
+def list_rules(db_session: SessionDep) -> list[dict[str, Any]]:
+    """Every alert rule."""
+    return [
+        {k: _plain(v) for k, v in rule_service.rule_dict(r).items()}
+        for r in rule_service.list_rules(db_session=db_session)
+    ]
+
+
+@router.get("/rules/{code}")
+def get_rule(code: str, db_session: SessionDep) -> dict[str, Any]:
+    """One alert rule."""
+    try:
+        return rule_service.rule_dict(rule_service.get_rule(db_session=db_session, code=code))
+    except KeyError as exc:
+        raise _not_found(exc) from None
+
+
+@router.put("/rules/{code}")
+def put_rule(code: str, rule: RuleIn, db_session: SessionDep, user: User = Manager) -> dict[str, Any]:
+    """Create or replace the rule ``code`` (audited)."""
+    try:
+        saved, outcome = rule_service.upsert_rule(
+            db_session=db_session, code=code, data=rule.model_dump(), actor=user.username
+        )
+    except ValueError as exc:
+        raise _bad(exc) from None
+    return {**rule_service.rule_dict(saved), "outcome": outcome}
+
+
+@router.delete("/rules/{code}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_rule(code: str, db_session: SessionDep, user: User = Manager) -> None:
+    """Delete a rule."""
+    try:
+        rule_service.delete_rule(db_session=db_session, code=code, actor=user.username)
+    except KeyError as exc:
+        raise _not_found(exc) from None
+
+
+@router.post("/run")
+def run_now(db_session: SessionDep, _user: User = Manager) -> dict[str, Any]:
+    """Evaluate the rules now."""
+    from cxloop.loop.service import evaluate_rules
+
+    return evaluate_rules(db_session=db_session).as_dict()
+
+
+# --- alerts -------------------------------------------------------------------------------------------
+
+ALERT_FIELDS = [
+    "id",
+    "rule_id",
+    "scope_key",
+    "status",
+    "severity",
+    "indicator",
+    "department",
+    "value",
+    "baseline",
+    "p_value",
+    "message",
+    "details",
+    "occurrences",
+    "first_seen_at",
+    "last_seen_at",
+    "resolved_at",
+    "task_id",
+]
+
+
+@router.get("/alerts")
+def list_alerts(
+    db_session: SessionDep, user: CurrentUser, status_: str | None = None
+) -> list[dict[str, Any]]:
+    """Alerts, newest first (``status_``: open or resolved)."""
+    query = select(Alert).order_by(Alert.id.desc()).limit(500)
+    if status_:
+        query = query.where(Alert.status == status_)
+    return [
+        _row(a, ALERT_FIELDS)
+        for a in db_session.scalars(query)
+        if can_see_department(user, a.department or "")
+    ]
+
+
+# --- tasks --------------------------------------------------------------------------------------------
+
+TASK_FIELDS = [
+    "id",
+    "title",
+    "description",
+    "department",
+    "assignee_id",
+    "status",
+    "severity",
+    "indicator",
+    "scope",
+    "evidence",
+    "due_at",
+    "escalated_at",
+    "escalated_to_id",
+    "done_at",
+    "verify_after",
+    "verified_at",
+    "reopen_count",
+    "outcome",
+    "alert_id",
+    "rule_id",
+    "created_by",
+]
+
+
+class TaskIn(BaseModel):
+    """A task created by hand."""
+
+    title: str
+    department: str
+    description: str = ""
+    severity: str = "medium"
+    assignee_id: int | None = None
+
+
+class TaskPatch(BaseModel):
+    """Changes to a task; status follows the lifecycle open → in_progress → done → verified (+ reopened)."""
+
+    status: str | None = None
+    assignee_id: int | None = None
+    due_at: datetime | None = None
+    outcome: str | None = None
+    title: str | None = None
+    description: str | None = None
+
+
+class CommentIn(BaseModel):
+    """A comment."""
+
+    body: str
+
+
+def _task_for(db_session: Any, task_id: int, user: User) -> Task:
+    try:
+        task = task_service.get_task(db_session=db_session, task_id=task_id)
+    except KeyError as exc:
+        raise _not_found(exc) from None
+    if not can_see_department(user, task.department):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="another department's task")
+    return task
+
+
+@router.get("/tasks")
+def list_tasks(
+    db_session: SessionDep, user: CurrentUser, department: str | None = None, status_: str | None = None
+) -> list[dict[str, Any]]:
+    """Tasks, newest first; department members see their own department's."""
+    rows = task_service.list_tasks(db_session=db_session, department=department, status=status_)
+    return [_row(t, TASK_FIELDS) for t in rows if can_see_department(user, t.department)]
+
+
+@router.post("/tasks", status_code=status.HTTP_201_CREATED)
+def create_task(body: TaskIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    """Create a task by hand."""
+    try:
+        task = task_service.create_task(db_session=db_session, actor=user.username, **body.model_dump())
+        db_session.commit()
+    except ValueError as exc:
+        raise _bad(exc) from None
+    return _row(task, TASK_FIELDS)
+
+
+@router.get("/tasks/{task_id}")
+def get_task(task_id: int, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    """One task with its comments."""
+    task = _task_for(db_session, task_id, user)
+    comments = task_service.comments(db_session=db_session, task_id=task_id)
+    return {
+        **_row(task, TASK_FIELDS),
+        "comments": [_row(c, ["id", "author", "body", "created_at"]) for c in comments],
+    }
+
+
+@router.patch("/tasks/{task_id}")
+def patch_task(task_id: int, body: TaskPatch, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    """Change a task (audited)."""
+    _task_for(db_session, task_id, user)
+    try:
+        task = task_service.update_task(
+            db_session=db_session, task_id=task_id, actor=user.username, **body.model_dump(exclude_unset=True)
+        )
+    except ValueError as exc:
+        raise _bad(exc) from None
+    return _row(task, TASK_FIELDS)
+
+
+@router.post("/tasks/{task_id}/comments", status_code=status.HTTP_201_CREATED)
+def comment_task(task_id: int, body: CommentIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    """Comment on a task."""
+    _task_for(db_session, task_id, user)
+    try:
+        comment = task_service.add_comment(
+            db_session=db_session, task_id=task_id, author=user.username, body=body.body
+        )
+    except ValueError as exc:
+        raise _bad(exc) from None
+    return _row(comment, ["id", "author", "body", "created_at"])
+
+
+# --- cases --------------------------------------------------------------------------------------------
+
+CASE_FIELDS = [
+    "id",
+    "title",
+    "description",
+    "source",
+    "status",
+    "priority",
+    "department",
+    "assignee_id",
+    "feedback_id",
+    "order_id",
+    "customer_id",
+    "opened_at",
+    "first_response_due_at",
+    "first_responded_at",
+    "resolution_due_at",
+    "resolved_at",
+    "promise",
+    "promised_at",
+    "followed_up_at",
+    "resolution",
+    "resolution_note",
+    "root_cause",
+]
+
+
+class CaseIn(BaseModel):
+    """A case opened by staff."""
+
+    title: str
+    description: str = ""
+    priority: str = "medium"
+    feedback_id: int | None = None
+    order_id: int | None = None
+    customer_id: int | None = None
+    assignee_id: int | None = None
+
+
+class CasePatch(BaseModel):
+    """Changes to a case."""
+
+    status: str | None = None
+    assignee_id: int | None = None
+    priority: str | None = None
+    title: str | None = None
+
+
+class StepIn(BaseModel):
+    """A ticked checklist step."""
+
+    note: str | None = None
+
+
+class PromiseIn(BaseModel):
+    """A promise template code (30min, 2h, today, 1day, 3days)."""
+
+    promise: str
+
+
+class ResolveIn(BaseModel):
+    """How the case was resolved and why it happened."""
+
+    resolution: str = Field(description="resend, refund, coupon, explanation or other")
+    root_cause: str = Field(description="aspect id from the taxonomy")
+    note: str | None = None
+
+
+def _case_out(db_session: Any, case: Case) -> dict[str, Any]:
+    steps = case_service.steps(db_session=db_session, case_id=case.id)
+    return {
+        **_row(case, CASE_FIELDS),
+        "clocks": case_service.sla_clocks(case),
+        "steps": [_row(s, ["step", "position", "done_at", "done_by", "note"]) for s in steps],
+    }
+
+
+def _call(fn: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(**kwargs)
+    except KeyError as exc:
+        raise _not_found(exc) from None
+    except ValueError as exc:
+        raise _bad(exc) from None
+
+
+@router.get("/cases")
+def list_cases(
+    db_session: SessionDep, _user: CurrentUser, status_: str | None = None
+) -> list[dict[str, Any]]:
+    """Cases with their SLA clocks, newest first."""
+    return [
+        {**_row(c, CASE_FIELDS), "clocks": case_service.sla_clocks(c)}
+        for c in case_service.list_cases(db_session=db_session, status=status_)
+    ]
+
+
+@router.post("/cases", status_code=status.HTTP_201_CREATED)
+def create_case(body: CaseIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    """Open a case (idempotent per feedback item)."""
+    case = _call(
+        case_service.create_case,
+        db_session=db_session,
+        actor=user.username,
+        source="staff",
+        **body.model_dump(),
+    )
+    db_session.commit()
+    return _case_out(db_session, case)
+
+
+@router.get("/cases/{case_id}")
+def get_case(case_id: int, db_session: SessionDep, _user: CurrentUser) -> dict[str, Any]:
+    """One case with its checklist and clocks."""
+    return _case_out(db_session, _call(case_service.get_case, db_session=db_session, case_id=case_id))
+
+
+@router.patch("/cases/{case_id}")
+def patch_case(case_id: int, body: CasePatch, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    """Change a case's status, assignee, priority or title."""
+    case = _call(
+        case_service.update_case,
+        db_session=db_session,
+        case_id=case_id,
+        actor=user.username,
+        **body.model_dump(exclude_unset=True),
+    )
+    return _case_out(db_session, case)
+
+
+@router.post("/cases/{case_id}/steps/{step}")
+def complete_step(
+    case_id: int, step: str, body: StepIn, db_session: SessionDep, user: CurrentUser
+) -> dict[str, Any]:
+    """Tick one of the four steps (apologise, investigate, solve, record)."""
+    case = _call(
+        case_service.complete_step,
+        db_session=db_session,
+        case_id=case_id,
+        step=step,
+        actor=user.username,
+        note=body.note,
+    )
+    return _case_out(db_session, case)
+
+
+@router.post("/cases/{case_id}/promise")
+def promise(case_id: int, body: PromiseIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    """Record the feedback time promised to the customer."""
+    case = _call(
+        case_service.set_promise,
+        db_session=db_session,
+        case_id=case_id,
+        promise=body.promise,
+        actor=user.username,
+    )
+    return _case_out(db_session, case)
+
+
+@router.post("/cases/{case_id}/follow-up")
+def follow_up(case_id: int, body: StepIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    """Record the follow-up with the customer."""
+    case = _call(
+        case_service.record_follow_up,
+        db_session=db_session,
+        case_id=case_id,
+        actor=user.username,
+        note=body.note,
+    )
+    return _case_out(db_session, case)
+
+
+@router.post("/cases/{case_id}/resolve")
+def resolve(case_id: int, body: ResolveIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    """Resolve a case with its resolution and root cause."""
+    case = _call(
+        case_service.resolve_case,
+        db_session=db_session,
+        case_id=case_id,
+        actor=user.username,
+        **body.model_dump(),
+    )
+    return _case_out(db_session, case)
+
+
+@router.get("/root-causes")
+def root_causes(month: str, db_session: SessionDep) -> dict[str, int]:
+    """Root cause -> cases opened in ``month`` (YYYY-MM)."""
+    return _call(case_service.case_root_causes, db_session=db_session, month=month)
+
+
+# --- inbox, webhooks, audit ---------------------------------------------------------------------------
+
+
+@router.get("/inbox")
+def get_inbox(db_session: SessionDep, user: CurrentUser, unread: bool = False) -> list[dict[str, Any]]:
+    """The caller's in-app messages."""
+    rows = notify_service.inbox(db_session=db_session, user_id=user.id, unread_only=unread)
+    return [_row(n, ["id", "event", "subject", "body", "link", "created_at", "read_at"]) for n in rows]
+
+
+@router.post("/inbox/read")
+def read_inbox(
+    db_session: SessionDep, user: CurrentUser, notification_id: int | None = None
+) -> dict[str, int]:
+    """Mark one (or every) message read."""
+    return {
+        "marked": notify_service.mark_read(
+            db_session=db_session, user_id=user.id, notification_id=notification_id
+        )
+    }
+
+
+class WebhookIn(BaseModel):
+    """A chat webhook."""
+
+    name: str
+    kind: str = Field(description="dingtalk, wecom, feishu or slack")
+    url: str
+    secret: str | None = None
+    events: list[str] = Field(default_factory=list)
+    department: str | None = None
+    locale: str = "zh"
+    enabled: bool = True
+
+
+@router.get("/webhooks")
+def list_webhooks(db_session: SessionDep, _user: User = Manager) -> list[dict[str, Any]]:
+    """Configured webhooks (secrets masked)."""
+    return [webhook_service.webhook_dict(h) for h in webhook_service.list_webhooks(db_session=db_session)]
+
+
+@router.post("/webhooks", status_code=status.HTTP_201_CREATED)
+def save_webhook(body: WebhookIn, db_session: SessionDep, user: User = Manager) -> dict[str, Any]:
+    """Create or update a webhook by name."""
+    hook = _call(
+        webhook_service.save_webhook, db_session=db_session, actor=user.username, **body.model_dump()
+    )
+    return webhook_service.webhook_dict(hook)
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_webhook(webhook_id: int, db_session: SessionDep, user: User = Manager) -> None:
+    """Remove a webhook."""
+    _call(webhook_service.delete_webhook, db_session=db_session, webhook_id=webhook_id, actor=user.username)
+
+
+@router.get("/audit")
+def audit_log(
+    db_session: SessionDep, _user: User = Manager, entity: str | None = None, entity_id: int | None = None
+) -> list[dict[str, Any]]:
+    """The audit trail, newest first."""
+    return [
+        _row(e, ["id", "entity", "entity_id", "action", "actor", "at", "before", "after"])
+        for e in audit_service.history(db_session=db_session, entity=entity, entity_id=entity_id)
+    ]
