@@ -130,3 +130,24 @@ def test_not_a_date(raw: object) -> None:
 def test_explicit_date_format_and_source_zone() -> None:
     parse = DateParser(SH, ZoneInfo("Europe/Berlin"), "%d.%m.%Y %H:%M")
     assert parse("22.11.2026 03:56") == datetime(2026, 11, 22, 10, 56)
+
+
+def test_the_taobao_example_of_the_docs(db_session: Session, tmp_files: Path) -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "imports.md").read_text(encoding="utf-8")
+    section = docs.split("### Full example: a Taobao-like review export", 1)[1]
+    export = section.split("```csv\n", 1)[1].split("```", 1)[0]
+    mapping = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_files / "taobao.csv"
+    path.write_bytes(export.encode("gbk"))
+    (tmp_files / "taobao.yaml").write_text(mapping, encoding="utf-8")
+    summary = import_file(
+        db_session=db_session, kind="feedback", path=path, mapping=load_mapping(tmp_files / "taobao.yaml")
+    )
+    assert (summary.inserted, summary.rejected) == (2, 0), summary.errors
+    got = table_rows(
+        db_session, "feedback_items", "external_id", "rating", "order_ref", "touchpoint", "author"
+    )
+    assert got == [
+        ("TB-90001", 3, "3120001", "arrival", "t**1"),
+        ("TB-90002", 1, "3120002", "arrival", "小**王"),
+    ]
