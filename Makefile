@@ -41,13 +41,15 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Browser tests drive the system Chromium (Playwright cannot download its own browser offline).
+# Browser tests drive the system Chromium (Playwright cannot download its own browser offline);
+# the CJK font makes Chinese pages render in screenshots instead of empty boxes.
 browser:
-	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
-		|| command -v google-chrome >/dev/null 2>&1 || test -n "$$CXLOOP_CHROMIUM"; then :; \
+	@if { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+		|| command -v google-chrome >/dev/null 2>&1 || test -n "$$CXLOOP_CHROMIUM"; } \
+		&& { ! command -v fc-list >/dev/null 2>&1 || fc-list :lang=zh | grep -q .; }; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing Chromium for the browser tests (apt-get)"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		echo "installing Chromium and a CJK font for the browser tests (apt-get)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
 		|| echo "could not install Chromium: browser tests will skip (and fail in CI)"; \
 	else echo "Chromium not found: browser tests will skip (install chromium or set CXLOOP_CHROMIUM)"; fi
 
