@@ -68,8 +68,8 @@ def _bulk(session: Session, table: Any, rows: Iterator[dict[str, Any]]) -> int:
     return n
 
 
-def build(session: Session, *, orders: int, feedback: int, seed: int = 1) -> None:
-    """Fill an empty database with a year of synthetic orders, feedback, surveys and page loads."""
+def build_orders(session: Session, *, orders: int, seed: int = 1) -> None:
+    """Fill an empty database with master data and a year of synthetic orders."""
     rnd = random.Random(seed)
     session.execute(insert(Brand), [
         {"id": 1, "external_id": "OWN", "name": "优选生活", "is_own": True},
@@ -124,6 +124,13 @@ def build(session: Session, *, orders: int, feedback: int, seed: int = 1) -> Non
         "order_id": i, "line_no": 1, "product_id": 1 + (i * 7) % 200, "quantity": 1 + i % 3,
         "stockout_qty": 1 if i % 40 == 0 else 0,
     } for i in range(1, orders + 1)))  # fmt: skip
+
+
+def build_feedback(session: Session, *, orders: int, feedback: int, seed: int = 2) -> None:
+    """A year of feedback items with their aspects, survey answers and page loads."""
+    rnd = random.Random(seed)
+    n_customers = max(1000, orders // 20)
+    h = timedelta(hours=1)
     aspects_out: list[dict[str, Any]] = []
 
     def feedback_rows() -> Iterator[dict[str, Any]]:
@@ -152,14 +159,13 @@ def build(session: Session, *, orders: int, feedback: int, seed: int = 1) -> Non
                 "resolved_at": at + h * rnd.uniform(0.5, 30) if cs else None,
                 "sentiment": sentiment, "sentiment_score": score, "analysis_key": "bench|bench",
             }  # fmt: skip
-            if len(aspects_out) >= CHUNK:
-                session.execute(insert(FeedbackAspect), aspects_out)
-                aspects_out.clear()
 
-    _bulk(session, FeedbackItem, feedback_rows())
-    if aspects_out:
+    # Items first, then their aspects, chunk by chunk (aspects reference items by foreign key).
+    for batch in _chunks(feedback_rows()):
+        session.execute(insert(FeedbackItem), batch)
         session.execute(insert(FeedbackAspect), aspects_out)
-        session.commit()
+        aspects_out.clear()
+    session.commit()
     n_surveys = max(1000, orders // 10)
     _bulk(session, SurveyResponse, ({
         "external_id": f"S{i}", "survey": "post_delivery", "kind": ("csat", "nps", "ces")[i % 3],
@@ -209,11 +215,15 @@ def main() -> int:
     timings: dict[str, Any] = {}
     with Session(engine) as session:
         have = session.scalar(select(func.count()).select_from(Order)) or 0
-        if have != args.orders:
-            if have:
-                raise SystemExit(f"{path} holds {have} orders, not {args.orders}: use --rebuild")
-            t0 = time.perf_counter()
-            build(session, orders=args.orders, feedback=args.feedback)
+        have_fb = session.scalar(select(func.count()).select_from(FeedbackItem)) or 0
+        if (have and have != args.orders) or (have_fb and have_fb != args.feedback):
+            raise SystemExit(f"{path} holds {have} orders and {have_fb} feedback items: use --rebuild")
+        t0 = time.perf_counter()
+        if not have:
+            build_orders(session, orders=args.orders)
+        if not have_fb:
+            build_feedback(session, orders=args.orders, feedback=args.feedback)
+        if not have or not have_fb:
             timings["build_s"] = round(time.perf_counter() - t0, 1)
             print(f"built {args.orders} orders, {args.feedback} feedback items in {timings['build_s']} s")
         if session.scalar(select(func.count()).select_from(MetricsDaily)) == 0:
