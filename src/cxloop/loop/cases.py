@@ -16,7 +16,6 @@ from cxloop.loop.calendar import get_calendar
 from cxloop.loop.models import CASE_STATUSES, CASE_STEPS, RESOLUTIONS, SEVERITIES, Case, CaseStep
 from cxloop.loop.notify import notify
 from cxloop.loop.settings import loop_settings, now
-from cxloop.loop.tasks import pick_assignee
 from cxloop.org.models import Person
 
 #: The four steps of service recovery (MISSION), in order, with their names.
@@ -50,7 +49,8 @@ def create_case(
     """Open a case with its four steps and SLA clocks; idempotent per feedback item."""
     if priority not in SEVERITIES:
         raise ValueError(f"priority must be one of {SEVERITIES}")
-    if feedback_id is not None:
+    if feedback_id is not None and source != "rule":
+        # Rule-made cases were selected as having none; staff may ask twice for the same item.
         existing = db_session.scalar(select(Case).where(Case.feedback_id == feedback_id))
         if existing is not None:
             return existing
@@ -90,7 +90,6 @@ def create_case(
         return found
     for position, step in enumerate(CASE_STEPS, start=1):
         db_session.add(CaseStep(case_id=case.id, step=step, position=position))
-    db_session.flush()
     audit.record(
         db_session=db_session,
         entity="case",
@@ -104,34 +103,35 @@ def create_case(
 
 
 def _next_case_assignee(*, db_session: Session, department: str) -> Person | None:
-    # Cases rotate among the department's people independently of improvement tasks.
-    person = pick_assignee(db_session=db_session, department=department)
-    last = db_session.scalar(
-        select(Case.assignee_id)
-        .where(Case.department == department, Case.assignee_id.is_not(None))
-        .order_by(Case.id.desc())
-        .limit(1)
-    )
-    if person is None or last is None:
-        return person
-    from cxloop.org.models import Department
+    """Round-robin among the department's active non-head people, independent of improvement tasks."""
+    # The rotation is kept on the session while it lives, so a batch of cases costs no query per case.
+    cache: dict[str, tuple[list[Person], int]] = db_session.info.setdefault("cxloop_case_rotation", {})
+    if department not in cache:
+        from cxloop.org.models import Department
 
-    dept = db_session.scalar(select(Department).where(Department.code == department))
-    people = list(
-        db_session.scalars(
-            select(Person)
-            .where(
-                Person.department_id == (dept.id if dept else -1),
-                Person.active.is_(True),
-                Person.is_head.is_(False),
+        dept = db_session.scalar(select(Department).where(Department.code == department))
+        people = list(
+            db_session.scalars(
+                select(Person)
+                .where(Person.department_id == (dept.id if dept else -1), Person.active.is_(True))
+                .order_by(Person.is_head, Person.id)
             )
-            .order_by(Person.id)
         )
-    )
-    ids = [p.id for p in people]
-    if not ids:
-        return person
-    return people[(ids.index(last) + 1) % len(ids)] if last in ids else people[0]
+        members = [p for p in people if not p.is_head] or people
+        last = db_session.scalar(
+            select(Case.assignee_id)
+            .where(Case.department == department, Case.assignee_id.is_not(None))
+            .order_by(Case.id.desc())
+            .limit(1)
+        )
+        ids = [p.id for p in members]
+        cache[department] = (members, ids.index(last) if last in ids else -1)
+    members, index = cache[department]
+    if not members:
+        return None
+    index = (index + 1) % len(members)
+    cache[department] = (members, index)
+    return members[index]
 
 
 def _notify_case(
@@ -182,7 +182,9 @@ def cases_from_feedback(*, db_session: Session, at: datetime | None = None) -> l
         .limit(int(rules.get("max_per_run", 500)))
     )
     created = []
-    for item in db_session.scalars(query):
+    items = list(db_session.scalars(query))
+    db_session.info.pop("cxloop_case_rotation", None)  # start from what the database says
+    for item in items:
         priority = "high" if (item.rating is not None and item.rating <= 1) else "medium"
         title = (item.title or item.text or "").strip().replace("\n", " ")[
             :80

@@ -80,7 +80,8 @@ def enqueue(
 ) -> Notification | None:
     """Queue one message in the outbox (None when ``dedupe_key`` was queued before)."""
     if dedupe_key is not None:
-        exists = db_session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key))
+        with db_session.no_autoflush:
+            exists = db_session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key))
         if exists is not None:
             return None
     at = now()
@@ -105,7 +106,6 @@ def enqueue(
         created_at=at,
     )
     db_session.add(row)
-    db_session.flush()
     return row
 
 
@@ -165,7 +165,7 @@ def notify(
                 )
                 is not None
             )
-    for hook in db_session.scalars(select(Webhook).where(Webhook.enabled.is_(True))):
+    for hook in _enabled_webhooks(db_session):
         if hook.events and event not in hook.events:
             continue
         if hook.department and department and hook.department != department:
@@ -188,6 +188,18 @@ def notify(
             is not None
         )
     return count
+
+
+def _users_of(db_session: Session, person_id: int) -> list[User]:
+    with db_session.no_autoflush:
+        return list(
+            db_session.scalars(select(User).where(User.person_id == person_id, User.active.is_(True)))
+        )
+
+
+def _enabled_webhooks(db_session: Session) -> list[Webhook]:
+    with db_session.no_autoflush:
+        return list(db_session.scalars(select(Webhook).where(Webhook.enabled.is_(True))))
 
 
 # --- webhook signing, per each service's documented scheme ---------------------------------------------
