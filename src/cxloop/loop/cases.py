@@ -151,7 +151,7 @@ def _notify_case(
         context={"case": case, **(extra or {})},
         people=[assignee] if assignee else [],
         department=case.department,
-        link_path=f"/loop/cases/{case.id}",
+        link_path=f"/cases/{case.id}",
         template=template,
     )
 

@@ -167,7 +167,7 @@ def _after_changes(
             },
             people=[],
             department=change.alert.department,
-            link_path=f"/loop/alerts/{change.alert.id}",
+            link_path="/alerts",
         )
         task = task_service.task_for_alert(db_session=db_session, change=change, info=info, source=source)
         if task is not None:

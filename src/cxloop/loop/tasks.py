@@ -170,7 +170,7 @@ def _notify_task(
         },
         people=people,
         department=task.department,
-        link_path=f"/loop/tasks/{task.id}",
+        link_path=f"/tasks/{task.id}",
     )
 
 

@@ -1,0 +1,389 @@
+"""Web pages of the loop: tasks (with evidence), cases (checklist and SLA clocks), alert rules, inbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
+
+from cxloop.auth.deps import PageUser, require_department_access, require_roles, user_department_code
+from cxloop.auth.models import User
+from cxloop.deps import SessionDep
+from cxloop.loop import cases as case_service
+from cxloop.loop import notify as notify_service
+from cxloop.loop import rules as rule_service
+from cxloop.loop import tasks as task_service
+from cxloop.loop.models import CASE_STEPS, RESOLUTIONS, TASK_STATUSES, Alert, AlertRule
+from cxloop.loop.settings import loop_settings
+from cxloop.org.models import Person
+from cxloop.web.i18n import register_messages
+from cxloop.web.templating import register_nav, register_template_dir, render
+
+router = APIRouter(include_in_schema=False)
+register_template_dir(Path(__file__).parent / "templates")
+register_nav("tasks", "/tasks", order=30)
+register_nav("cases", "/cases", order=31)
+register_nav("alerts", "/alerts", roles=("admin", "cx_manager"), order=32)
+register_nav("inbox", "/inbox", order=33)
+
+_MESSAGES = {
+    "tasks": ("改进任务", "Improvement tasks"),
+    "cases": ("客诉工单", "Complaint cases"),
+    "alerts": ("预警规则", "Alert rules"),
+    "inbox": ("消息", "Inbox"),
+    "evidence": ("证据", "Evidence"),
+    "trend": ("指标趋势", "Indicator trend"),
+    "complaints": ("样本投诉", "Sample complaints"),
+    "comments": ("评论", "Comments"),
+    "comment": ("添加评论", "Add comment"),
+    "status": ("状态", "Status"),
+    "save": ("保存", "Save"),
+    "department": ("部门", "Department"),
+    "assignee": ("负责人", "Assignee"),
+    "due": ("截止", "Due"),
+    "severity": ("严重程度", "Severity"),
+    "title": ("标题", "Title"),
+    "checklist": ("处理步骤", "Checklist"),
+    "done": ("完成", "Done"),
+    "clocks": ("时限", "SLA clocks"),
+    "first_response": ("首次响应", "First response"),
+    "resolution": ("解决", "Resolution"),
+    "promise": ("承诺反馈时间", "Promise a feedback time"),
+    "resolve": ("结案", "Resolve"),
+    "root_cause": ("根因", "Root cause"),
+    "open_alerts": ("当前预警", "Open alerts"),
+    "rules": ("规则", "Rules"),
+    "enabled": ("启用", "Enabled"),
+    "definition": ("定义 (YAML)", "Definition (YAML)"),
+    "mark_read": ("全部标为已读", "Mark all read"),
+    "none": ("暂无", "Nothing here"),
+    "escalated": ("已升级", "Escalated"),
+    "left": ("剩余(分钟)", "Left (min)"),
+    "outcome": ("结果", "Outcome"),
+    "run": ("立即评估", "Evaluate now"),
+    "new_case": ("新建工单", "New case"),
+    "follow_up": ("已回访", "Followed up"),
+}
+register_messages(
+    {
+        "zh": {f"loop.{k}": v[0] for k, v in _MESSAGES.items()},
+        "en": {f"loop.{k}": v[1] for k, v in _MESSAGES.items()},
+    }
+)
+Manager = Depends(require_roles("admin", "cx_manager"))
+
+
+def _people(db_session: Any) -> dict[int, str]:
+    return {p.id: p.name for p in db_session.scalars(select(Person))}
+
+
+def _back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- tasks --------------------------------------------------------------------------------------------
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+def tasks_page(
+    request: Request,
+    user: PageUser,
+    db_session: SessionDep,
+    status: str | None = None,
+    department: str | None = None,
+) -> HTMLResponse:
+    """The task list; department members see their own department's."""
+    own = user_department_code(user) if user.role == "department_member" else None
+    tasks = task_service.list_tasks(
+        db_session=db_session, department=own or department or None, status=status or None
+    )
+    return render(
+        request,
+        "loop/tasks.html",
+        {
+            "tasks": tasks,
+            "people": _people(db_session),
+            "statuses": TASK_STATUSES,
+            "status": status,
+            "department": department,
+        },
+    )
+
+
+def _task_for(db_session: Any, task_id: int, user: User) -> Any:
+    try:
+        task = task_service.get_task(db_session=db_session, task_id=task_id)
+    except KeyError:
+        raise HTTPException(404) from None
+    require_department_access(user, task.department)
+    return task
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def task_page(request: Request, task_id: int, user: PageUser, db_session: SessionDep) -> HTMLResponse:
+    """One task: evidence chart, sample complaints, comments and the status form."""
+    task = _task_for(db_session, task_id, user)
+    series = (task.evidence or {}).get("series") or []
+    chart = {
+        "tooltip": {"trigger": "axis"},
+        "xAxis": {"type": "category", "data": [p for p, _ in series]},
+        "yAxis": {"type": "value", "name": (task.evidence or {}).get("unit", "")},
+        "series": [
+            {
+                "type": "line",
+                "name": task.indicator or "",
+                "data": [v for _, v in series],
+                "markLine": {"data": [{"yAxis": (task.evidence or {}).get("baseline")}]}
+                if (task.evidence or {}).get("baseline") is not None
+                else {},
+            }
+        ],
+    }
+    return render(
+        request,
+        "loop/task.html",
+        {
+            "task": task,
+            "chart": chart if series else None,
+            "people": _people(db_session),
+            "comments": task_service.comments(db_session=db_session, task_id=task_id),
+            "next_statuses": task_service.TRANSITIONS.get(task.status, ()),
+        },
+    )
+
+
+@router.post("/tasks/{task_id}/update")
+def task_update(
+    task_id: int, user: PageUser, db_session: SessionDep, status: str = Form(""), outcome: str = Form("")
+) -> RedirectResponse:
+    """Change a task's status / outcome from the detail page."""
+    _task_for(db_session, task_id, user)
+    try:
+        task_service.update_task(
+            db_session=db_session,
+            task_id=task_id,
+            actor=user.username,
+            status=status or None,
+            outcome=outcome or None,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return _back(f"/tasks/{task_id}")
+
+
+@router.post("/tasks/{task_id}/comment")
+def task_comment(
+    task_id: int, user: PageUser, db_session: SessionDep, body: str = Form(...)
+) -> RedirectResponse:
+    """Comment on a task."""
+    _task_for(db_session, task_id, user)
+    try:
+        task_service.add_comment(db_session=db_session, task_id=task_id, author=user.username, body=body)
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return _back(f"/tasks/{task_id}")
+
+
+# --- cases --------------------------------------------------------------------------------------------
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def cases_page(
+    request: Request, user: PageUser, db_session: SessionDep, status: str | None = None
+) -> HTMLResponse:
+    """The case list with both SLA clocks."""
+    rows = [
+        (c, case_service.sla_clocks(c))
+        for c in case_service.list_cases(db_session=db_session, status=status or None)
+    ]
+    return render(request, "loop/cases.html", {"rows": rows, "people": _people(db_session), "status": status})
+
+
+@router.post("/cases")
+def case_create(
+    user: PageUser,
+    db_session: SessionDep,
+    title: str = Form(...),
+    description: str = Form(""),
+    priority: str = Form("medium"),
+) -> RedirectResponse:
+    """Open a case by hand."""
+    try:
+        case = case_service.create_case(
+            db_session=db_session,
+            title=title,
+            description=description,
+            priority=priority,
+            actor=user.username,
+        )
+        db_session.commit()
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return _back(f"/cases/{case.id}")
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: int, user: PageUser, db_session: SessionDep) -> HTMLResponse:
+    """One case: the four steps, SLA clocks, promise and resolution forms."""
+    try:
+        case = case_service.get_case(db_session=db_session, case_id=case_id)
+    except KeyError:
+        raise HTTPException(404) from None
+    from cxloop.metrics.taxonomy import aspects
+
+    locale = getattr(request.state, "locale", None) or "zh"
+    return render(
+        request,
+        "loop/case.html",
+        {
+            "case": case,
+            "clocks": case_service.sla_clocks(case),
+            "people": _people(db_session),
+            "steps": case_service.steps(db_session=db_session, case_id=case_id),
+            "step_names": case_service.STEP_NAMES,
+            "promises": loop_settings().get("promises") or {},
+            "resolutions": RESOLUTIONS,
+            "aspects": aspects(),
+            "locale_hint": locale,
+        },
+    )
+
+
+def _case_action(fn: Any, case_id: int, **kwargs: Any) -> RedirectResponse:
+    try:
+        fn(case_id=case_id, **kwargs)
+    except KeyError:
+        raise HTTPException(404) from None
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return _back(f"/cases/{case_id}")
+
+
+@router.post("/cases/{case_id}/step/{step}")
+def case_step(
+    case_id: int, step: str, user: PageUser, db_session: SessionDep, note: str = Form("")
+) -> RedirectResponse:
+    """Tick a step."""
+    if step not in CASE_STEPS:
+        raise HTTPException(404)
+    return _case_action(
+        case_service.complete_step,
+        case_id,
+        db_session=db_session,
+        step=step,
+        actor=user.username,
+        note=note or None,
+    )
+
+
+@router.post("/cases/{case_id}/promise")
+def case_promise(
+    case_id: int, user: PageUser, db_session: SessionDep, promise: str = Form(...)
+) -> RedirectResponse:
+    """Record a promise."""
+    return _case_action(
+        case_service.set_promise, case_id, db_session=db_session, promise=promise, actor=user.username
+    )
+
+
+@router.post("/cases/{case_id}/follow-up")
+def case_follow_up(
+    case_id: int, user: PageUser, db_session: SessionDep, note: str = Form("")
+) -> RedirectResponse:
+    """Record the follow-up."""
+    return _case_action(
+        case_service.record_follow_up, case_id, db_session=db_session, actor=user.username, note=note or None
+    )
+
+
+@router.post("/cases/{case_id}/resolve")
+def case_resolve(
+    case_id: int,
+    user: PageUser,
+    db_session: SessionDep,
+    resolution: str = Form(...),
+    root_cause: str = Form(...),
+    note: str = Form(""),
+) -> RedirectResponse:
+    """Resolve the case."""
+    return _case_action(
+        case_service.resolve_case,
+        case_id,
+        db_session=db_session,
+        resolution=resolution,
+        root_cause=root_cause,
+        actor=user.username,
+        note=note or None,
+    )
+
+
+# --- alerts and rules ---------------------------------------------------------------------------------
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, db_session: SessionDep, user: User = Manager) -> HTMLResponse:
+    """Open alerts and the rule editor (YAML per rule)."""
+    rules = rule_service.list_rules(db_session=db_session)
+    alerts = list(db_session.scalars(select(Alert).where(Alert.status == "open").order_by(Alert.id.desc())))
+    codes = {r.id: r.code for r in db_session.scalars(select(AlertRule))}
+    texts = {
+        r.code: yaml.safe_dump(
+            {
+                k: v
+                for k, v in rule_service.rule_dict(r).items()
+                if k not in ("id", "code", "evaluated_until")
+            },
+            allow_unicode=True,
+            sort_keys=False,
+        )
+        for r in rules
+    }
+    return render(
+        request, "loop/alerts.html", {"rules": rules, "alerts": alerts, "codes": codes, "texts": texts}
+    )
+
+
+@router.post("/alerts/rules")
+def rule_save(
+    db_session: SessionDep, user: User = Manager, code: str = Form(...), definition: str = Form(...)
+) -> RedirectResponse:
+    """Create or update a rule from its YAML definition."""
+    try:
+        data = yaml.safe_load(definition) or {}
+        if not isinstance(data, dict):
+            raise ValueError("the definition must be a mapping")
+        rule_service.upsert_rule(db_session=db_session, code=code.strip(), data=data, actor=user.username)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return _back("/alerts")
+
+
+@router.post("/alerts/run")
+def rules_run(db_session: SessionDep, user: User = Manager) -> RedirectResponse:
+    """Evaluate the rules now."""
+    from cxloop.loop.service import evaluate_rules
+
+    evaluate_rules(db_session=db_session)
+    return _back("/alerts")
+
+
+# --- inbox --------------------------------------------------------------------------------------------
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox_page(request: Request, user: PageUser, db_session: SessionDep) -> HTMLResponse:
+    """The user's in-app messages."""
+    return render(
+        request, "loop/inbox.html", {"messages": notify_service.inbox(db_session=db_session, user_id=user.id)}
+    )
+
+
+@router.post("/inbox/read")
+def inbox_read(user: PageUser, db_session: SessionDep) -> RedirectResponse:
+    """Mark every message read."""
+    notify_service.mark_read(db_session=db_session, user_id=user.id)
+    return _back("/inbox")
