@@ -179,6 +179,8 @@ def main() -> int:
             "batch_size": get_settings().import_batch_size,
             "python": sys.version.split()[0],
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+            # Shared machines: the load when the run started says how much CPU the figures had.
+            "load_average_at_start": round(os.getloadavg()[0], 2),
         }
         results["sqlite"] = bench("sqlite", f"sqlite:///{workdir / 'bench.db'}", source)
         pg_url = None if args.skip_postgres else _postgres_url()
