@@ -1,0 +1,302 @@
+"""Aspect detection against a taxonomy and aspect-level sentiment.
+
+Detection works zero-shot from the taxonomy's keywords (exact match on normalised text) and
+examples (character n-gram similarity of a clause to the examples), and gets better with
+labelled texts through `AspectModel.fit`. Aspect sentiment comes from `AspectSentimentModel`,
+trained on aspect-polarity data and stacked on the review-level model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from cxloop.text.clauses import Clause, split_clauses
+from cxloop.text.features import char_ngram_counts
+from cxloop.text.normalize import normalize
+from cxloop.text.sentiment import SentimentModel
+from cxloop.text.taxonomy import Taxonomy, default_taxonomy
+
+# Marker that replaces the aspect term in the context window, so that the polarity model learns
+# the opinion words around a term rather than the term itself.
+TERM_MARK = "Ⓣ"
+_SIM_FEATURES = 2**18
+_ABSA_FEATURES = 2**19
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One aspect found in a normalised text: the clause span and the matched term span."""
+
+    aspect: str
+    start: int
+    end: int
+    term_start: int
+    term_end: int
+    method: str  # "keyword", "similar" or "learned"
+
+
+def _l2_rows(x: sp.csr_matrix) -> sp.csr_matrix:
+    """Scale each row of a sparse matrix to unit L2 norm."""
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags((1.0 / norms).astype(np.float32)) @ x)
+
+
+def _sim_features(texts: Sequence[str]) -> sp.csr_matrix:
+    """L2-normalised character 1-3-gram counts used for clause/example similarity."""
+    return _l2_rows(char_ngram_counts(texts, (1, 3), _SIM_FEATURES))
+
+
+def _keyword_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
+    """Compile keywords into one alternation, longest first; Latin words need letter boundaries."""
+    parts = []
+    for w in sorted(set(words), key=len, reverse=True):
+        esc = re.escape(w)
+        parts.append(rf"(?<![a-z]){esc}(?![a-z])" if w.isascii() else esc)
+    return re.compile("|".join(parts)) if parts else None
+
+
+class AspectModel:
+    """Find taxonomy aspects in texts; zero-shot from keywords/examples, improved by `fit`."""
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy | None = None,
+        similarity_threshold: float = 0.45,
+        learned_threshold: float = 0.5,
+        min_clause_chars: int = 2,
+    ) -> None:
+        self.taxonomy = taxonomy
+        self.similarity_threshold = similarity_threshold
+        self.learned_threshold = learned_threshold
+        self.min_clause_chars = min_clause_chars
+        self._prepare(extra_examples={})
+
+    # -- set-up -------------------------------------------------------------------------
+    def _prepare(self, extra_examples: Mapping[str, Sequence[str]]) -> None:
+        """Compile the keyword matcher and the example similarity index."""
+        tax = self.taxonomy or default_taxonomy()
+        self.taxonomy_ = tax
+        kw_owner: dict[str, str] = {}
+        for a in tax.aspects:
+            for k in a.all_keywords():
+                nk = normalize(k).text
+                # The first aspect listing a keyword owns it; taxonomy order breaks ties.
+                if nk and nk not in kw_owner:
+                    kw_owner[nk] = a.id
+        self.keyword_owner_ = kw_owner
+        self.pattern_ = _keyword_pattern(list(kw_owner))
+        ex_texts: list[str] = []
+        ex_owner: list[str] = []
+        for a in tax.aspects:
+            for e in [*a.all_examples(), *extra_examples.get(a.id, [])]:
+                for c in split_clauses(normalize(e).text):
+                    ex_texts.append(c.text)
+                    ex_owner.append(a.id)
+        self.example_owner_ = np.array(ex_owner, dtype=object)
+        self.example_matrix_ = (
+            _sim_features(ex_texts).T.tocsr() if ex_texts else sp.csr_matrix((_SIM_FEATURES, 0))
+        )
+
+    # -- training -----------------------------------------------------------------------
+    def fit(
+        self, texts: Sequence[str | None], labels: Sequence[Sequence[str] | Mapping[str, Any]]
+    ) -> AspectModel:
+        """Learn from labelled texts: each label is a list of aspect ids (or a {aspect: sentiment} map).
+
+        Labelled texts are added to the example index of their aspects, and when an aspect has
+        enough positive and negative texts a one-vs-rest classifier is trained for it.
+        """
+        from sklearn.linear_model import LogisticRegression
+
+        tax = self.taxonomy or default_taxonomy()
+        known = set(tax.ids)
+        norm_texts = [normalize(t).text for t in texts]
+        label_sets = [set(lab.keys() if isinstance(lab, Mapping) else lab) & known for lab in labels]
+        extra: dict[str, list[str]] = {}
+        for t, labs in zip(norm_texts, label_sets, strict=True):
+            for a in labs:
+                extra.setdefault(a, []).append(t)
+        self._prepare(extra_examples=extra)
+        x = _sim_features(norm_texts)
+        classifiers: dict[str, tuple[np.ndarray, float]] = {}
+        for a in tax.ids:
+            y = np.array([a in labs for labs in label_sets], dtype=int)
+            if y.sum() >= 2 and (len(y) - y.sum()) >= 2:
+                clf = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000, random_state=0)
+                clf.fit(x, y)
+                classifiers[a] = (clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0]))
+        self.classifiers_ = classifiers
+        return self
+
+    # -- prediction ---------------------------------------------------------------------
+    def detect(self, text: str, clauses: Sequence[Clause] | None = None) -> list[Detection]:
+        """Find aspects in one normalised text (clauses may be passed in to avoid re-splitting)."""
+        return self.detect_batch([text], [clauses] if clauses is not None else None)[0]
+
+    def detect_batch(
+        self, texts: Sequence[str], clauses: Sequence[Sequence[Clause] | None] | None = None
+    ) -> list[list[Detection]]:
+        """Find aspects in normalised texts; one (aspect, clause) pair is reported at most once."""
+        all_clauses: list[list[Clause]] = []
+        for i, t in enumerate(texts):
+            given = clauses[i] if clauses is not None else None
+            all_clauses.append(list(given) if given is not None else split_clauses(t))
+        results: list[list[Detection]] = [[] for _ in texts]
+        pending: list[tuple[int, Clause]] = []
+        for i, cls in enumerate(all_clauses):
+            for c in cls:
+                found = False
+                seen: set[str] = set()
+                if self.pattern_ is not None:
+                    for m in self.pattern_.finditer(c.text):
+                        aid = self.keyword_owner_[m.group(0)]
+                        if aid in seen:
+                            continue
+                        seen.add(aid)
+                        found = True
+                        results[i].append(
+                            Detection(aid, c.start, c.end, c.start + m.start(), c.start + m.end(), "keyword")
+                        )
+                if not found and len(c.text) >= self.min_clause_chars:
+                    pending.append((i, c))
+        classifiers = getattr(self, "classifiers_", {})
+        if pending and (self.example_matrix_.shape[1] or classifiers):
+            x = _sim_features([c.text for _, c in pending])
+            best_sim = np.zeros(len(pending))
+            best_aspect = np.array([""] * len(pending), dtype=object)
+            if self.example_matrix_.shape[1]:
+                sims = (x @ self.example_matrix_).toarray()
+                j = sims.argmax(axis=1)
+                best_sim = sims[np.arange(len(pending)), j]
+                best_aspect = self.example_owner_[j]
+            learned: list[list[str]] = [[] for _ in pending]
+            for aid, (coef, b) in classifiers.items():
+                p = 1.0 / (1.0 + np.exp(-(np.asarray(x @ coef).ravel() + b)))
+                for hit in np.flatnonzero(p >= self.learned_threshold):
+                    learned[int(hit)].append(aid)
+            for k, (i, c) in enumerate(pending):
+                if best_sim[k] >= self.similarity_threshold:
+                    results[i].append(
+                        Detection(str(best_aspect[k]), c.start, c.end, c.start, c.end, "similar")
+                    )
+                for aid in learned[k]:
+                    if best_sim[k] < self.similarity_threshold or aid != best_aspect[k]:
+                        results[i].append(Detection(aid, c.start, c.end, c.start, c.end, "learned"))
+        for r in results:
+            r.sort(key=lambda d: (d.start, d.term_start))
+        return results
+
+    def predict(self, texts: Sequence[str | None]) -> list[list[str]]:
+        """Return the aspect ids found in each raw text (batch-first)."""
+        norm = [normalize(t).text for t in texts]
+        out = []
+        for dets in self.detect_batch(norm):
+            ids: list[str] = []
+            for d in dets:
+                if d.aspect not in ids:
+                    ids.append(d.aspect)
+            out.append(ids)
+        return out
+
+
+# ---------------------------------------------------------------------------------------
+# Aspect polarity
+
+
+def context_window(text: str, clause: Clause, term_start: int, term_end: int, width: int = 12) -> str:
+    """Text around a term inside its clause, with the term replaced by a marker."""
+    left = text[max(clause.start, term_start - width) : term_start]
+    right = text[term_end : min(clause.end, term_end + width)]
+    return f"{left}{TERM_MARK}{right}"
+
+
+class AspectSentimentModel:
+    """P(positive) of an aspect term in context, stacked on the review-level sentiment model."""
+
+    def __init__(self, C: float = 2.0, n_features: int = _ABSA_FEATURES, random_state: int = 0) -> None:
+        self.C = C
+        self.n_features = n_features
+        self.random_state = random_state
+
+    def _features(
+        self,
+        review: SentimentModel,
+        items: Sequence[tuple[str, Clause, int, int]],
+        text_decisions: np.ndarray | None = None,
+    ) -> sp.csr_matrix:
+        """Window n-grams plus the review model's logits for the term's clause and the whole text."""
+        windows = [context_window(t, c, s, e) for t, c, s, e in items]
+        # Several mentions often share a clause or a text: score each distinct string once.
+        clause_texts = sorted({c.text for _, c, _, _ in items})
+        clause_dec = dict(zip(clause_texts, review.decision_function(clause_texts), strict=True))
+        d_clause = np.array([clause_dec[c.text] for _, c, _, _ in items])
+        if text_decisions is None:
+            uniq = sorted({t for t, _, _, _ in items})
+            text_dec = dict(zip(uniq, review.decision_function(uniq), strict=True))
+            text_decisions = np.array([text_dec[t] for t, _, _, _ in items])
+        dense = np.column_stack([d_clause, text_decisions]).astype(np.float32) / 4.0
+        win = _l2_rows(char_ngram_counts(windows, (1, 3), self.n_features))
+        return sp.hstack([win, sp.csr_matrix(dense)], format="csr")
+
+    def fit(
+        self, review: SentimentModel, items: Sequence[tuple[str, Clause, int, int]], labels: Sequence[int]
+    ) -> AspectSentimentModel:
+        """Learn from (normalised text, clause, term start, term end) items and 0/1 polarity labels."""
+        from sklearn.linear_model import LogisticRegression
+
+        x = self._features(review, items)
+        clf = LogisticRegression(C=self.C, max_iter=2000, random_state=self.random_state)
+        clf.fit(x, np.asarray(labels, dtype=int))
+        self.coef_ = clf.coef_.ravel().astype(np.float32)
+        self.intercept_ = float(clf.intercept_[0])
+        return self
+
+    def score(
+        self,
+        review: SentimentModel,
+        items: Sequence[tuple[str, Clause, int, int]],
+        text_decisions: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Return P(positive) for each item (`text_decisions` may pass precomputed text logits)."""
+        if not items:
+            return np.zeros(0)
+        x = self._features(review, items, text_decisions)
+        d = np.asarray(x @ self.coef_).ravel() + self.intercept_
+        return 1.0 / (1.0 + np.exp(-d))
+
+    def to_state(self) -> dict[str, Any]:
+        """Export parameters and learned arrays."""
+        return {
+            "params": {"C": self.C, "n_features": self.n_features, "random_state": self.random_state},
+            "coef": self.coef_,
+            "intercept": self.intercept_,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> AspectSentimentModel:
+        """Rebuild a fitted model from `to_state` output."""
+        m = cls(**state["params"])
+        m.coef_ = np.asarray(state["coef"], dtype=np.float32)
+        m.intercept_ = float(state["intercept"])
+        return m
+
+
+def clause_of(clauses: Sequence[Clause], start: int, end: int, text: str) -> Clause:
+    """Return the clause holding a span (or a pseudo-clause spanning the whole text)."""
+    for c in clauses:
+        if c.start <= start < c.end or (c.start < end <= c.end):
+            return c
+    return Clause(0, len(text), text)
+
+
+def to_normalized_span(offsets: Sequence[int], start: int, end: int) -> tuple[int, int] | None:
+    """Map an original [start, end) span to the normalised text via its offset map."""
+    idx = [i for i, o in enumerate(offsets) if start <= o < end]
+    return (idx[0], idx[-1] + 1) if idx else None

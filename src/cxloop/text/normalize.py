@@ -1,0 +1,227 @@
+"""Text normalisation that keeps a map back to the original character offsets.
+
+Every analysed span (clause, aspect evidence) is found in the *normalised* text, but callers
+need offsets into the text they stored, so each normalised character remembers the index of the
+original character it came from.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+# Longer texts are cut here: a review is rarely longer than a few thousand characters and a
+# 100 KB paste would otherwise dominate a whole batch. The cut is documented in docs/text.md.
+MAX_CHARS = 5000
+# Runs of one character longer than this are shortened ("好好好好好" -> "好好好", "!!!!!" -> "!!!").
+MAX_REPEAT = 3
+
+# Common emoji mapped to a word the sentiment model knows; other emoji become a space so that
+# they neither crash anything nor glue two words together.
+EMOJI_WORDS: dict[str, str] = {
+    "👍": "赞",
+    "👏": "赞",
+    "💯": "赞",
+    "🎉": "开心",
+    "😀": "开心",
+    "😁": "开心",
+    "😂": "哈哈",
+    "🤣": "哈哈",
+    "😃": "开心",
+    "😄": "开心",
+    "😊": "开心",
+    "🙂": "开心",
+    "😍": "喜欢",
+    "🥰": "喜欢",
+    "😘": "喜欢",
+    "❤": "喜欢",
+    "💕": "喜欢",
+    "💖": "喜欢",
+    "🌹": "赞",
+    "👌": "好",
+    "😋": "好吃",
+    "👎": "差",
+    "😡": "生气",
+    "😠": "生气",
+    "🤬": "生气",
+    "😤": "生气",
+    "😭": "失望",
+    "😢": "失望",
+    "😞": "失望",
+    "😔": "失望",
+    "😩": "失望",
+    "😫": "失望",
+    "🙄": "无语",
+    "😒": "无语",
+    "💩": "垃圾",
+    "🤮": "恶心",
+    "🤢": "恶心",
+}
+
+_converter_lock = threading.Lock()
+_converter: object | None = None
+
+
+def _t2s(text: str) -> str:
+    """Convert Traditional to Simplified Chinese with OpenCC (loaded once, lazily)."""
+    global _converter
+    if _converter is None:
+        with _converter_lock:
+            if _converter is None:
+                import opencc
+
+                _converter = opencc.OpenCC("t2s")
+    return str(_converter.convert(text))  # type: ignore[attr-defined]
+
+
+def _is_emoji(ch: str) -> bool:
+    """Tell whether a character is a pictograph (emoji) or an emoji modifier/joiner."""
+    cp = ord(ch)
+    return (
+        0x1F000 <= cp <= 0x1FAFF
+        or 0x2600 <= cp <= 0x27BF
+        or 0x2B00 <= cp <= 0x2BFF
+        or cp in (0x200D, 0xFE0F, 0xFE0E, 0x20E3)
+        or 0x1F3FB <= cp <= 0x1F3FF
+    )
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """A normalised text with, for every character, the offset of its source character."""
+
+    text: str
+    offsets: Sequence[int] = field(repr=False)
+    original: str = field(repr=False)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of the normalised text back to the original text."""
+        if not self.offsets or start >= end:
+            return (0, 0)
+        start = max(0, min(start, len(self.offsets) - 1))
+        end = max(start + 1, min(end, len(self.offsets)))
+        o_start = self.offsets[start]
+        o_end = self.offsets[end - 1] + 1
+        # A character that expanded (emoji -> word) maps to one original character; extend the
+        # end over the rest of that original character run so the span is never empty.
+        return (o_start, max(o_end, o_start + 1))
+
+
+def _clean_char(ch: str) -> str:
+    """Return the replacement for one original character (may be empty or several chars)."""
+    if ch in EMOJI_WORDS:
+        return EMOJI_WORDS[ch]
+    if _is_emoji(ch):
+        return " "
+    cat = unicodedata.category(ch)
+    if cat in ("Cc", "Cs", "Co", "Cn", "Cf"):
+        # Control characters, lone surrogates, private use and binary junk become a space.
+        return " " if ch not in "\u200b\u200c" else ""
+    if cat.startswith("Z"):
+        return " "
+    if ord(ch) < 128:
+        return ch.lower()
+    # NFKC folds full-width forms to half-width (Ａ->a, ！->!, １->1) and compatibility chars.
+    return unicodedata.normalize("NFKC", ch).lower()
+
+
+# Texts made only of these characters (Han, printable ASCII, full-width forms, common CJK
+# punctuation, plain spaces) take the fast path below, which gives the same result as the
+# character-by-character path but in a few C-level string operations.
+_SIMPLE_RE = re.compile(r"[^\u4e00-\u9fff\u3400-\u4dbf\x20-\x7e\uff01-\uff5e\u3001-\u3003\u3008-\u3011]")
+_FAST_TABLE = {chr(c): chr(c - 0xFEE0).lower() for c in range(0xFF01, 0xFF5F)}
+_FULL_WIDTH_RE = re.compile("[\uff01-\uff5e]")
+_RUN_RE = re.compile(rf"(.)\1{{{MAX_REPEAT},}}| {{2,}}")
+
+
+def _fast(text: str, original: str) -> Normalized | None:
+    """Normalise a text of simple characters; None when the general path is needed."""
+    s = text.lower()
+    # Reviews hold few full-width characters: substituting matches beats str.translate here.
+    s = _FULL_WIDTH_RE.sub(lambda m: _FAST_TABLE[m.group(0)], s)
+    converted = _t2s(s)
+    if len(converted) != len(s):
+        return None
+    s = converted
+    keep: list[tuple[int, int]] = []
+    pos = 0
+    for m in _RUN_RE.finditer(s):
+        limit = 1 if s[m.start()] == " " else MAX_REPEAT
+        keep.append((pos, m.start() + limit))
+        pos = m.end()
+    keep.append((pos, len(s)))
+    if len(keep) == 1:
+        # Nothing collapsed: the map is the identity, kept as a cheap range.
+        chars, offsets = s, range(len(s))
+        if not chars.startswith(" ") and not chars.endswith(" "):
+            return Normalized(chars, offsets, original)
+    else:
+        chars = "".join(s[a:b] for a, b in keep)
+        offsets = [i for a, b in keep for i in range(a, b)]  # type: ignore[assignment]
+    lo, hi = 0, len(chars)
+    while lo < hi and chars[lo] == " ":
+        lo += 1
+    while hi > lo and chars[hi - 1] == " ":
+        hi -= 1
+    return Normalized(chars[lo:hi], offsets[lo:hi], original)
+
+
+def normalize(text: str | None) -> Normalized:
+    """Normalise one text (Traditional->Simplified, width, emoji, repeats) keeping an offset map."""
+    if text is None:
+        return Normalized("", (), "")
+    if not isinstance(text, str):
+        text = str(text)
+    original = text
+    text = text[:MAX_CHARS]
+    if not _SIMPLE_RE.search(text):
+        fast = _fast(text, original)
+        if fast is not None:
+            return fast
+    chars: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(text):
+        rep = _clean_char(ch)
+        for r in rep:
+            chars.append(r)
+            offsets.append(i)
+    joined = "".join(chars)
+    converted = _t2s(joined) if joined else joined
+    if len(converted) == len(joined):
+        joined = converted
+    else:
+        # Phrase-level conversion changed the length (rare): fall back to converting char by char,
+        # which keeps a one-to-one map.
+        parts = [_t2s(c) for c in chars]
+        chars2: list[str] = []
+        offsets2: list[int] = []
+        for part, off in zip(parts, offsets, strict=True):
+            for c in part:
+                chars2.append(c)
+                offsets2.append(off)
+        joined, offsets = "".join(chars2), offsets2
+    # Collapse long runs of one character and runs of whitespace.
+    out_chars: list[str] = []
+    out_offsets: list[int] = []
+    run_char = ""
+    run_len = 0
+    for c, off in zip(joined, offsets, strict=True):
+        if c == run_char:
+            run_len += 1
+        else:
+            run_char, run_len = c, 1
+        limit = 1 if c == " " else MAX_REPEAT
+        if run_len > limit:
+            continue
+        out_chars.append(c)
+        out_offsets.append(off)
+    # Trim leading/trailing spaces while keeping the map aligned.
+    lo, hi = 0, len(out_chars)
+    while lo < hi and out_chars[lo] == " ":
+        lo += 1
+    while hi > lo and out_chars[hi - 1] == " ":
+        hi -= 1
+    return Normalized("".join(out_chars[lo:hi]), tuple(out_offsets[lo:hi]), original)

@@ -1,0 +1,180 @@
+"""Review-level sentiment: a hashed n-gram logistic model with Platt-calibrated probabilities.
+
+The learned state is stored as plain numpy arrays (idf weights, coefficients, Platt parameters),
+not as pickled scikit-learn estimators, so the shipped model file stays small, loads fast and
+does not depend on the scikit-learn minor version that trained it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from cxloop.text.features import char_ngram_counts
+
+Sentiment = Literal["positive", "neutral", "negative"]
+FeatureKind = Literal["zh", "en"]
+
+# Default neutral band on P(positive): below NEG_THRESHOLD is negative, above POS_THRESHOLD is
+# positive, in between is neutral (the model is not confident either way).
+NEG_THRESHOLD = 0.35
+POS_THRESHOLD = 0.65
+
+
+def label_for(score: float, band: tuple[float, float] = (NEG_THRESHOLD, POS_THRESHOLD)) -> Sentiment:
+    """Map a calibrated P(positive) to positive / neutral / negative with a neutral band."""
+    if score < band[0]:
+        return "negative"
+    if score > band[1]:
+        return "positive"
+    return "neutral"
+
+
+def _vectorizers(n_features: int) -> list[HashingVectorizer]:
+    """Build the stateless word and character feature hashers for English."""
+    common: dict[str, Any] = {
+        "n_features": n_features,
+        "alternate_sign": False,
+        "norm": None,
+        "dtype": np.float32,
+        "lowercase": False,
+    }
+    return [
+        HashingVectorizer(
+            analyzer="word", ngram_range=(1, 3), token_pattern=r"(?u)\b\w[\w']*\b|[!?]", **common
+        ),
+        HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), **common),
+    ]
+
+
+class SentimentModel:
+    """Binary sentiment classifier over hashed n-grams; `predict_proba` gives calibrated P(class)."""
+
+    def __init__(
+        self,
+        kind: FeatureKind = "zh",
+        n_features: int = 2**21,
+        C: float = 8.0,
+        calibration_folds: int = 3,
+        neutral_band: tuple[float, float] = (NEG_THRESHOLD, POS_THRESHOLD),
+        random_state: int = 0,
+    ) -> None:
+        self.kind = kind
+        self.n_features = n_features
+        self.C = C
+        self.calibration_folds = calibration_folds
+        self.neutral_band = neutral_band
+        self.random_state = random_state
+
+    # -- features -------------------------------------------------------------------------
+    def _raw(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Hashed counts, sublinear term frequency."""
+        if self.kind == "zh":
+            # Character n-grams need no segmentation and cope with typos and new words.
+            x = char_ngram_counts(texts, (1, 5), self.n_features)
+        else:
+            mats = [v.transform(texts) for v in _vectorizers(self.n_features)]
+            x = sp.hstack(mats, format="csr")
+        x = sp.csr_matrix(x, dtype=np.float32)
+        np.log1p(x.data, out=x.data)
+        return x
+
+    def _features(self, texts: Sequence[str], idf: np.ndarray) -> sp.csr_matrix:
+        """TF-IDF features, L2-normalised per text."""
+        x = self._raw(texts)
+        x.data *= idf[x.indices]
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.csr_matrix(sp.diags(1.0 / norms) @ x, dtype=np.float32)
+
+    # -- training -------------------------------------------------------------------------
+    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> SentimentModel:
+        """Learn idf weights, coefficients and Platt calibration from texts and 0/1 labels."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold
+
+        y = np.asarray(labels, dtype=int)
+        texts = list(texts)
+        raw = self._raw(texts)
+        df = np.bincount(raw.indices, minlength=raw.shape[1]).astype(np.float64)
+        idf = (np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0).astype(np.float32)
+        # Buckets never seen in training carry no weight; zero idf keeps them out of the norm too.
+        idf[df == 0] = 0.0
+        x = self._features(texts, idf)
+
+        def make() -> LogisticRegression:
+            return LogisticRegression(C=self.C, max_iter=2000, random_state=self.random_state)
+
+        # Platt scaling on out-of-fold decision values: the raw LR is over-confident at high C.
+        decisions = np.zeros(len(y))
+        if self.calibration_folds >= 2:
+            folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
+            for tr, va in folds.split(x, y):
+                clf = make().fit(x[tr], y[tr])
+                decisions[va] = clf.decision_function(x[va])
+        clf = make().fit(x, y)
+        if self.calibration_folds < 2:
+            decisions = clf.decision_function(x)
+        platt = LogisticRegression(C=1e4, max_iter=1000).fit(decisions.reshape(-1, 1), y)
+        self.idf_ = idf
+        self.coef_ = clf.coef_.ravel().astype(np.float32)
+        self.intercept_ = float(clf.intercept_[0])
+        self.platt_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+        self.classes_ = np.array([0, 1])
+        return self
+
+    # -- prediction -----------------------------------------------------------------------
+    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+        """Return the uncalibrated linear score of each text (positive means positive)."""
+        if not texts:
+            return np.zeros(0)
+        x = self._features(texts, self.idf_)
+        return np.asarray(x @ self.coef_).ravel() + self.intercept_
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """Return calibrated P(positive) for each text."""
+        d = self.decision_function(texts)
+        a, b = self.platt_
+        return 1.0 / (1.0 + np.exp(-(a * d + b)))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an (n, 2) array of calibrated [P(negative), P(positive)]."""
+        p = self.score(texts)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, texts: Sequence[str]) -> list[Sentiment]:
+        """Return positive / neutral / negative for each text using the neutral band."""
+        return [label_for(float(p), self.neutral_band) for p in self.score(texts)]
+
+    # -- persistence ----------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """Export the parameters and learned state as plain Python / numpy values."""
+        return {
+            "params": {
+                "kind": self.kind,
+                "n_features": self.n_features,
+                "C": self.C,
+                "calibration_folds": self.calibration_folds,
+                "neutral_band": tuple(self.neutral_band),
+                "random_state": self.random_state,
+            },
+            "idf": self.idf_.astype(np.float16),
+            "coef": self.coef_,
+            "intercept": self.intercept_,
+            "platt": self.platt_,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SentimentModel:
+        """Rebuild a fitted model from `to_state` output."""
+        model = cls(**state["params"])
+        model.idf_ = np.asarray(state["idf"], dtype=np.float32)
+        model.coef_ = np.asarray(state["coef"], dtype=np.float32)
+        model.intercept_ = float(state["intercept"])
+        model.platt_ = tuple(state["platt"])
+        model.classes_ = np.array([0, 1])
+        return model

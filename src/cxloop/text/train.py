@@ -1,0 +1,142 @@
+"""Reproducible training of the shipped text models: `python -m cxloop.text.train --data-dir D`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+
+from cxloop.text.aspects import AspectSentimentModel
+from cxloop.text.bundle import MODEL_FILE, ModelBundle
+from cxloop.text.data import ABSA_DOMAINS, read_absa, read_english, read_reviews
+from cxloop.text.normalize import normalize
+from cxloop.text.sentiment import SentimentModel
+
+SEED = 0
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def default_data_dir() -> Path:
+    """Return ../shared/data relative to the repository root (or the working directory)."""
+    for base in (Path.cwd(), REPO_ROOT):
+        cand = (base / ".." / "shared" / "data").resolve()
+        if cand.exists():
+            return cand
+    return (REPO_ROOT / ".." / "shared" / "data").resolve()
+
+
+def _cv_accuracy(
+    kind: str, texts: list[str], labels: list[int], folds: int = 5, n_features: int = 2**20
+) -> float:
+    """Cross-validated accuracy of a sentiment model (used for the small English set)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.asarray(labels)
+    correct = 0
+    for tr, va in StratifiedKFold(folds, shuffle=True, random_state=SEED).split(texts, y):
+        m = SentimentModel(kind=kind, C=4.0, n_features=n_features, calibration_folds=0, random_state=SEED)  # type: ignore[arg-type]
+        m.fit([texts[i] for i in tr], y[tr])
+        pred = (m.score([texts[i] for i in va]) > 0.5).astype(int)
+        correct += int((pred == y[va]).sum())
+    return correct / len(y)
+
+
+def _absa_cv_accuracy(
+    review: SentimentModel, items: list[Any], labels: list[int], folds: int = 5, n_features: int = 2**19
+) -> float:
+    """Cross-validated accuracy of the aspect polarity model on the aspect train files."""
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.asarray(labels)
+    correct = 0
+    for tr, va in StratifiedKFold(folds, shuffle=True, random_state=SEED).split(items, y):
+        m = AspectSentimentModel(n_features=n_features, random_state=SEED).fit(
+            review, [items[i] for i in tr], y[tr]
+        )
+        pred = (m.score(review, [items[i] for i in va]) > 0.5).astype(int)
+        correct += int((pred == y[va]).sum())
+    return correct / len(y)
+
+
+def train_models(
+    data_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    log: Any = print,
+    n_features: int = 2**21,
+) -> dict[str, Any]:
+    """Train the Chinese, English and aspect-polarity models and save the bundle; return metrics.
+
+    `n_features` (a power of two) sizes the hashed feature space; smaller is only for quick tests.
+    """
+    data = Path(data_dir) if data_dir else default_data_dir()
+    out_path = (
+        Path(out) / MODEL_FILE.name if out and Path(out).suffix != ".joblib" else Path(out or MODEL_FILE)
+    )
+    t0 = time.perf_counter()
+    zh_texts: list[str] = []
+    zh_labels: list[int] = []
+    for name in ("online_shopping", "waimai"):
+        texts, labels = read_reviews(data / "reviews" / name / "train.csv")
+        zh_texts += [normalize(t).text for t in texts]
+        zh_labels += labels
+    log(f"Chinese reviews: {len(zh_texts)}")
+    zh = SentimentModel(kind="zh", n_features=n_features, random_state=SEED).fit(zh_texts, zh_labels)
+    log(f"Chinese model trained in {time.perf_counter() - t0:.0f}s")
+
+    en_texts, en_labels = read_english(data)
+    en_texts = [normalize(t).text for t in en_texts]
+    en_cv = _cv_accuracy("en", en_texts, en_labels, n_features=min(n_features, 2**20))
+    log(f"English 5-fold CV accuracy: {en_cv:.4f}")
+    en = SentimentModel(kind="en", C=4.0, n_features=min(n_features, 2**20), random_state=SEED).fit(
+        en_texts, en_labels
+    )
+
+    items = []
+    absa_labels = []
+    for dom in ABSA_DOMAINS:
+        for it in read_absa(data / "aspects" / f"{dom}.train.txt"):
+            if it.label in ("Positive", "Negative"):
+                items.append(it.as_tuple())
+                absa_labels.append(1 if it.label == "Positive" else 0)
+    absa_cv = _absa_cv_accuracy(zh, items, absa_labels, n_features=min(n_features, 2**19))
+    log(f"Aspect polarity 5-fold CV accuracy: {absa_cv:.4f}")
+    absa = AspectSentimentModel(n_features=min(n_features, 2**19), random_state=SEED).fit(
+        zh, items, absa_labels
+    )
+
+    meta = {
+        "trained_on": ["online_shopping/train.csv", "waimai/train.csv", "english/*", "aspects/*.train.txt"],
+        "n_zh": len(zh_texts),
+        "n_en": len(en_texts),
+        "n_absa": len(items),
+        "en_cv_accuracy": round(en_cv, 4),
+        "absa_cv_accuracy": round(absa_cv, 4),
+        "seed": SEED,
+    }
+    bundle = ModelBundle(zh=zh, en=en, absa=absa, meta=meta)
+    version = bundle.save(out_path)
+    size = out_path.stat().st_size
+    log(f"saved {out_path} ({size / 1e6:.1f} MB, version {version}) in {time.perf_counter() - t0:.0f}s")
+    return {**meta, "version": version, "path": str(out_path), "size_bytes": size}
+
+
+app = typer.Typer(add_completion=False, help="Train the cxloop text models.")
+
+
+@app.command()
+def main(
+    data_dir: Path = typer.Option(None, "--data-dir", help="Shared data folder (default ../shared/data)."),
+    out: Path = typer.Option(
+        None, "--out", help="Output folder or .joblib file (default: inside the package)."
+    ),
+    n_features: int = typer.Option(2**21, "--n-features", help="Hashed feature space size (power of two)."),
+) -> None:
+    """Train and save the text models."""
+    train_models(data_dir, out, n_features=n_features)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,105 @@
+"""Review sentiment, aspects, robustness and the shipped model."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cxloop.text import MODEL_VERSION, Analysis, Analyzer, aspect_sentiment
+from cxloop.text.bundle import MODEL_FILE, load_bundle_file
+
+
+def test_shipped_model_loads_fast_and_small() -> None:
+    t0 = time.perf_counter()
+    bundle = load_bundle_file(MODEL_FILE)
+    assert time.perf_counter() - t0 < 3.0  # generous for busy CI; measured well under 1 s
+    assert MODEL_FILE.stat().st_size < 30e6
+    assert bundle.version == MODEL_VERSION
+
+
+def test_taste_good_delivery_slow(analyzer: Analyzer) -> None:
+    text = "味道不错，但是送餐太慢了"
+    [a] = analyzer.analyze([text])
+    got = {m.aspect: m for m in a.aspects}
+    assert got["taste"].sentiment == "positive"
+    assert got["delivery_speed"].sentiment == "negative"
+    d = got["delivery_speed"]
+    assert "送餐太慢" in text[d.start : d.end] == d.text
+    assert text[got["taste"].start : got["taste"].end] == "味道不错"
+
+
+def test_traditional_equals_simplified(analyzer: Analyzer) -> None:
+    pairs = [
+        ("這家店的東西質量很好，物流也很快", "这家店的东西质量很好，物流也很快"),
+        ("味道不錯，但是送餐太慢了", "味道不错，但是送餐太慢了"),
+        ("客服態度很差，退款一直不處理", "客服态度很差，退款一直不处理"),
+    ]
+    trad = analyzer.analyze([t for t, _ in pairs])
+    simp = analyzer.analyze([s for _, s in pairs])
+    for a, b in zip(trad, simp, strict=True):
+        assert (a.language, a.sentiment, a.score, a.clauses) == (b.language, b.sentiment, b.score, b.clauses)
+        key = [(m.aspect, m.sentiment, m.score, m.start, m.end) for m in a.aspects]
+        assert key == [(m.aspect, m.sentiment, m.score, m.start, m.end) for m in b.aspects]
+        assert key
+        # Evidence is quoted from the original (Traditional) text.
+        assert all(m.text in trad_texts for m in a.aspects for trad_texts in [" ".join(t for t, _ in pairs)])
+
+
+def test_clear_reviews(analyzer: Analyzer) -> None:
+    res = analyzer.analyze(
+        [
+            "非常好，很满意，还会再来",
+            "太差了，再也不买了",
+            "Great phone, works perfectly!",
+            "Terrible, broke after a day.",
+        ]
+    )
+    assert [r.sentiment for r in res] == ["positive", "negative", "positive", "negative"]
+    assert res[2].language == "en"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,
+        "",
+        "   ",
+        "😀😀😀",
+        "🫠",
+        "x" * 100_000,
+        "好" * 100_000,
+        "\x00\xff\ufffd\ud800abc",
+        "这个phone不错 but 电池 so-so",
+    ],
+)
+def test_bad_input_gives_defined_result(analyzer: Analyzer, text: str | None) -> None:
+    [a] = analyzer.analyze([text])
+    assert isinstance(a, Analysis)
+    assert a.sentiment in ("positive", "neutral", "negative")
+    assert 0.0 <= a.score <= 1.0
+    for m in a.aspects:
+        assert 0 <= m.start < m.end <= len(text or "")
+    a.to_json()
+
+
+def test_empty_is_neutral(analyzer: Analyzer) -> None:
+    for a in analyzer.analyze([None, "", "🫠"]):
+        assert a.sentiment == "neutral" and a.aspects == []
+
+
+def test_non_string_input(analyzer: Analyzer) -> None:
+    [a] = analyzer.analyze([12345])  # type: ignore[list-item]
+    assert a.sentiment in ("positive", "neutral", "negative")
+
+
+def test_aspect_sentiment() -> None:
+    assert aspect_sentiment("屏幕很大，但是电池不耐用", "电池")[0] == "negative"
+    assert aspect_sentiment("屏幕很大，但是电池不耐用", "屏幕")[0] == "positive"
+    sentiment, score = aspect_sentiment("", "电池")
+    assert sentiment == "neutral" and score == 0.5
+
+
+def test_model_version(analyzer: Analyzer) -> None:
+    assert analyzer.model_version == MODEL_VERSION
+    assert analyzer.model_version.startswith("text-")
