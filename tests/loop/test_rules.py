@@ -289,3 +289,72 @@ def test_rules_yaml_load_upserts_by_code_and_validates(db_session: Session, tmp_
     )
     with pytest.raises(ValueError, match="nope"):
         rule_service.load_rules(db_session=db_session, path=bad)
+
+
+def test_emerging_topic_rule_opens_a_task_for_the_aspect_department(db_session: Session) -> None:
+    from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+
+    dept = Department(code="quality", name_zh="品控", name_en="Quality")
+    db_session.add(dept)
+    db_session.flush()
+    db_session.add(Person(external_id="q1", name="q1", department_id=dept.id))
+    rng = random.Random(9)
+    last = START + timedelta(days=DAYS - 1)
+    fillers = ("快递太慢了", "客服态度不好", "包装一般", "价格有点贵", "颜色和图片不一样")
+    n = 0
+    for i in range(35):
+        day = last - timedelta(days=i)
+        for _ in range(6):
+            n += 1
+            db_session.add(
+                FeedbackItem(
+                    external_id=f"x{n}",
+                    channel="review",
+                    text=rng.choice(fillers),
+                    occurred_at=datetime.combine(day, datetime.min.time()) + timedelta(hours=10),
+                    sentiment="negative",
+                )
+            )
+        if i < 5:  # the last five days: a new complaint about exploding power banks
+            for _ in range(4):
+                n += 1
+                item = FeedbackItem(
+                    external_id=f"x{n}",
+                    channel="review",
+                    text="充电宝鼓包发烫，差点爆炸",
+                    occurred_at=datetime.combine(day, datetime.min.time()) + timedelta(hours=11),
+                    sentiment="negative",
+                )
+                db_session.add(item)
+                db_session.flush()
+                db_session.add(
+                    FeedbackAspect(
+                        feedback_id=item.id,
+                        aspect="product_quality",
+                        sentiment="negative",
+                        score=0.1,
+                        start=0,
+                        end=3,
+                        occurred_at=item.occurred_at,
+                        channel="review",
+                    )
+                )
+    db_session.commit()
+    rule_service.upsert_rule(
+        db_session=db_session,
+        code="topics",
+        actor="t",
+        data={
+            "name": "topics",
+            "kind": "emerging_topic",
+            "params": {"window_days": 7, "baseline_days": 28, "min_count": 10, "z_threshold": 3.0},
+        },
+    )
+    report = evaluate_rules(db_session=db_session, source=FakeSource(), as_of=last)
+    assert report.opened and all(r["scope"].startswith("topic:") for r in report.opened)
+    assert any("充电宝" in r["scope"] for r in report.opened), report.opened
+    tasks = list(db_session.scalars(select(Task)))
+    assert tasks and {t.department for t in tasks} == {"quality"}
+    assert tasks[0].evidence["complaints"] and "充电宝" in tasks[0].evidence["complaints"][0]["text"]
+    # the same day again: nothing new
+    assert not evaluate_rules(db_session=db_session, source=FakeSource(), as_of=last).opened

@@ -389,7 +389,7 @@ def apply_findings(
             changes.append(AlertChange("updated", alert, rule, f, period))
         elif f.decided and alert is not None:
             changes.append(_resolve(alert, rule, f, period, at))
-    if rule.per_scope:
+    if rule.per_scope or rule.kind == "emerging_topic":
         # A scope with no data at all this period (e.g. a carrier no longer used) cannot stay breached.
         for key, alert in open_alerts.items():
             if key not in seen and alert.status == "open":

@@ -27,7 +27,6 @@ from cxloop.loop.notify import DeliveryReport, deliver_pending, notify
 from cxloop.loop.rules import ensure_default_rules
 from cxloop.loop.settings import now
 from cxloop.metrics.periods import Period
-from cxloop.plugins import optional_import
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +128,7 @@ def _evaluate_rule(
 ) -> RuleRun:
     run = RuleRun(rule=rule)
     if rule.kind == "emerging_topic":
-        run.changes = _evaluate_topics(db_session=db_session, rule=rule, as_of=as_of)
+        run.changes = _evaluate_topics(db_session=db_session, rule=rule, as_of=as_of, bounds=bounds)
     else:
         info = source.info(rule.indicator or "")
         for period in periods_to_evaluate(rule=rule, bounds=bounds, as_of=as_of):
@@ -174,54 +173,79 @@ def _after_changes(
             db_session.info.setdefault(_NEW_TASKS_KEY, []).append(task.id)
 
 
-def _evaluate_topics(*, db_session: Session, rule: AlertRule, as_of: date) -> list[AlertChange]:
-    """``emerging_topic`` rules: topics that cxloop.text finds new in the recent window become alerts."""
-    text = optional_import("cxloop.text")
-    finder = getattr(text, "emerging_topics", None) if text is not None else None
-    if finder is None:
-        raise RuntimeError("cxloop.text.emerging_topics is not available")
+def _evaluate_topics(
+    *, db_session: Session, rule: AlertRule, as_of: date, bounds: tuple[date, date] | None
+) -> list[AlertChange]:
+    """``emerging_topic`` rules: phrases significantly more frequent in recent negative feedback."""
+    from collections import Counter
+
+    from cxloop.feedback.models import FeedbackAspect
+    from cxloop.metrics.taxonomy import aspect_info
+    from cxloop.text.topics import emerging_topics, text_terms
+
+    if bounds is None:
+        return []
+    last_day = min(as_of, bounds[1])
+    if rule.evaluated_until is not None and rule.evaluated_until > last_day:
+        return []  # this day's data was judged already
     params = rule.params or {}
     window = int(params.get("window_days", 7))
     baseline_days = int(params.get("baseline_days", 28))
-    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+    end = datetime.combine(last_day + timedelta(days=1), datetime.min.time())
     start = end - timedelta(days=window)
     base_start = start - timedelta(days=baseline_days)
 
-    def texts(lo: datetime, hi: datetime) -> list[str]:
-        query = select(FeedbackItem.text).where(
+    def negative(lo: datetime, hi: datetime) -> list[tuple[int, str]]:
+        query = select(FeedbackItem.id, FeedbackItem.text).where(
             FeedbackItem.occurred_at >= lo,
             FeedbackItem.occurred_at < hi,
             FeedbackItem.sentiment == "negative",
         )
-        return [t for t in db_session.scalars(query) if t]
+        return [(i, t) for i, t in db_session.execute(query) if t]
 
-    topics = finder(recent=texts(start, end), baseline=texts(base_start, start), **params.get("options", {}))
+    current, baseline = negative(start, end), negative(base_start, start)
+    topics = emerging_topics(
+        [t for _, t in current],
+        [t for _, t in baseline],
+        min_count=int(params.get("min_count", 10)),
+        # Hundreds of phrases are tested at once: a high z keeps the family's false alarms rare.
+        z_threshold=float(params.get("z_threshold", 3.0)),
+        top_k=int(params.get("top_k", 5)),
+    )
     period = Period(start.date(), end.date(), "day")
     findings = []
-    for topic in topics or []:
-        label = str(getattr(topic, "label", None) or getattr(topic, "term", None) or topic)
-        count = float(getattr(topic, "count", 0) or 0)
-        if count < float(params.get("min_count", 10)):
-            continue
-        aspect = getattr(topic, "aspect", None)
-        findings.append(
-            Finding(
-                f"topic:{label}",
-                True,
-                True,
-                value=count,
-                message=f"new topic “{label}” ({int(count)} mentions)",
-                extra={"aspect": aspect, "examples": list(getattr(topic, "examples", []) or [])[:5]},
+    for topic in topics:
+        ids = [i for i, t in current if topic.phrase in text_terms(t)]
+        aspects = Counter(
+            db_session.scalars(
+                select(FeedbackAspect.aspect).where(
+                    FeedbackAspect.feedback_id.in_(ids[:500]), FeedbackAspect.sentiment == "negative"
+                )
             )
         )
+        aspect = aspects.most_common(1)[0][0] if aspects else None
+        findings.append(
+            Finding(
+                f"topic:{topic.phrase}",
+                True,
+                True,
+                value=float(topic.count),
+                baseline=float(topic.baseline_count),
+                message=f"new topic “{topic.phrase}”: {topic.count} complaints in {window} days "
+                f"(z={topic.z:.1f}, lift {topic.lift:.1f}×)",
+                extra={"aspect": aspect, "feedback_ids": ids[:20]},
+            )
+        )
+    if rule.department is None:
+        for f in findings:
+            aspect = f.extra.get("aspect")
+            f.extra["department"] = aspect_info(str(aspect)).department if aspect else "customer_service"
     changes = apply_findings(db_session=db_session, rule=rule, info=None, period=period, findings=findings)
     for change in changes:
-        aspect = (change.alert.details or {}).get("aspect")
-        if change.action == "opened" and aspect and not rule.department:
-            from cxloop.metrics.taxonomy import aspect_info
-
-            change.alert.department = aspect_info(str(aspect)).department
+        if change.action == "opened" and change.finding is not None and not rule.department:
+            change.alert.department = change.finding.extra.get("department") or change.alert.department
     _after_changes(db_session=db_session, changes=changes, info=None, source=None)
+    rule.evaluated_until = last_day + timedelta(days=1)
     return changes
 
 

@@ -247,6 +247,23 @@ def build_evidence(
             series.append([p.label, info.factor * num / den if den else None])
             p = Period.containing(p.end, p.grain)
         evidence["series"] = series
+    ids = (alert.details or {}).get("feedback_ids")
+    if ids:
+        rows = db_session.execute(
+            select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.occurred_at, FeedbackItem.channel)
+            .where(FeedbackItem.id.in_(ids))
+            .limit(int(loop_settings()["evaluation"].get("sample_complaints", 5)))
+        )
+        evidence["complaints"] = [
+            {
+                "id": r.id,
+                "text": (r.text or "")[:500],
+                "occurred_at": r.occurred_at.isoformat(),
+                "channel": r.channel,
+            }
+            for r in rows
+        ]
+        return evidence
     evidence["complaints"] = sample_complaints(
         db_session=db_session,
         start=period.start,
