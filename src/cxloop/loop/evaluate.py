@@ -246,6 +246,8 @@ def check_change(
     higher = _worse_is_higher(rule, info)
     alpha = float(_param(rule, "alpha", 0.01))
     min_n = float(_param(rule, "min_n", 50))
+    # The baseline's own uncertainty is in the test; it only has to exist.
+    min_baseline_n = float(_param(rule, "min_baseline_n", min(min_n, 10.0)))
     min_effect = float(_param(rule, "min_effect", 0.25))
     min_delta = float(_param(rule, "min_delta", 0.0))
     min_days = int(_param(rule, "min_days", 3))
@@ -261,7 +263,7 @@ def check_change(
         else:
             base = baseline.get(key, Cell())
         v1, v0 = cell.value(info.factor), base.value(info.factor)
-        if v1 is None or v0 is None or cell.den < min_n or base.den < min_n:
+        if v1 is None or v0 is None or cell.den < min_n or base.den < min_baseline_n:
             out.append(Finding(key, False, False, v1, v0, n=cell.den))
             continue
         delta = (v1 - v0) if higher else (v0 - v1)
@@ -269,7 +271,7 @@ def check_change(
         if test_name == "poisson":
             result = stats.poisson_rates(cell.num, period_days, base.num, baseline_days, greater=higher)
         elif info.kind == "proportion" and test_name in ("auto", "z"):
-            result = stats.two_proportions(cell.num, cell.den, base.num, base.den, greater=higher)
+            result = stats.proportions(cell.num, cell.den, base.num, base.den, greater=higher)
         else:
             # Means (durations, scores) have no variance in the rollup: each day's mean is one sample,
             # which also absorbs day-to-day swings that a per-item test would mistake for signal.

@@ -195,7 +195,7 @@ def _evaluate_topics(
     start = end - timedelta(days=window)
     base_start = start - timedelta(days=baseline_days)
 
-    def negative(lo: datetime, hi: datetime) -> list[tuple[int, str]]:
+    def _negative(lo: datetime, hi: datetime) -> list[tuple[int, str]]:
         query = select(FeedbackItem.id, FeedbackItem.text).where(
             FeedbackItem.occurred_at >= lo,
             FeedbackItem.occurred_at < hi,
@@ -203,7 +203,7 @@ def _evaluate_topics(
         )
         return [(i, t) for i, t in db_session.execute(query) if t]
 
-    current, baseline = negative(start, end), negative(base_start, start)
+    current, baseline = _negative(start, end), _negative(base_start, start)
     topics = emerging_topics(
         [t for _, t in current],
         [t for _, t in baseline],

@@ -36,6 +36,25 @@ def two_proportions(x1: float, n1: float, x0: float, n0: float, *, greater: bool
     return TestResult(p, z, "two_proportion_z")
 
 
+def fisher_proportions(x1: float, n1: float, x0: float, n0: float, *, greater: bool = True) -> TestResult:
+    """Fisher's exact test of two proportions (small counts, where the z-test's normal approximation fails)."""
+    a, b = round(x1), round(n1 - x1)
+    c, d = round(x0), round(n0 - x0)
+    if min(a, b, c, d) < 0 or (a + b) == 0 or (c + d) == 0:
+        return TestResult(1.0, 0.0, "fisher_exact")
+    result = stats.fisher_exact([[a, b], [c, d]], alternative="greater" if greater else "less")
+    return TestResult(float(result.pvalue), float(result.statistic), "fisher_exact")
+
+
+def proportions(x1: float, n1: float, x0: float, n0: float, *, greater: bool = True) -> TestResult:
+    """Two-proportion z-test, or Fisher's exact test when an expected cell count is below 5."""
+    pooled = (x1 + x0) / (n1 + n0) if n1 + n0 > 0 else 0.0
+    expected = min(n1 * pooled, n1 * (1 - pooled), n0 * pooled, n0 * (1 - pooled))
+    if expected < 5:
+        return fisher_proportions(x1, n1, x0, n0, greater=greater)
+    return two_proportions(x1, n1, x0, n0, greater=greater)
+
+
 def poisson_rates(k1: float, t1: float, k0: float, t0: float, *, greater: bool = True) -> TestResult:
     """Conditional (exact binomial) test of two Poisson rates k1/t1 against k0/t0 (t = exposure)."""
     k1i, k0i = round(k1), round(k0)
