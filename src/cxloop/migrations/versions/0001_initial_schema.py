@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 22:51:33.533571
+Create Date: 2026-11-22 23:12:32.228111
 """
 
 from __future__ import annotations
@@ -403,11 +403,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('external_id', name=op.f('uq_feedback_items_external_id'))
     )
     with op.batch_alter_table('feedback_items', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_feedback_items_agent_id'), ['agent_id'], unique=False)
-        batch_op.create_index('ix_feedback_items_analysed', ['analysis_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_feedback_items_brand_id'), ['brand_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_items_customer_id'), ['customer_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_feedback_items_occurred_at'), ['occurred_at'], unique=False)
         batch_op.create_index('ix_feedback_items_occurred_channel', ['occurred_at', 'channel'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_items_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_items_order_ref'), ['order_ref'], unique=False)
@@ -721,11 +717,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_feedback_items_order_ref'))
         batch_op.drop_index(batch_op.f('ix_feedback_items_order_id'))
         batch_op.drop_index('ix_feedback_items_occurred_channel')
-        batch_op.drop_index(batch_op.f('ix_feedback_items_occurred_at'))
         batch_op.drop_index(batch_op.f('ix_feedback_items_customer_id'))
-        batch_op.drop_index(batch_op.f('ix_feedback_items_brand_id'))
-        batch_op.drop_index('ix_feedback_items_analysed')
-        batch_op.drop_index(batch_op.f('ix_feedback_items_agent_id'))
 
     op.drop_table('feedback_items')
     with op.batch_alter_table('customer_events', schema=None) as batch_op:
