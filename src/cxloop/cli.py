@@ -62,8 +62,13 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+#: Commands that never open the database, so they must not create or migrate one.
+NO_DATABASE_COMMANDS = frozenset({"db", "text", "worker"})
+
+
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version.")
     ] = False,
@@ -77,6 +82,11 @@ def main(
 
         os.environ["CXLOOP_DATA_DIR"] = str(data_dir)
         get_settings.cache_clear()
+    if ctx.invoked_subcommand not in NO_DATABASE_COMMANDS and not ctx.resilient_parsing:
+        from cxloop.migrate import upgrade
+
+        # The first command run against a new data folder creates its schema; later ones migrate it.
+        upgrade()
 
 
 @db_app.command("upgrade")

@@ -27,6 +27,8 @@ class AnalysisRun:
     aspects: int
     analysis_key: str
     elapsed_s: float
+    #: The earliest occurred_at among the analysed items: indicators must be refreshed from there.
+    earliest: datetime | None = None
 
 
 @lru_cache(maxsize=4)
@@ -87,6 +89,7 @@ def analyse_pending(
     batch_size = batch_size or get_settings().analysis_batch_size
     done = aspects_written = 0
     last_id = 0
+    earliest: datetime | None = None
     while limit is None or done < limit:
         take = batch_size if limit is None else min(batch_size, limit - done)
         rows = db_session.execute(
@@ -106,11 +109,13 @@ def analyse_pending(
             break
         aspects_written += _store(db_session, analyzer, key, rows)
         db_session.commit()
+        low = min(row.occurred_at for row in rows)
+        earliest = low if earliest is None or low < earliest else earliest
         done += len(rows)
         last_id = rows[-1].id
         if progress is not None:
             progress(len(rows))
-    return AnalysisRun(done, aspects_written, key, time.perf_counter() - started)
+    return AnalysisRun(done, aspects_written, key, time.perf_counter() - started, earliest)
 
 
 def _store(db_session: Session, analyzer: Analyzer, key: str, rows: Sequence[Any]) -> int:

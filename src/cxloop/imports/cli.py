@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -43,6 +43,14 @@ def import_command(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no error list.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    follow_up: Annotated[
+        bool,
+        typer.Option(
+            "--follow-up/--no-follow-up",
+            help="Then analyse new feedback, refresh indicators and evaluate alert rules (default) "
+            "or leave that to the schedule. 导入后分析并更新指标和预警。",
+        ),
+    ] = True,
 ) -> None:
     """Import a file of feedback, orders, customers... (upsert on id). 导入数据文件（按编号新增或更新）。"""
     from sqlalchemy.orm import Session
@@ -96,10 +104,29 @@ def import_command(
                     )
                 )
             raise typer.Exit(1) from exc
+        after: dict[str, Any] | None = None
+        if follow_up and summary.stored:
+            from cxloop.pipeline import after_data
+
+            if not (quiet or as_json):
+                err.print(_say("正在分析反馈并更新指标……", "analysing feedback and refreshing indicators..."))
+            after = after_data(
+                db_session=session, since=summary.earliest, everything=summary.touches_history
+            ).as_dict()
     if as_json:
-        typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False, default=str))
+        typer.echo(json.dumps({**summary.as_dict(), "follow_up": after}, ensure_ascii=False, default=str))
         return
     _print_summary(out, summary, quiet)
+    if after is not None and not quiet:
+        loop: dict[str, Any] = after.get("loop") or {}
+        out.print(
+            _say(
+                f"已分析 {after['analysed']} 条反馈；新预警 {len(loop.get('opened', []))} 个，"
+                f"新任务 {len(loop.get('tasks_created', []))} 个",
+                f"analysed {after['analysed']} feedback items; {len(loop.get('opened', []))} new alerts, "
+                f"{len(loop.get('tasks_created', []))} new tasks",
+            )
+        )
 
 
 def _print_summary(out: Console, summary: ImportSummary, quiet: bool) -> None:

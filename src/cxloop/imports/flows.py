@@ -11,6 +11,7 @@ from cxloop.imports.models import ImportRun
 from cxloop.imports.readers import ImportRefused
 from cxloop.imports.service import import_file, load_mapping
 from cxloop.jobs import job
+from cxloop.pipeline import after_data
 
 #: Files the upload endpoint writes next to the uploaded file (the run row has no column for them).
 MAPPING_NAME = "mapping.yaml"
@@ -34,7 +35,7 @@ def run_import(*, run_id: int) -> None:
         mapping_path = upload.parent / MAPPING_NAME
         try:
             mapping = load_mapping(mapping_path) if mapping_path.exists() else None
-            import_file(
+            summary = import_file(
                 db_session=session,
                 kind=run.kind,
                 path=upload,
@@ -46,3 +47,7 @@ def run_import(*, run_id: int) -> None:
             # import_file has marked the run failed with the English message; keep both languages.
             run.status = "failed"
             run.error = f"{exc.message} / {exc.message_zh}"
+            return
+        if summary.stored:
+            # The dashboard and the alert rules must see what the upload brought, as after a CLI import.
+            after_data(db_session=session, since=summary.earliest, everything=summary.touches_history)

@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from sqlalchemy import Connection, Table, bindparam, case, insert, null, select, true, update
+from sqlalchemy import Connection, Table, bindparam, case, func, insert, null, select, true, update
 from sqlalchemy.orm import Session
 
 import cxloop.models  # noqa: F401  (registers every table on Base.metadata)
@@ -47,6 +47,7 @@ from cxloop.imports.readers import (
     detect_format,
     jsonable,
 )
+from cxloop.orders.models import Order
 
 __all__ = [
     "KINDS",
@@ -170,6 +171,15 @@ class ImportSummary:
     errors: list[dict[str, Any]] = field(default_factory=list)
     rejects_path: str | None = None
     elapsed_s: float = 0.0
+    #: The earliest business date the stored rows touch: what indicators must recompute from.
+    earliest: datetime | None = None
+    #: True when a dimension changed (e.g. a product moved to another supplier): all history may move.
+    touches_history: bool = False
+
+    @property
+    def stored(self) -> int:
+        """Rows inserted or updated."""
+        return self.inserted + self.updated
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready data."""
@@ -184,6 +194,7 @@ class ImportSummary:
             "errors": self.errors,
             "rejects_path": self.rejects_path,
             "elapsed_s": round(self.elapsed_s, 3),
+            "earliest": self.earliest.isoformat() if self.earliest else None,
         }
 
 
@@ -679,6 +690,7 @@ class _Importer:
         if good:
             writer = _WRITERS.get(self.spec.name, _Importer._write_upsert)
             writer(self, good)
+            self._note_earliest(good)
         if bad:
             self._store_rejects(bad)
         run = self.run
@@ -689,6 +701,30 @@ class _Importer:
         self.session.commit()
         if self.rejects is not None:
             self.rejects.flush()
+
+    def _note_earliest(self, good: list[_Good]) -> None:
+        """Remember the earliest business date this batch touched, for the indicators' refresh."""
+        field_name = _PERIOD_FIELDS.get(self.spec.name)
+        if self.spec.name in {"order_lines", "order_events"}:
+            # A late event changes an order placed earlier: indicators are keyed by the order's dates.
+            ids = list({rec["order_id"] for _, _, rec in good})
+            found = None
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk_min = self.session.execute(
+                    select(func.min(Order.placed_at)).where(Order.id.in_(ids[start : start + _IN_CHUNK]))
+                ).scalar()
+                if chunk_min is not None and (found is None or chunk_min < found):
+                    found = chunk_min
+            dates = [found] if found is not None else []
+        elif field_name is not None:
+            dates = [rec[field_name] for _, _, rec in good if rec.get(field_name) is not None]
+        else:
+            self.summary.touches_history = True
+            return
+        if dates:
+            low = min(dates)
+            current = self.summary.earliest
+            self.summary.earliest = low if current is None or low < current else current
 
     def _existing(self, conn: Connection, column: str, values: list[Any]) -> dict[Any, int]:
         table = self.table
@@ -913,6 +949,14 @@ def _validate_survey(importer: _Importer, number: int, record: dict[str, Any]) -
 _VALIDATORS: dict[str, Callable[[_Importer, int, dict[str, Any]], list[dict[str, Any]]]] = {
     "survey_responses": _validate_survey,
 }
+#: The business date of each fact kind; dimension kinds have none (a change may touch all history).
+_PERIOD_FIELDS: dict[str, str] = {
+    "orders": "placed_at",
+    "feedback": "occurred_at",
+    "survey_responses": "responded_at",
+    "customer_events": "occurred_at",
+}
+
 _WRITERS: dict[str, Callable[[_Importer, list[_Good]], None]] = {
     "order_lines": _Importer._write_order_lines,
     "order_events": _Importer._write_order_events,
