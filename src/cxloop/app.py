@@ -50,11 +50,24 @@ def _optional_router(module_name: str) -> APIRouter | None:
 
 
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from cxloop.migrate import upgrade
 
     upgrade()  # migrations are applied on start, so an upgraded package never meets an old schema
-    yield
+    settings = get_settings()
+    scheduler = None
+    if settings.scheduler and not settings.broker_url:
+        from cxloop.scheduler import InProcessScheduler
+
+        # Without Celery the web process keeps the loop running itself (rules, SLAs, outbox).
+        scheduler = InProcessScheduler()
+        scheduler.start()
+    app.state.scheduler = scheduler
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
 
 
 def create_app(*, migrate_on_start: bool = True) -> FastAPI:

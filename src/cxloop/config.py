@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="Business time zone: timestamps are stored in it.")
     currency: str = Field("CNY", description="Default currency of amounts.")
     broker_url: str | None = Field(None, description="Celery broker (Redis URL); empty runs jobs in-process.")
+    scheduler: bool = Field(
+        True, description="Run the periodic schedule inside `cxloop serve` when no broker is set."
+    )
     celery_queue: str = Field(
         "cxloop", description="Celery queue name; separate installs on one Redis differ."
     )

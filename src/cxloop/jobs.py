@@ -25,6 +25,7 @@ _REGISTRY: dict[str, Callable[..., Any]] = {}
 JOB_MODULES: tuple[str, ...] = (
     "cxloop.imports.flows",
     "cxloop.feedback.flows",
+    "cxloop.pipeline",
     "cxloop.loop.flows",
 )
 

@@ -13,6 +13,7 @@ from cxloop.orders.models import Order, OrderEvent, OrderLine
 from cxloop.org.models import Department, Person
 from cxloop.plugins import optional_import
 from cxloop.surveys.models import SurveyResponse
+from cxloop.system.models import AppState
 
 #: Domains whose models.py adds tables beyond the core above; each is imported when present.
 EXTRA_MODEL_MODULES: tuple[str, ...] = ("cxloop.metrics.models", "cxloop.loop.models")
@@ -21,6 +22,7 @@ for _module in EXTRA_MODEL_MODULES:
 
 __all__ = [
     "ApiToken",
+    "AppState",
     "Base",
     "Brand",
     "Carrier",

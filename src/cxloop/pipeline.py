@@ -14,7 +14,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cxloop.db import session_scope
+from cxloop.jobs import job
 from cxloop.plugins import optional_import
+from cxloop.system.models import AppState
+
+#: AppState key holding from when indicators are stale ({"since": iso date | None, "everything": bool}).
+STALE_KEY = "pipeline.stale"
 
 
 @dataclass
@@ -76,3 +82,38 @@ def after_data(
         report.seconds["loop"] = time.perf_counter() - step
     db_session.commit()
     return report
+
+
+def mark_stale(*, db_session: Session, since: datetime | None, everything: bool = False) -> None:
+    """Note that indicators are stale from ``since`` on; the scheduled ``pipeline.after_data`` catches up.
+
+    Used where running the whole pipeline at once would be too slow (one JSON event at a time).
+    """
+    state = db_session.get(AppState, STALE_KEY)
+    old_since = _parse(state.value.get("since")) if state else None
+    old_everything = bool(state.value.get("everything")) if state else False
+    since = min(since, old_since) if since and old_since else since or old_since
+    value = {"since": since.isoformat() if since else None, "everything": everything or old_everything}
+    if state is None:
+        db_session.add(AppState(key=STALE_KEY, value=value))
+    else:
+        state.value = value
+    db_session.commit()
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@job("pipeline.after_data")
+def after_data_job() -> dict[str, Any]:
+    """Scheduled catch-up: analyse pending feedback, refresh from the stale mark, evaluate the rules."""
+    with session_scope() as session:
+        state = session.get(AppState, STALE_KEY)
+        since = _parse(state.value.get("since")) if state else None
+        everything = bool(state.value.get("everything")) if state else False
+        report = after_data(db_session=session, since=since, everything=everything)
+        if state is not None:
+            # Cleared only after success: a crash leaves the mark for the next run.
+            session.delete(state)
+        return report.as_dict()

@@ -14,7 +14,7 @@ from cxloop.jobs import registered_jobs
 SCHEDULE: dict[str, float] = {
     "loop.evaluate": 15 * 60.0,
     "loop.tick": 60.0,
-    "feedback.analyse_pending": 5 * 60.0,
+    "pipeline.after_data": 5 * 60.0,
 }
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 23:12:32.228111
+Create Date: 2026-11-22 23:15:45.831945
 """
 
 from __future__ import annotations
@@ -42,6 +42,13 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_rules')),
     sa.UniqueConstraint('code', name=op.f('uq_alert_rules_code'))
+    )
+    op.create_table('app_state',
+    sa.Column('key', sa.String(length=100), nullable=False),
+    sa.Column('value', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_app_state'))
     )
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -783,5 +790,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_audit_log_entity')
 
     op.drop_table('audit_log')
+    op.drop_table('app_state')
     op.drop_table('alert_rules')
     # ### end Alembic commands ###
