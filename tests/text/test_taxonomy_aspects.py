@@ -85,7 +85,7 @@ def test_default_aspects(analyzer: Analyzer, text: str, aspect: str, sentiment: 
 
 def test_restaurant_zero_shot() -> None:
     an = Analyzer(taxonomy=load_taxonomy(RESTAURANT))
-    [a] = an.analyze(["菜很好吃，但是上菜太慢了，服务员态度也很冷漠，环境还行"])
+    [a] = an.analyze(["菜很好吃，但是上菜太慢了，服务员态度也很差，环境还行"])
     got = {m.aspect: m.sentiment for m in a.aspects}
     assert got["taste"] == "positive"
     assert got["waiting_time"] == "negative"

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from cxloop.text.clauses import Clause, split_clauses
 from cxloop.text.features import char_ngram_counts
+from cxloop.text.lexicon import lexicon_features
 from cxloop.text.normalize import normalize
 from cxloop.text.sentiment import SentimentModel
 from cxloop.text.taxonomy import Taxonomy, default_taxonomy
@@ -49,17 +50,49 @@ def _l2_rows(x: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def _sim_features(texts: Sequence[str]) -> sp.csr_matrix:
-    """L2-normalised character 1-3-gram counts used for clause/example similarity."""
-    return _l2_rows(char_ngram_counts(texts, (1, 3), _SIM_FEATURES))
+    """L2-normalised character 2-3-gram counts for clause/example similarity (unigrams match too much)."""
+    return _l2_rows(char_ngram_counts(texts, (2, 3), _SIM_FEATURES))
+
+
+def _trie_regex(words: Sequence[str]) -> str:
+    """Build a regex from a character trie of the words; greedy optionals prefer the longest match.
+
+    A flat alternation of hundreds of keywords makes `re` try every alternative at every
+    position; the trie form rejects a position after one character class test.
+    """
+    trie: dict[str, Any] = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def build(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = (
+            branches[0] if len(branches) == 1 and len(branches[0]) == 1 else "(?:" + "|".join(branches) + ")"
+        )
+        return f"{body}?" if ends else body
+
+    return build(trie)
 
 
 def _keyword_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
-    """Compile keywords into one alternation, longest first; Latin words need letter boundaries."""
+    """Compile keywords into one trie regex; Latin-script words need letter boundaries."""
+    words = sorted(set(w for w in words if w))
+    if not words:
+        return None
+    latin = [w for w in words if w.isascii()]
+    other = [w for w in words if not w.isascii()]
     parts = []
-    for w in sorted(set(words), key=len, reverse=True):
-        esc = re.escape(w)
-        parts.append(rf"(?<![a-z]){esc}(?![a-z])" if w.isascii() else esc)
-    return re.compile("|".join(parts)) if parts else None
+    if other:
+        parts.append(_trie_regex(other))
+    if latin:
+        parts.append(rf"(?<![a-z])(?:{_trie_regex(latin)})(?![a-z])")
+    return re.compile("|".join(parts))
 
 
 class AspectModel:
@@ -241,7 +274,13 @@ class AspectSentimentModel:
             uniq = sorted({t for t, _, _, _ in items})
             text_dec = dict(zip(uniq, review.decision_function(uniq), strict=True))
             text_decisions = np.array([text_dec[t] for t, _, _, _ in items])
-        dense = np.column_stack([d_clause, text_decisions]).astype(np.float32) / 4.0
+        dense = np.column_stack(
+            [
+                np.column_stack([d_clause, text_decisions]) / 4.0,
+                lexicon_features([c.text for _, c, _, _ in items]),
+                lexicon_features(windows),
+            ]
+        ).astype(np.float32)
         win = _l2_rows(char_ngram_counts(windows, (1, 3), self.n_features))
         return sp.hstack([win, sp.csr_matrix(dense)], format="csr")
 

@@ -8,14 +8,12 @@ from dataclasses import dataclass
 
 # Punctuation that ends a clause (ASCII forms too: normalisation folds full-width ones).
 _PUNCT = "。!?;,，！？；、\n\r\t~…|"
-# Contrast connectives start a new clause; the opinion after them usually differs.
-_ZH_CONTRAST = ["但是", "不过", "可是", "然而", "只是", "就是有点", "但", "却"]
-_EN_CONTRAST = ["but", "however", "although", "though", "except", "yet"]
-# Words containing a connective that must not be split ("不但", "但愿").
-_ZH_NO_SPLIT = ("不但", "但愿", "非但", "却是")
-
-_EN_RE = re.compile(r"\b(" + "|".join(_EN_CONTRAST) + r")\b")
-_PUNCT_RE = re.compile("[" + re.escape(_PUNCT) + r"]+|\.(?:\s|$)+|\.{2,}|\s{2,}")
+# Contrast connectives start a new clause; the opinion after them usually differs. "但" inside
+# "不但/非但/但愿" and "却是" are not contrasts.
+_CONTRAST_RE = re.compile(
+    r"但是|不过|可是|然而|只是|就是有点|(?<![不非])但(?!愿)|却(?!是)|\b(?:but|however|although|though|except|yet)\b"
+)
+_PUNCT_RE = re.compile(r"[。!?;,，！？；、\n\r\t~…|]+|\.(?:\s|$)+|\.{2,}|\s{2,}")
 
 
 @dataclass(frozen=True)
@@ -29,22 +27,7 @@ class Clause:
 
 def _contrast_cuts(text: str) -> list[int]:
     """Positions inside a punctuation-free segment where a contrast connective begins."""
-    cuts: list[int] = []
-    for word in _ZH_CONTRAST:
-        pos = text.find(word)
-        while pos != -1:
-            blocked = any(
-                text.startswith(nw, pos - nw.index(word))
-                for nw in _ZH_NO_SPLIT
-                if word in nw and pos - nw.index(word) >= 0
-            )
-            if not blocked and pos > 1:
-                cuts.append(pos)
-            pos = text.find(word, pos + len(word))
-    for m in _EN_RE.finditer(text):
-        if m.start() > 1:
-            cuts.append(m.start())
-    return sorted(set(cuts))
+    return [m.start() for m in _CONTRAST_RE.finditer(text) if m.start() > 1]
 
 
 def split_clauses(text: str) -> list[Clause]:

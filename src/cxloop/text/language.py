@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 Language = Literal["zh", "en", "mixed", "unknown"]
 
 
+_HAN_RE = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0002a6df]")
+_WORD_RE = re.compile("[A-Za-z]+")
+
+
 def script_counts(text: str) -> tuple[int, int]:
     """Count Han characters and Latin-letter words in a text."""
-    han = 0
-    latin_words = 0
-    in_word = False
-    for ch in text:
-        cp = ord(ch)
-        if 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF:
-            han += 1
-            in_word = False
-        elif ("a" <= ch <= "z") or ("A" <= ch <= "Z"):
-            if not in_word:
-                latin_words += 1
-            in_word = True
-        else:
-            in_word = False
-    return han, latin_words
+    # Regex scans run in C; a per-character Python loop was a visible share of analysis time.
+    han = len(_HAN_RE.findall(text))
+    words = len(_WORD_RE.findall(text)) if han < len(text) else 0
+    return han, words
 
 
 def detect_language(text: str | None) -> Language:

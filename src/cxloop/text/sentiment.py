@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from cxloop.text.features import char_ngram_counts
+from cxloop.text.lexicon import lexicon_features
 
 Sentiment = Literal["positive", "neutral", "negative"]
 FeatureKind = Literal["zh", "en"]
@@ -62,8 +63,10 @@ class SentimentModel:
         calibration_folds: int = 3,
         neutral_band: tuple[float, float] = (NEG_THRESHOLD, POS_THRESHOLD),
         random_state: int = 0,
+        lexicon: bool = False,
     ) -> None:
         self.kind = kind
+        self.lexicon = lexicon
         self.n_features = n_features
         self.C = C
         self.calibration_folds = calibration_folds
@@ -84,12 +87,15 @@ class SentimentModel:
         return x
 
     def _features(self, texts: Sequence[str], idf: np.ndarray) -> sp.csr_matrix:
-        """TF-IDF features, L2-normalised per text."""
+        """TF-IDF features, L2-normalised per text, plus the lexicon columns when enabled."""
         x = self._raw(texts)
         x.data *= idf[x.indices]
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
-        return sp.csr_matrix(sp.diags(1.0 / norms) @ x, dtype=np.float32)
+        x = sp.csr_matrix(sp.diags(1.0 / norms) @ x, dtype=np.float32)
+        if self.lexicon:
+            x = sp.hstack([x, sp.csr_matrix(lexicon_features(list(texts)))], format="csr")
+        return x
 
     # -- training -------------------------------------------------------------------------
     def fit(self, texts: Sequence[str], labels: Sequence[int]) -> SentimentModel:
@@ -161,6 +167,7 @@ class SentimentModel:
                 "calibration_folds": self.calibration_folds,
                 "neutral_band": tuple(self.neutral_band),
                 "random_state": self.random_state,
+                "lexicon": self.lexicon,
             },
             "idf": self.idf_.astype(np.float16),
             "coef": self.coef_,
@@ -171,7 +178,8 @@ class SentimentModel:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> SentimentModel:
         """Rebuild a fitted model from `to_state` output."""
-        model = cls(**state["params"])
+        # Bundles written before the lexicon columns existed have no "lexicon" parameter.
+        model = cls(**{"lexicon": False, **state["params"]})
         model.idf_ = np.asarray(state["idf"], dtype=np.float32)
         model.coef_ = np.asarray(state["coef"], dtype=np.float32)
         model.intercept_ = float(state["intercept"])
