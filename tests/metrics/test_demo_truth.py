@@ -3,61 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
-from cxloop.config import get_settings
-from cxloop.db import dispose_engines, get_engine
+from cxloop.db import get_engine
 from cxloop.metrics import service
 from cxloop.metrics.periods import Period
-from cxloop.plugins import optional_import
 
 pytestmark = pytest.mark.slow
 
 
-def _missing_parts() -> str | None:
-    """Why the demo cannot be built yet, or None when every part is importable."""
-    flows = optional_import("cxloop.demo.flows")
-    if flows is None or not hasattr(flows, "build_demo"):
-        return "cxloop.demo.flows.build_demo is not importable yet"
-    feedback = optional_import("cxloop.feedback.service")
-    if feedback is None or not hasattr(feedback, "analyse_pending"):
-        return "cxloop.feedback.service.analyse_pending is not importable yet"
-    text = optional_import("cxloop.text")
-    if text is None or not hasattr(text, "Analyzer"):
-        return "cxloop.text.Analyzer (used by analyse_pending) is not importable yet"
-    return None
-
-
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The demo shop at scale 0.2 (seed 7) in a SQLite file, analysed and rolled up; and its truth."""
-    reason = _missing_parts()
-    if reason:
-        pytest.skip(reason)
-    from cxloop.demo.flows import build_demo
-
-    data_dir = tmp_path_factory.mktemp("demo")
-    url = f"sqlite:///{data_dir / 'demo.db'}"
-    saved = {k: os.environ.get(k) for k in ("CXLOOP_DATA_DIR", "CXLOOP_DATABASE_URL")}
-    os.environ.update(CXLOOP_DATA_DIR=str(data_dir), CXLOOP_DATABASE_URL=url)
-    get_settings.cache_clear()
-    try:
-        build_demo(data_dir=data_dir, seed=7, scale=0.2, progress=False)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        get_settings.cache_clear()
-    truth = json.loads((data_dir / "demo-truth.json").read_text(encoding="utf-8"))
-    yield url, truth
-    dispose_engines()
+def demo(demo_build: Path) -> tuple[str, dict[str, Any]]:
+    """The shared demo shop (tests/conftest.py: seed 7, scale 0.2), analysed and rolled up; and its truth."""
+    truth = json.loads((demo_build / "demo-truth.json").read_text(encoding="utf-8"))
+    # These tests only read, so they use the shared build itself rather than a copy.
+    return f"sqlite:///{demo_build / 'cxloop.db'}", truth
 
 
 @pytest.fixture
