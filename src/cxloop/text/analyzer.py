@@ -125,13 +125,12 @@ class Analyzer:
         """Analyse a batch of texts; None, empty or junk input gives a neutral, aspect-free result."""
         norms: list[Normalized] = [normalize(t) for t in texts]
         ntexts = [n.text for n in norms]
-        review_scores, review_logits = self._scores_and_logits(ntexts)
+        review_scores = self._scores(ntexts)
         clause_lists: list[list[Clause]] = [split_clauses(t) for t in ntexts]
         detections = self.aspect_model.detect_batch(ntexts, clause_lists)
         # Score every aspect mention in one batch. Chinese-dominant texts use the aspect polarity
         # model; other texts use the review model on the clause.
         items: list[tuple[str, Clause, int, int]] = []
-        item_logits: list[float] = []
         en_items: list[str] = []
         where: list[tuple[int, int, bool]] = []
         for i, dets in enumerate(detections):
@@ -140,13 +139,10 @@ class Analyzer:
                 if zh_share(clause.text) >= 0.5:
                     where.append((i, k, True))
                     items.append((ntexts[i], clause, d.term_start, d.term_end))
-                    item_logits.append(float(review_logits[i]))
                 else:
                     where.append((i, k, False))
                     en_items.append(clause.text)
-        zh_scores = (
-            self.bundle.absa.score(self.bundle.zh, items, np.array(item_logits)) if items else np.zeros(0)
-        )
+        zh_scores = self.bundle.absa.score(self.bundle.zh, items) if items else np.zeros(0)
         en_scores = self.bundle.en.score(en_items) if en_items else np.zeros(0)
         mention_scores: dict[tuple[int, int], float] = {}
         zi = ei = 0

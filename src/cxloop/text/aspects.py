@@ -262,21 +262,19 @@ class AspectSentimentModel:
         self,
         review: SentimentModel,
         items: Sequence[tuple[str, Clause, int, int]],
-        text_decisions: np.ndarray | None = None,
     ) -> sp.csr_matrix:
-        """Window n-grams plus the review model's logits for the term's clause and the whole text."""
+        """Window n-grams, the review model's logit for the term's clause, and lexicon features."""
         windows = [context_window(t, c, s, e) for t, c, s, e in items]
         # Several mentions often share a clause or a text: score each distinct string once.
         clause_texts = sorted({c.text for _, c, _, _ in items})
         clause_dec = dict(zip(clause_texts, review.decision_function(clause_texts), strict=True))
         d_clause = np.array([clause_dec[c.text] for _, c, _, _ in items])
-        if text_decisions is None:
-            uniq = sorted({t for t, _, _, _ in items})
-            text_dec = dict(zip(uniq, review.decision_function(uniq), strict=True))
-            text_decisions = np.array([text_dec[t] for t, _, _, _ in items])
+        # The whole-text logit is deliberately not a feature: the polarity files hold short
+        # sentences where text == clause, so the model learnt to trust it, and then one negative
+        # clause in a long review overruled every positive aspect.
         dense = np.column_stack(
             [
-                np.column_stack([d_clause, text_decisions]) / 4.0,
+                d_clause / 4.0,
                 lexicon_features([c.text for _, c, _, _ in items]),
                 lexicon_features(windows),
             ]
@@ -297,16 +295,11 @@ class AspectSentimentModel:
         self.intercept_ = float(clf.intercept_[0])
         return self
 
-    def score(
-        self,
-        review: SentimentModel,
-        items: Sequence[tuple[str, Clause, int, int]],
-        text_decisions: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Return P(positive) for each item (`text_decisions` may pass precomputed text logits)."""
+    def score(self, review: SentimentModel, items: Sequence[tuple[str, Clause, int, int]]) -> np.ndarray:
+        """Return P(positive) for each item."""
         if not items:
             return np.zeros(0)
-        x = self._features(review, items, text_decisions)
+        x = self._features(review, items)
         d = np.asarray(x @ self.coef_).ravel() + self.intercept_
         return 1.0 / (1.0 + np.exp(-d))
 

@@ -27,29 +27,24 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> _S33)
 
 
-def char_ngram_counts(
-    texts: Sequence[str], ngram_range: tuple[int, int] = (1, 5), n_features: int = 2**21
-) -> sp.csr_matrix:
-    """Return a (len(texts), n_features) float32 CSR matrix of hashed character n-gram counts."""
+def char_ngram_keys(
+    texts: Sequence[str], ngram_range: tuple[int, int] = (1, 5)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (row, 64-bit key) pairs for every character n-gram occurrence in the texts."""
     n_docs = len(texts)
-    if n_docs == 0:
-        return sp.csr_matrix((0, n_features), dtype=np.float32)
-    if n_features & (n_features - 1):
-        raise ValueError("n_features must be a power of two")
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n_docs)
     total = int(lengths.sum())
     if total == 0:
-        return sp.csr_matrix((n_docs, n_features), dtype=np.float32)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
     codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     ends = np.cumsum(lengths)
     end_of_doc = np.repeat(ends, lengths)
     doc_of = np.repeat(np.arange(n_docs), lengths)
     pos = np.arange(total)
-    shift = np.uint64(64 - int(n_features).bit_length() + 1)
     lo, hi = ngram_range
     h = np.zeros(total, dtype=np.uint64)
     rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
+    keys: list[np.ndarray] = []
     for n in range(1, hi + 1):
         m = total - n + 1
         if m <= 0:
@@ -59,11 +54,47 @@ def char_ngram_counts(
             continue
         valid = pos[:m] + n <= end_of_doc[:m]
         # Mixing in n keeps n-grams of different lengths apart.
-        hv = _mix(h[valid] + np.uint64(n * 0x9E3779B97F4A7C15 % 2**64))
+        keys.append(_mix(h[valid] + np.uint64(n * 0x9E3779B97F4A7C15 % 2**64)))
         rows.append(doc_of[:m][valid])
-        cols.append((hv >> shift).astype(np.int64))
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    mat = sp.csr_matrix((np.ones(len(r), dtype=np.float32), (r, c)), shape=(n_docs, n_features))
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    return np.concatenate(rows), np.concatenate(keys)
+
+
+def char_ngram_counts(
+    texts: Sequence[str], ngram_range: tuple[int, int] = (1, 5), n_features: int = 2**21
+) -> sp.csr_matrix:
+    """Return a (len(texts), n_features) float32 CSR matrix of hashed character n-gram counts."""
+    if n_features & (n_features - 1):
+        raise ValueError("n_features must be a power of two")
+    rows, keys = char_ngram_keys(texts, ngram_range)
+    shift = np.uint64(64 - int(n_features).bit_length() + 1)
+    cols = (keys >> shift).astype(np.int64)
+    mat = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(texts), n_features))
     mat.sum_duplicates()
     return mat
+
+
+def vocab_counts(
+    texts: Sequence[str], vocab: np.ndarray, ngram_range: tuple[int, int] = (1, 5)
+) -> sp.csr_matrix:
+    """Counts over an exact n-gram vocabulary (sorted 64-bit keys); n-grams outside it are dropped."""
+    rows, keys = char_ngram_keys(texts, ngram_range)
+    if len(vocab) == 0 or len(keys) == 0:
+        return sp.csr_matrix((len(texts), len(vocab)), dtype=np.float32)
+    idx = np.searchsorted(vocab, keys)
+    idx[idx >= len(vocab)] = 0
+    hit = vocab[idx] == keys
+    mat = sp.csr_matrix(
+        (np.ones(int(hit.sum()), dtype=np.float32), (rows[hit], idx[hit])), shape=(len(texts), len(vocab))
+    )
+    mat.sum_duplicates()
+    return mat
+
+
+def build_vocab(texts: Sequence[str], min_df: int, ngram_range: tuple[int, int] = (1, 5)) -> np.ndarray:
+    """Sorted 64-bit keys of the n-grams found in at least `min_df` texts."""
+    rows, keys = char_ngram_keys(texts, ngram_range)
+    pairs = np.unique(np.stack([keys, rows.astype(np.uint64)], axis=1), axis=0)
+    uniq, df = np.unique(pairs[:, 0], return_counts=True)
+    return np.sort(uniq[df >= min_df])

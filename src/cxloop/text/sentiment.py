@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from cxloop.text.features import char_ngram_counts
+from cxloop.text.features import build_vocab, char_ngram_counts, vocab_counts
 from cxloop.text.lexicon import lexicon_features
 
 Sentiment = Literal["positive", "neutral", "negative"]
@@ -64,8 +64,10 @@ class SentimentModel:
         neutral_band: tuple[float, float] = (NEG_THRESHOLD, POS_THRESHOLD),
         random_state: int = 0,
         lexicon: bool = False,
+        min_df: int = 0,
     ) -> None:
         self.kind = kind
+        self.min_df = min_df
         self.lexicon = lexicon
         self.n_features = n_features
         self.C = C
@@ -76,7 +78,10 @@ class SentimentModel:
     # -- features -------------------------------------------------------------------------
     def _raw(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Hashed counts, sublinear term frequency."""
-        if self.kind == "zh":
+        if self.kind == "zh" and self.min_df > 0:
+            # Exact n-gram vocabulary (64-bit keys): no hash collisions, rare n-grams dropped.
+            x = vocab_counts(texts, self.vocab_, (1, 5))
+        elif self.kind == "zh":
             # Character n-grams need no segmentation and cope with typos and new words.
             x = char_ngram_counts(texts, (1, 5), self.n_features)
         else:
@@ -105,6 +110,8 @@ class SentimentModel:
 
         y = np.asarray(labels, dtype=int)
         texts = list(texts)
+        if self.kind == "zh" and self.min_df > 0:
+            self.vocab_ = build_vocab(texts, self.min_df, (1, 5))
         raw = self._raw(texts)
         df = np.bincount(raw.indices, minlength=raw.shape[1]).astype(np.float64)
         idf = (np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0).astype(np.float32)
@@ -168,7 +175,9 @@ class SentimentModel:
                 "neutral_band": tuple(self.neutral_band),
                 "random_state": self.random_state,
                 "lexicon": self.lexicon,
+                "min_df": self.min_df,
             },
+            "vocab": getattr(self, "vocab_", None),
             "idf": self.idf_.astype(np.float16),
             "coef": self.coef_,
             "intercept": self.intercept_,
@@ -180,6 +189,8 @@ class SentimentModel:
         """Rebuild a fitted model from `to_state` output."""
         # Bundles written before the lexicon columns existed have no "lexicon" parameter.
         model = cls(**{"lexicon": False, **state["params"]})
+        if state.get("vocab") is not None:
+            model.vocab_ = np.asarray(state["vocab"], dtype=np.uint64)
         model.idf_ = np.asarray(state["idf"], dtype=np.float32)
         model.coef_ = np.asarray(state["coef"], dtype=np.float32)
         model.intercept_ = float(state["intercept"])
