@@ -20,6 +20,7 @@ from cxloop.text.clauses import Clause, split_clauses
 from cxloop.text.features import char_ngram_counts
 from cxloop.text.lexicon import lexicon_features
 from cxloop.text.normalize import normalize
+from cxloop.text.regex import trie_regex
 from cxloop.text.sentiment import SentimentModel
 from cxloop.text.taxonomy import Taxonomy, default_taxonomy
 
@@ -54,32 +55,6 @@ def _sim_features(texts: Sequence[str]) -> sp.csr_matrix:
     return _l2_rows(char_ngram_counts(texts, (2, 3), _SIM_FEATURES))
 
 
-def _trie_regex(words: Sequence[str]) -> str:
-    """Build a regex from a character trie of the words; greedy optionals prefer the longest match.
-
-    A flat alternation of hundreds of keywords makes `re` try every alternative at every
-    position; the trie form rejects a position after one character class test.
-    """
-    trie: dict[str, Any] = {}
-    for w in words:
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = True
-
-    def build(node: dict[str, Any]) -> str:
-        ends = "" in node
-        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = (
-            branches[0] if len(branches) == 1 and len(branches[0]) == 1 else "(?:" + "|".join(branches) + ")"
-        )
-        return f"{body}?" if ends else body
-
-    return build(trie)
-
-
 def _keyword_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
     """Compile keywords into one trie regex; Latin-script words need letter boundaries."""
     words = sorted(set(w for w in words if w))
@@ -89,9 +64,9 @@ def _keyword_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
     other = [w for w in words if not w.isascii()]
     parts = []
     if other:
-        parts.append(_trie_regex(other))
+        parts.append(trie_regex(other))
     if latin:
-        parts.append(rf"(?<![a-z])(?:{_trie_regex(latin)})(?![a-z])")
+        parts.append(rf"(?<![a-z])(?:{trie_regex(latin)})(?![a-z])")
     return re.compile("|".join(parts))
 
 

@@ -10,6 +10,8 @@ import re
 
 import numpy as np
 
+from cxloop.text.regex import trie_regex
+
 ZH_POSITIVE = [
     "好",
     "很好",
@@ -410,7 +412,8 @@ _EN_NEGATORS = {
 # Words already negative on their own ("不好") are in the lexicon whole; longest match first.
 _ZH_WORDS = sorted({(w, 1) for w in ZH_POSITIVE} | {(w, -1) for w in ZH_NEGATIVE}, key=lambda x: -len(x[0]))
 _ZH_POLARITY = dict(_ZH_WORDS)
-_ZH_RE = re.compile("|".join(re.escape(w) for w, _ in _ZH_WORDS))
+# A trie-shaped regex: a flat alternation of ~400 words was slow (every word tried everywhere).
+_ZH_RE = re.compile(trie_regex([w for w, _ in _ZH_WORDS]))
 _EN_POLARITY = {w: 1 for w in EN_POSITIVE} | {w: -1 for w in EN_NEGATIVE}
 _EN_TOKEN_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
 

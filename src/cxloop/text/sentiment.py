@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from cxloop.text.features import build_vocab, char_ngram_counts, vocab_counts
+from cxloop.text.features import build_vocab, char_ngram_counts, vocab_counts, vocab_table
 from cxloop.text.lexicon import lexicon_features
 
 Sentiment = Literal["positive", "neutral", "negative"]
@@ -53,7 +53,10 @@ def _vectorizers(n_features: int) -> list[HashingVectorizer]:
 
 
 class SentimentModel:
-    """Binary sentiment classifier over hashed n-grams; `predict_proba` gives calibrated P(class)."""
+    """Binary sentiment classifier over character/word n-grams; `predict_proba` is calibrated."""
+
+    # Look-up table derived from vocab_ on first use (not persisted: it is rebuilt in ~0.2 s).
+    _table: np.ndarray | None = None
 
     def __init__(
         self,
@@ -80,7 +83,9 @@ class SentimentModel:
         """Hashed counts, sublinear term frequency."""
         if self.kind == "zh" and self.min_df > 0:
             # Exact n-gram vocabulary (64-bit keys): no hash collisions, rare n-grams dropped.
-            x = vocab_counts(texts, self.vocab_, (1, 5))
+            if getattr(self, "_table", None) is None:
+                self._table = vocab_table(self.vocab_)
+            x = vocab_counts(texts, self.vocab_, (1, 5), self._table)
         elif self.kind == "zh":
             # Character n-grams need no segmentation and cope with typos and new words.
             x = char_ngram_counts(texts, (1, 5), self.n_features)
@@ -103,15 +108,19 @@ class SentimentModel:
         return x
 
     # -- training -------------------------------------------------------------------------
-    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> SentimentModel:
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[int], sample_weight: Sequence[float] | None = None
+    ) -> SentimentModel:
         """Learn idf weights, coefficients and Platt calibration from texts and 0/1 labels."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
 
         y = np.asarray(labels, dtype=int)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         texts = list(texts)
         if self.kind == "zh" and self.min_df > 0:
             self.vocab_ = build_vocab(texts, self.min_df, (1, 5))
+            self._table = None
         raw = self._raw(texts)
         df = np.bincount(raw.indices, minlength=raw.shape[1]).astype(np.float64)
         idf = (np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0).astype(np.float32)
@@ -127,9 +136,9 @@ class SentimentModel:
         if self.calibration_folds >= 2:
             folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
             for tr, va in folds.split(x, y):
-                clf = make().fit(x[tr], y[tr])
+                clf = make().fit(x[tr], y[tr], sample_weight=None if w is None else w[tr])
                 decisions[va] = clf.decision_function(x[va])
-        clf = make().fit(x, y)
+        clf = make().fit(x, y, sample_weight=w)
         if self.calibration_folds < 2:
             decisions = clf.decision_function(x)
         platt = LogisticRegression(C=1e4, max_iter=1000).fit(decisions.reshape(-1, 1), y)
