@@ -121,8 +121,9 @@ def train_models(
         zh_texts += [normalize(t).text for t in texts]
         zh_labels += labels
     log(f"Chinese reviews: {len(zh_texts)}")
-    # Exact n-grams seen in >= 2 reviews: on a held-out 15 % of train this matched or beat hashing.
-    zh = SentimentModel(kind="zh", n_features=n_features, min_df=2, random_state=SEED).fit(
+    # Exact n-grams seen in >= 3 reviews: on a held-out 15 % of train this matched or beat hashing
+    # and min_df 2 (all within 0.1 point) with half the vocabulary, so a smaller, faster model.
+    zh = SentimentModel(kind="zh", n_features=n_features, min_df=3, random_state=SEED).fit(
         zh_texts, zh_labels
     )
     log(f"Chinese model trained in {time.perf_counter() - t0:.0f}s")
