@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -1015,6 +1016,28 @@ def _batches(importer: _Importer, reader: Iterable[Any], batch_size: int) -> Ite
         yield good, bad, len(good) + len(bad)
 
 
+@contextmanager
+def _bulk_writes(db_session: Session) -> Iterator[None]:
+    """On SQLite, checkpoint the WAL rarely during a bulk import, then once at the end.
+
+    SQLite's default checkpoint every 1,000 pages rewrote the same hot index pages again and
+    again: a third of a 1M-row import went to commits. 50,000 pages (~200 MB of WAL) halves that.
+    """
+    if db_session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    conn = db_session.connection()
+    conn.exec_driver_sql("PRAGMA wal_autocheckpoint=50000")
+    try:
+        yield
+    finally:
+        db_session.commit()
+        conn = db_session.connection()
+        conn.exec_driver_sql("PRAGMA wal_autocheckpoint=1000")
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        db_session.commit()
+
+
 def _run_pipeline(
     db_session: Session,
     kind: str,
@@ -1035,12 +1058,19 @@ def _run_pipeline(
     if bar is not None:
         bar.start()
         task = bar.add_task(f"{kind} ← {Path(summary.source).name}", total=reader.progress_total or None)
+
+    def advance() -> None:
+        if bar is not None and task is not None:
+            bar.update(task, completed=reader.progress_done())
+
     try:
-        for good, bad, count in batches:
-            summary.rows_total += count
-            importer.write_batch(good, bad)
-            if bar is not None and task is not None:
-                bar.update(task, completed=reader.progress_done())
+        # One thread on purpose: a writer thread was measured slower (15k vs 20k rows/s), since
+        # sqlite3 hands the GIL back and forth on every row and the two threads convoy.
+        with _bulk_writes(db_session):
+            for good, bad, count in batches:
+                summary.rows_total += count
+                importer.write_batch(good, bad)
+                advance()
         if bar is not None and task is not None:
             bar.update(task, completed=reader.progress_total or reader.progress_done())
     finally:
