@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 import cxloop.models  # noqa: F401  (registers every table)
 from cxloop.config import get_settings
 from cxloop.db import Base, dispose_engines, get_engine
+from cxloop.migrate import stamp
 
 PG_HOST = os.environ.get("CXLOOP_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("CXLOOP_TEST_PG_PORT", "5432"))
@@ -87,6 +88,7 @@ def _postgres_url_for_worker(worker: str) -> str:
         url = f"{PG_URL}?options=-csearch_path%3D{schema}"
         engine = create_engine(url)
         Base.metadata.create_all(engine)
+        stamp(url)  # like a migrated database, so commands that upgrade on start find nothing to do
         _pg_schema_engine[worker] = (url, engine)
     return _pg_schema_engine[worker][0]
 
@@ -105,6 +107,7 @@ def db_url(
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'test.db'}"
         Base.metadata.create_all(get_engine(url))
+        stamp(url)
     else:
         require_postgres()
         url = _postgres_url_for_worker(worker_id)
@@ -120,6 +123,7 @@ def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     """A fresh SQLite database only (for tests whose subject is not the database backend)."""
     url = f"sqlite:///{tmp_path / 'test.db'}"
     Base.metadata.create_all(get_engine(url))
+    stamp(url)
     monkeypatch.setenv("CXLOOP_DATABASE_URL", url)
     get_settings.cache_clear()
     yield url

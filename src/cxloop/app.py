@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from cxloop import __version__
@@ -100,6 +101,11 @@ def create_app(*, migrate_on_start: bool = True) -> FastAPI:
     web = optional_import("cxloop.web.setup")
     if web is not None:
         web.install(app)  # middleware, error pages, i18n
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        """Browsers ask for /favicon.ico on their own; point them at the real icon."""
+        return RedirectResponse("/static/img/favicon.svg", status_code=301)
 
     @app.get(f"{API_PREFIX}/health", tags=["system"])
     def health() -> dict[str, str]:

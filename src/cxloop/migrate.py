@@ -34,6 +34,15 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+def stamp(url: str | None = None, revision: str = "head") -> None:
+    """Record ``revision`` as applied without running it (for a schema made by create_all in tests)."""
+    engine = get_engine(url)
+    cfg = alembic_config(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.stamp(cfg, revision)
+
+
 def current_revision(engine: Engine | None = None) -> str | None:
     """The revision the database is at, or None for an empty database."""
     engine = engine or get_engine()

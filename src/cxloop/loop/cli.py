@@ -33,20 +33,8 @@ Actor = Annotated[str | None, typer.Option("--actor", help="Who does it (default
 def _session() -> Iterator[Session]:
     from cxloop.db import session_scope
 
-    _ensure_schema()
     with session_scope() as session:
         yield session
-
-
-def _ensure_schema() -> None:
-    from sqlalchemy import inspect
-
-    from cxloop.db import get_engine
-    from cxloop.migrate import upgrade
-
-    # A command may be the first thing run against a new data folder: give it its schema then.
-    if not inspect(get_engine()).has_table("alert_rules"):
-        upgrade()
 
 
 def _actor(actor: str | None) -> str:
@@ -131,7 +119,6 @@ def send_command(
     """Deliver the notification outbox now. 立即发送通知。"""
     from cxloop.loop.notify import deliver_pending
 
-    _ensure_schema()
     report = deliver_pending(limit=limit)
     console.print(f"sent {report.sent}, retrying {report.retried}, failed {report.failed}")
     for error in report.errors:
