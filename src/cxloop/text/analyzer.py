@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ import numpy as np
 from cxloop.text.aspects import AspectModel, clause_of
 from cxloop.text.bundle import ModelBundle, load_bundle
 from cxloop.text.clauses import Clause, split_clauses
-from cxloop.text.language import Language, detect_language, zh_share
+from cxloop.text.language import Language, language_from_counts, script_counts, share_from_counts, zh_share
 from cxloop.text.normalize import Normalized, normalize
 from cxloop.text.sentiment import Sentiment, label_for
 from cxloop.text.taxonomy import Taxonomy, default_taxonomy
@@ -63,6 +64,8 @@ class Analysis:
 
 
 EMPTY_SCORE = 0.5
+# Matches exactly the characters for which str.isalnum() is true (word characters but "_").
+_ALNUM_RE = re.compile(r"[^\W_]")
 
 
 class Analyzer:
@@ -92,26 +95,30 @@ class Analyzer:
         return self
 
     # -- scoring helpers ----------------------------------------------------------------
-    def _scores(self, texts: Sequence[str]) -> np.ndarray:
+    def _scores(self, texts: Sequence[str], counts: Sequence[tuple[int, int]] | None = None) -> np.ndarray:
         """Calibrated P(positive) for normalised texts, routed by language and blended when mixed."""
-        return self._scores_and_logits(texts)[0]
+        return self._scores_and_logits(texts, counts)[0]
 
-    def _scores_and_logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _scores_and_logits(
+        self, texts: Sequence[str], counts: Sequence[tuple[int, int]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return blended P(positive) and the Chinese model's raw logits for normalised texts."""
         out = np.full(len(texts), EMPTY_SCORE)
-        shares = np.array([zh_share(t) for t in texts])
-        has_content = np.array([any(ch.isalnum() for ch in t) for t in texts], dtype=bool)
+        if counts is None:
+            counts = [script_counts(t) for t in texts]
+        shares = np.array([share_from_counts(h, w) for h, w in counts], dtype=np.float64)
+        has_content = np.array([_ALNUM_RE.search(t) is not None for t in texts], dtype=bool)
         zh_idx = np.flatnonzero(has_content & (shares > 0.0))
         en_idx = np.flatnonzero(has_content & (shares < 1.0))
         zh_p = np.zeros(len(texts))
         en_p = np.zeros(len(texts))
         zh_d = np.zeros(len(texts))
         if len(zh_idx):
-            zh_d[zh_idx] = self.bundle.zh.decision_function([texts[int(i)] for i in zh_idx])
+            zh_d[zh_idx] = self.bundle.zh.decision_function([texts[i] for i in zh_idx.tolist()])
             a, b = self.bundle.zh.platt_
             zh_p[zh_idx] = 1.0 / (1.0 + np.exp(-(a * zh_d[zh_idx] + b)))
         if len(en_idx):
-            en_p[en_idx] = self.bundle.en.score([texts[int(i)] for i in en_idx])
+            en_p[en_idx] = self.bundle.en.score([texts[i] for i in en_idx.tolist()])
         mask = has_content
         out[mask] = shares[mask] * zh_p[mask] + (1.0 - shares[mask]) * en_p[mask]
         return out, zh_d
@@ -125,61 +132,86 @@ class Analyzer:
         """Analyse a batch of texts; None, empty or junk input gives a neutral, aspect-free result."""
         norms: list[Normalized] = [normalize(t) for t in texts]
         ntexts = [n.text for n in norms]
-        review_scores = self._scores(ntexts)
+        counts = [script_counts(t) for t in ntexts]
+        review_scores: list[float] = self._scores(ntexts, counts).tolist()
         clause_lists: list[list[Clause]] = [split_clauses(t) for t in ntexts]
         detections = self.aspect_model.detect_batch(ntexts, clause_lists)
-        # Score every aspect mention in one batch. Chinese-dominant texts use the aspect polarity
-        # model; other texts use the review model on the clause.
+        # Score every aspect mention in one batch. Chinese-dominant clauses use the aspect
+        # polarity model; other clauses use the review model on the clause.
         items: list[tuple[str, Clause, int, int]] = []
         en_items: list[str] = []
-        where: list[tuple[int, int, bool]] = []
+        is_zh: list[bool] = []
+        share_of: dict[str, float] = {}
         for i, dets in enumerate(detections):
-            for k, d in enumerate(dets):
-                clause = clause_of(clause_lists[i], d.start, d.end, ntexts[i])
-                if zh_share(clause.text) >= 0.5:
-                    where.append((i, k, True))
-                    items.append((ntexts[i], clause, d.term_start, d.term_end))
+            if not dets:
+                continue
+            text = ntexts[i]
+            clauses = clause_lists[i]
+            by_start = {c.start: c for c in clauses}
+            for d in dets:
+                # Detections span whole clauses, so the clause starting there is `clause_of`'s.
+                clause = by_start.get(d.start)
+                if clause is None or clause.end != d.end:
+                    clause = clause_of(clauses, d.start, d.end, text)
+                ct = clause.text
+                share = share_of.get(ct)
+                if share is None:
+                    share = share_of[ct] = zh_share(ct)
+                if share >= 0.5:
+                    is_zh.append(True)
+                    items.append((text, clause, d.term_start, d.term_end))
                 else:
-                    where.append((i, k, False))
-                    en_items.append(clause.text)
-        zh_scores = self.bundle.absa.score(self.bundle.zh, items) if items else np.zeros(0)
-        en_scores = self.bundle.en.score(en_items) if en_items else np.zeros(0)
-        mention_scores: dict[tuple[int, int], float] = {}
-        zi = ei = 0
-        for i, k, is_zh in where:
-            if is_zh:
-                mention_scores[(i, k)] = float(zh_scores[zi])
-                zi += 1
-            else:
-                mention_scores[(i, k)] = float(en_scores[ei])
-                ei += 1
+                    is_zh.append(False)
+                    en_items.append(ct)
+        zh_scores = iter(self.bundle.absa.score(self.bundle.zh, items).tolist() if items else ())
+        en_scores = iter(self.bundle.en.score(en_items).tolist() if en_items else ())
+        route = iter(is_zh)
+        lo, hi = self.neutral_band
         results: list[Analysis] = []
         for i, n in enumerate(norms):
+            offsets = n.offsets
+            # Most texts map one-to-one onto a slice of the original: the map is a range.
+            base = offsets.start if type(offsets) is range else -1
+            original = n.original
             mentions = []
-            for k, d in enumerate(detections[i]):
-                s = mention_scores[(i, k)]
-                o_start, o_end = n.span(d.start, d.end)
-                t_start, t_end = n.span(d.term_start, d.term_end)
+            for d in detections[i]:
+                s = next(zh_scores) if next(route) else next(en_scores)
+                if base >= 0:
+                    o_start, o_end = base + d.start, base + d.end
+                    t_start, t_end = base + d.term_start, base + d.term_end
+                else:
+                    o_start, o_end = n.span(d.start, d.end)
+                    t_start, t_end = n.span(d.term_start, d.term_end)
                 mentions.append(
                     AspectMention(
                         aspect=d.aspect,
-                        sentiment=label_for(s, self.neutral_band),
+                        sentiment="negative" if s < lo else "positive" if s > hi else "neutral",
                         score=round(s, 4),
                         start=o_start,
                         end=o_end,
-                        text=n.original[o_start:o_end],
-                        term=n.original[t_start:t_end],
+                        text=original[o_start:o_end],
+                        term=original[t_start:t_end],
                         method=d.method,
                     )
                 )
-            score = float(review_scores[i])
+            score = review_scores[i]
+            if not ntexts[i]:
+                language: Language = "unknown"
+                sentiment: Sentiment = "neutral"
+            else:
+                language = language_from_counts(*counts[i])
+                sentiment = "negative" if score < lo else "positive" if score > hi else "neutral"
+            if base >= 0:
+                spans = [(base + c.start, base + c.end) for c in clause_lists[i]]
+            else:
+                spans = [n.span(c.start, c.end) for c in clause_lists[i]]
             results.append(
                 Analysis(
-                    language=detect_language(ntexts[i]),
-                    sentiment=label_for(score, self.neutral_band) if ntexts[i] else "neutral",
+                    language=language,
+                    sentiment=sentiment,
                     score=round(score, 4),
                     aspects=mentions,
-                    clauses=[n.span(c.start, c.end) for c in clause_lists[i]],
+                    clauses=spans,
                 )
             )
         return results

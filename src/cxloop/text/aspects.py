@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,8 +30,7 @@ _SIM_FEATURES = 2**18
 _ABSA_FEATURES = 2**19
 
 
-@dataclass(frozen=True)
-class Detection:
+class Detection(NamedTuple):
     """One aspect found in a normalised text: the clause span and the matched term span."""
 
     aspect: str
@@ -41,6 +39,11 @@ class Detection:
     term_start: int
     term_end: int
     method: str  # "keyword", "similar" or "learned"
+
+
+def _det_order(d: Detection) -> tuple[int, int]:
+    """Sort key of detections: clause start, then term start."""
+    return (d.start, d.term_start)
 
 
 def _l2_rows(x: sp.csr_matrix) -> sp.csr_matrix:
@@ -67,7 +70,10 @@ def _keyword_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
         parts.append(trie_regex(other))
     if latin:
         parts.append(rf"(?<![a-z])(?:{trie_regex(latin)})(?![a-z])")
-    return re.compile("|".join(parts))
+    # The lookbehind of the Latin branch stops `re` from skipping ahead to positions that can
+    # start a keyword; a lookahead on the possible first characters restores that (3x faster).
+    first = re.escape("".join(sorted({w[0] for w in words})))
+    return re.compile(f"(?=[{first}])(?:{'|'.join(parts)})")
 
 
 class AspectModel:
@@ -152,54 +158,103 @@ class AspectModel:
         self, texts: Sequence[str], clauses: Sequence[Sequence[Clause] | None] | None = None
     ) -> list[list[Detection]]:
         """Find aspects in normalised texts; one (aspect, clause) pair is reported at most once."""
-        all_clauses: list[list[Clause]] = []
-        for i, t in enumerate(texts):
-            given = clauses[i] if clauses is not None else None
-            all_clauses.append(list(given) if given is not None else split_clauses(t))
+        pattern = self.pattern_
+        owner = self.keyword_owner_
+        min_chars = self.min_clause_chars
         results: list[list[Detection]] = [[] for _ in texts]
         pending: list[tuple[int, Clause]] = []
-        for i, cls in enumerate(all_clauses):
+        for i, t in enumerate(texts):
+            given = clauses[i] if clauses is not None else None
+            cls = given if given is not None else split_clauses(t)
+            # One keyword scan over the whole text instead of one per clause. Clause boundaries
+            # hold no keyword characters that a match could need, so the whole-text matches are
+            # the per-clause matches unless one crosses a boundary; then the text is matched
+            # clause by clause as before.
+            matches = list(pattern.finditer(t)) if pattern is not None and cls else []
+            if not matches:
+                for c in cls:
+                    if len(c.text) >= min_chars:
+                        pending.append((i, c))
+                continue
+            res = results[i]
+            mi = 0
+            n_m = len(matches)
+            per_clause = False
             for c in cls:
-                found = False
+                cs, ce = c.start, c.end
+                if mi < n_m and matches[mi].start() < cs:
+                    per_clause = True  # a match starts between clauses
+                    break
                 seen: set[str] = set()
-                if self.pattern_ is not None:
-                    for m in self.pattern_.finditer(c.text):
-                        aid = self.keyword_owner_[m.group(0)]
-                        if aid in seen:
-                            continue
+                while mi < n_m and matches[mi].start() < ce:
+                    m = matches[mi]
+                    mi += 1
+                    if m.end() > ce:
+                        per_clause = True
+                        break
+                    aid = owner[m.group(0)]
+                    if aid not in seen:
                         seen.add(aid)
-                        found = True
-                        results[i].append(
-                            Detection(aid, c.start, c.end, c.start + m.start(), c.start + m.end(), "keyword")
-                        )
-                if not found and len(c.text) >= self.min_clause_chars:
+                        res.append(Detection(aid, cs, ce, m.start(), m.end(), "keyword"))
+                if per_clause:
+                    break
+                if not seen and len(c.text) >= min_chars:
                     pending.append((i, c))
+            if per_clause or mi < n_m:
+                # A match outside every clause or across a boundary: redo this text per clause.
+                del res[:]
+                pending = [p for p in pending if p[0] != i]
+                self._keywords_per_clause(i, cls, res, pending)
         classifiers = getattr(self, "classifiers_", {})
         if pending and (self.example_matrix_.shape[1] or classifiers):
             x = _sim_features([c.text for _, c in pending])
-            best_sim = np.zeros(len(pending))
-            best_aspect = np.array([""] * len(pending), dtype=object)
+            threshold = self.similarity_threshold
+            hits: list[tuple[float, str]] = [(0.0, "")] * len(pending)
             if self.example_matrix_.shape[1]:
                 sims = (x @ self.example_matrix_).toarray()
                 j = sims.argmax(axis=1)
-                best_sim = sims[np.arange(len(pending)), j]
-                best_aspect = self.example_owner_[j]
-            learned: list[list[str]] = [[] for _ in pending]
+                best = sims[np.arange(len(pending)), j].tolist()
+                owners = self.example_owner_[j].tolist()
+                hits = list(zip(best, owners, strict=True))
+            learned: dict[int, list[str]] = {}
             for aid, (coef, b) in classifiers.items():
                 p = 1.0 / (1.0 + np.exp(-(np.asarray(x @ coef).ravel() + b)))
-                for hit in np.flatnonzero(p >= self.learned_threshold):
-                    learned[int(hit)].append(aid)
+                for hit in np.flatnonzero(p >= self.learned_threshold).tolist():
+                    learned.setdefault(hit, []).append(aid)
+            touched: set[int] = set()
             for k, (i, c) in enumerate(pending):
-                if best_sim[k] >= self.similarity_threshold:
-                    results[i].append(
-                        Detection(str(best_aspect[k]), c.start, c.end, c.start, c.end, "similar")
-                    )
-                for aid in learned[k]:
-                    if best_sim[k] < self.similarity_threshold or aid != best_aspect[k]:
+                sim, best_aid = hits[k]
+                lk = learned.get(k)
+                if sim < threshold and not lk:
+                    continue
+                touched.add(i)
+                if sim >= threshold:
+                    results[i].append(Detection(str(best_aid), c.start, c.end, c.start, c.end, "similar"))
+                for aid in lk or ():
+                    if sim < threshold or aid != best_aid:
                         results[i].append(Detection(aid, c.start, c.end, c.start, c.end, "learned"))
-        for r in results:
-            r.sort(key=lambda d: (d.start, d.term_start))
+            for i in touched:
+                r = results[i]
+                if len(r) > 1:
+                    r.sort(key=_det_order)
         return results
+
+    def _keywords_per_clause(
+        self, i: int, cls: Sequence[Clause], res: list[Detection], pending: list[tuple[int, Clause]]
+    ) -> None:
+        """Keyword detections of one text, matching each clause on its own."""
+        assert self.pattern_ is not None
+        for c in cls:
+            seen: set[str] = set()
+            for m in self.pattern_.finditer(c.text):
+                aid = self.keyword_owner_[m.group(0)]
+                if aid not in seen:
+                    seen.add(aid)
+                    res.append(
+                        Detection(aid, c.start, c.end, c.start + m.start(), c.start + m.end(), "keyword")
+                    )
+            if not seen and len(c.text) >= self.min_clause_chars:
+                pending.append((i, c))
 
     def predict(self, texts: Sequence[str | None]) -> list[list[str]]:
         """Return the aspect ids found in each raw text (batch-first)."""

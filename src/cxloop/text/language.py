@@ -20,11 +20,8 @@ def script_counts(text: str) -> tuple[int, int]:
     return han, words
 
 
-def detect_language(text: str | None) -> Language:
-    """Return 'zh', 'en', 'mixed' or 'unknown' from the share of Han characters vs Latin words."""
-    if not text:
-        return "unknown"
-    han, words = script_counts(text)
+def language_from_counts(han: int, words: int) -> Language:
+    """Return the language for a non-empty text from its `script_counts`."""
     # One Latin word carries about as much content as two Han characters.
     zh_weight = han / 2.0
     total = zh_weight + words
@@ -38,8 +35,19 @@ def detect_language(text: str | None) -> Language:
     return "mixed"
 
 
-def zh_share(text: str) -> float:
-    """Return the weight of Chinese content in [0, 1] (0.5 when the text has no letters at all)."""
-    han, words = script_counts(text)
+def detect_language(text: str | None) -> Language:
+    """Return 'zh', 'en', 'mixed' or 'unknown' from the share of Han characters vs Latin words."""
+    if not text:
+        return "unknown"
+    return language_from_counts(*script_counts(text))
+
+
+def share_from_counts(han: int, words: int) -> float:
+    """Return `zh_share` from a text's `script_counts`."""
     total = han / 2.0 + words
     return 0.5 if total == 0 else (han / 2.0) / total
+
+
+def zh_share(text: str) -> float:
+    """Return the weight of Chinese content in [0, 1] (0.5 when the text has no letters at all)."""
+    return share_from_counts(*script_counts(text))

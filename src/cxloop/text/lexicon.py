@@ -416,6 +416,8 @@ _ZH_POLARITY = dict(_ZH_WORDS)
 _ZH_RE = re.compile(trie_regex([w for w, _ in _ZH_WORDS]))
 _EN_POLARITY = {w: 1 for w in EN_POSITIVE} | {w: -1 for w in EN_NEGATIVE}
 _EN_TOKEN_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_LATIN_RE = re.compile("[a-z]")
+_ZH_SELF_NEGATED = ("不", "没")
 
 N_FEATURES = 3
 
@@ -424,16 +426,17 @@ def lexicon_counts(text: str) -> tuple[float, float]:
     """Return (positive, negative) opinion-word counts of a normalised text, negation applied."""
     pos = neg = 0.0
     for m in _ZH_RE.finditer(text):
-        pol = _ZH_POLARITY[m.group(0)]
-        before = text[max(0, m.start() - 3) : m.start()]
+        word = m.group(0)
+        pol = _ZH_POLARITY[word]
+        start = m.start()
         # A negator just before flips the word ("不满意" is in the lexicon; "没 快" is not).
-        if not m.group(0).startswith(("不", "没")) and any(before.endswith(n) for n in _ZH_NEGATORS):
+        if not word.startswith(_ZH_SELF_NEGATED) and text[max(0, start - 3) : start].endswith(_ZH_NEGATORS):
             pol = -pol
         if pol > 0:
             pos += 1
         else:
             neg += 1
-    if any("a" <= ch <= "z" for ch in text):
+    if _LATIN_RE.search(text):
         tokens = _EN_TOKEN_RE.findall(text)
         for i, tok in enumerate(tokens):
             pol = _EN_POLARITY.get(tok, 0)
@@ -451,7 +454,19 @@ def lexicon_counts(text: str) -> tuple[float, float]:
 def lexicon_features(texts: list[str]) -> np.ndarray:
     """Return an (n, 3) float32 array: squashed positive count, negative count and their balance."""
     out = np.zeros((len(texts), N_FEATURES), dtype=np.float32)
-    for i, t in enumerate(texts):
-        p, n = lexicon_counts(t)
-        out[i] = (np.tanh(p / 2.0), np.tanh(n / 2.0), np.tanh((p - n) / 2.0))
+    if not texts:
+        return out
+    # Count once per distinct text (mentions often share a clause), squash with array tanh.
+    memo: dict[str, tuple[float, float]] = {}
+    pairs: list[tuple[float, float]] = []
+    for t in texts:
+        c = memo.get(t)
+        if c is None:
+            c = memo[t] = lexicon_counts(t)
+        pairs.append(c)
+    counts = np.array(pairs, dtype=np.float64)
+    p, n = counts[:, 0], counts[:, 1]
+    out[:, 0] = np.tanh(p / 2.0)
+    out[:, 1] = np.tanh(n / 2.0)
+    out[:, 2] = np.tanh((p - n) / 2.0)
     return out
