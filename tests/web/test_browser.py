@@ -208,13 +208,18 @@ def test_every_page_renders(browser: Any, server: Server) -> None:
         ("/indicators", "indicators"),
         ("/indicators?indicator=on_time_rate&by=carrier", "indicator-breakdown"),
         ("/competitors", "competitors"),
+        ("/tasks", "tasks"),
+        ("/cases", "cases"),
+        ("/alerts", "alerts"),
+        ("/inbox", "inbox"),
         ("/profile", "profile"),
         ("/users", "users"),
     ]:
         separator = "&" if "?" in path else "?"
         query = (
             f"{separator}month={server.month}"
-            if server.month and not path.startswith(("/profile", "/users"))
+            if server.month
+            and not path.startswith(("/profile", "/users", "/tasks", "/cases", "/alerts", "/inbox"))
             else ""
         )
         response = page.goto(f"{server.base_url}{path}{query}")

@@ -97,8 +97,23 @@ def demo_command(
         )
         if rejected:
             raise typer.Exit(code=1)
+    _print_accounts()
     if serve:
         from cxloop.app import serve as serve_app
 
-        console.print(f"open http://{host}:{port}  (demo accounts: see docs/demo.md)")
+        console.print(f"open 打开 [bold]http://{host}:{port}[/bold]  (Ctrl+C to stop 停止)")
         serve_app(host=host, port=port)
+
+
+def _print_accounts() -> None:
+    """Show the demo logins: a new user's first question after the build."""
+    from rich.table import Table
+
+    from cxloop.auth.service import DEMO_USERS
+
+    table = Table(title="demo accounts 演示账号", title_justify="left")
+    for column in ("user 用户名", "password 密码", "role 角色"):
+        table.add_column(column)
+    for username, password, role, department in DEMO_USERS:
+        table.add_row(username, password, role + (f" ({department})" if department else ""))
+    console.print(table)

@@ -20,6 +20,7 @@ from cxloop.loop import tasks as task_service
 from cxloop.loop.models import CASE_STEPS, RESOLUTIONS, TASK_STATUSES, Alert, AlertRule
 from cxloop.loop.settings import loop_settings
 from cxloop.org.models import Person
+from cxloop.vocab import DEPARTMENTS
 from cxloop.web.i18n import register_messages
 from cxloop.web.templating import register_nav, register_template_dir, render
 
@@ -68,10 +69,30 @@ _MESSAGES = {
     "new_case": ("新建工单", "New case"),
     "follow_up": ("已回访", "Followed up"),
 }
+#: Names of the codes shown in loop tables (statuses, severities, priorities), as ``loop.code.<code>``.
+_CODES = {
+    "open": ("待处理", "Open"),
+    "in_progress": ("处理中", "In progress"),
+    "done": ("已完成", "Done"),
+    "verified": ("已验证有效", "Verified"),
+    "reopened": ("已重开", "Reopened"),
+    "resolved": ("已解决", "Resolved"),
+    "closed": ("已关闭", "Closed"),
+    "critical": ("紧急", "Critical"),
+    "high": ("高", "High"),
+    "medium": ("中", "Medium"),
+    "low": ("低", "Low"),
+    "normal": ("普通", "Normal"),
+    "urgent": ("加急", "Urgent"),
+}
+_CODE_MESSAGES = {f"code.{k}": v for k, v in _CODES.items()} | {
+    f"code.{code}": names for code, names in DEPARTMENTS.items()
+}
+
 register_messages(
     {
-        "zh": {f"loop.{k}": v[0] for k, v in _MESSAGES.items()},
-        "en": {f"loop.{k}": v[1] for k, v in _MESSAGES.items()},
+        "zh": {f"loop.{k}": v[0] for k, v in (_MESSAGES | _CODE_MESSAGES).items()},
+        "en": {f"loop.{k}": v[1] for k, v in (_MESSAGES | _CODE_MESSAGES).items()},
     }
 )
 Manager = Depends(require_roles("admin", "cx_manager"))
