@@ -75,6 +75,15 @@ def char_ngram_counts(
     return mat
 
 
+def scale_rows(x: sp.csr_matrix, scale: np.ndarray) -> sp.csr_matrix:
+    """Multiply each row of a CSR matrix in place by a factor; same result as `diags(scale) @ x`.
+
+    The sparse diagonal product was a visible share of analysis time; this is one array multiply.
+    """
+    x.data *= np.repeat(scale.astype(x.dtype, copy=False), np.diff(x.indptr))
+    return x
+
+
 _TABLE_BITS = 23
 _TABLE_SHIFT = np.uint64(64 - _TABLE_BITS)
 

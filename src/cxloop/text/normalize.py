@@ -142,6 +142,14 @@ def _fast(text: str, original: str) -> Normalized | None:
     s = text.lower()
     # Reviews hold few full-width characters: substituting matches beats str.translate here.
     s = _FULL_WIDTH_RE.sub(lambda m: _FAST_TABLE[m.group(0)], s)
+    return _finish(s, original)
+
+
+def _finish(s: str, original: str) -> Normalized | None:
+    """Convert, collapse runs and trim a cleaned text that maps one-to-one onto the original.
+
+    None when conversion to Simplified changes the length (the general path handles that).
+    """
     converted = _t2s(s)
     if len(converted) != len(s):
         return None
@@ -169,6 +177,27 @@ def _fast(text: str, original: str) -> Normalized | None:
     return Normalized(chars[lo:hi], offsets[lo:hi], original)
 
 
+# `_clean_char` results by code point, filled as characters are met, for one `str.translate` call
+# per text; characters whose replacement is not exactly one character are kept apart (texts
+# holding them take the character-by-character path, which keeps the offset map right).
+_CLEAN_TABLE: dict[int, str] = {}
+_NOT_ONE_TO_ONE: set[str] = set()
+
+
+def _translated(text: str, original: str) -> Normalized | None:
+    """Normalise a text whose characters all clean to exactly one character; None otherwise."""
+    chars = set(text)
+    for ch in chars:
+        if ord(ch) not in _CLEAN_TABLE:
+            rep = _clean_char(ch)
+            if len(rep) != 1:
+                _NOT_ONE_TO_ONE.add(ch)
+            _CLEAN_TABLE[ord(ch)] = rep
+    if not _NOT_ONE_TO_ONE.isdisjoint(chars):
+        return None
+    return _finish(text.translate(_CLEAN_TABLE), original)
+
+
 def normalize(text: str | None) -> Normalized:
     """Normalise one text (Traditional->Simplified, width, emoji, repeats) keeping an offset map."""
     if text is None:
@@ -177,10 +206,9 @@ def normalize(text: str | None) -> Normalized:
         text = str(text)
     original = text
     text = text[:MAX_CHARS]
-    if not _SIMPLE_RE.search(text):
-        fast = _fast(text, original)
-        if fast is not None:
-            return fast
+    fast = _fast(text, original) if not _SIMPLE_RE.search(text) else _translated(text, original)
+    if fast is not None and fast.text:
+        return fast
     chars: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):

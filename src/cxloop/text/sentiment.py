@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from cxloop.text.features import build_vocab, char_ngram_counts, vocab_counts, vocab_table
+from cxloop.text.features import build_vocab, char_ngram_counts, scale_rows, vocab_counts, vocab_table
 from cxloop.text.lexicon import lexicon_features
 
 Sentiment = Literal["positive", "neutral", "negative"]
@@ -102,7 +102,7 @@ class SentimentModel:
         x.data *= idf[x.indices]
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
-        x = sp.csr_matrix(sp.diags(1.0 / norms) @ x, dtype=np.float32)
+        x = scale_rows(sp.csr_matrix(x, dtype=np.float32), 1.0 / norms)
         if self.lexicon:
             x = sp.hstack([x, sp.csr_matrix(lexicon_features(list(texts)))], format="csr")
         return x
