@@ -16,7 +16,10 @@ _PUNCT_RE = re.compile(_PUNCT_PATTERN)
 # One scan finds both kinds of boundary: the two patterns match disjoint sets of characters
 # (punctuation/whitespace vs letters), so the combined scan yields exactly the matches of the
 # punctuation scan over the text and of the contrast scan inside each punctuation-free piece.
-_BOUNDARY_RE = re.compile(f"({_PUNCT_PATTERN})|(?:{_CONTRAST})")
+# The lookahead lists every character a boundary can start with, so `re` skips other positions
+# after one set test (the lookbehinds in the alternatives would otherwise stop that).
+_BOUNDARY_START = r"[。!?;,，！？；、\n\r\t~…|.\s但不可然只就却bhatey]"
+_BOUNDARY_RE = re.compile(f"(?={_BOUNDARY_START})(?:({_PUNCT_PATTERN})|(?:{_CONTRAST}))")
 
 
 class Clause(NamedTuple):
@@ -27,22 +30,20 @@ class Clause(NamedTuple):
     text: str
 
 
+# tuple.__new__ builds a Clause without the Python-level NamedTuple constructor.
+_new_clause = tuple.__new__
+
+
 def _contrast_cuts(text: str) -> list[int]:
     """Positions inside a punctuation-free segment where a contrast connective begins."""
     return [m.start() for m in _CONTRAST_RE.finditer(text) if m.start() > 1]
 
 
-def _emit(text: str, a: int, b: int, out: list[Clause]) -> None:
-    """Append the clause text[a:b] with surrounding spaces stripped (if anything is left)."""
+def _strip_spaces(text: str, a: int, b: int) -> tuple[int, str]:
+    """Return the start and text of text[a:b] with surrounding spaces stripped."""
     seg = text[a:b]
-    if seg[:1] == " " or seg[-1:] == " ":
-        stripped = seg.strip(" ")
-        if not stripped:
-            return
-        a += len(seg) - len(seg.lstrip(" "))
-        seg = stripped
-    if seg:
-        out.append(Clause(a, a + len(seg), seg))
+    stripped = seg.strip(" ")
+    return a + len(seg) - len(seg.lstrip(" ")), stripped
 
 
 def split_clauses(text: str) -> list[Clause]:
@@ -50,17 +51,32 @@ def split_clauses(text: str) -> list[Clause]:
     if not text:
         return []
     out: list[Clause] = []
+    new = _new_clause
     piece = 0  # start of the current punctuation-free piece
     cut = 0  # start of the current clause inside it
     for m in _BOUNDARY_RE.finditer(text):
         s = m.start()
         if m.lastindex:  # punctuation: close the piece
             if s > cut:
-                _emit(text, cut, s, out)
+                seg = text[cut:s]
+                if seg[0] == " " or seg[-1] == " ":
+                    a, seg = _strip_spaces(text, cut, s)
+                    if seg:
+                        out.append(new(Clause, (a, a + len(seg), seg)))
+                else:
+                    out.append(new(Clause, (cut, s, seg)))
             piece = cut = m.end()
         elif s - piece > 1:  # a contrast connective not at the very start of the piece
-            _emit(text, cut, s, out)
+            seg = text[cut:s]
+            if seg[0] == " " or seg[-1] == " ":
+                a, seg = _strip_spaces(text, cut, s)
+                if seg:
+                    out.append(new(Clause, (a, a + len(seg), seg)))
+            else:
+                out.append(new(Clause, (cut, s, seg)))
             cut = s
     if cut < len(text):
-        _emit(text, cut, len(text), out)
+        a, seg = _strip_spaces(text, cut, len(text))
+        if seg:
+            out.append(new(Clause, (a, a + len(seg), seg)))
     return out
