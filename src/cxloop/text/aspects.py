@@ -41,6 +41,10 @@ class Detection(NamedTuple):
     method: str  # "keyword", "similar" or "learned"
 
 
+# tuple.__new__ builds a Detection without the Python-level NamedTuple constructor.
+_new_tuple = tuple.__new__
+
+
 def _det_order(d: Detection) -> tuple[int, int]:
     """Sort key of detections: clause start, then term start."""
     return (d.start, d.term_start)
@@ -160,6 +164,7 @@ class AspectModel:
         """Find aspects in normalised texts; one (aspect, clause) pair is reported at most once."""
         pattern = self.pattern_
         owner = self.keyword_owner_
+        new_det = _new_tuple
         min_chars = self.min_clause_chars
         results: list[list[Detection]] = [[] for _ in texts]
         pending: list[tuple[int, Clause]] = []
@@ -195,7 +200,7 @@ class AspectModel:
                     aid = owner[m.group(0)]
                     if aid not in seen:
                         seen.add(aid)
-                        res.append(Detection(aid, cs, ce, m.start(), m.end(), "keyword"))
+                        res.append(new_det(Detection, (aid, cs, ce, m.start(), m.end(), "keyword")))
                 if per_clause:
                     break
                 if not seen and len(c.text) >= min_chars:
@@ -208,31 +213,33 @@ class AspectModel:
         classifiers = getattr(self, "classifiers_", {})
         if pending and (self.example_matrix_.shape[1] or classifiers):
             x = _sim_features([c.text for _, c in pending])
-            threshold = self.similarity_threshold
-            hits: list[tuple[float, str]] = [(0.0, "")] * len(pending)
+            # Per pending clause: the most similar example's aspect when it passes the threshold
+            # (compared in numpy, float32 against the threshold, as before), and learned aspects.
+            similar: dict[int, str] = {}
             if self.example_matrix_.shape[1]:
                 sims = (x @ self.example_matrix_).toarray()
                 j = sims.argmax(axis=1)
-                best = sims[np.arange(len(pending)), j].tolist()
-                owners = self.example_owner_[j].tolist()
-                hits = list(zip(best, owners, strict=True))
+                ok = np.flatnonzero(sims[np.arange(len(pending)), j] >= self.similarity_threshold)
+                similar = dict(zip(ok.tolist(), self.example_owner_[j[ok]].tolist(), strict=True))
             learned: dict[int, list[str]] = {}
             for aid, (coef, b) in classifiers.items():
                 p = 1.0 / (1.0 + np.exp(-(np.asarray(x @ coef).ravel() + b)))
                 for hit in np.flatnonzero(p >= self.learned_threshold).tolist():
                     learned.setdefault(hit, []).append(aid)
             touched: set[int] = set()
-            for k, (i, c) in enumerate(pending):
-                sim, best_aid = hits[k]
-                lk = learned.get(k)
-                if sim < threshold and not lk:
-                    continue
+            for k in sorted(similar.keys() | learned.keys()) if learned else similar:
+                i, c = pending[k]
                 touched.add(i)
-                if sim >= threshold:
-                    results[i].append(Detection(str(best_aid), c.start, c.end, c.start, c.end, "similar"))
-                for aid in lk or ():
-                    if sim < threshold or aid != best_aid:
-                        results[i].append(Detection(aid, c.start, c.end, c.start, c.end, "learned"))
+                best_aid = similar.get(k)
+                if best_aid is not None:
+                    results[i].append(
+                        new_det(Detection, (best_aid, c.start, c.end, c.start, c.end, "similar"))
+                    )
+                for aid in learned.get(k, ()):
+                    if aid != best_aid:
+                        results[i].append(
+                            new_det(Detection, (aid, c.start, c.end, c.start, c.end, "learned"))
+                        )
             for i in touched:
                 r = results[i]
                 if len(r) > 1:

@@ -418,6 +418,10 @@ _EN_POLARITY = {w: 1 for w in EN_POSITIVE} | {w: -1 for w in EN_NEGATIVE}
 _EN_TOKEN_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _LATIN_RE = re.compile("[a-z]")
 _ZH_SELF_NEGATED = ("不", "没")
+# Every Chinese negator holds a one-character negator; texts without any need no negation check.
+_NEGATOR_CHARS = "".join(sorted(n for n in _ZH_NEGATORS if len(n) == 1))
+assert all(any(ch in n for ch in _NEGATOR_CHARS) for n in _ZH_NEGATORS)
+_NEGATOR_CHAR_RE = re.compile(f"[{_NEGATOR_CHARS}]")
 
 N_FEATURES = 3
 
@@ -425,6 +429,18 @@ N_FEATURES = 3
 def lexicon_counts(text: str) -> tuple[float, float]:
     """Return (positive, negative) opinion-word counts of a normalised text, negation applied."""
     pos = neg = 0.0
+    if _NEGATOR_CHAR_RE.search(text) is None:
+        # No negator can precede any word: plain counts of the words found.
+        for word in _ZH_RE.findall(text):
+            if _ZH_POLARITY[word] > 0:
+                pos += 1
+            else:
+                neg += 1
+        if _LATIN_RE.search(text):
+            p, n = _en_counts(text)
+            pos += p
+            neg += n
+        return pos, neg
     for m in _ZH_RE.finditer(text):
         word = m.group(0)
         pol = _ZH_POLARITY[word]
@@ -437,17 +453,26 @@ def lexicon_counts(text: str) -> tuple[float, float]:
         else:
             neg += 1
     if _LATIN_RE.search(text):
-        tokens = _EN_TOKEN_RE.findall(text)
-        for i, tok in enumerate(tokens):
-            pol = _EN_POLARITY.get(tok, 0)
-            if not pol:
-                continue
-            if any(t in _EN_NEGATORS or t.endswith("n't") for t in tokens[max(0, i - 3) : i]):
-                pol = -pol
-            if pol > 0:
-                pos += 1
-            else:
-                neg += 1
+        p, n = _en_counts(text)
+        pos += p
+        neg += n
+    return pos, neg
+
+
+def _en_counts(text: str) -> tuple[float, float]:
+    """Return (positive, negative) English opinion-word counts, negation applied."""
+    pos = neg = 0.0
+    tokens = _EN_TOKEN_RE.findall(text)
+    for i, tok in enumerate(tokens):
+        pol = _EN_POLARITY.get(tok, 0)
+        if not pol:
+            continue
+        if any(t in _EN_NEGATORS or t.endswith("n't") for t in tokens[max(0, i - 3) : i]):
+            pol = -pol
+        if pol > 0:
+            pos += 1
+        else:
+            neg += 1
     return pos, neg
 
 
