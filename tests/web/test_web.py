@@ -190,3 +190,40 @@ def test_csv_cells_cannot_become_formulas() -> None:
     table = Table("t", "t", [Column("a", "A")], [{"a": "=HYPERLINK(1)"}, {"a": "-3.5"}])
     body = to_csv(table).decode("utf-8-sig")
     assert "'=HYPERLINK(1)" in body and "\n-3.5" in body.replace("\r", "")
+
+
+def test_manager_edits_a_target_and_bad_input_is_explained(app_client: TestClient) -> None:
+    login(app_client, "manager", "manager-demo")
+    page = app_client.get("/indicators?indicator=damage_rate")
+    assert 'id="target-form"' in page.text
+    token = csrf_from(page.text)
+    saved = app_client.post(
+        "/indicators/damage_rate/target",
+        data={"target": "0.5", "amber": "1", "red": "2", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303 and "saved=1" in saved.headers["location"]
+    targets = {t["indicator"]: t for t in app_client.get("/api/v1/metrics/targets").json()}
+    assert targets["damage_rate"]["red"] == 2.0
+    # Red better than amber for a lower-is-better indicator: refused, with the reason shown.
+    wrong = app_client.post(
+        "/indicators/damage_rate/target",
+        data={"target": "0.5", "amber": "3", "red": "2", "csrf_token": token},
+    )
+    assert "红线必须比黄线更差" in wrong.text
+    not_number = app_client.post(
+        "/indicators/damage_rate/target",
+        data={"target": "half", "amber": "1", "red": "2", "csrf_token": token},
+    )
+    assert "都必须是数字" in not_number.text
+
+
+def test_analyst_cannot_edit_targets(app_client: TestClient) -> None:
+    login(app_client, "analyst", "analyst-demo")
+    page = app_client.get("/indicators?indicator=damage_rate")
+    assert 'id="target-form"' not in page.text
+    response = app_client.post(
+        "/indicators/damage_rate/target",
+        data={"target": "1", "amber": "2", "red": "3", "csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 403

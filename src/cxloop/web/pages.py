@@ -10,14 +10,15 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from cxloop.auth.deps import PageUser, require_department_access, user_department_code
+from cxloop.auth.deps import PageUser, require_department_access, require_roles, user_department_code
 from cxloop.auth.models import User
 from cxloop.deps import SessionDep
 from cxloop.metrics import service as metrics
 from cxloop.metrics.periods import Period
+from cxloop.metrics.schemas import TargetIn
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web import charts
 from cxloop.web.i18n import translate
@@ -516,6 +517,8 @@ def indicators_page(
     indicator: str | None = None,
     by: str | None = None,
     export: ExportParam = None,
+    saved: bool = False,
+    target_error: str | None = None,
 ) -> Response:
     """The indicator registry with this month's values and targets; pick one to break it down."""
     locale, t = get_locale(request), _t(request)
@@ -580,11 +583,16 @@ def indicators_page(
                 filename=f"breakdown-{selected.code}-{by}-{data.month}",
             )
         )
+    current = values.get(selected.code) if selected is not None else None
     context = {
         "month": data.month,
         "months": _months(db_session, data.month),
         "selected": selected,
-        "selected_name": (selected.name_en if locale == "en" else selected.name_zh) if selected else None,
+        # The effective thresholds (an edited target wins over the registry's default).
+        "selected_target": current if current is not None and current.target is not None else selected,
+        "can_edit_targets": user.role in TARGET_EDITORS,
+        "target_error": target_error,
+        "saved": saved,
         "by": by,
         "breakdown_chart": charts.bars(
             [r["label"] for r in breakdown_rows],
@@ -596,6 +604,41 @@ def indicators_page(
         else None,
     }
     return _page(request, "dash/indicators.html", context, tables, export, f"indicators-{data.month}")
+
+
+#: Roles that may change indicator targets (analysts and department members only read them).
+TARGET_EDITORS = ("admin", "cx_manager")
+
+
+@router.post("/indicators/{code}/target")
+async def save_target(
+    request: Request,
+    code: str,
+    db_session: SessionDep,
+    user: Annotated[User, Depends(require_roles(*TARGET_EDITORS))],
+) -> Response:
+    """Save the target and amber/red lines of an indicator (all scopes), then show the indicator."""
+    form = await request.form()
+    month = str(form.get("month") or "") or None
+    t = _t(request)
+
+    def back(error: str) -> Response:
+        # Show the form again with the reason instead of a bare error page: nothing was saved.
+        url = _url("/indicators", month=month, indicator=code, target_error=error)
+        return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
+
+    try:
+        values = {name: float(str(form.get(name, ""))) for name in ("target", "amber", "red")}
+    except ValueError:
+        return back(t("indicators.target_invalid"))
+    try:
+        metrics.set_target(db_session=db_session, target_in=TargetIn(indicator=code, **values))
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no indicator {code!r}") from None
+    except ValueError as exc:  # the service's own check: red must be worse than amber
+        return back(t("indicators.red_worse") if "red threshold" in str(exc) else str(exc))
+    url = _url("/indicators", month=month, indicator=code, saved="1")
+    return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
 
 
 # --- competitors ----------------------------------------------------------------------------------
