@@ -14,8 +14,14 @@ import numpy as np
 from cxloop.text.aspects import AspectModel, clause_of
 from cxloop.text.bundle import ModelBundle, load_bundle
 from cxloop.text.clauses import Clause, split_clauses
-from cxloop.text.language import Language, language_from_counts, script_counts, share_from_counts, zh_share
-from cxloop.text.normalize import Normalized, normalize
+from cxloop.text.language import (
+    Language,
+    language_from_counts,
+    script_counts_batch,
+    share_from_counts,
+    zh_share,
+)
+from cxloop.text.normalize import Normalized, normalize, normalize_batch
 from cxloop.text.sentiment import Sentiment, label_for
 from cxloop.text.taxonomy import Taxonomy, default_taxonomy
 
@@ -105,7 +111,7 @@ class Analyzer:
         """Return blended P(positive) and the Chinese model's raw logits for normalised texts."""
         out = np.full(len(texts), EMPTY_SCORE)
         if counts is None:
-            counts = [script_counts(t) for t in texts]
+            counts = script_counts_batch(texts)
         shares = np.array([share_from_counts(h, w) for h, w in counts], dtype=np.float64)
         has_content = np.array([_ALNUM_RE.search(t) is not None for t in texts], dtype=bool)
         zh_idx = np.flatnonzero(has_content & (shares > 0.0))
@@ -125,23 +131,20 @@ class Analyzer:
 
     def score(self, texts: Sequence[str | None]) -> np.ndarray:
         """Return calibrated P(positive) for raw texts (review level only, no aspects)."""
-        return self._scores([normalize(t).text for t in texts])
+        return self._scores([n.text for n in normalize_batch(texts)])
 
     # -- the pipeline -------------------------------------------------------------------
     def analyze(self, texts: Sequence[str | None]) -> list[Analysis]:
         """Analyse a batch of texts; None, empty or junk input gives a neutral, aspect-free result."""
-        norms: list[Normalized] = [normalize(t) for t in texts]
+        norms: list[Normalized] = normalize_batch(texts)
         ntexts = [n.text for n in norms]
-        counts = [script_counts(t) for t in ntexts]
+        counts = script_counts_batch(ntexts)
         review_scores: list[float] = self._scores(ntexts, counts).tolist()
         clause_lists: list[list[Clause]] = [split_clauses(t) for t in ntexts]
         detections = self.aspect_model.detect_batch(ntexts, clause_lists)
         # Score every aspect mention in one batch. Chinese-dominant clauses use the aspect
         # polarity model; other clauses use the review model on the clause.
-        items: list[tuple[str, Clause, int, int]] = []
-        en_items: list[str] = []
-        is_zh: list[bool] = []
-        share_of: dict[str, float] = {}
+        mentions_at: list[tuple[str, Clause, int, int]] = []
         for i, dets in enumerate(detections):
             if not dets:
                 continue
@@ -153,16 +156,22 @@ class Analyzer:
                 clause = by_start.get(d.start)
                 if clause is None or clause.end != d.end:
                     clause = clause_of(clauses, d.start, d.end, text)
-                ct = clause.text
-                share = share_of.get(ct)
-                if share is None:
-                    share = share_of[ct] = zh_share(ct)
-                if share >= 0.5:
-                    is_zh.append(True)
-                    items.append((text, clause, d.term_start, d.term_end))
-                else:
-                    is_zh.append(False)
-                    en_items.append(ct)
+                mentions_at.append((text, clause, d.term_start, d.term_end))
+        clause_texts = list({m[1].text: None for m in mentions_at})
+        share_of = {
+            t: share_from_counts(h, w)
+            for t, (h, w) in zip(clause_texts, script_counts_batch(clause_texts), strict=True)
+        }
+        items: list[tuple[str, Clause, int, int]] = []
+        en_items: list[str] = []
+        is_zh: list[bool] = []
+        for m in mentions_at:
+            if share_of[m[1].text] >= 0.5:
+                is_zh.append(True)
+                items.append(m)
+            else:
+                is_zh.append(False)
+                en_items.append(m[1].text)
         zh_scores = iter(self.bundle.absa.score(self.bundle.zh, items).tolist() if items else ())
         en_scores = iter(self.bundle.en.score(en_items).tolist() if en_items else ())
         route = iter(is_zh)

@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 # Longer texts are cut here: a review is rarely longer than a few thousand characters and a
 # 100 KB paste would otherwise dominate a whole batch. The cut is documented in docs/text.md.
 MAX_CHARS = 5000
@@ -137,12 +139,15 @@ _FULL_WIDTH_RE = re.compile("[\uff01-\uff5e]")
 _RUN_RE = re.compile(rf"(.)\1{{{MAX_REPEAT},}}| {{2,}}")
 
 
+def _half_width(m: re.Match[str]) -> str:
+    """Replacement of one full-width character."""
+    return _FAST_TABLE[m.group(0)]
+
+
 def _fast(text: str, original: str) -> Normalized | None:
     """Normalise a text of simple characters; None when the general path is needed."""
-    s = text.lower()
     # Reviews hold few full-width characters: substituting matches beats str.translate here.
-    s = _FULL_WIDTH_RE.sub(lambda m: _FAST_TABLE[m.group(0)], s)
-    return _finish(s, original)
+    return _finish(_FULL_WIDTH_RE.sub(_half_width, text.lower()), original)
 
 
 def _finish(s: str, original: str) -> Normalized | None:
@@ -153,7 +158,11 @@ def _finish(s: str, original: str) -> Normalized | None:
     converted = _t2s(s)
     if len(converted) != len(s):
         return None
-    s = converted
+    return _collapse(converted, original)
+
+
+def _collapse(s: str, original: str) -> Normalized:
+    """Collapse runs and trim a converted text that maps one-to-one onto the original."""
     keep: list[tuple[int, int]] = []
     pos = 0
     for m in _RUN_RE.finditer(s):
@@ -253,3 +262,48 @@ def normalize(text: str | None) -> Normalized:
     while hi > lo and out_chars[hi - 1] == " ":
         hi -= 1
     return Normalized("".join(out_chars[lo:hi]), tuple(out_offsets[lo:hi]), original)
+
+
+def normalize_batch(texts: Sequence[str | None]) -> list[Normalized]:
+    """`normalize` every text; the same results, faster for a batch.
+
+    Texts of simple characters (most reviews) are converted to Simplified in one OpenCC call
+    (joined by newlines, which they never contain and no dictionary entry spans), and one numpy
+    pass over the converted batch finds the few texts with runs to collapse.
+    """
+    out: list[Normalized | None] = [None] * len(texts)
+    idx: list[int] = []
+    cleaned: list[str] = []
+    for i, t in enumerate(texts):
+        if type(t) is str and t and not _SIMPLE_RE.search(t, 0, MAX_CHARS):
+            idx.append(i)
+            cleaned.append(_FULL_WIDTH_RE.sub(_half_width, t[:MAX_CHARS].lower()))
+        else:
+            out[i] = normalize(t)
+    if cleaned:
+        joined = "\n".join(cleaned)
+        parts = _t2s(joined).split("\n")
+        if len(parts) != len(cleaned):  # cannot happen (see above); stay safe
+            parts = [_t2s(c) for c in cleaned]
+        conv = "\n".join(parts)
+        codes = np.frombuffer(conv.encode("utf-32-le"), dtype=np.uint32)
+        same = codes[:-1] == codes[1:]
+        # Positions starting a run of MAX_REPEAT + 1 equal characters, or of two spaces.
+        run = same[: len(same) - MAX_REPEAT + 1].copy()
+        for k in range(1, MAX_REPEAT):
+            run &= same[k : len(same) - MAX_REPEAT + 1 + k]
+        spaces = same & (codes[:-1] == 0x20)
+        starts = np.cumsum([0] + [len(p) + 1 for p in parts[:-1]])
+        flagged = set(np.searchsorted(starts, np.flatnonzero(run), side="right").tolist())
+        flagged.update(np.searchsorted(starts, np.flatnonzero(spaces), side="right").tolist())
+        for k, (i, c, p) in enumerate(zip(idx, cleaned, parts, strict=True)):
+            t = texts[i]
+            assert t is not None
+            if len(p) != len(c):
+                out[i] = normalize(t)  # phrase conversion changed the length
+            elif k + 1 in flagged or p[0] == " " or p[-1] == " ":
+                n = _collapse(p, t)
+                out[i] = n if n.text else normalize(t)
+            else:
+                out[i] = Normalized(p, range(len(p)), t)
+    return out  # type: ignore[return-value]
