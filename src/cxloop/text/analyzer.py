@@ -181,28 +181,30 @@ class Analyzer:
             offsets = n.offsets
             # Most texts map one-to-one onto a slice of the original: the map is a range.
             base = offsets.start if type(offsets) is range else -1
-            original = n.original
-            mentions = []
-            for d in detections[i]:
-                s = next(zh_scores) if next(route) else next(en_scores)
-                if base >= 0:
-                    o_start, o_end = base + d.start, base + d.end
-                    t_start, t_end = base + d.term_start, base + d.term_end
-                else:
-                    o_start, o_end = n.span(d.start, d.end)
-                    t_start, t_end = n.span(d.term_start, d.term_end)
-                mentions.append(
-                    AspectMention(
-                        aspect=d.aspect,
-                        sentiment="negative" if s < lo else "positive" if s > hi else "neutral",
-                        score=round(s, 4),
-                        start=o_start,
-                        end=o_end,
-                        text=original[o_start:o_end],
-                        term=original[t_start:t_end],
-                        method=d.method,
+            mentions: list[AspectMention] = []
+            dets = detections[i]
+            if dets:
+                original = n.original
+                for d in dets:
+                    s = next(zh_scores) if next(route) else next(en_scores)
+                    if base >= 0:
+                        o_start, o_end = base + d.start, base + d.end
+                        t_start, t_end = base + d.term_start, base + d.term_end
+                    else:
+                        o_start, o_end = n.span(d.start, d.end)
+                        t_start, t_end = n.span(d.term_start, d.term_end)
+                    mentions.append(
+                        AspectMention(
+                            d.aspect,
+                            "negative" if s < lo else "positive" if s > hi else "neutral",
+                            round(s, 4),
+                            o_start,
+                            o_end,
+                            original[o_start:o_end],
+                            original[t_start:t_end],
+                            d.method,
+                        )
                     )
-                )
             score = review_scores[i]
             if not ntexts[i]:
                 language: Language = "unknown"
@@ -210,19 +212,13 @@ class Analyzer:
             else:
                 language = language_from_counts(*counts[i])
                 sentiment = "negative" if score < lo else "positive" if score > hi else "neutral"
-            if base >= 0:
+            if base == 0:
+                spans = [c[:2] for c in clause_lists[i]]  # (start, end) of each Clause tuple
+            elif base > 0:
                 spans = [(base + c.start, base + c.end) for c in clause_lists[i]]
             else:
                 spans = [n.span(c.start, c.end) for c in clause_lists[i]]
-            results.append(
-                Analysis(
-                    language=language,
-                    sentiment=sentiment,
-                    score=round(score, 4),
-                    aspects=mentions,
-                    clauses=spans,
-                )
-            )
+            results.append(Analysis(language, sentiment, round(score, 4), mentions, spans))
         return results
 
     def analyze_one(self, text: str | None) -> Analysis:
