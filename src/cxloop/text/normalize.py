@@ -161,8 +161,9 @@ def _finish(s: str, original: str) -> Normalized | None:
     return _collapse(converted, original)
 
 
-def _collapse(s: str, original: str) -> Normalized:
-    """Collapse runs and trim a converted text that maps one-to-one onto the original."""
+def _collapse(s: str, original: str, base: Sequence[int] | None = None) -> Normalized:
+    """Collapse runs and trim a converted text; `base` maps its characters to the original
+    (None: one-to-one)."""
     keep: list[tuple[int, int]] = []
     pos = 0
     for m in _RUN_RE.finditer(s):
@@ -170,6 +171,15 @@ def _collapse(s: str, original: str) -> Normalized:
         keep.append((pos, m.start() + limit))
         pos = m.end()
     keep.append((pos, len(s)))
+    if base is not None:
+        chars = "".join(s[a:b] for a, b in keep) if len(keep) > 1 else s
+        mapped = [base[i] for a, b in keep for i in range(a, b)] if len(keep) > 1 else base
+        lo, hi = 0, len(chars)
+        while lo < hi and chars[lo] == " ":
+            lo += 1
+        while hi > lo and chars[hi - 1] == " ":
+            hi -= 1
+        return Normalized(chars[lo:hi], mapped[lo:hi], original)
     if len(keep) == 1:
         # Nothing collapsed: the map is the identity, kept as a cheap range.
         chars, offsets = s, range(len(s))
@@ -193,8 +203,8 @@ _CLEAN_TABLE: dict[int, str] = {}
 _NOT_ONE_TO_ONE: set[str] = set()
 
 
-def _translated(text: str, original: str) -> Normalized | None:
-    """Normalise a text whose characters all clean to exactly one character; None otherwise."""
+def _fill_table(text: str) -> set[str]:
+    """Add the characters of a text to the cleaning table; return the text's character set."""
     chars = set(text)
     for ch in chars:
         if ord(ch) not in _CLEAN_TABLE:
@@ -202,6 +212,12 @@ def _translated(text: str, original: str) -> Normalized | None:
             if len(rep) != 1:
                 _NOT_ONE_TO_ONE.add(ch)
             _CLEAN_TABLE[ord(ch)] = rep
+    return chars
+
+
+def _translated(text: str, original: str) -> Normalized | None:
+    """Normalise a text whose characters all clean to exactly one character; None otherwise."""
+    chars = _fill_table(text)
     if not _NOT_ONE_TO_ONE.isdisjoint(chars):
         return None
     return _finish(text.translate(_CLEAN_TABLE), original)
@@ -218,50 +234,24 @@ def normalize(text: str | None) -> Normalized:
     fast = _fast(text, original) if not _SIMPLE_RE.search(text) else _translated(text, original)
     if fast is not None and fast.text:
         return fast
-    chars: list[str] = []
-    offsets: list[int] = []
-    for i, ch in enumerate(text):
-        rep = _clean_char(ch)
-        for r in rep:
-            chars.append(r)
-            offsets.append(i)
-    joined = "".join(chars)
+    # General path: per-character replacements (from the lazily filled table) that may expand
+    # (emoji -> word, "…" -> "...") or vanish, with the source offset of every output character.
+    _fill_table(text)
+    reps = [_CLEAN_TABLE[ord(ch)] for ch in text]
+    joined = "".join(reps)
+    offsets = [i for i, rep in enumerate(reps) for _ in rep]
     converted = _t2s(joined) if joined else joined
     if len(converted) == len(joined):
         joined = converted
     else:
         # Phrase-level conversion changed the length (rare): fall back to converting char by char,
         # which keeps a one-to-one map.
-        parts = [_t2s(c) for c in chars]
-        chars2: list[str] = []
-        offsets2: list[int] = []
-        for part, off in zip(parts, offsets, strict=True):
-            for c in part:
-                chars2.append(c)
-                offsets2.append(off)
-        joined, offsets = "".join(chars2), offsets2
-    # Collapse long runs of one character and runs of whitespace.
-    out_chars: list[str] = []
-    out_offsets: list[int] = []
-    run_char = ""
-    run_len = 0
-    for c, off in zip(joined, offsets, strict=True):
-        if c == run_char:
-            run_len += 1
-        else:
-            run_char, run_len = c, 1
-        limit = 1 if c == " " else MAX_REPEAT
-        if run_len > limit:
-            continue
-        out_chars.append(c)
-        out_offsets.append(off)
-    # Trim leading/trailing spaces while keeping the map aligned.
-    lo, hi = 0, len(out_chars)
-    while lo < hi and out_chars[lo] == " ":
-        lo += 1
-    while hi > lo and out_chars[hi - 1] == " ":
-        hi -= 1
-    return Normalized("".join(out_chars[lo:hi]), tuple(out_offsets[lo:hi]), original)
+        parts = [_t2s(c) for c in joined]
+        joined = "".join(parts)
+        offsets = [off for part, off in zip(parts, offsets, strict=True) for _ in part]
+    # Collapse long runs of one character and runs of whitespace, trim, keep the map aligned.
+    out = _collapse(joined, original, offsets)
+    return Normalized(out.text, tuple(out.offsets), original)
 
 
 def normalize_batch(texts: Sequence[str | None]) -> list[Normalized]:
