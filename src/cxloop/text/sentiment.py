@@ -16,7 +16,14 @@ import scipy.sparse as sp
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from cxloop.text.features import build_vocab, char_ngram_counts, scale_rows, vocab_counts, vocab_table
+from cxloop.text.features import (
+    build_vocab,
+    char_ngram_counts,
+    char_wb_hashed_counts,
+    scale_rows,
+    vocab_counts,
+    vocab_table,
+)
 from cxloop.text.lexicon import lexicon_features
 
 Sentiment = Literal["positive", "neutral", "negative"]
@@ -52,21 +59,6 @@ def _vectorizers(n_features: int) -> list[HashingVectorizer]:
         ),
         HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), **common),
     ]
-
-
-def _char_wb_ngrams(text: str, min_n: int = 2, max_n: int = 5) -> list[str]:
-    """Character n-grams inside space-padded words, as HashingVectorizer(analyzer="char_wb") makes."""
-    out: list[str] = []
-    for w in text.split():
-        w = f" {w} "
-        size = len(w)
-        for n in range(min_n, max_n + 1):
-            if size <= n:
-                # A word no longer than n gives itself once and no longer n-grams.
-                out.append(w)
-                break
-            out += [w[i : i + n] for i in range(size - n + 1)]
-    return out
 
 
 class SentimentModel:
@@ -108,17 +100,17 @@ class SentimentModel:
             x = char_ngram_counts(texts, (1, 5), self.n_features)
         else:
             words = _vectorizers(self.n_features)[0]
-            # The same matrices as the two HashingVectorizers' transform, faster: (feature, 1)
-            # pairs zipped in C (the "string" input wraps every feature in a Python generator
-            # step) and char_wb n-grams made by slicing in list comprehensions.
+            # The same matrices as the two HashingVectorizers' transform, faster: word n-grams
+            # as (feature, 1) pairs zipped in C (the "string" input wraps every feature in a
+            # Python generator step); char_wb n-grams hashed with numpy over the whole batch.
             hasher = FeatureHasher(
                 n_features=self.n_features, input_type="pair", dtype=np.float32, alternate_sign=False
             )
-            ones = itertools.repeat(1)
             analyze_words = words.build_analyzer()
+            ones = itertools.repeat(1)
             mats = [
                 hasher.transform(zip(analyze_words(t), ones, strict=False) for t in texts),
-                hasher.transform(zip(_char_wb_ngrams(t), ones, strict=False) for t in texts),
+                char_wb_hashed_counts(texts, self.n_features, (2, 5)),
             ]
             x = sp.hstack(mats, format="csr")
         x = sp.csr_matrix(x, dtype=np.float32)
