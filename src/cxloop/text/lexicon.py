@@ -476,18 +476,28 @@ def _en_counts(text: str) -> tuple[float, float]:
     return pos, neg
 
 
+_COUNTS_MEMO: dict[str, tuple[float, float]] = {}
+_MEMO_MAX = 200_000
+_MEMO_TEXT_MAX = 48
+
+
 def lexicon_features(texts: list[str]) -> np.ndarray:
     """Return an (n, 3) float32 array: squashed positive count, negative count and their balance."""
     out = np.zeros((len(texts), N_FEATURES), dtype=np.float32)
     if not texts:
         return out
-    # Count once per distinct text (mentions often share a clause), squash with array tanh.
-    memo: dict[str, tuple[float, float]] = {}
+    # Mentions share clauses, and short clauses and windows repeat across reviews ("物流很快"):
+    # counts of short texts are kept in a bounded process-wide memo.
+    memo = _COUNTS_MEMO
+    if len(memo) > _MEMO_MAX:
+        memo.clear()
     pairs: list[tuple[float, float]] = []
     for t in texts:
         c = memo.get(t)
         if c is None:
-            c = memo[t] = lexicon_counts(t)
+            c = lexicon_counts(t)
+            if len(t) <= _MEMO_TEXT_MAX:
+                memo[t] = c
         pairs.append(c)
     counts = np.array(pairs, dtype=np.float64)
     p, n = counts[:, 0], counts[:, 1]
