@@ -1,0 +1,73 @@
+"""The batch/vectorised fast paths give exactly what the straightforward code gives."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from cxloop.text.clauses import split_clauses
+from cxloop.text.features import char_wb_hashed_counts
+from cxloop.text.language import script_counts, script_counts_batch
+from cxloop.text.lexicon import lexicon_counts, lexicon_features
+from cxloop.text.normalize import normalize, normalize_batch
+
+_CHARS = (
+    "這個東西很好用乾燥後台髮ＡＢＣａｂ１！～…“”·—\n\t \u3000\u200b👍😡½好好好好 aaaaa!!!!!.。，但是不过却"
+)
+_POOL = [*_CHARS, "  ", "後台", "乾燥", "but ", "不满意", "没有", "不但"]
+
+
+def _random_texts(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(_POOL) for _ in range(rng.randint(0, 14))) for _ in range(n)]
+
+
+def test_normalize_batch_equals_normalize() -> None:
+    texts: list[str | None] = [*_random_texts(3000), None, "", " ", "好好好好好", "x" * 6000, "  前后  "]
+    for t, n in zip(texts, normalize_batch(texts), strict=True):
+        ref = normalize(t)
+        assert (n.text, list(n.offsets), n.original) == (ref.text, list(ref.offsets), ref.original)
+
+
+def test_script_counts_batch_equals_script_counts() -> None:
+    texts = [*_random_texts(2000, seed=1), "", "abc def", "𠀀好a"]
+    assert script_counts_batch(texts) == [script_counts(t) for t in texts]
+    assert script_counts_batch([]) == []
+
+
+def test_char_wb_hashed_counts_equals_hashing_vectorizer() -> None:
+    texts = [*_random_texts(2000, seed=2), "", "a", "ab c", "great phone, not bad", "é𠀀😀 ok"]
+    hv = HashingVectorizer(
+        analyzer="char_wb",
+        ngram_range=(2, 5),
+        n_features=2**21,
+        alternate_sign=False,
+        norm=None,
+        dtype=np.float32,
+        lowercase=False,
+    )
+    want = hv.transform(texts)
+    got = char_wb_hashed_counts(texts, 2**21)
+    assert want.shape == got.shape
+    assert np.array_equal(want.indptr, got.indptr)
+    assert np.array_equal(want.indices, got.indices)
+    assert np.array_equal(want.data, got.data)
+
+
+def test_split_clauses_contrast_and_punctuation() -> None:
+    text = "味道不错，但是送餐太慢了 不但好吃而且便宜 great food but slow"
+    got = [c.text for c in split_clauses(text)]
+    assert got == ["味道不错", "但是送餐太慢了 不但好吃而且便宜 great food", "but slow"]
+    for c in split_clauses(text):
+        assert text[c.start : c.end] == c.text
+
+
+def test_lexicon_features_memo_consistent() -> None:
+    texts = ["物流很快", "不满意", "物流很快", "并不好", "not good at all"]
+    first = lexicon_features(texts)
+    assert np.array_equal(first, lexicon_features(texts))
+    counts = np.array([lexicon_counts(t) for t in texts])
+    assert np.allclose(first[:, 0], np.tanh(counts[:, 0] / 2.0))
+    assert np.allclose(first[:, 1], np.tanh(counts[:, 1] / 2.0))
