@@ -198,29 +198,35 @@ def _collapse(s: str, original: str, base: Sequence[int] | None = None) -> Norma
 
 # `_clean_char` results by code point, filled as characters are met, for one `str.translate` call
 # per text; characters whose replacement is not exactly one character are kept apart (texts
-# holding them take the character-by-character path, which keeps the offset map right).
+# holding them take the general path). The table stops growing at _TABLE_MAX characters (junk
+# input could otherwise fill it with all of Unicode); new characters then get a per-text table.
 _CLEAN_TABLE: dict[int, str] = {}
 _NOT_ONE_TO_ONE: set[str] = set()
+_TABLE_MAX = 50_000
 
 
-def _fill_table(text: str) -> set[str]:
-    """Add the characters of a text to the cleaning table; return the text's character set."""
+def _table_for(text: str) -> tuple[dict[int, str], bool]:
+    """A cleaning table covering the text's characters, and whether all map one-to-one."""
     chars = set(text)
-    for ch in chars:
-        if ord(ch) not in _CLEAN_TABLE:
-            rep = _clean_char(ch)
-            if len(rep) != 1:
-                _NOT_ONE_TO_ONE.add(ch)
-            _CLEAN_TABLE[ord(ch)] = rep
-    return chars
+    table = _CLEAN_TABLE
+    missing = [ch for ch in chars if ord(ch) not in table]
+    if missing and len(table) >= _TABLE_MAX:
+        local = {ord(ch): _clean_char(ch) for ch in chars}
+        return local, all(len(r) == 1 for r in local.values())
+    for ch in missing:
+        rep = _clean_char(ch)
+        if len(rep) != 1:
+            _NOT_ONE_TO_ONE.add(ch)
+        table[ord(ch)] = rep
+    return table, _NOT_ONE_TO_ONE.isdisjoint(chars)
 
 
 def _translated(text: str, original: str) -> Normalized | None:
     """Normalise a text whose characters all clean to exactly one character; None otherwise."""
-    chars = _fill_table(text)
-    if not _NOT_ONE_TO_ONE.isdisjoint(chars):
+    table, one_to_one = _table_for(text)
+    if not one_to_one:
         return None
-    return _finish(text.translate(_CLEAN_TABLE), original)
+    return _finish(text.translate(table), original)
 
 
 def normalize(text: str | None) -> Normalized:
@@ -236,8 +242,8 @@ def normalize(text: str | None) -> Normalized:
         return fast
     # General path: per-character replacements (from the lazily filled table) that may expand
     # (emoji -> word, "…" -> "...") or vanish, with the source offset of every output character.
-    _fill_table(text)
-    reps = [_CLEAN_TABLE[ord(ch)] for ch in text]
+    table = _table_for(text)[0]
+    reps = [table[ord(ch)] for ch in text]
     joined = "".join(reps)
     offsets = [i for i, rep in enumerate(reps) for _ in rep]
     converted = _t2s(joined) if joined else joined
