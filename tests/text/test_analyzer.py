@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from cxloop.text import MODEL_VERSION, Analysis, Analyzer, aspect_sentiment
 from cxloop.text.bundle import MODEL_FILE, load_bundle_file
 
 
-def test_shipped_model_loads_fast_and_small() -> None:
-    t0 = time.perf_counter()
+def test_shipped_model_loads_and_is_small() -> None:
+    # Load time is measured by bench/text.py, never asserted in a test.
     bundle = load_bundle_file(MODEL_FILE)
-    assert time.perf_counter() - t0 < 3.0  # generous for busy CI; measured well under 1 s
     assert MODEL_FILE.stat().st_size < 30e6
     assert bundle.version == MODEL_VERSION
 
