@@ -1084,6 +1084,7 @@ def _run_pipeline(
 
 
 def _progress_bar(reader: TableReader | MemoryReader) -> Any:
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns: list[Any] = [TextColumn("{task.description}"), BarColumn()]
@@ -1091,7 +1092,10 @@ def _progress_bar(reader: TableReader | MemoryReader) -> Any:
         DownloadColumn() if reader.fmt in ("csv", "tsv", "jsonl") else TextColumn("{task.completed} rows")
     )
     columns.append(TimeRemainingColumn())
-    return Progress(*columns, transient=True)
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return None  # a bar in a log file (cron, CI, a pipe) is only noise and blank lines
+    return Progress(*columns, transient=True, console=console)
 
 
 def import_file(
