@@ -44,6 +44,24 @@ ORDER_EVENT_KINDS: Final = (
     "cancelled",
 )
 
+#: The order column (a ``*_at`` time or a flag) each timeline event sets; orders mirror their timeline.
+ORDER_EVENT_COLUMNS: Final = {
+    "placed": "placed_at",
+    "paid": "paid_at",
+    "picked": "picked_at",
+    "sorted": "sorted_at",
+    "shipped": "shipped_at",
+    "delivered": "delivered_at",
+    "delivery_failed": "delivery_failed_at",
+    "damaged": "damaged",
+    "lost": "lost",
+    "spilled": "spilled",
+    "returned": "returned_at",
+    "refund_requested": "refund_requested_at",
+    "refunded": "refunded_at",
+    "cancelled": "cancelled_at",
+}
+
 #: The fulfilment stages between two timeline events, for durations and root cause.
 ORDER_STAGES: Final = {
     "payment": ("placed", "paid"),

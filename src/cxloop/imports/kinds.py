@@ -207,25 +207,8 @@ SURVEY_KIND_ALIASES: Final = {"满意度": "csat", "净推荐值": "nps", "费�
 #: Score range of each survey kind (``open`` has no score).
 SURVEY_SCORE_RANGES: Final = MappingProxyType({"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)})
 
-#: The order's ``*_at`` column or flag each timeline event sets.
-ORDER_EVENT_COLUMNS: Final = MappingProxyType(
-    {
-        "placed": "placed_at",
-        "paid": "paid_at",
-        "picked": "picked_at",
-        "sorted": "sorted_at",
-        "shipped": "shipped_at",
-        "delivered": "delivered_at",
-        "delivery_failed": "delivery_failed_at",
-        "damaged": "damaged",
-        "lost": "lost",
-        "spilled": "spilled",
-        "returned": "returned_at",
-        "refund_requested": "refund_requested_at",
-        "refunded": "refunded_at",
-        "cancelled": "cancelled_at",
-    }
-)
+#: The order's ``*_at`` column or flag each timeline event sets (one map, in vocab).
+ORDER_EVENT_COLUMNS: Final = MappingProxyType(vocab.ORDER_EVENT_COLUMNS)
 
 
 KINDS: Final[Mapping[str, KindSpec]] = MappingProxyType(

@@ -9,21 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxloop.orders.models import Order, OrderEvent, OrderLine
-from cxloop.vocab import ORDER_STAGES
+from cxloop.vocab import ORDER_EVENT_COLUMNS, ORDER_STAGES
 
-#: Order columns that mirror a timeline event of the same kind.
+#: Order columns holding the time of a timeline event (the flags such as ``damaged`` carry no time).
 TIMELINE_COLUMNS: dict[str, str] = {
-    "placed": "placed_at",
-    "paid": "paid_at",
-    "picked": "picked_at",
-    "sorted": "sorted_at",
-    "shipped": "shipped_at",
-    "delivered": "delivered_at",
-    "delivery_failed": "delivery_failed_at",
-    "cancelled": "cancelled_at",
-    "refund_requested": "refund_requested_at",
-    "refunded": "refunded_at",
-    "returned": "returned_at",
+    kind: column for kind, column in ORDER_EVENT_COLUMNS.items() if column.endswith("_at")
 }
 
 
