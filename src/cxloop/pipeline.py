@@ -10,8 +10,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxloop.db import session_scope
@@ -84,6 +85,38 @@ def after_data(
     return report
 
 
+class StoredData(Protocol):
+    """What an import reports about the rows it stored (``imports.service.ImportSummary``)."""
+
+    @property
+    def stored(self) -> int: ...
+
+    earliest: datetime | None
+    touches_history: bool
+
+
+def follow_up_import(
+    *,
+    db_session: Session,
+    summary: StoredData,
+    defer: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> AfterDataReport | None:
+    """What follows every import, whichever door it came through: the pipeline now, or later.
+
+    ``defer`` only marks the indicators stale (JSON events arrive one at a time, too few to
+    recompute for); the scheduled ``pipeline.after_data`` job then catches up.
+    """
+    if not summary.stored:
+        return None
+    if defer:
+        mark_stale(db_session=db_session, since=summary.earliest, everything=summary.touches_history)
+        return None
+    return after_data(
+        db_session=db_session, since=summary.earliest, everything=summary.touches_history, progress=progress
+    )
+
+
 def mark_stale(*, db_session: Session, since: datetime | None, everything: bool = False) -> None:
     """Note that indicators are stale from ``since`` on; the scheduled ``pipeline.after_data`` catches up.
 
@@ -112,8 +145,16 @@ def after_data_job() -> dict[str, Any]:
         state = session.get(AppState, STALE_KEY)
         since = _parse(state.value.get("since")) if state else None
         everything = bool(state.value.get("everything")) if state else False
+        taken = dict(state.value) if state is not None else None
         report = after_data(db_session=session, since=since, everything=everything)
-        if state is not None:
-            # Cleared only after success: a crash leaves the mark for the next run.
-            session.delete(state)
+        # Cleared only after success (a crash leaves the mark for the next run), and only if no newer
+        # event moved it meanwhile: that one is left for the next run rather than lost.
+        current = session.scalar(
+            select(AppState)
+            .where(AppState.key == STALE_KEY)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if current is not None and current.value == taken:
+            session.delete(current)
         return report.as_dict()

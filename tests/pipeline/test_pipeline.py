@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
+from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session
 
 from cxloop import jobs, pipeline
+from cxloop.db import get_engine
 from cxloop.scheduler import InProcessScheduler
 from cxloop.system.models import AppState
 
@@ -51,3 +55,42 @@ def test_scheduler_runs_each_job_at_its_interval() -> None:
     assert len(calls) <= elapsed / 0.1 + 1
     gaps = [b - a for a, b in pairwise(calls)]
     assert min(gaps) >= 0.09
+
+
+def test_a_mark_made_during_the_catch_up_is_kept(
+    db_url: str, db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline.mark_stale(db_session=db_session, since=datetime(2026, 8, 5))
+    real = pipeline.after_data
+
+    def after_data_while_an_event_arrives(**kwargs: Any) -> pipeline.AfterDataReport:
+        report = real(**kwargs)
+        with Session(get_engine(db_url)) as other:  # a JSON event lands while the job runs
+            pipeline.mark_stale(db_session=other, since=datetime(2026, 7, 1))
+        return report
+
+    monkeypatch.setattr(pipeline, "after_data", after_data_while_an_event_arrives)
+    pipeline.after_data_job()
+    db_session.expire_all()
+    state = db_session.get(AppState, pipeline.STALE_KEY)
+    assert state is not None and state.value["since"] == "2026-07-01T00:00:00"
+
+    monkeypatch.setattr(pipeline, "after_data", real)
+    pipeline.after_data_job()
+    db_session.expire_all()
+    assert db_session.get(AppState, pipeline.STALE_KEY) is None
+
+
+def test_follow_up_import_runs_now_or_marks_stale(db_session: Session) -> None:
+    @dataclass
+    class Summary:
+        stored: int
+        earliest: datetime | None
+        touches_history: bool = False
+
+    assert pipeline.follow_up_import(db_session=db_session, summary=Summary(0, None)) is None
+    pipeline.follow_up_import(db_session=db_session, summary=Summary(3, datetime(2026, 9, 2)), defer=True)
+    state = db_session.get(AppState, pipeline.STALE_KEY)
+    assert state is not None and state.value["since"] == "2026-09-02T00:00:00"
+    report = pipeline.follow_up_import(db_session=db_session, summary=Summary(3, datetime(2026, 9, 2)))
+    assert report is not None and report.refreshed_since == datetime(2026, 9, 2)

@@ -104,15 +104,13 @@ def import_command(
                     )
                 )
             raise typer.Exit(1) from exc
-        after: dict[str, Any] | None = None
-        if follow_up and summary.stored:
-            from cxloop.pipeline import after_data
+        from cxloop.pipeline import follow_up_import
 
-            if not (quiet or as_json):
-                err.print(_say("正在分析反馈并更新指标……", "analysing feedback and refreshing indicators..."))
-            after = after_data(
-                db_session=session, since=summary.earliest, everything=summary.touches_history
-            ).as_dict()
+        if follow_up and summary.stored and not (quiet or as_json):
+            err.print(_say("正在分析反馈并更新指标……", "analysing feedback and refreshing indicators..."))
+        # --no-follow-up still marks the indicators stale, so the schedule catches up later.
+        report = follow_up_import(db_session=session, summary=summary, defer=not follow_up)
+        after: dict[str, Any] | None = report.as_dict() if report is not None else None
     if as_json:
         typer.echo(json.dumps({**summary.as_dict(), "follow_up": after}, ensure_ascii=False, default=str))
         return

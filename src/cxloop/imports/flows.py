@@ -11,7 +11,7 @@ from cxloop.imports.models import ImportRun
 from cxloop.imports.readers import ImportRefused
 from cxloop.imports.service import import_file, load_mapping
 from cxloop.jobs import job
-from cxloop.pipeline import after_data
+from cxloop.pipeline import follow_up_import
 
 #: Files the upload endpoint writes next to the uploaded file (the run row has no column for them).
 MAPPING_NAME = "mapping.yaml"
@@ -48,6 +48,4 @@ def run_import(*, run_id: int) -> None:
             run.status = "failed"
             run.error = f"{exc.message} / {exc.message_zh}"
             return
-        if summary.stored:
-            # The dashboard and the alert rules must see what the upload brought, as after a CLI import.
-            after_data(db_session=session, since=summary.earliest, everything=summary.touches_history)
+        follow_up_import(db_session=session, summary=summary)

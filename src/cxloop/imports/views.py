@@ -30,7 +30,7 @@ from cxloop.imports.schemas import (
     OrderEventIn,
 )
 from cxloop.imports.service import ImportSummary, import_rows, load_mapping
-from cxloop.pipeline import mark_stale
+from cxloop.pipeline import follow_up_import
 
 router = APIRouter(tags=["imports"])
 
@@ -193,9 +193,7 @@ def _import_json(session: SessionDep, kind: str, items: list[Any]) -> Any:
         summary = import_rows(db_session=session, kind=kind, rows=[item.as_row() for item in items])
     except ImportRefused as exc:
         raise _refused(exc) from exc
-    if summary.stored:
-        # One event at a time is too little to recompute indicators for: the schedule catches up.
-        mark_stale(db_session=session, since=summary.earliest, everything=summary.touches_history)
+    follow_up_import(db_session=session, summary=summary, defer=True)
     data = _summary_out(summary)
     if summary.rejected and not (summary.inserted or summary.updated):
         # Nothing was stored: the request as a whole failed, like a type error would.
