@@ -11,6 +11,10 @@ import numpy as np
 Language = Literal["zh", "en", "mixed", "unknown"]
 
 
+# The Chinese share (see `share_from_counts`) at or above which a text is Chinese; at or below
+# one minus it, a text is English; in between it is mixed.
+ZH_SHARE = 0.8
+
 _HAN_RE = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0002a6df]")
 _WORD_RE = re.compile("[A-Za-z]+")
 
@@ -57,9 +61,9 @@ def language_from_counts(han: int, words: int) -> Language:
     if total == 0:
         return "unknown"
     share = zh_weight / total
-    if share >= 0.8:
+    if share >= ZH_SHARE:
         return "zh"
-    if share <= 0.2:
+    if share <= 1.0 - ZH_SHARE:
         return "en"
     return "mixed"
 
