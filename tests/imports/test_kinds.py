@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from cxloop.db import Base
 from cxloop.imports.service import import_file, import_rows
 
 from .conftest import table_rows, write_csv
@@ -135,6 +136,44 @@ def test_survey_score_ranges_by_kind(db_session: Session) -> None:
     assert summary.errors[0]["message"] == (
         "row 2, column score: 6 is out of range for a csat answer (expected a whole number from 1 to 5)"
     )
+
+
+def test_survey_comments_become_feedback_once(db_session: Session) -> None:
+    """A comment is analysed like any feedback: it is copied once, and re-imports update the copy."""
+    answers = [
+        {
+            "id": "S1",
+            "kind": "open",
+            "comment": "快递太慢了",
+            "responded_at": "2026-11-22 10:00",
+            "order": "O1",
+        },
+        {"id": "S2", "kind": "nps", "score": 3, "comment": "客服不理人", "responded_at": "2026-11-22 10:01"},
+        {"id": "S3", "kind": "csat", "score": 5, "comment": "  ", "responded_at": "2026-11-22 10:02"},
+    ]
+    import_rows(db_session=db_session, kind="survey_responses", rows=answers)
+    items = table_rows(
+        db_session, "feedback_items", "id", "external_id", "channel", "text", "occurred_at", "order_ref"
+    )
+    assert [r[1:] for r in items] == [
+        ("survey:S1", "survey", "快递太慢了", datetime(2026, 11, 22, 10, 0), "O1"),
+        ("survey:S2", "survey", "客服不理人", datetime(2026, 11, 22, 10, 1), None),
+    ]
+    ids = {r[1]: r[0] for r in items}
+    assert table_rows(db_session, "survey_responses", "external_id", "feedback_id") == [
+        ("S1", ids["survey:S1"]),
+        ("S2", ids["survey:S2"]),
+        ("S3", None),
+    ]
+    db_session.execute(Base.metadata.tables["feedback_items"].update().values(analysis_key="m|t"))
+    db_session.commit()
+    answers[1]["comment"] = "客服很耐心"
+    again = import_rows(db_session=db_session, kind="survey_responses", rows=answers)
+    assert (again.inserted, again.updated) == (0, 3)
+    assert table_rows(db_session, "feedback_items", "external_id", "text", "analysis_key") == [
+        ("survey:S1", "快递太慢了", "m|t"),  # unchanged words keep their analysis
+        ("survey:S2", "客服很耐心", None),  # new words are analysed again
+    ]
 
 
 def test_customers_tier_aliases_and_reimport(db_session: Session, tmp_files: Path) -> None:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -727,8 +727,11 @@ class _Importer:
             current = self.summary.earliest
             self.summary.earliest = low if current is None or low < current else current
 
-    def _existing(self, conn: Connection, column: str, values: list[Any]) -> dict[Any, int]:
-        table = self.table
+    def _existing(
+        self, conn: Connection, column: str, values: list[Any], table: Table | None = None
+    ) -> dict[Any, int]:
+        """Map each of these values of a unique column to its row's id (this kind's table by default)."""
+        table = self.table if table is None else table
         found: dict[Any, int] = {}
         for start in range(0, len(values), _IN_CHUNK):
             chunk = values[start : start + _IN_CHUNK]
@@ -751,6 +754,48 @@ class _Importer:
         self._execute(conn, inserts, updates, lambda r: existing[r[key_column]])
         if self.spec.name == "orders" and inserts:
             self._link_orders(conn, [r["external_id"] for r in inserts])
+
+    def _write_survey_responses(self, good: list[_Good]) -> None:
+        """Store survey answers, and each answer's comment as a feedback item of channel "survey".
+
+        Comments are what customers wrote in their own words, so they go through the same
+        analysis, Pareto and alert rules as reviews and chats. The copy's external id is
+        "survey:<answer id>", so re-importing updates it instead of adding another.
+        """
+        self._write_upsert(good)
+        feedback = self.tables["feedback_items"]
+        conn = self.session.connection()
+        copies: dict[str, dict[str, Any]] = {}
+        for _, _, rec in good:
+            comment = rec.get("comment")
+            if not isinstance(comment, str) or not comment.strip():
+                continue
+            item: dict[str, Any] = {"text": comment, "channel": "survey"}
+            for answer_column, item_column in _SURVEY_TO_FEEDBACK.items():
+                if answer_column in rec:
+                    item[item_column] = rec[answer_column]
+            copies[SURVEY_FEEDBACK_PREFIX + rec["external_id"]] = item
+        if not copies:
+            return
+        existing = self._existing(conn, "external_id", list(copies), feedback)
+        inserts = [{"external_id": ext, **item} for ext, item in copies.items() if ext not in existing]
+        if inserts:
+            executemany(conn, insert(feedback), inserts)
+        updates = [
+            {"_pk": existing[ext], "_new_text": item["text"], **item}
+            for ext, item in copies.items()
+            if ext in existing
+        ]
+        if updates:
+            executemany(conn, _text_update(feedback), updates)
+        ids = self._existing(conn, "external_id", list(copies), feedback)
+        executemany(
+            conn,
+            update(self.table)
+            .where(self.table.c.external_id == bindparam("_ext"))
+            .values(feedback_id=bindparam("_fid")),
+            [{"_ext": ext[len(SURVEY_FEEDBACK_PREFIX) :], "_fid": pk} for ext, pk in ids.items()],
+        )
 
     def _department_names(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
         """Fill empty department names with the standard ones (or the code): the columns are NOT NULL."""
@@ -782,16 +827,7 @@ class _Importer:
         if updates:
             stmt = update(table).where(table.c.id == bindparam("_pk"))
             if self.spec.name == "feedback" and "text" in updates[0]:
-                # New words need a new analysis; unchanged text keeps the one it has.
-                stmt = stmt.values(
-                    analysis_key=case(
-                        (
-                            table.c.text.is_distinct_from(bindparam("_new_text", type_=table.c.text.type)),
-                            null(),
-                        ),
-                        else_=table.c.analysis_key,
-                    )
-                )
+                stmt = _text_update(table)
                 for rec in updates:
                     rec["_new_text"] = rec["text"]
             for rec in updates:
@@ -961,7 +997,39 @@ _PERIOD_FIELDS: dict[str, str] = {
 _WRITERS: dict[str, Callable[[_Importer, list[_Good]], None]] = {
     "order_lines": _Importer._write_order_lines,
     "order_events": _Importer._write_order_events,
+    "survey_responses": _Importer._write_survey_responses,
 }
+
+#: External id prefix of the feedback item that holds a survey answer's comment.
+SURVEY_FEEDBACK_PREFIX: Final = "survey:"
+#: Survey answer column -> feedback item column, for the comment's copy. The score is not a
+#: rating (an NPS of 7 is no 7-star review), so it stays with the answer.
+_SURVEY_TO_FEEDBACK: Final = {
+    "responded_at": "occurred_at",
+    "customer_id": "customer_id",
+    "order_ref": "order_ref",
+    "order_id": "order_id",
+    "brand_id": "brand_id",
+    "touchpoint": "touchpoint",
+    "survey": "title",
+}
+
+
+def _text_update(table: Table) -> Any:
+    """UPDATE of feedback rows by ``_pk`` that clears the analysis only where ``_new_text`` differs.
+
+    New words need a new analysis; unchanged text keeps the one it has.
+    """
+    return (
+        update(table)
+        .where(table.c.id == bindparam("_pk"))
+        .values(
+            analysis_key=case(
+                (table.c.text.is_distinct_from(bindparam("_new_text", type_=table.c.text.type)), null()),
+                else_=table.c.analysis_key,
+            )
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------- public API
