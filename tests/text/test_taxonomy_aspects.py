@@ -117,3 +117,17 @@ def test_restaurant_improves_with_labels() -> None:
     # Labels may also be {aspect: sentiment} maps.
     model.fit(texts, [{lab[0]: "positive"} for lab in labels])
     assert "environment" in model.predict(probe)[0]
+
+
+def test_absa_sentences_keep_only_agreeing_sentences(tmp_path: Path) -> None:
+    from cxloop.text.data import absa_sentences, read_absa
+
+    path = tmp_path / "x.txt"
+    path.write_text(
+        "屏 幕 很 好 ， $T$ 太 慢\n速 度\nNegative\n"
+        "$T$ 很 好 ， 速 度 太 慢\n屏 幕\nPositive\n"
+        "$T$ 真 漂 亮\n外 观\nPositive\n"
+        "$T$ 一 般\n价 格\nNeutral\n",
+        encoding="utf-8",
+    )
+    assert absa_sentences(read_absa(path)) == (["外观真漂亮"], [1])

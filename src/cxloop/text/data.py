@@ -72,3 +72,16 @@ def read_absa(path: str | Path) -> list[AbsaItem]:
         clause = clause_of(split_clauses(norm.text), span[0], span[1], norm.text)
         items.append(AbsaItem(norm.text, clause, span[0], span[1], label))
     return items
+
+
+def absa_sentences(items: list[AbsaItem]) -> tuple[list[str], list[int]]:
+    """Sentence-level labels from aspect-polarity items: sentences whose aspects all agree.
+
+    The review model never sees these product domains (phones, cameras, laptops) in training,
+    so they measure how it carries over to reviews of other businesses.
+    """
+    polarity: dict[str, set[str]] = {}
+    for it in items:
+        polarity.setdefault(it.text, set()).add(it.label)
+    texts = [t for t, labs in polarity.items() if labs in ({"Positive"}, {"Negative"})]
+    return texts, [1 if polarity[t] == {"Positive"} else 0 for t in texts]
