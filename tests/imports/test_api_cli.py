@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -95,6 +97,41 @@ def test_upload_endpoint_runs_the_job_and_serves_rejects(client: TestClient, tmp
     runs = client.get("/api/v1/import/runs").json()
     assert runs[0]["id"] == summary["run_id"] and runs[0]["rejected"] == 1
     assert client.get(f"/api/v1/import/runs/{summary['run_id']}").json()["inserted"] == 1
+
+
+def test_an_upload_does_not_hold_up_other_requests(
+    db_session: Session, tmp_files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a broker the import runs in-process, but off the event loop."""
+    from cxloop import jobs
+
+    started, release = threading.Event(), threading.Event()
+    real_job = jobs.registered_jobs()["imports.run"]
+
+    def held_job(*, run_id: int) -> None:
+        started.set()
+        release.wait(30)
+        real_job(run_id=run_id)
+
+    monkeypatch.setitem(jobs._REGISTRY, "imports.run", held_job)
+    app = FastAPI()
+    app.include_router(router, prefix="/api/v1")
+    path = write_csv(tmp_files / "fb.csv", [FEEDBACK_HEADER, "F1,review,好,5,2026-11-22,,"])
+    answers: dict[str, Any] = {}
+    with TestClient(app) as client, path.open("rb") as handle:
+
+        def upload() -> None:
+            answers["upload"] = client.post("/api/v1/import/feedback", files={"file": ("fb.csv", handle)})
+
+        uploading = threading.Thread(target=upload)
+        uploading.start()
+        assert started.wait(30)
+        # Served while the import is still held: a blocked event loop would answer only after it.
+        runs = client.get("/api/v1/import/runs").json()
+        release.set()
+        uploading.join(30)
+    assert runs[0]["status"] != "done"
+    assert answers["upload"].json()["inserted"] == 1
 
 
 def test_upload_of_a_file_missing_a_column_is_refused(client: TestClient, tmp_files: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, File, Form, HTTPException, Query, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from cxloop.config import get_settings
 from cxloop.deps import SessionDep
@@ -99,7 +100,9 @@ async def upload_import(
 
     from cxloop.jobs import submit
 
-    handle = submit("imports.run", run_id=run_id)
+    # Without a broker the import runs in this process: on a worker thread, so that a large
+    # upload does not hold up every other request on the event loop while it runs.
+    handle = await run_in_threadpool(submit, "imports.run", run_id=run_id)
     if not handle.done:
         return JSONResponse(
             status_code=status.HTTP_202_ACCEPTED,
