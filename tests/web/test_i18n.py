@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cxloop.web.i18n import catalogue, localized, normalize_locale, translate
+from cxloop.web.i18n import both_locales, catalogue, in_locale, localized, normalize_locale, translate
 
 WEB = Path(__file__).parents[2] / "src" / "cxloop"
 
@@ -43,3 +43,16 @@ def test_localized_names_come_from_their_own_fields() -> None:
     assert localized(department, "en") == "Warehouse"
     assert localized(department, "zh") == "仓储部"
     assert localized({"name": {"zh": "包装", "en": "Packaging"}}, "en") == "Packaging"
+
+
+def test_names_in_both_languages_show_the_readers_part() -> None:
+    name = "仓库拣货变慢 / Warehouse picking slowed"
+    assert (in_locale(name, "zh"), in_locale(name, "en")) == ("仓库拣货变慢", "Warehouse picking slowed")
+    # Anything else is shown as it is: one language, several separators, or an empty side.
+    for text in ("退货/退款", "a / b / c", " / only en", ""):
+        assert in_locale(text, "en") == text
+    assert in_locale(None, "zh") == ""
+    assert both_locales(name, "（warehouse=WH-SH）", " (warehouse=WH-SH)") == (
+        "仓库拣货变慢（warehouse=WH-SH） / Warehouse picking slowed (warehouse=WH-SH)"
+    )
+    assert both_locales("拣货慢", "（x=1）", " (x=1)") == "拣货慢（x=1）"

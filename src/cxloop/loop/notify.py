@@ -47,6 +47,7 @@ from cxloop.db import session_scope
 from cxloop.loop.models import WEBHOOK_KINDS, Notification, Webhook
 from cxloop.loop.settings import loop_settings, now
 from cxloop.org.models import Person
+from cxloop.web.i18n import in_locale
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,9 @@ _env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False, ke
 def render(*, event: str, locale: str, context: dict[str, Any]) -> tuple[str, str]:
     """Subject and body of ``event`` in ``locale`` (zh/en), from ``templates/<event>.<locale>.txt``."""
     locale = locale if locale in ("zh", "en") else "zh"
-    text = _env.get_template(f"{event}.{locale}.txt").render(**context)
+    text = _env.get_template(f"{event}.{locale}.txt").render(
+        **context, in_locale=lambda t: in_locale(t, locale)
+    )
     first, _, rest = text.partition("\n")
     subject = first.removeprefix("Subject:").strip()
     return subject, rest.strip() + "\n"

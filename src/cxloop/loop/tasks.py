@@ -19,6 +19,7 @@ from cxloop.loop.settings import loop_settings, now
 from cxloop.metrics.periods import Period
 from cxloop.org.models import Department, Person
 from cxloop.vocab import DEPARTMENTS
+from cxloop.web.i18n import both_locales
 
 #: Which status a task may move to from each status (verified and reopened come from verification too).
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -191,7 +192,7 @@ def task_for_alert(
     evidence = build_evidence(
         db_session=db_session, rule=rule, info=info, source=source, alert=alert, period=change.period
     )
-    title = f"{rule.name}（{kind}={key}）" if kind else rule.name
+    title = both_locales(rule.name, f"（{kind}={key}）", f" ({kind}={key})") if kind else rule.name
     description = alert.message
     task = create_task(
         db_session=db_session,

@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 
 from cxloop import __version__
 from cxloop.config import get_settings
-from cxloop.web.i18n import LOCALES, localized, normalize_locale, translate
+from cxloop.web.i18n import LOCALES, in_locale, localized, normalize_locale, translate
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 CSRF_SESSION_KEY = "csrf"
@@ -219,6 +219,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "locales": LOCALES,
         "t": t,
         "name": name,
+        "in_locale": lambda text: in_locale(text, locale),
         "csrf_token": csrf_token(request),
         "nav": nav_for(user, request.url.path, locale),
         "url_with": lambda **params: url_with(request, **params),

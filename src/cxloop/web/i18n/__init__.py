@@ -85,3 +85,28 @@ def localized(item: Any, locale: str, field: str = "name") -> str:
         if found:
             return str(found)
     return "" if value is None else str(value)
+
+
+#: How a name written in both languages separates them: "仓库拣货变慢 / Warehouse picking slowed".
+LOCALE_SEPARATOR = " / "
+
+
+def in_locale(text: str | None, locale: str) -> str:
+    """The part of a "zh / en" name for ``locale``; any other text as it is.
+
+    Rule names (and the task titles made from them) are data that users write, often in both
+    languages; pages and messages show only the reader's part.
+    """
+    if not text or text.count(LOCALE_SEPARATOR) != 1:
+        return text or ""
+    zh, en = (part.strip() for part in text.split(LOCALE_SEPARATOR))
+    if not zh or not en:
+        return text
+    return en if locale == "en" else zh
+
+
+def both_locales(text: str, zh_suffix: str, en_suffix: str) -> str:
+    """A "zh / en" name with a suffix added to each part (a plain name gets the Chinese suffix)."""
+    if text.count(LOCALE_SEPARATOR) != 1:
+        return f"{text}{zh_suffix}"
+    return f"{in_locale(text, 'zh')}{zh_suffix}{LOCALE_SEPARATOR}{in_locale(text, 'en')}{en_suffix}"
