@@ -242,6 +242,21 @@ def test_language_switch(browser: Any, server: Server) -> None:
     page.context.close()
 
 
+def test_admin_menu_fits_one_line_on_a_laptop(browser: Any, server: Server) -> None:
+    """An admin's twelve entries stay in the bar at 1200 and 1366 px wide, in both languages."""
+    for width in (1200, DESKTOP["width"]):
+        page = _page(browser, viewport={"width": width, "height": 700})
+        _login(page, server, "admin", "admin-demo")
+        for lang in ("zh", "en"):
+            page.goto(f"{server.base_url}/?lang={lang}")
+            # A wrapped second row (spilling over the page) or entries scrolled out of sight fail.
+            height, hidden = page.evaluate(
+                "(u => [u.scrollHeight, u.scrollWidth - u.clientWidth])(document.querySelector('.nav ul'))"
+            )
+            assert height <= 56 and hidden <= 0, (width, lang, height, hidden)
+        page.context.close()
+
+
 def test_department_member_cannot_open_other_department(browser: Any, server: Server) -> None:
     page = _page(browser)
     _login(page, server, "warehouse", "warehouse-demo")
