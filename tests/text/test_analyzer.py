@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cxloop.text import MODEL_VERSION, Analysis, Analyzer, aspect_sentiment
@@ -100,3 +101,31 @@ def test_aspect_sentiment() -> None:
 def test_model_version(analyzer: Analyzer) -> None:
     assert analyzer.model_version == MODEL_VERSION
     assert analyzer.model_version.startswith("text-")
+
+
+def test_a_domain_specialist_leans_its_own_domain_and_survives_saving() -> None:
+    """Texts that look like the specialist's domain move towards its model; others do not."""
+    from cxloop.text.sentiment import SentimentModel
+
+    shop = ["质量很好", "做工精致", "质量太差", "做工粗糙"] * 5
+    food = ["骑手很快", "味道不错", "骑手太慢", "味道难吃"] * 5
+    # In the food domain "辣" is praise; the shop reviews never use it.
+    food += ["很辣", "很辣很香"] * 5
+    texts = shop + food
+    labels = [1, 1, 0, 0] * 5 + [1, 1, 0, 0] * 5 + [1, 1] * 5
+    domains = ["shop"] * len(shop) + ["food"] * len(food)
+    model = SentimentModel(min_df=1, calibration_folds=0).fit(
+        texts, labels, domains=domains, specialist="food"
+    )
+    assert model.specialist_ is not None and model.specialist_["domain"] == "food"
+    plain = SentimentModel(min_df=1, calibration_folds=0).fit(texts, labels)
+    probe = ["骑手很辣", "质量很好"]
+    with_spec, without = model.score(probe), plain.score(probe)
+    assert with_spec[0] != without[0]  # the food-looking text takes the specialist's view
+    assert abs(with_spec[1] - without[1]) < abs(with_spec[0] - without[0])
+    again = SentimentModel.from_state(model.to_state())
+    assert np.allclose(again.score(probe), with_spec)
+    # Without domains there is no specialist, as in bundles trained before it existed.
+    state = plain.to_state()
+    del state["specialist"]
+    assert SentimentModel.from_state(state).specialist_ is None

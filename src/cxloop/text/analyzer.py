@@ -104,12 +104,6 @@ class Analyzer:
     # -- scoring helpers ----------------------------------------------------------------
     def _scores(self, texts: Sequence[str], counts: Sequence[tuple[int, int]] | None = None) -> np.ndarray:
         """Calibrated P(positive) for normalised texts, routed by language and blended when mixed."""
-        return self._scores_and_logits(texts, counts)[0]
-
-    def _scores_and_logits(
-        self, texts: Sequence[str], counts: Sequence[tuple[int, int]] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Return blended P(positive) and the Chinese model's raw logits for normalised texts."""
         out = np.full(len(texts), EMPTY_SCORE)
         if counts is None:
             counts = script_counts_batch(texts)
@@ -125,16 +119,13 @@ class Analyzer:
         en_idx = np.flatnonzero(has_content & (shares < 1.0))
         zh_p = np.zeros(len(texts))
         en_p = np.zeros(len(texts))
-        zh_d = np.zeros(len(texts))
         if len(zh_idx):
-            zh_d[zh_idx] = self.bundle.zh.decision_function([texts[i] for i in zh_idx.tolist()])
-            a, b = self.bundle.zh.platt_
-            zh_p[zh_idx] = 1.0 / (1.0 + np.exp(-(a * zh_d[zh_idx] + b)))
+            zh_p[zh_idx] = self.bundle.zh.score([texts[i] for i in zh_idx.tolist()])
         if len(en_idx):
             en_p[en_idx] = self.bundle.en.score([texts[i] for i in en_idx.tolist()])
         mask = has_content
         out[mask] = shares[mask] * zh_p[mask] + (1.0 - shares[mask]) * en_p[mask]
-        return out, zh_d
+        return out
 
     def score(self, texts: Sequence[str | None]) -> np.ndarray:
         """Return calibrated P(positive) for raw texts (review level only, no aspects)."""
