@@ -184,7 +184,7 @@ class SentimentModel:
         clf = make().fit(x, y, sample_weight=w)
         if self.calibration_folds < 2:
             decisions = clf.decision_function(x)
-        platt = LogisticRegression(C=1e4, max_iter=1000).fit(decisions.reshape(-1, 1), y)
+        platt = LogisticRegression(C=1e4, max_iter=1000).fit(decisions.reshape(-1, 1), y, sample_weight=w)
         self.idf_ = idf
         self.coef_ = clf.coef_.ravel().astype(np.float32)
         self.intercept_ = float(clf.intercept_[0])
