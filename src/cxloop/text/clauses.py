@@ -34,6 +34,11 @@ class Clause(NamedTuple):
 _new_clause = tuple.__new__
 
 
+def has_contrast(text: str) -> bool:
+    """Whether a normalised text holds a contrast connective (但是, 不过, but...): a mixed opinion."""
+    return _CONTRAST_RE.search(text) is not None
+
+
 def _contrast_cuts(text: str) -> list[int]:
     """Positions inside a punctuation-free segment where a contrast connective begins."""
     return [m.start() for m in _CONTRAST_RE.finditer(text) if m.start() > 1]

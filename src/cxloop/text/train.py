@@ -79,10 +79,12 @@ def _absa_cv_accuracy(
 
 
 def _weak_absa_items(texts: list[str], labels: list[int], limit: int = 15000) -> tuple[list[Any], list[int]]:
-    """Aspect-polarity items from single-clause reviews: the review label is the aspect's label.
+    """Aspect-polarity items from reviews: the review label is the aspect's label.
 
     The aspect-polarity files cover phones, cameras and laptops only; these items bring in the
     default taxonomy's aspects (delivery, packaging, taste...) in the words real reviews use.
+    They come from single-clause reviews and from the clauses that `labelled_clauses` lets take
+    their review's label, wherever the clause names exactly one aspect by keyword.
     """
     from cxloop.text.aspects import AspectModel
     from cxloop.text.clauses import split_clauses
@@ -91,17 +93,49 @@ def _weak_absa_items(texts: list[str], labels: list[int], limit: int = 15000) ->
     items: list[Any] = []
     out_labels: list[int] = []
     clause_lists = [split_clauses(t) for t in texts]
-    single = [i for i, cl in enumerate(clause_lists) if len(cl) == 1]
-    detections = model.detect_batch([texts[i] for i in single], [clause_lists[i] for i in single])
-    for i, dets in zip(single, detections, strict=True):
-        if len(dets) != 1 or dets[0].method != "keyword":
-            continue
-        d = dets[0]
-        items.append((texts[i], clause_lists[i][0], d.term_start, d.term_end))
-        out_labels.append(labels[i])
-        if len(items) >= limit:
-            break
+    detections = model.detect_batch(texts, clause_lists)
+    for single in (True, False):
+        for i, dets in enumerate(detections):
+            clauses = clause_lists[i]
+            if (len(clauses) == 1) != single or not dets:
+                continue
+            usable = clauses if single else labelled_clauses(texts[i], labels[i], clauses)
+            starts = {c.start: c for c in usable}
+            per_clause: dict[int, list[Any]] = {}
+            for d in dets:
+                per_clause.setdefault(d.start, []).append(d)
+            for start, found in per_clause.items():
+                if start not in starts or len(found) != 1 or found[0].method != "keyword":
+                    continue
+                items.append((texts[i], starts[start], found[0].term_start, found[0].term_end))
+                out_labels.append(labels[i])
+                if len(items) >= limit:
+                    return items, out_labels
     return items, out_labels
+
+
+def labelled_clauses(text: str, label: int, clauses: list[Any] | None = None) -> list[Any]:
+    """The clauses of a review with several that may take the review's label as their own.
+
+    None when the review holds a contrast (但是, 不过...): its clauses disagree. Otherwise every
+    clause but those whose own opinion words all say the opposite of the label ("少发了一件" in
+    a review that praised how it was put right).
+    """
+    from cxloop.text.clauses import has_contrast, split_clauses
+    from cxloop.text.lexicon import lexicon_counts
+
+    if has_contrast(text):
+        return []
+    clauses = split_clauses(text) if clauses is None else clauses
+    if len(clauses) < 2:
+        return []
+    kept = []
+    for clause in clauses:
+        pos, neg = lexicon_counts(clause.text)
+        if (label == 1 and neg > 0 and pos == 0) or (label == 0 and pos > 0 and neg == 0):
+            continue
+        kept.append(clause)
+    return kept
 
 
 def clause_examples(
@@ -110,20 +144,17 @@ def clause_examples(
     """Each clause of a review with several, as an example of its own with the review's label.
 
     Customers' short texts (a chat line, one survey sentence, a product other than ours) read
-    like single clauses, and reviews alone teach little about those. At a small weight (mixed
-    reviews make some clause labels wrong), 5-fold CV on train gave online_shopping +0.2 and
-    waimai +0.15 point, and 4 points more on the phone/camera/laptop sentences of other domains.
+    like single clauses, and reviews alone teach little about those. Only `labelled_clauses`
+    are used: a complaint clause of an overall positive review had taught that "少发了一件" is
+    praise. At a small weight, 5-fold CV on train gave online_shopping +0.3 and waimai +0.2
+    point (+0.5 with the waimai specialist), and 4.4 points more on the phone/camera/laptop
+    sentences of other domains.
     """
-    from cxloop.text.clauses import split_clauses
-
     out_texts: list[str] = []
     out_labels: list[int] = []
     out_domains: list[str] = []
     for text, label, domain in zip(texts, labels, domains, strict=True):
-        clauses = split_clauses(text)
-        if len(clauses) < 2:
-            continue
-        for clause in clauses:
+        for clause in labelled_clauses(text, label):
             if len(clause.text) >= CLAUSE_MIN_CHARS:
                 out_texts.append(clause.text)
                 out_labels.append(label)
