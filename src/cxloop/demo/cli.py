@@ -93,7 +93,8 @@ def demo_command(
         total = sum(result.timings.values())
         console.print(
             f"[bold green]demo ready[/bold green] 演示数据已就绪: {result.counts['orders']} orders, "
-            f"{result.counts['feedback']} feedback items, {rejected} rejected rows, {total:.0f}s"
+            f"{result.counts['feedback']} feedback items, {result.counts['survey_responses']} survey answers "
+            f"(their comments analysed as feedback too), {rejected} rejected rows, {total:.0f}s"
         )
         if rejected:
             raise typer.Exit(code=1)
