@@ -64,13 +64,6 @@ def _vectorizers(n_features: int) -> list[HashingVectorizer]:
     ]
 
 
-def _persisted(specialist: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The specialist without the derived arrays `score` caches on it."""
-    if specialist is None:
-        return None
-    return {k: v for k, v in specialist.items() if not k.startswith("stacked")}
-
-
 class SentimentModel:
     """Binary sentiment classifier over character/word n-grams; `predict_proba` is calibrated."""
 
@@ -78,6 +71,9 @@ class SentimentModel:
     _table: np.ndarray | None = None
     # The optional domain specialist and its gate (see `score`).
     specialist_: dict[str, Any] | None = None
+    # The three coefficient columns and intercepts of a specialist model, stacked on first use so
+    # that `score` needs one sparse product (derived, not persisted).
+    _stacked: tuple[np.ndarray, np.ndarray] | None = None
 
     def __init__(
         self,
@@ -191,6 +187,7 @@ class SentimentModel:
         self.platt_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
         self.classes_ = np.array([0, 1])
         self.specialist_ = None
+        self._stacked = None
         if specialist is not None and domains is not None:
             mine = np.asarray([d == specialist for d in domains], dtype=bool)
             if len(np.unique(y[mine])) == 2 and 0 < mine.sum() < len(y):
@@ -222,18 +219,19 @@ class SentimentModel:
         +0.34 point on waimai, unchanged on online_shopping and on other domains; mixing in an
         online_shopping specialist as well lost 0.5-0.8 point on other domains.
         """
+        spec = self.specialist_
+        a, b = self.platt_
+        if spec is None:
+            return 1.0 / (1.0 + np.exp(-(a * self.decision_function(texts) + b)))
         if not texts:
             return np.zeros(0)
-        x = self._features(texts, self.idf_)
-        a, b = self.platt_
-        spec = getattr(self, "specialist_", None)
-        if spec is None:
-            d = np.asarray(x @ self.coef_).ravel() + self.intercept_
-            return 1.0 / (1.0 + np.exp(-(a * d + b)))
-        if "stacked" not in spec:  # all three linear scores in one sparse product
-            spec["stacked"] = np.column_stack([self.coef_, spec["coef"]]).astype(np.float32)
-            spec["stacked_intercept"] = np.concatenate([[self.intercept_], spec["intercept"]])
-        z = np.asarray(x @ spec["stacked"]) + spec["stacked_intercept"]
+        if self._stacked is None:
+            self._stacked = (
+                np.column_stack([self.coef_, spec["coef"]]).astype(np.float32),
+                np.concatenate([[self.intercept_], spec["intercept"]]),
+            )
+        coef, intercept = self._stacked
+        z = np.asarray(self._features(texts, self.idf_) @ coef) + intercept
         p_all = 1.0 / (1.0 + np.exp(-(a * z[:, 0] + b)))
         p_own, gate = (1.0 / (1.0 + np.exp(-z[:, 1:]))).T
         return p_all + spec["weight"] * gate * (p_own - p_all)
@@ -266,7 +264,7 @@ class SentimentModel:
             "coef": self.coef_,
             "intercept": self.intercept_,
             "platt": self.platt_,
-            "specialist": _persisted(getattr(self, "specialist_", None)),
+            "specialist": self.specialist_,
         }
 
     @classmethod
