@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,25 @@ EMPTY_SCORE = 0.5
 _ALNUM_RE = re.compile(r"[^\W_]")
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the duration of a batch.
+
+    A batch allocates tens of thousands of small tuples and result objects, none of them in a
+    reference cycle (reference counting frees them all), but every 700 allocations the cyclic
+    collector wakes up and walks the young objects, and now and then every live object in the
+    process: a quarter of the analysis time when measured. It is switched back on afterwards,
+    and only if it was on.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class Analyzer:
     """Full analysis of feedback texts against a taxonomy; batch-first and CPU-only."""
 
@@ -134,6 +155,11 @@ class Analyzer:
     # -- the pipeline -------------------------------------------------------------------
     def analyze(self, texts: Sequence[str | None]) -> list[Analysis]:
         """Analyse a batch of texts; None, empty or junk input gives a neutral, aspect-free result."""
+        with _no_cycle_collection():
+            return self._analyze(texts)
+
+    def _analyze(self, texts: Sequence[str | None]) -> list[Analysis]:
+        """The body of `analyze`."""
         norms: list[Normalized] = normalize_batch(texts)
         ntexts = [n.text for n in norms]
         counts = script_counts_batch(ntexts)
