@@ -5,10 +5,20 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
+from cxloop.text import kernels
 from cxloop.text.clauses import split_clauses
-from cxloop.text.features import char_wb_hashed_counts
+from cxloop.text.features import (
+    build_vocab,
+    char_ngram_counts,
+    char_wb_hashed_counts,
+    row_norms,
+    vocab_counts,
+    vocab_table,
+)
 from cxloop.text.language import script_counts, script_counts_batch
 from cxloop.text.lexicon import lexicon_counts, lexicon_features
 from cxloop.text.normalize import normalize, normalize_batch
@@ -71,3 +81,35 @@ def test_lexicon_features_memo_consistent() -> None:
     counts = np.array([lexicon_counts(t) for t in texts])
     assert np.allclose(first[:, 0], np.tanh(counts[:, 0] / 2.0))
     assert np.allclose(first[:, 1], np.tanh(counts[:, 1] / 2.0))
+
+
+def _same_matrix(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
+    """Equal as matrices, whatever the order of columns inside a row."""
+    a, b = a.copy(), b.copy()
+    a.sort_indices()
+    b.sort_indices()
+    return (
+        a.shape == b.shape
+        and np.array_equal(a.indptr, b.indptr)
+        and np.array_equal(a.indices, b.indices)
+        and np.array_equal(a.data, b.data)
+    )
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not importable here")
+def test_compiled_ngram_counts_equal_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [*_random_texts(2000, seed=3), "", "a", "好好好好好好" * 40, "𠀀好a"]
+    vocab = build_vocab(_random_texts(3000, seed=4), min_df=3)
+    compiled = {rng: char_ngram_counts(texts, rng, 2**18) for rng in ((1, 3), (2, 3), (1, 5))}
+    compiled_vocab = vocab_counts(texts, vocab, (1, 5), kernels.vocab_buckets(vocab))
+    monkeypatch.setattr(kernels, "AVAILABLE", False)
+    for rng, got in compiled.items():
+        assert _same_matrix(got, char_ngram_counts(texts, rng, 2**18)), rng
+    assert _same_matrix(compiled_vocab, vocab_counts(texts, vocab, (1, 5), vocab_table(vocab)))
+    assert compiled_vocab.nnz > 1000
+
+
+def test_row_norms() -> None:
+    x = char_ngram_counts([*_random_texts(300, seed=5), ""], (1, 3), 2**12)
+    want = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    assert np.allclose(row_norms(x), want)

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from cxloop.text.clauses import Clause, split_clauses
-from cxloop.text.features import char_ngram_counts, scale_rows
+from cxloop.text.features import char_ngram_counts, row_norms, scale_rows
 from cxloop.text.lexicon import lexicon_features
 from cxloop.text.normalize import normalize
 from cxloop.text.regex import trie_regex
@@ -52,7 +52,7 @@ def _det_order(d: Detection) -> tuple[int, int]:
 
 def _l2_rows(x: sp.csr_matrix) -> sp.csr_matrix:
     """Scale each row of a sparse matrix to unit L2 norm."""
-    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms = row_norms(x)
     norms[norms == 0] = 1.0
     return scale_rows(sp.csr_matrix(x, dtype=np.float32), (1.0 / norms).astype(np.float32))
 

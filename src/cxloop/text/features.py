@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from cxloop.text import kernels
+
 _PRIME = np.uint64(1_000_003)
 _M1 = np.uint64(0xFF51AFD7ED558CCD)
 _M2 = np.uint64(0xC4CEB9FE1A85EC53)
@@ -67,12 +69,53 @@ def char_ngram_counts(
     """Return a (len(texts), n_features) float32 CSR matrix of hashed character n-gram counts."""
     if n_features & (n_features - 1):
         raise ValueError("n_features must be a power of two")
-    rows, keys = char_ngram_keys(texts, ngram_range)
     shift = np.uint64(64 - int(n_features).bit_length() + 1)
+    if kernels.AVAILABLE:
+        return _compiled_counts(texts, ngram_range, n_features, shift=shift)
+    rows, keys = char_ngram_keys(texts, ngram_range)
     cols = (keys >> shift).astype(np.int64)
     mat = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(texts), n_features))
     mat.sum_duplicates()
     return mat
+
+
+_NO_BUCKETS = np.zeros(2, dtype=np.int64)
+_NO_VOCAB = np.zeros(0, dtype=np.uint64)
+
+
+def _compiled_counts(
+    texts: Sequence[str],
+    ngram_range: tuple[int, int],
+    n_cols: int,
+    shift: np.uint64 = np.uint64(0),
+    buckets: np.ndarray = _NO_BUCKETS,
+    vocab: np.ndarray = _NO_VOCAB,
+) -> sp.csr_matrix:
+    """`char_ngram_counts` / `vocab_counts` through the compiled kernel: canonical CSR, same values."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    starts = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    lo, hi = ngram_range
+    indptr, indices, counts = kernels.ngram_csr(
+        codes, starts, lo, hi, kernels.ngram_constants(hi), shift, buckets, kernels.BUCKET_SHIFT, vocab
+    )
+    mat = sp.csr_matrix((counts, indices, indptr), shape=(len(texts), n_cols), copy=False)
+    # Columns are unique within a row; over a vocabulary they come in first-seen order.
+    if not len(vocab):
+        mat.has_canonical_format = True
+    return mat
+
+
+def row_norms(x: sp.csr_matrix) -> np.ndarray:
+    """L2 norm of each row of a CSR matrix, read straight off its arrays.
+
+    `x.multiply(x)` would first sort a non-canonical matrix (the kernel's vocabulary rows come
+    in first-seen order) and build a second matrix; the norm needs neither.
+    """
+    sq = np.zeros(len(x.data) + 1)
+    np.cumsum(np.square(x.data, dtype=np.float64), out=sq[1:])
+    return np.sqrt(np.maximum(sq[x.indptr[1:]] - sq[x.indptr[:-1]], 0.0))
 
 
 def scale_rows(x: sp.csr_matrix, scale: np.ndarray) -> sp.csr_matrix:
@@ -97,17 +140,25 @@ def vocab_table(vocab: np.ndarray) -> np.ndarray:
     return table
 
 
+def vocab_index(vocab: np.ndarray) -> np.ndarray:
+    """The look-up index `vocab_counts` uses: key-prefix buckets for the compiled kernel, else a table."""
+    return kernels.vocab_buckets(vocab) if kernels.AVAILABLE else vocab_table(vocab)
+
+
 def vocab_counts(
     texts: Sequence[str],
     vocab: np.ndarray,
     ngram_range: tuple[int, int] = (1, 5),
-    table: np.ndarray | None = None,
+    index: np.ndarray | None = None,
 ) -> sp.csr_matrix:
     """Counts over an exact n-gram vocabulary (sorted 64-bit keys); n-grams outside it are dropped.
 
     With a `vocab_table`, most look-ups are one array index instead of a binary search (the
     binary search over ~0.5 M keys was the largest single cost of analysis).
     """
+    if kernels.AVAILABLE and len(vocab) and index is not None:
+        return _compiled_counts(texts, ngram_range, len(vocab), buckets=index, vocab=vocab)
+    table = index
     rows, keys = char_ngram_keys(texts, ngram_range)
     if len(vocab) == 0 or len(keys) == 0:
         return sp.csr_matrix((len(texts), len(vocab)), dtype=np.float32)

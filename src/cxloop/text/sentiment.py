@@ -20,9 +20,10 @@ from cxloop.text.features import (
     build_vocab,
     char_ngram_counts,
     char_wb_hashed_counts,
+    row_norms,
     scale_rows,
     vocab_counts,
-    vocab_table,
+    vocab_index,
 )
 from cxloop.text.lexicon import lexicon_features
 
@@ -67,8 +68,8 @@ def _vectorizers(n_features: int) -> list[HashingVectorizer]:
 class SentimentModel:
     """Binary sentiment classifier over character/word n-grams; `predict_proba` is calibrated."""
 
-    # Look-up table derived from vocab_ on first use (not persisted: it is rebuilt in ~0.2 s).
-    _table: np.ndarray | None = None
+    # Look-up index derived from vocab_ on first use (not persisted: it is rebuilt in ~0.1 s).
+    _index: np.ndarray | None = None
     # The optional domain specialist and its gate (see `score`).
     specialist_: dict[str, Any] | None = None
     # The three coefficient columns and intercepts of a specialist model, stacked on first use so
@@ -100,9 +101,9 @@ class SentimentModel:
         """Hashed counts, sublinear term frequency."""
         if self.kind == "zh" and self.min_df > 0:
             # Exact n-gram vocabulary (64-bit keys): no hash collisions, rare n-grams dropped.
-            if getattr(self, "_table", None) is None:
-                self._table = vocab_table(self.vocab_)
-            x = vocab_counts(texts, self.vocab_, (1, 5), self._table)
+            if self._index is None:
+                self._index = vocab_index(self.vocab_)
+            x = vocab_counts(texts, self.vocab_, (1, 5), self._index)
         elif self.kind == "zh":
             # Character n-grams need no segmentation and cope with typos and new words.
             x = char_ngram_counts(texts, (1, 5), self.n_features)
@@ -129,7 +130,7 @@ class SentimentModel:
         """TF-IDF features, L2-normalised per text, plus the lexicon columns when enabled."""
         x = self._raw(texts)
         x.data *= idf[x.indices]
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        norms = row_norms(x)
         norms[norms == 0] = 1.0
         x = scale_rows(sp.csr_matrix(x, dtype=np.float32), 1.0 / norms)
         if self.lexicon:
@@ -159,7 +160,7 @@ class SentimentModel:
         texts = list(texts)
         if self.kind == "zh" and self.min_df > 0:
             self.vocab_ = build_vocab(texts, self.min_df, (1, 5))
-            self._table = None
+            self._index = None
         raw = self._raw(texts)
         df = np.bincount(raw.indices, minlength=raw.shape[1]).astype(np.float64)
         idf = (np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0).astype(np.float32)
