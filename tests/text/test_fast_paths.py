@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from cxloop.text import kernels
+from cxloop.text.aspects import AspectModel
 from cxloop.text.clauses import split_clauses
 from cxloop.text.features import (
     build_vocab,
@@ -22,6 +23,7 @@ from cxloop.text.features import (
 from cxloop.text.language import script_counts, script_counts_batch
 from cxloop.text.lexicon import lexicon_counts, lexicon_features
 from cxloop.text.normalize import normalize, normalize_batch
+from cxloop.text.taxonomy import default_taxonomy
 
 _CHARS = (
     "這個東西很好用乾燥後台髮ＡＢＣａｂ１！～…“”·—\n\t \u3000\u200b👍😡½好好好好 aaaaa!!!!!.。，但是不过却"
@@ -113,3 +115,22 @@ def test_row_norms() -> None:
     x = char_ngram_counts([*_random_texts(300, seed=5), ""], (1, 3), 2**12)
     want = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     assert np.allclose(row_norms(x), want)
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not importable here")
+def test_compiled_scan_equals_split_clauses_and_detect_batch() -> None:
+    model = AspectModel(default_taxonomy())
+    rng = random.Random(6)
+    pool = [
+        *"但是不过可然而只就有点非愿却好很差物流快递客服.。，!?  \t\n~…|abutheowvrlgxcpy吗_1",
+        *("but ", "however", "though", "although", "except", "yet", "不但", "但愿", "就是有点"),
+        *("...", ". ", "  ", "\u2028", "𠀀"),
+        *rng.sample(sorted(model.keyword_owner_), 200),
+    ]
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 20))) for _ in range(5000)]
+    texts += ["", " ", "味道不错，但是送餐太慢了", "great food but slow delivery", "wifi差😀app闪退"]
+    clause_lists, detections = model.split_and_detect(texts)
+    want_clauses = [split_clauses(t) for t in texts]
+    assert clause_lists == want_clauses
+    assert detections == model.detect_batch(texts, want_clauses)
+    assert sum(map(len, detections)) > 1000

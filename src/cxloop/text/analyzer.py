@@ -164,8 +164,7 @@ class Analyzer:
         ntexts = [n.text for n in norms]
         counts = script_counts_batch(ntexts)
         review_scores: list[float] = self._scores(ntexts, counts).tolist()
-        clause_lists: list[list[Clause]] = [split_clauses(t) for t in ntexts]
-        detections = self.aspect_model.detect_batch(ntexts, clause_lists)
+        clause_lists, detections = self.aspect_model.split_and_detect(ntexts)
         # Score every aspect mention in one batch. Chinese-dominant clauses use the aspect
         # polarity model; other clauses use the review model on the clause.
         mentions_at: list[tuple[str, Clause, int, int]] = []

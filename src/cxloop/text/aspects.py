@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from cxloop.text.clauses import Clause, split_clauses
+from cxloop.text import kernels
+from cxloop.text.clauses import Clause, char_classes, split_clauses
 from cxloop.text.features import char_ngram_counts, row_norms, scale_rows
 from cxloop.text.lexicon import lexicon_features
 from cxloop.text.normalize import normalize
@@ -27,6 +28,7 @@ from cxloop.text.taxonomy import Taxonomy, default_taxonomy
 # the opinion words around a term rather than the term itself.
 TERM_MARK = "Ⓣ"
 _SIM_FEATURES = 2**18
+_CONTRAST_WORDS = kernels.contrast_words()
 _ABSA_FEATURES = 2**19
 
 
@@ -80,6 +82,57 @@ def _keyword_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
     return re.compile(f"(?=[{first}])(?:{'|'.join(parts)})")
 
 
+class _KeywordTrie(NamedTuple):
+    """The keyword tries as arrays for `kernels.scan_texts` (see `_keyword_trie`)."""
+
+    root_other: np.ndarray
+    root_latin: np.ndarray
+    edge_keys: np.ndarray
+    edge_child: np.ndarray
+    terminal: np.ndarray
+    keyword_aspect: np.ndarray
+    aspects: list[str]
+
+
+def _keyword_trie(owner: Mapping[str, str]) -> _KeywordTrie:
+    """Character tries of the non-Latin and the Latin keywords (as `_keyword_pattern` splits them).
+
+    The root's children are a direct table over the BMP; deeper edges are sorted
+    (node << 21 | character) keys; `terminal[node]` is the keyword ending there, or -1.
+    """
+    words = sorted(owner)
+    aspects = sorted(set(owner.values()))
+    aspect_index = {a: i for i, a in enumerate(aspects)}
+    roots = {True: np.full(0x10000, -1, dtype=np.int64), False: np.full(0x10000, -1, dtype=np.int64)}
+    edges: dict[int, int] = {}
+    terminal: list[int] = []
+    for k, w in enumerate(words):
+        if max(map(ord, w)) >= 0x10000:
+            continue  # only texts within the BMP are scanned, and they cannot hold this word
+        root = roots[w.isascii()]
+        node = int(root[ord(w[0])])
+        if node < 0:
+            node = root[ord(w[0])] = len(terminal)
+            terminal.append(-1)
+        for ch in w[1:]:
+            key = (node << 21) | ord(ch)
+            if key not in edges:
+                edges[key] = len(terminal)
+                terminal.append(-1)
+            node = edges[key]
+        terminal[node] = k
+    keys = np.array(sorted(edges), dtype=np.int64)
+    return _KeywordTrie(
+        roots[False],
+        roots[True],
+        keys,
+        np.array([edges[int(k)] for k in keys], dtype=np.int64),
+        np.array(terminal, dtype=np.int64),
+        np.array([aspect_index[owner[w]] for w in words], dtype=np.int64),
+        aspects,
+    )
+
+
 class AspectModel:
     """Find taxonomy aspects in texts; zero-shot from keywords/examples, improved by `fit`."""
 
@@ -110,6 +163,7 @@ class AspectModel:
                     kw_owner[nk] = a.id
         self.keyword_owner_ = kw_owner
         self.pattern_ = _keyword_pattern(list(kw_owner))
+        self.trie_: _KeywordTrie | None = _keyword_trie(kw_owner) if kernels.AVAILABLE and kw_owner else None
         ex_texts: list[str] = []
         ex_owner: list[str] = []
         for a in tax.aspects:
@@ -210,6 +264,71 @@ class AspectModel:
                 del res[:]
                 pending = [p for p in pending if p[0] != i]
                 self._keywords_per_clause(i, cls, res, pending)
+        self._add_similar(pending, results)
+        return results
+
+    def split_and_detect(self, texts: Sequence[str]) -> tuple[list[list[Clause]], list[list[Detection]]]:
+        """Clauses and aspects of normalised texts: `split_clauses` and `detect_batch` in one compiled scan.
+
+        The regex scans were most of their cost: per text, the keyword trie-regex alone took
+        longer than the review model. Same results (tests/text/test_fast_paths.py).
+        """
+        trie = self.trie_
+        if trie is None:
+            split = [split_clauses(t) for t in texts]
+            return split, self.detect_batch(texts, split)
+        codes, starts = kernels.code_points(texts)
+        scanned = kernels.scan_texts(
+            codes,
+            starts,
+            char_classes(),
+            *_CONTRAST_WORDS,
+            trie.root_other,
+            trie.root_latin,
+            trie.edge_keys,
+            trie.edge_child,
+            trie.terminal,
+            trie.keyword_aspect,
+            len(trie.aspects),
+        )
+        c_ptr, c_start, c_end, d_ptr, d_aspect, d_start, d_end = (a.tolist() for a in scanned[:7])
+        skipped = scanned[7].tolist()
+        aspects = trie.aspects
+        min_chars = self.min_clause_chars
+        new_clause = _new_tuple
+        clause_lists: list[list[Clause]] = []
+        results: list[list[Detection]] = []
+        pending: list[tuple[int, Clause]] = []
+        for i, t in enumerate(texts):
+            res: list[Detection] = []
+            if skipped[i]:
+                cls = split_clauses(t)
+                self._keywords_per_clause(i, cls, res, pending)
+            else:
+                cls = []
+                for m in range(c_ptr[i], c_ptr[i + 1]):
+                    a, b = c_start[m], c_end[m]
+                    c = new_clause(Clause, (a, b, t[a:b]))
+                    cls.append(c)
+                    d0, d1 = d_ptr[m], d_ptr[m + 1]
+                    if d0 == d1:
+                        if b - a >= min_chars:
+                            pending.append((i, c))
+                        continue
+                    for k in range(d0, d1):
+                        res.append(
+                            new_clause(
+                                Detection, (aspects[d_aspect[k]], a, b, d_start[k], d_end[k], "keyword")
+                            )
+                        )
+            clause_lists.append(cls)
+            results.append(res)
+        self._add_similar(pending, results)
+        return clause_lists, results
+
+    def _add_similar(self, pending: list[tuple[int, Clause]], results: list[list[Detection]]) -> None:
+        """Add the aspects of keyword-less clauses found by example similarity and learned classifiers."""
+        new_det = _new_tuple
         classifiers = getattr(self, "classifiers_", {})
         if pending and (self.example_matrix_.shape[1] or classifiers):
             x = _sim_features([c.text for _, c in pending])
@@ -244,7 +363,6 @@ class AspectModel:
                 r = results[i]
                 if len(r) > 1:
                     r.sort(key=_det_order)
-        return results
 
     def _keywords_per_clause(
         self, i: int, cls: Sequence[Clause], res: list[Detection], pending: list[tuple[int, Clause]]

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import NamedTuple
+
+import numpy as np
+
+from cxloop.text import kernels
 
 # Punctuation that ends a clause (ASCII forms too: normalisation folds full-width ones).
 _PUNCT = "。!?;,，！？；、\n\r\t~…|"
@@ -85,3 +90,21 @@ def split_clauses(text: str) -> list[Clause]:
         if seg:
             out.append(new(Clause, (a, a + len(seg), seg)))
     return out
+
+
+@cache
+def char_classes() -> np.ndarray:
+    """Class bits (kernels.PUNCT/SPACE/WORD/LOWER) of every BMP character, for the compiled scan.
+
+    SPACE and WORD are what the regex module's \\s and \\w match (str.isspace, str.isalnum or "_").
+    """
+    classes = np.zeros(0x10000, dtype=np.uint8)
+    for i in range(0x10000):
+        c = chr(i)
+        classes[i] = (
+            (kernels.PUNCT if c in _PUNCT else 0)
+            | (kernels.SPACE if c.isspace() else 0)
+            | (kernels.WORD if c.isalnum() or c == "_" else 0)
+            | (kernels.LOWER if "a" <= c <= "z" else 0)
+        )
+    return classes

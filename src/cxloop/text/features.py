@@ -92,10 +92,7 @@ def _compiled_counts(
     vocab: np.ndarray = _NO_VOCAB,
 ) -> sp.csr_matrix:
     """`char_ngram_counts` / `vocab_counts` through the compiled kernel: canonical CSR, same values."""
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    starts = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=starts[1:])
-    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    codes, starts = kernels.code_points(texts)
     lo, hi = ngram_range
     indptr, indices, counts = kernels.ngram_csr(
         codes, starts, lo, hi, kernels.ngram_constants(hi), shift, buckets, kernels.BUCKET_SHIFT, vocab

@@ -1,21 +1,23 @@
-"""Compiled (numba) kernels for the per-text loops that numpy cannot vectorise well.
+"""Compiled (numba) kernels for the per-text loops that numpy and `re` leave to Python.
 
-Counting a text's character n-grams needs, per text, a sort of its n-gram columns; numpy does
-that through a COO→CSR conversion and a per-row index sort over the whole batch, which was a
-third of the review model's time. Here one compiled pass per text hashes its n-grams, looks
-them up and run-length counts them, and writes a canonical CSR matrix (sorted, no duplicate
-columns) directly.
+- `ngram_csr`: a text's character n-gram counts. numpy needed a COO→CSR conversion and a
+  per-row index sort over the whole batch; here one pass per text hashes its n-grams, looks
+  them up and counts them, and writes CSR directly.
+- `scan_texts`: clause splitting and taxonomy keyword matching. The regex scans (a trie regex
+  over ~650 keywords, the boundary regex of `clauses.py`) plus the Python loops around them
+  cost more than the review model; the kernel walks a character trie instead.
 
-The kernels compute exactly what the numpy code in `features.py` computes (the same 64-bit
-keys, the same columns, the same counts); `tests/text/test_fast_paths.py` checks it. When numba
-is not importable, or `CXLOOP_JIT=0` is set, `features.py` keeps using its numpy path.
-Compiled code is cached on disk (numba's `cache=True`) so only the first run in a fresh
-install pays the compile, about two seconds.
+Both compute exactly what the Python code they replace computes (the same keys, columns and
+counts; the same clauses and detections); `tests/text/test_fast_paths.py` checks it. When
+numba is not importable, or `CXLOOP_JIT=0` is set, the callers keep their numpy/regex path.
+Compiled code is cached on disk (numba's `cache=True`), so only the first run after an install
+pays the compile, a few seconds.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,14 @@ _M1 = np.uint64(0xFF51AFD7ED558CCD)
 _M2 = np.uint64(0xC4CEB9FE1A85EC53)
 _S33 = np.uint64(33)
 _ZERO = np.uint64(0)
+
+
+def code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The code points of all texts (uint32) and where each text starts (n + 1 offsets)."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    starts = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    return np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32), starts
 
 
 def ngram_constants(hi: int) -> np.ndarray:
@@ -158,3 +168,254 @@ def vocab_buckets(vocab: np.ndarray, bits: int = BUCKET_BITS) -> np.ndarray:
 
 
 ngram_csr: Any = njit(cache=True, nogil=True)(_ngram_csr_py) if njit is not None else None
+
+
+# Character classes for `scan_texts` (bit flags of `clauses.char_classes`).
+PUNCT = 1  # a character of clauses._PUNCT
+SPACE = 2  # regex \s (str.isspace)
+WORD = 4  # regex \w (str.isalnum or "_")
+LOWER = 8  # a-z, the letters the Latin keyword boundaries look at
+
+# Code points of the contrast connectives of clauses._CONTRAST, in the regex's order.
+_DAN, _SHI, _BU, _GUO, _KE, _RAN, _ER, _ZHI, _JIU, _YOU, _DIAN, _FEI, _YUAN, _QUE = (
+    ord(c) for c in "但是不过可然而只就有点非愿却"
+)
+_DOT = ord(".")
+EN_CONTRAST = ("but", "however", "although", "though", "except", "yet")
+
+
+def contrast_words() -> tuple[np.ndarray, np.ndarray]:
+    """The English contrast words as a padded code-point matrix and their lengths."""
+    size = max(map(len, EN_CONTRAST))
+    words = np.zeros((len(EN_CONTRAST), size), dtype=np.int64)
+    for i, w in enumerate(EN_CONTRAST):
+        words[i, : len(w)] = [ord(c) for c in w]
+    return words, np.array([len(w) for w in EN_CONTRAST], dtype=np.int64)
+
+
+def _contrast_end(
+    t: np.ndarray, p: int, n: int, cls: np.ndarray, words: np.ndarray, word_len: np.ndarray
+) -> int:
+    """End of the contrast connective starting at t[p], or -1: `clauses._CONTRAST` at p."""
+    c = t[p]
+    nxt = t[p + 1] if p + 1 < n else -1
+    if c == _DAN and nxt == _SHI:
+        return p + 2
+    if (c == _BU and nxt == _GUO) or (c == _KE and nxt == _SHI) or (c == _RAN and nxt == _ER):
+        return p + 2
+    if c == _ZHI and nxt == _SHI:
+        return p + 2
+    if c == _JIU and nxt == _SHI and p + 3 < n and t[p + 2] == _YOU and t[p + 3] == _DIAN:
+        return p + 4
+    if c == _DAN:
+        before = t[p - 1] if p > 0 else -1
+        if before != _BU and before != _FEI and nxt != _YUAN:
+            return p + 1
+        return -1
+    if c == _QUE:
+        return p + 1 if nxt != _SHI else -1
+    # \b(?:but|however|...)\b: a word boundary before (t[p] is a letter) and after.
+    if p > 0 and cls[t[p - 1]] & WORD:
+        return -1
+    for w in range(len(word_len)):
+        size = word_len[w]
+        if p + size > n:
+            continue
+        ok = True
+        for j in range(size):
+            if t[p + j] != words[w, j]:
+                ok = False
+                break
+        if ok and (p + size == n or not (cls[t[p + size]] & WORD)):
+            return p + size
+    return -1
+
+
+def _boundary(t: np.ndarray, p: int, n: int, cls: np.ndarray, words: np.ndarray, word_len: np.ndarray) -> int:
+    """`clauses._BOUNDARY_RE` at t[p]: the end of a punctuation match, -(end + 2) of a contrast match, or -1."""
+    c = t[p]
+    k = cls[c]
+    if k & PUNCT:  # [punctuation]+
+        q = p + 1
+        while q < n and cls[t[q]] & PUNCT:
+            q += 1
+        return q
+    if c == _DOT:
+        if p + 1 == n or cls[t[p + 1]] & SPACE:  # \.(?:\s|$)+
+            q = p + 1
+            while q < n and cls[t[q]] & SPACE:
+                q += 1
+            return q
+        if t[p + 1] == _DOT:  # \.{2,}
+            q = p + 2
+            while q < n and t[q] == _DOT:
+                q += 1
+            return q
+        return -1
+    if k & SPACE:
+        if p + 1 < n and cls[t[p + 1]] & SPACE:  # \s{2,}
+            q = p + 2
+            while q < n and cls[t[q]] & SPACE:
+                q += 1
+            return q
+        return -1
+    e = _contrast_end(t, p, n, cls, words, word_len)
+    return -(e + 2) if e >= 0 else -1
+
+
+def _emit_clause(t: np.ndarray, a: int, b: int, out_start: np.ndarray, out_end: np.ndarray, m: int) -> int:
+    """Store t[a:b] stripped of spaces as clause m when not empty; return the new clause count."""
+    while a < b and t[a] == 32:
+        a += 1
+    while b > a and t[b - 1] == 32:
+        b -= 1
+    if a == b:
+        return m
+    out_start[m] = a
+    out_end[m] = b
+    return m + 1
+
+
+def _child(node: int, c: int, root: np.ndarray, edge_keys: np.ndarray, edge_child: np.ndarray) -> int:
+    """The trie node reached from `node` by character c, or -1 (node -1 stands for the root)."""
+    if node < 0:
+        return root[c] if c < len(root) else -1
+    key = (np.int64(node) << 21) | np.int64(c)
+    j = np.searchsorted(edge_keys, key)
+    if j < len(edge_keys) and edge_keys[j] == key:
+        return edge_child[j]
+    return -1
+
+
+def _scan_texts_py(
+    codes: np.ndarray,
+    starts: np.ndarray,
+    cls: np.ndarray,
+    words: np.ndarray,
+    word_len: np.ndarray,
+    root_other: np.ndarray,
+    root_latin: np.ndarray,
+    edge_keys: np.ndarray,
+    edge_child: np.ndarray,
+    terminal: np.ndarray,
+    keyword_aspect: np.ndarray,
+    n_aspects: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Clauses and keyword detections of many normalised texts, as `split_clauses` and
+    `AspectModel.detect_batch`'s keyword pass give them.
+
+    Returns clause_ptr (clauses of text d are clause_ptr[d]:clause_ptr[d + 1]), clause start and
+    end, det_ptr (detections of clause m are det_ptr[m]:det_ptr[m + 1]), detection aspect and
+    term start / end, and which texts were skipped. Offsets are relative to each text. Texts
+    holding a character beyond the Basic Multilingual Plane are skipped (no clauses; the caller
+    takes the regex path for them): the character class table covers the BMP only.
+    """
+    n_docs = len(starts) - 1
+    total = len(codes)
+    clause_ptr = np.zeros(n_docs + 1, dtype=np.int64)
+    c_start = np.empty(total + n_docs, dtype=np.int64)
+    c_end = np.empty(total + n_docs, dtype=np.int64)
+    skipped = np.zeros(n_docs, dtype=np.bool_)
+    m = 0
+    for d in range(n_docs):
+        t = codes[starts[d] : starts[d + 1]]
+        n = len(t)
+        bmp = True
+        for p in range(n):
+            if t[p] >= len(cls):
+                bmp = False
+                break
+        if not bmp:
+            skipped[d] = True
+            clause_ptr[d + 1] = m
+            continue
+        piece = 0
+        cut = 0
+        p = 0
+        while p < n:
+            r = _boundary(t, p, n, cls, words, word_len)
+            if r == -1:
+                p += 1
+                continue
+            if r >= 0:  # punctuation closes the piece
+                if p > cut:
+                    m = _emit_clause(t, cut, p, c_start, c_end, m)
+                piece = r
+                cut = r
+                p = r
+            else:
+                if p - piece > 1:  # a contrast connective not at the very start of the piece
+                    m = _emit_clause(t, cut, p, c_start, c_end, m)
+                    cut = p
+                p = -r - 2
+        if cut < n:
+            m = _emit_clause(t, cut, n, c_start, c_end, m)
+        clause_ptr[d + 1] = m
+    # Keywords, clause by clause: the longest non-Latin keyword at a position, else the longest
+    # Latin one with no a-z letter right before or after it inside the clause.
+    det_ptr = np.zeros(m + 1, dtype=np.int64)
+    det_aspect = np.empty(total, dtype=np.int64)
+    det_start = np.empty(total, dtype=np.int64)
+    det_end = np.empty(total, dtype=np.int64)
+    seen = np.full(max(n_aspects, 1), -1, dtype=np.int64)
+    k = 0
+    for d in range(n_docs):
+        t = codes[starts[d] : starts[d + 1]]
+        for ci in range(clause_ptr[d], clause_ptr[d + 1]):
+            a = c_start[ci]
+            b = c_end[ci]
+            q = a
+            while q < b:
+                best = -1
+                best_end = -1
+                node = _child(-1, t[q], root_other, edge_keys, edge_child)
+                r = q
+                while node >= 0:
+                    r += 1
+                    if terminal[node] >= 0:
+                        best = terminal[node]
+                        best_end = r
+                    if r >= b:
+                        break
+                    node = _child(node, t[r], root_other, edge_keys, edge_child)
+                if best < 0 and (q == a or not (cls[t[q - 1]] & LOWER)):
+                    node = _child(-1, t[q], root_latin, edge_keys, edge_child)
+                    r = q
+                    while node >= 0:
+                        r += 1
+                        if terminal[node] >= 0 and (r == b or not (cls[t[r]] & LOWER)):
+                            best = terminal[node]
+                            best_end = r
+                        if r >= b:
+                            break
+                        node = _child(node, t[r], root_latin, edge_keys, edge_child)
+                if best < 0:
+                    q += 1
+                    continue
+                asp = keyword_aspect[best]
+                if seen[asp] != ci:  # one detection per aspect and clause
+                    seen[asp] = ci
+                    det_aspect[k] = asp
+                    det_start[k] = q
+                    det_end[k] = best_end
+                    k += 1
+                q = best_end
+            det_ptr[ci + 1] = k
+    return (
+        clause_ptr,
+        c_start[:m].copy(),
+        c_end[:m].copy(),
+        det_ptr,
+        det_aspect[:k].copy(),
+        det_start[:k].copy(),
+        det_end[:k].copy(),
+        skipped,
+    )
+
+
+if njit is not None:
+    _contrast_end = njit(cache=True)(_contrast_end)
+    _boundary = njit(cache=True)(_boundary)
+    _emit_clause = njit(cache=True)(_emit_clause)
+    _child = njit(cache=True)(_child)
+scan_texts: Any = njit(cache=True, nogil=True)(_scan_texts_py) if njit is not None else None
