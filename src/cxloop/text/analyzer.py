@@ -7,9 +7,8 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -29,8 +28,7 @@ from cxloop.text.sentiment import Sentiment, label_for
 from cxloop.text.taxonomy import Taxonomy, default_taxonomy
 
 
-@dataclass(frozen=True)
-class AspectMention:
+class AspectMention(NamedTuple):
     """One aspect mentioned in a text, with its own sentiment and evidence span in the original text."""
 
     aspect: str
@@ -44,18 +42,20 @@ class AspectMention:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return asdict(self)
+        return self._asdict()
 
 
-@dataclass(frozen=True)
-class Analysis:
+# Results are immutable named tuples rather than frozen dataclasses: a batch builds one per
+# review and per mention, and a frozen dataclass's __init__ (one object.__setattr__ per field)
+# cost about 1 us each, 4 % of the analysis time.
+class Analysis(NamedTuple):
     """The analysis of one feedback text."""
 
     language: Language
     sentiment: Sentiment
     score: float
-    aspects: list[AspectMention] = field(default_factory=list)
-    clauses: list[tuple[int, int]] = field(default_factory=list)
+    aspects: list[AspectMention]
+    clauses: list[tuple[int, int]]
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -200,6 +200,7 @@ class Analyzer:
         route = iter(is_zh)
         lo, hi = self.neutral_band
         results: list[Analysis] = []
+        new = tuple.__new__  # builds the named tuples without their Python-level __new__
         for i, n in enumerate(norms):
             offsets = n.offsets
             # Most texts map one-to-one onto a slice of the original: the map is a range.
@@ -217,15 +218,18 @@ class Analyzer:
                         o_start, o_end = n.span(d.start, d.end)
                         t_start, t_end = n.span(d.term_start, d.term_end)
                     mentions.append(
-                        AspectMention(
-                            d.aspect,
-                            "negative" if s < lo else "positive" if s > hi else "neutral",
-                            round(s, 4),
-                            o_start,
-                            o_end,
-                            original[o_start:o_end],
-                            original[t_start:t_end],
-                            d.method,
+                        new(
+                            AspectMention,
+                            (
+                                d.aspect,
+                                "negative" if s < lo else "positive" if s > hi else "neutral",
+                                round(s, 4),
+                                o_start,
+                                o_end,
+                                original[o_start:o_end],
+                                original[t_start:t_end],
+                                d.method,
+                            ),
                         )
                     )
             score = review_scores[i]
@@ -241,7 +245,7 @@ class Analyzer:
                 spans = [(base + c.start, base + c.end) for c in clause_lists[i]]
             else:
                 spans = [n.span(c.start, c.end) for c in clause_lists[i]]
-            results.append(Analysis(language, sentiment, round(score, 4), mentions, spans))
+            results.append(new(Analysis, (language, sentiment, round(score, 4), mentions, spans)))
         return results
 
     def analyze_one(self, text: str | None) -> Analysis:
