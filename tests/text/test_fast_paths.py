@@ -21,7 +21,7 @@ from cxloop.text.features import (
     vocab_table,
 )
 from cxloop.text.language import script_counts, script_counts_batch
-from cxloop.text.lexicon import lexicon_counts, lexicon_features
+from cxloop.text.lexicon import compiled_lexicon_counts, lexicon_counts, lexicon_features, lexicon_words
 from cxloop.text.normalize import normalize, normalize_batch
 from cxloop.text.taxonomy import default_taxonomy
 
@@ -134,3 +134,24 @@ def test_compiled_scan_equals_split_clauses_and_detect_batch() -> None:
     assert clause_lists == want_clauses
     assert detections == model.detect_batch(texts, want_clauses)
     assert sum(map(len, detections)) > 1000
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not importable here")
+def test_compiled_lexicon_counts_equal_lexicon_counts() -> None:
+    rng = random.Random(7)
+    lexicon = [w for w, _ in lexicon_words()]
+    words = [
+        *rng.sample(lexicon, min(300, len(lexicon))),
+        "不",
+        "没",
+        "并不",
+        "不怎么",
+        "not good",
+        "great",
+        "😀",
+    ]
+    texts = ["".join(rng.choice(words) for _ in range(rng.randint(0, 12))) for _ in range(5000)]
+    texts += ["", "不好不", "abc", "物流很快，但是包装不太好"]
+    want = np.array([lexicon_counts(t) for t in texts])
+    assert np.array_equal(compiled_lexicon_counts(texts), want)
+    assert want.sum() > 5000

@@ -28,7 +28,7 @@ from cxloop.text.taxonomy import Taxonomy, default_taxonomy
 # the opinion words around a term rather than the term itself.
 TERM_MARK = "Ⓣ"
 _SIM_FEATURES = 2**18
-_CONTRAST_WORDS = kernels.contrast_words()
+_CONTRAST_WORDS = kernels.padded_codes(kernels.EN_CONTRAST)
 _ABSA_FEATURES = 2**19
 
 
@@ -83,52 +83,22 @@ def _keyword_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
 
 
 class _KeywordTrie(NamedTuple):
-    """The keyword tries as arrays for `kernels.scan_texts` (see `_keyword_trie`)."""
+    """The keyword tries for `kernels.scan_texts`: non-Latin and Latin words, and their aspects."""
 
-    root_other: np.ndarray
-    root_latin: np.ndarray
-    edge_keys: np.ndarray
-    edge_child: np.ndarray
-    terminal: np.ndarray
-    keyword_aspect: np.ndarray
+    trie: kernels.Trie
+    keyword_aspect: np.ndarray  # the aspect index of each keyword
     aspects: list[str]
 
 
 def _keyword_trie(owner: Mapping[str, str]) -> _KeywordTrie:
-    """Character tries of the non-Latin and the Latin keywords (as `_keyword_pattern` splits them).
-
-    The root's children are a direct table over the BMP; deeper edges are sorted
-    (node << 21 | character) keys; `terminal[node]` is the keyword ending there, or -1.
-    """
-    words = sorted(owner)
+    """Tries of the non-Latin and the Latin keywords (as `_keyword_pattern` splits them)."""
+    other = sorted(w for w in owner if not w.isascii())
+    latin = sorted(w for w in owner if w.isascii())
     aspects = sorted(set(owner.values()))
     aspect_index = {a: i for i, a in enumerate(aspects)}
-    roots = {True: np.full(0x10000, -1, dtype=np.int64), False: np.full(0x10000, -1, dtype=np.int64)}
-    edges: dict[int, int] = {}
-    terminal: list[int] = []
-    for k, w in enumerate(words):
-        if max(map(ord, w)) >= 0x10000:
-            continue  # only texts within the BMP are scanned, and they cannot hold this word
-        root = roots[w.isascii()]
-        node = int(root[ord(w[0])])
-        if node < 0:
-            node = root[ord(w[0])] = len(terminal)
-            terminal.append(-1)
-        for ch in w[1:]:
-            key = (node << 21) | ord(ch)
-            if key not in edges:
-                edges[key] = len(terminal)
-                terminal.append(-1)
-            node = edges[key]
-        terminal[node] = k
-    keys = np.array(sorted(edges), dtype=np.int64)
     return _KeywordTrie(
-        roots[False],
-        roots[True],
-        keys,
-        np.array([edges[int(k)] for k in keys], dtype=np.int64),
-        np.array(terminal, dtype=np.int64),
-        np.array([aspect_index[owner[w]] for w in words], dtype=np.int64),
+        kernels.build_trie([other, latin]),
+        np.array([aspect_index[owner[w]] for w in [*other, *latin]], dtype=np.int64),
         aspects,
     )
 
@@ -283,11 +253,7 @@ class AspectModel:
             starts,
             char_classes(),
             *_CONTRAST_WORDS,
-            trie.root_other,
-            trie.root_latin,
-            trie.edge_keys,
-            trie.edge_child,
-            trie.terminal,
+            *trie.trie,
             trie.keyword_aspect,
             len(trie.aspects),
         )

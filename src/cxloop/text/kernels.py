@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -170,6 +170,52 @@ def vocab_buckets(vocab: np.ndarray, bits: int = BUCKET_BITS) -> np.ndarray:
 ngram_csr: Any = njit(cache=True, nogil=True)(_ngram_csr_py) if njit is not None else None
 
 
+class Trie(NamedTuple):
+    """Character tries of groups of words as arrays (see `build_trie`)."""
+
+    roots: np.ndarray  # (groups, 0x10000): the root's child for each BMP character, or -1
+    edge_keys: np.ndarray  # sorted (node << 21 | character) keys of the deeper edges
+    edge_child: np.ndarray  # the child node of each edge key
+    terminal: np.ndarray  # the index of the word ending at a node, or -1
+
+
+def build_trie(groups: Sequence[Sequence[str]]) -> Trie:
+    """One character trie per group of words, sharing their node arrays.
+
+    Words are numbered across the groups in order. A word holding a character beyond the BMP
+    is left out: the kernels only walk texts within the BMP or read such characters as
+    matching nothing, so it could never be found anyway.
+    """
+    roots = np.full((len(groups), 0x10000), -1, dtype=np.int64)
+    edges: dict[int, int] = {}
+    terminal: list[int] = []
+    k = -1
+    for g, words in enumerate(groups):
+        for w in words:
+            k += 1
+            if not w or max(map(ord, w)) >= 0x10000:
+                continue
+            node = int(roots[g, ord(w[0])])
+            if node < 0:
+                node = len(terminal)
+                roots[g, ord(w[0])] = node
+                terminal.append(-1)
+            for ch in w[1:]:
+                key = (node << 21) | ord(ch)
+                if key not in edges:
+                    edges[key] = len(terminal)
+                    terminal.append(-1)
+                node = edges[key]
+            terminal[node] = k
+    keys = np.array(sorted(edges), dtype=np.int64)
+    return Trie(
+        roots,
+        keys,
+        np.array([edges[int(key)] for key in keys], dtype=np.int64),
+        np.array(terminal, dtype=np.int64),
+    )
+
+
 # Character classes for `scan_texts` (bit flags of `clauses.char_classes`).
 PUNCT = 1  # a character of clauses._PUNCT
 SPACE = 2  # regex \s (str.isspace)
@@ -184,13 +230,12 @@ _DOT = ord(".")
 EN_CONTRAST = ("but", "however", "although", "though", "except", "yet")
 
 
-def contrast_words() -> tuple[np.ndarray, np.ndarray]:
-    """The English contrast words as a padded code-point matrix and their lengths."""
-    size = max(map(len, EN_CONTRAST))
-    words = np.zeros((len(EN_CONTRAST), size), dtype=np.int64)
-    for i, w in enumerate(EN_CONTRAST):
-        words[i, : len(w)] = [ord(c) for c in w]
-    return words, np.array([len(w) for w in EN_CONTRAST], dtype=np.int64)
+def padded_codes(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Words as a zero-padded code-point matrix and their lengths."""
+    codes = np.zeros((len(words), max(map(len, words))), dtype=np.int64)
+    for i, w in enumerate(words):
+        codes[i, : len(w)] = [ord(c) for c in w]
+    return codes, np.array([len(w) for w in words], dtype=np.int64)
 
 
 def _contrast_end(
@@ -293,8 +338,7 @@ def _scan_texts_py(
     cls: np.ndarray,
     words: np.ndarray,
     word_len: np.ndarray,
-    root_other: np.ndarray,
-    root_latin: np.ndarray,
+    roots: np.ndarray,
     edge_keys: np.ndarray,
     edge_child: np.ndarray,
     terminal: np.ndarray,
@@ -358,6 +402,8 @@ def _scan_texts_py(
     det_start = np.empty(total, dtype=np.int64)
     det_end = np.empty(total, dtype=np.int64)
     seen = np.full(max(n_aspects, 1), -1, dtype=np.int64)
+    root_other = roots[0]  # non-Latin keywords
+    root_latin = roots[1]  # Latin keywords, which need no a-z letter on either side
     k = 0
     for d in range(n_docs):
         t = codes[starts[d] : starts[d + 1]]
@@ -413,9 +459,87 @@ def _scan_texts_py(
     )
 
 
+def _negated(t: np.ndarray, start: int, negators: np.ndarray, negator_len: np.ndarray) -> bool:
+    """Whether the (up to) three characters before `start` end with a negator."""
+    for j in range(len(negator_len)):
+        size = negator_len[j]
+        if size > start or size > 3:
+            continue
+        ok = True
+        for i in range(size):
+            if t[start - size + i] != negators[j, i]:
+                ok = False
+                break
+        if ok:
+            return True
+    return False
+
+
+def _lexicon_counts_py(
+    codes: np.ndarray,
+    starts: np.ndarray,
+    trie_roots: np.ndarray,
+    edge_keys: np.ndarray,
+    edge_child: np.ndarray,
+    terminal: np.ndarray,
+    polarity: np.ndarray,
+    self_negated: np.ndarray,
+    negators: np.ndarray,
+    negator_len: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chinese opinion-word counts per text, as `lexicon.lexicon_counts` finds them.
+
+    The longest lexicon word at each position, left to right without overlaps; a word flips
+    when a negator ends within the three characters before it, unless it starts with one
+    itself. Returns (n, 2) positive / negative counts and whether each text holds an a-z letter
+    (the caller adds the English counts of those).
+    """
+    n_docs = len(starts) - 1
+    out = np.zeros((n_docs, 2), dtype=np.float64)
+    latin = np.zeros(n_docs, dtype=np.bool_)
+    root = trie_roots[0]
+    for d in range(n_docs):
+        t = codes[starts[d] : starts[d + 1]]
+        n = len(t)
+        q = 0
+        while q < n:
+            c = t[q]
+            if 97 <= c <= 122:
+                latin[d] = True
+            best = -1
+            best_end = -1
+            node = _child(-1, c, root, edge_keys, edge_child)
+            r = q
+            while node >= 0:
+                r += 1
+                if terminal[node] >= 0:
+                    best = terminal[node]
+                    best_end = r
+                if r >= n:
+                    break
+                node = _child(node, t[r], root, edge_keys, edge_child)
+            if best < 0:
+                q += 1
+                continue
+            pol = polarity[best]
+            if not self_negated[best] and _negated(t, q, negators, negator_len):
+                pol = -pol
+            if pol > 0:
+                out[d, 0] += 1.0
+            else:
+                out[d, 1] += 1.0
+            for i in range(q + 1, best_end):  # the letters inside the word
+                if 97 <= t[i] <= 122:
+                    latin[d] = True
+            q = best_end
+    return out, latin
+
+
 if njit is not None:
+    _negated = njit(cache=True)(_negated)
     _contrast_end = njit(cache=True)(_contrast_end)
     _boundary = njit(cache=True)(_boundary)
     _emit_clause = njit(cache=True)(_emit_clause)
     _child = njit(cache=True)(_child)
 scan_texts: Any = njit(cache=True, nogil=True)(_scan_texts_py) if njit is not None else None
+lexicon_counts: Any = njit(cache=True, nogil=True)(_lexicon_counts_py) if njit is not None else None
