@@ -79,7 +79,7 @@ def char_ngram_counts(
     return mat
 
 
-_NO_BUCKETS = np.zeros(2, dtype=np.int64)
+_NO_BUCKETS = np.zeros(2, dtype=np.int32)
 _NO_VOCAB = np.zeros(0, dtype=np.uint64)
 
 
