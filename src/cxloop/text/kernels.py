@@ -333,6 +333,31 @@ def _child(node: int, c: int, root: np.ndarray, edge_keys: np.ndarray, edge_chil
     return -1
 
 
+def _longest(
+    t: np.ndarray,
+    q: int,
+    stop: int,
+    root: np.ndarray,
+    edge_keys: np.ndarray,
+    edge_child: np.ndarray,
+    terminal: np.ndarray,
+) -> tuple[int, int]:
+    """The longest trie word starting at t[q] and ending by `stop`: (word index, end), or (-1, -1)."""
+    best = -1
+    best_end = -1
+    node = _child(-1, t[q], root, edge_keys, edge_child)
+    r = q
+    while node >= 0:
+        r += 1
+        if terminal[node] >= 0:
+            best = terminal[node]
+            best_end = r
+        if r >= stop:
+            break
+        node = _child(node, t[r], root, edge_keys, edge_child)
+    return best, best_end
+
+
 def _scan_texts_py(
     codes: np.ndarray,
     starts: np.ndarray,
@@ -413,18 +438,7 @@ def _scan_texts_py(
             b = c_end[ci]
             q = a
             while q < b:
-                best = -1
-                best_end = -1
-                node = _child(-1, t[q], root_other, edge_keys, edge_child)
-                r = q
-                while node >= 0:
-                    r += 1
-                    if terminal[node] >= 0:
-                        best = terminal[node]
-                        best_end = r
-                    if r >= b:
-                        break
-                    node = _child(node, t[r], root_other, edge_keys, edge_child)
+                best, best_end = _longest(t, q, b, root_other, edge_keys, edge_child, terminal)
                 if best < 0 and (q == a or not (cls[t[q - 1]] & LOWER)):
                     node = _child(-1, t[q], root_latin, edge_keys, edge_child)
                     r = q
@@ -507,18 +521,7 @@ def _lexicon_counts_py(
             c = t[q]
             if 97 <= c <= 122:
                 latin[d] = True
-            best = -1
-            best_end = -1
-            node = _child(-1, c, root, edge_keys, edge_child)
-            r = q
-            while node >= 0:
-                r += 1
-                if terminal[node] >= 0:
-                    best = terminal[node]
-                    best_end = r
-                if r >= n:
-                    break
-                node = _child(node, t[r], root, edge_keys, edge_child)
+            best, best_end = _longest(t, q, n, root, edge_keys, edge_child, terminal)
             if best < 0:
                 q += 1
                 continue
@@ -542,5 +545,6 @@ if njit is not None:
     _boundary = njit(cache=True)(_boundary)
     _emit_clause = njit(cache=True)(_emit_clause)
     _child = njit(cache=True)(_child)
+    _longest = njit(cache=True)(_longest)
 scan_texts: Any = njit(cache=True, nogil=True)(_scan_texts_py) if njit is not None else None
 lexicon_counts: Any = njit(cache=True, nogil=True)(_lexicon_counts_py) if njit is not None else None
