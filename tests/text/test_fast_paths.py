@@ -98,7 +98,9 @@ def _same_matrix(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
     )
 
 
-@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not importable here")
+@pytest.mark.skipif(
+    not kernels.AVAILABLE, reason="compiled kernels are off (CXLOOP_JIT=0, or numba is missing)"
+)
 def test_compiled_ngram_counts_equal_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = [*_random_texts(2000, seed=3), "", "a", "好好好好好好" * 40, "𠀀好a"]
     vocab = build_vocab(_random_texts(3000, seed=4), min_df=3)
@@ -117,7 +119,9 @@ def test_row_norms() -> None:
     assert np.allclose(row_norms(x), want)
 
 
-@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not importable here")
+@pytest.mark.skipif(
+    not kernels.AVAILABLE, reason="compiled kernels are off (CXLOOP_JIT=0, or numba is missing)"
+)
 def test_compiled_scan_equals_split_clauses_and_detect_batch() -> None:
     model = AspectModel(default_taxonomy())
     rng = random.Random(6)
@@ -136,7 +140,9 @@ def test_compiled_scan_equals_split_clauses_and_detect_batch() -> None:
     assert sum(map(len, detections)) > 1000
 
 
-@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not importable here")
+@pytest.mark.skipif(
+    not kernels.AVAILABLE, reason="compiled kernels are off (CXLOOP_JIT=0, or numba is missing)"
+)
 def test_compiled_lexicon_counts_equal_lexicon_counts() -> None:
     rng = random.Random(7)
     lexicon = [w for w, _ in lexicon_words()]
