@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -25,22 +26,22 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+def _run(alembic_command: Callable[[Config, str], None], url: str | None, revision: str) -> None:
+    """Run an Alembic command on one connection of the database at ``url`` (default: settings)."""
+    cfg = alembic_config(url)
+    with get_engine(url).begin() as conn:
+        cfg.attributes["connection"] = conn
+        alembic_command(cfg, revision)
+
+
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Bring the database at ``url`` (default: settings) up to ``revision``."""
-    engine = get_engine(url)
-    cfg = alembic_config(url)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    _run(command.upgrade, url, revision)
 
 
 def stamp(url: str | None = None, revision: str = "head") -> None:
     """Record ``revision`` as applied without running it (for a schema made by create_all in tests)."""
-    engine = get_engine(url)
-    cfg = alembic_config(url)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.stamp(cfg, revision)
+    _run(command.stamp, url, revision)
 
 
 def current_revision(engine: Engine | None = None) -> str | None:
