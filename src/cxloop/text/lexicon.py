@@ -442,11 +442,6 @@ _NEGATOR_CHAR_RE = re.compile(f"[{_NEGATOR_CHARS}]")
 N_FEATURES = 3
 
 
-def lexicon_words() -> list[tuple[str, int]]:
-    """The Chinese opinion words with their polarity (1 or -1), longest first."""
-    return list(_ZH_WORDS)
-
-
 def lexicon_counts(text: str) -> tuple[float, float]:
     """Return (positive, negative) opinion-word counts of a normalised text, negation applied."""
     pos = neg = 0.0
@@ -457,22 +452,20 @@ def lexicon_counts(text: str) -> tuple[float, float]:
                 pos += 1
             else:
                 neg += 1
-        if _LATIN_RE.search(text):
-            p, n = _en_counts(text)
-            pos += p
-            neg += n
-        return pos, neg
-    for m in _ZH_RE.finditer(text):
-        word = m.group(0)
-        pol = _ZH_POLARITY[word]
-        start = m.start()
-        # A negator just before flips the word ("不满意" is in the lexicon; "没 快" is not).
-        if not word.startswith(_ZH_SELF_NEGATED) and text[max(0, start - 3) : start].endswith(_ZH_NEGATORS):
-            pol = -pol
-        if pol > 0:
-            pos += 1
-        else:
-            neg += 1
+    else:
+        for m in _ZH_RE.finditer(text):
+            word = m.group(0)
+            pol = _ZH_POLARITY[word]
+            start = m.start()
+            # A negator just before flips the word ("不满意" is in the lexicon; "没 快" is not).
+            if not word.startswith(_ZH_SELF_NEGATED) and text[max(0, start - 3) : start].endswith(
+                _ZH_NEGATORS
+            ):
+                pol = -pol
+            if pol > 0:
+                pos += 1
+            else:
+                neg += 1
     if _LATIN_RE.search(text):
         p, n = _en_counts(text)
         pos += p
