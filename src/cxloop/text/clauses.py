@@ -49,11 +49,16 @@ def _contrast_cuts(text: str) -> list[int]:
     return [m.start() for m in _CONTRAST_RE.finditer(text) if m.start() > 1]
 
 
-def _strip_spaces(text: str, a: int, b: int) -> tuple[int, str]:
-    """Return the start and text of text[a:b] with surrounding spaces stripped."""
+def _append_stripped(out: list[Clause], text: str, a: int, b: int) -> None:
+    """Append text[a:b] as a clause, stripped of surrounding spaces, unless that leaves it empty."""
     seg = text[a:b]
-    stripped = seg.strip(" ")
-    return a + len(seg) - len(seg.lstrip(" ")), stripped
+    if seg[0] == " " or seg[-1] == " ":
+        stripped = seg.lstrip(" ")
+        a += len(seg) - len(stripped)
+        seg = stripped.rstrip(" ")
+        if not seg:
+            return
+    out.append(_new_clause(Clause, (a, a + len(seg), seg)))
 
 
 def split_clauses(text: str) -> list[Clause]:
@@ -61,34 +66,19 @@ def split_clauses(text: str) -> list[Clause]:
     if not text:
         return []
     out: list[Clause] = []
-    new = _new_clause
     piece = 0  # start of the current punctuation-free piece
     cut = 0  # start of the current clause inside it
     for m in _BOUNDARY_RE.finditer(text):
         s = m.start()
         if m.lastindex:  # punctuation: close the piece
             if s > cut:
-                seg = text[cut:s]
-                if seg[0] == " " or seg[-1] == " ":
-                    a, seg = _strip_spaces(text, cut, s)
-                    if seg:
-                        out.append(new(Clause, (a, a + len(seg), seg)))
-                else:
-                    out.append(new(Clause, (cut, s, seg)))
+                _append_stripped(out, text, cut, s)
             piece = cut = m.end()
         elif s - piece > 1:  # a contrast connective not at the very start of the piece
-            seg = text[cut:s]
-            if seg[0] == " " or seg[-1] == " ":
-                a, seg = _strip_spaces(text, cut, s)
-                if seg:
-                    out.append(new(Clause, (a, a + len(seg), seg)))
-            else:
-                out.append(new(Clause, (cut, s, seg)))
+            _append_stripped(out, text, cut, s)
             cut = s
     if cut < len(text):
-        a, seg = _strip_spaces(text, cut, len(text))
-        if seg:
-            out.append(new(Clause, (a, a + len(seg), seg)))
+        _append_stripped(out, text, cut, len(text))
     return out
 
 
