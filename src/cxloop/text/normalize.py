@@ -177,12 +177,7 @@ def _collapse(s: str, original: str, base: Sequence[int] | None = None) -> Norma
     if base is not None:
         chars = "".join(s[a:b] for a, b in keep) if len(keep) > 1 else s
         mapped = [base[i] for a, b in keep for i in range(a, b)] if len(keep) > 1 else base
-        lo, hi = 0, len(chars)
-        while lo < hi and chars[lo] == " ":
-            lo += 1
-        while hi > lo and chars[hi - 1] == " ":
-            hi -= 1
-        return Normalized(chars[lo:hi], mapped[lo:hi], original)
+        return _trimmed(chars, mapped, original)
     if len(keep) == 1:
         # Nothing collapsed: the map is the identity, kept as a cheap range.
         chars, offsets = s, range(len(s))
@@ -191,6 +186,11 @@ def _collapse(s: str, original: str, base: Sequence[int] | None = None) -> Norma
     else:
         chars = "".join(s[a:b] for a, b in keep)
         offsets = [i for a, b in keep for i in range(a, b)]  # type: ignore[assignment]
+    return _trimmed(chars, offsets, original)
+
+
+def _trimmed(chars: str, offsets: Sequence[int], original: str) -> Normalized:
+    """The text without leading and trailing spaces, its offset map cut to match."""
     lo, hi = 0, len(chars)
     while lo < hi and chars[lo] == " ":
         lo += 1
