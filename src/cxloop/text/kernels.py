@@ -6,12 +6,14 @@
 - `scan_texts`: clause splitting and taxonomy keyword matching. The regex scans (a trie regex
   over ~650 keywords, the boundary regex of `clauses.py`) plus the Python loops around them
   cost more than the review model; the kernel walks a character trie instead.
+- `lexicon_counts`: the opinion-word counts of `lexicon.lexicon_counts` (the same trie walk over
+  the Chinese opinion words, with its negation rule) for the aspect-polarity features.
 
-Both compute exactly what the Python code they replace computes (the same keys, columns and
-counts; the same clauses and detections); `tests/text/test_fast_paths.py` checks it. When
+Each computes exactly what the Python code it replaces computes (the same keys, columns and
+counts; the same clauses, detections and word counts); `tests/text/test_fast_paths.py` checks it. When
 numba is not importable, or `CXLOOP_JIT=0` is set, the callers keep their numpy/regex path.
 Compiled code is cached on disk (numba's `cache=True`), so only the first run after an install
-pays the compile, a few seconds.
+pays the compile, about ten seconds.
 """
 
 from __future__ import annotations
