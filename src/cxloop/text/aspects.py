@@ -351,7 +351,7 @@ class AspectModel:
         """Return the aspect ids found in each raw text (batch-first)."""
         norm = [normalize(t).text for t in texts]
         out = []
-        for dets in self.detect_batch(norm):
+        for dets in self.split_and_detect(norm)[1]:
             ids: list[str] = []
             for d in dets:
                 if d.aspect not in ids:
