@@ -19,6 +19,8 @@ from cxloop.config import get_settings
 from cxloop.customers import views as customers_views
 from cxloop.feedback import views as feedback_views
 from cxloop.imports import views as imports_views
+from cxloop.journeys import pages as journeys_pages
+from cxloop.journeys import views as journeys_views
 from cxloop.loop import pages as loop_pages
 from cxloop.loop import views as loop_views
 from cxloop.messaging import pages as messaging_pages
@@ -43,6 +45,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     metrics_views.router,
     loop_views.router,
     messaging_views.router,
+    journeys_views.router,
 )
 
 #: Routers of the HTML pages (mounted at the root).
@@ -51,6 +54,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     auth_pages.router,
     loop_pages.router,
     messaging_pages.router,
+    journeys_pages.router,
 )
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"

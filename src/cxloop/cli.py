@@ -15,6 +15,7 @@ from cxloop.auth import cli as auth_cli
 from cxloop.demo import cli as demo_cli
 from cxloop.feedback import cli as feedback_cli
 from cxloop.imports import cli as imports_cli
+from cxloop.journeys import cli as journeys_cli
 from cxloop.loop import cli as loop_cli
 from cxloop.messaging import cli as messaging_cli
 from cxloop.reports import cli as reports_cli
@@ -41,6 +42,7 @@ app.add_typer(loop_cli.cases_app, name="cases")
 app.add_typer(loop_cli.rules_app, name="rules")
 app.add_typer(auth_cli.app, name="users")
 app.add_typer(messaging_cli.app, name="messages")
+app.add_typer(journeys_cli.app, name="journeys")
 app.command("import")(imports_cli.import_command)
 app.command("demo")(demo_cli.demo_command)
 

@@ -72,6 +72,22 @@ class Settings(BaseSettings):
     message_cap_per_week: int = Field(5, ge=0, description="Most marketing messages per customer per week.")
     message_max_attempts: int = Field(6, ge=1, description="Tries before a customer message is failed.")
     message_backoff_seconds: float = Field(30.0, ge=0, description="First retry delay; doubles each try.")
+    shop_url: str = Field(
+        "https://shop.example.com",
+        description="The shop's own site: order, payment and cart links in messages.",
+    )
+    # --- journeys (cxloop.journeys) ---
+    journeys_max_event_age_hours: float = Field(
+        48.0, ge=0, description="Older events (a late import) start no journey, except in a replay."
+    )
+    journeys_high_value_spend: float = Field(
+        2000.0,
+        ge=0,
+        description="Spend (CNY) from which a customer counts as high value (high_value condition).",
+    )
+    journeys_batch_size: int = Field(
+        500, ge=10, le=20_000, description="Due timers processed per transaction."
+    )
 
     @field_validator("timezone")
     @classmethod

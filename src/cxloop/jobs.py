@@ -36,6 +36,7 @@ def load_job_modules() -> None:
     # Imported here, not at the top: these modules import ``job`` from this one.
     import cxloop.feedback.flows
     import cxloop.imports.flows
+    import cxloop.journeys.jobs
     import cxloop.loop.flows
     import cxloop.messaging.jobs
     import cxloop.pipeline  # noqa: F401

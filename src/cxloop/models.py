@@ -8,6 +8,7 @@ from cxloop.customers.models import Customer, CustomerEvent, CustomerTag
 from cxloop.db import Base
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.imports.models import ImportReject, ImportRun
+from cxloop.journeys import models as journeys_models
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.loop import models as loop_models
 from cxloop.messaging import models as messaging_models
@@ -18,7 +19,7 @@ from cxloop.surveys.models import SurveyResponse
 from cxloop.system.models import AppState
 
 #: Domains whose tables are not re-exported by name above; importing them registers their tables.
-DOMAIN_MODEL_MODULES = (loop_models, messaging_models, metrics_models)
+DOMAIN_MODEL_MODULES = (journeys_models, loop_models, messaging_models, metrics_models)
 
 __all__ = [
     "ApiToken",

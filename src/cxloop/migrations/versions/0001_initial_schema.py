@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 03:13:16.189730
+Create Date: 2026-12-02 03:33:37.653882
 """
 
 from __future__ import annotations
@@ -124,6 +124,26 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_indicator_targets')),
     sa.UniqueConstraint('indicator', 'scope_kind', 'scope_key', name='uq_indicator_targets_scope')
     )
+    op.create_table('journeys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('name_zh', sa.String(length=200), nullable=False),
+    sa.Column('name_en', sa.String(length=200), nullable=False),
+    sa.Column('trigger', sa.String(length=64), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('control_share', sa.Float(), nullable=False),
+    sa.Column('definition', sa.JSON(), nullable=False),
+    sa.Column('source_yaml', sa.Text(), nullable=False),
+    sa.Column('source_file', sa.String(length=300), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journeys')),
+    sa.UniqueConstraint('key', name=op.f('uq_journeys_key'))
+    )
+    with op.batch_alter_table('journeys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_journeys_trigger'), ['trigger'], unique=False)
+
     op.create_table('metrics_customer_months',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('month', sa.Date(), nullable=False),
@@ -448,6 +468,47 @@ def upgrade() -> None:
     with op.batch_alter_table('customer_tags', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customer_tags_customer_id'), ['customer_id'], unique=False)
 
+    op.create_table('journey_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('ref', sa.String(length=128), nullable=True),
+    sa.Column('dedupe_key', sa.String(length=300), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_journey_events_customer_id_customers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journey_events')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_journey_events_dedupe_key'))
+    )
+    with op.batch_alter_table('journey_events', schema=None) as batch_op:
+        batch_op.create_index('ix_journey_events_customer_kind', ['customer_id', 'kind', 'occurred_at'], unique=False)
+        batch_op.create_index('ix_journey_events_ref_kind', ['ref', 'kind'], unique=False)
+
+    op.create_table('journey_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('journey_key', sa.String(length=64), nullable=False),
+    sa.Column('entry_key', sa.String(length=200), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('ref', sa.String(length=128), nullable=True),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('event_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('control', sa.Boolean(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('context', sa.JSON(), nullable=False),
+    sa.Column('entered_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('exit_reason', sa.String(length=64), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_journey_runs_customer_id_customers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journey_runs')),
+    sa.UniqueConstraint('journey_key', 'entry_key', name='uq_journey_runs_entry')
+    )
+    with op.batch_alter_table('journey_runs', schema=None) as batch_op:
+        batch_op.create_index('ix_journey_runs_customer', ['customer_id', 'journey_key', 'entered_at'], unique=False)
+        batch_op.create_index('ix_journey_runs_journey_status', ['journey_key', 'status'], unique=False)
+
     op.create_table('notifications',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
@@ -578,6 +639,43 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_feedback_items_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_items_order_ref'), ['order_ref'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_items_product_id'), ['product_id'], unique=False)
+
+    op.create_table('journey_steps',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('journey_key', sa.String(length=64), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('outcome', sa.String(length=32), nullable=False),
+    sa.Column('detail', sa.String(length=300), nullable=True),
+    sa.Column('message_id', sa.Integer(), nullable=True),
+    sa.Column('task_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['journey_runs.id'], name=op.f('fk_journey_steps_run_id_journey_runs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journey_steps')),
+    sa.UniqueConstraint('run_id', 'position', name='uq_journey_steps_run_position')
+    )
+    with op.batch_alter_table('journey_steps', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_journey_steps_journey_key'), ['journey_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_journey_steps_run_id'), ['run_id'], unique=False)
+
+    op.create_table('journey_timers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('due_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('wait_event', sa.String(length=64), nullable=True),
+    sa.Column('wait_match', sa.String(length=200), nullable=True),
+    sa.Column('fired_by', sa.String(length=16), nullable=True),
+    sa.Column('fired_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['run_id'], ['journey_runs.id'], name=op.f('fk_journey_timers_run_id_journey_runs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journey_timers')),
+    sa.UniqueConstraint('run_id', 'position', name='uq_journey_timers_run_position')
+    )
+    with op.batch_alter_table('journey_timers', schema=None) as batch_op:
+        batch_op.create_index('ix_journey_timers_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_journey_timers_wait', ['status', 'wait_event'], unique=False)
 
     op.create_table('order_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -749,6 +847,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_order_events_order_id'))
 
     op.drop_table('order_events')
+    with op.batch_alter_table('journey_timers', schema=None) as batch_op:
+        batch_op.drop_index('ix_journey_timers_wait')
+        batch_op.drop_index('ix_journey_timers_due')
+
+    op.drop_table('journey_timers')
+    with op.batch_alter_table('journey_steps', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_journey_steps_run_id'))
+        batch_op.drop_index(batch_op.f('ix_journey_steps_journey_key'))
+
+    op.drop_table('journey_steps')
     with op.batch_alter_table('feedback_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feedback_items_product_id'))
         batch_op.drop_index(batch_op.f('ix_feedback_items_order_ref'))
@@ -775,6 +883,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_notifications_due')
 
     op.drop_table('notifications')
+    with op.batch_alter_table('journey_runs', schema=None) as batch_op:
+        batch_op.drop_index('ix_journey_runs_journey_status')
+        batch_op.drop_index('ix_journey_runs_customer')
+
+    op.drop_table('journey_runs')
+    with op.batch_alter_table('journey_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_journey_events_ref_kind')
+        batch_op.drop_index('ix_journey_events_customer_kind')
+
+    op.drop_table('journey_events')
     with op.batch_alter_table('customer_tags', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customer_tags_customer_id'))
 
@@ -841,6 +959,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_metrics_customer_months_month')
 
     op.drop_table('metrics_customer_months')
+    with op.batch_alter_table('journeys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_journeys_trigger'))
+
+    op.drop_table('journeys')
     op.drop_table('indicator_targets')
     op.drop_table('import_runs')
     op.drop_table('departments')
