@@ -1443,7 +1443,11 @@ def run_demo_history(*, db_session: Session, days: int = 10) -> dict[str, int]:
     latest = db_session.scalar(select(func.max(Order.placed_at)))
     if latest is None:
         return {}
-    return replay(db_session, since=latest - timedelta(days=days), until=latest)
+    counts = replay(db_session, since=latest - timedelta(days=days), until=latest)
+    counts["delivered_to_log"] = messaging.deliver_to_log(
+        db_session=db_session, until=latest + timedelta(days=1)
+    )
+    return counts
 
 
 # --- proactive delivery care ------------------------------------------------------------------------------
