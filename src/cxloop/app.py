@@ -21,6 +21,8 @@ from cxloop.feedback import views as feedback_views
 from cxloop.imports import views as imports_views
 from cxloop.loop import pages as loop_pages
 from cxloop.loop import views as loop_views
+from cxloop.messaging import pages as messaging_pages
+from cxloop.messaging import views as messaging_views
 from cxloop.metrics import views as metrics_views
 from cxloop.orders import views as orders_views
 from cxloop.web import pages as web_pages
@@ -40,6 +42,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     customers_views.router,
     metrics_views.router,
     loop_views.router,
+    messaging_views.router,
 )
 
 #: Routers of the HTML pages (mounted at the root).
@@ -47,6 +50,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     web_pages.router,
     auth_pages.router,
     loop_pages.router,
+    messaging_pages.router,
 )
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
