@@ -26,6 +26,7 @@ from cxloop.orders.models import Order
 from cxloop.scheduler import InProcessScheduler
 from tests.conftest import REDIS_URL, require_redis
 
+
 @pytest.fixture(autouse=True)
 def _messaging_env() -> None:
     """These tests run on the real clock (the package conftest's fixed clock is replaced)."""
