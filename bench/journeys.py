@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -173,10 +174,16 @@ def _steps_per_s(timers: int) -> dict[str, float]:
     baseline = done / (time.perf_counter() - started)
     os.environ["CXLOOP_JOURNEYS_BATCH_SIZE"] = "500"
     get_settings.cache_clear()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     fired = service.process_due()
-    elapsed = time.perf_counter() - started
-    return {"steps": fired, "steps_per_s": fired / elapsed, "baseline_one_per_commit_steps_per_s": baseline}
+    elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    # CPU seconds too: on a shared machine the wall clock also measures the other tenants.
+    return {
+        "steps": fired,
+        "steps_per_s": fired / elapsed,
+        "steps_per_cpu_s": fired / cpu_s,
+        "baseline_one_per_commit_steps_per_s": baseline,
+    }
 
 
 def _latency(customers: int, n: int = 300) -> dict[str, float]:
@@ -294,6 +301,7 @@ def _run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         from cxloop.db import dispose_engines
 
         dispose_engines()
+        shutil.rmtree(tmp, ignore_errors=True)
         if schema:
             from sqlalchemy import create_engine, text
 
@@ -314,6 +322,7 @@ def main() -> None:
     args = parser.parse_args()
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     results: dict[str, Any] = {
+        "load_average_at_start": os.getloadavg(),
         "scale": {"customers": args.customers, "events": args.events, "timers": args.timers},
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, {platform.python_version()}",
     }
@@ -322,6 +331,8 @@ def main() -> None:
         r = results[backend]
         steps = r.get("celery", r)
         line = f"{backend:>8}: {steps['steps_per_s']:8.0f} steps/s (goal >= 2000)"
+        if "steps_per_cpu_s" in r:
+            line += f" ({r['steps_per_cpu_s']:.0f} per CPU second)"
         if "baseline_one_per_commit_steps_per_s" in r:
             line += f", baseline one step per commit {r['baseline_one_per_commit_steps_per_s']:.0f} steps/s"
         if "celery" in r:

@@ -225,6 +225,7 @@ def _skip_reason(
     if case_id is None and _open_case(session, customer.id) is not None:
         return "open_case"
     if purpose == "marketing":
+        session.flush()  # messages decided earlier in this transaction count towards the caps
         if _counted_since(session, customer.id, at - timedelta(days=1)) >= s.message_cap_per_day:
             return "frequency_cap"
         if _counted_since(session, customer.id, at - timedelta(days=7)) >= s.message_cap_per_week:
