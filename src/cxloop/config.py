@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         None, description="Aspect taxonomy YAML; empty uses the shipped e-commerce taxonomy."
     )
     analysis_batch_size: int = Field(2000, ge=50, le=50_000)
+    delivery_early_hours: float = Field(
+        24.0, ge=0, description="A delivery this many hours or more before its promise counts as early."
+    )
+    delivery_warning_threshold: float = Field(
+        0.5, gt=0, lt=1, description="Early warning: an open order at or above this late risk is at risk."
+    )
 
     @field_validator("timezone")
     @classmethod

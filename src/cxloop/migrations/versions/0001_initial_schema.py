@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 23:15:45.831945
+Create Date: 2026-12-02 03:05:14.190923
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def upgrade() -> None:
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('warehouse_id', sa.Integer(), nullable=True),
     sa.Column('carrier_id', sa.Integer(), nullable=True),
-    sa.Column('stage', sa.String(length=32), nullable=False),
+    sa.Column('stage', sa.String(length=64), nullable=False),
     sa.Column('excess_hours', sa.Float(), nullable=False),
     sa.Column('late_hours', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('order_id', name=op.f('pk_metrics_late_orders'))

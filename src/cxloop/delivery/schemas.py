@@ -1,0 +1,31 @@
+"""Value objects of the delivery domain (API and service results)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OrderRisk(BaseModel):
+    """The early warning for one open order: how likely it misses its promise, and where."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: int
+    probability: float = Field(description="Calibrated probability that the order misses its promise, 0..1")
+    promised_at: datetime
+    expected_arrival: datetime
+    late_stage: str = Field(description="Stage (or merged stages joined by '+') most likely to be late")
+    department_id: int | None = Field(None, description="Department owning late_stage")
+
+
+class TrainResult(BaseModel):
+    """What `cxloop delivery train-warning` trained, and how the held-out months scored."""
+
+    path: str
+    orders: int
+    snapshots: int
+    trained_at: datetime
+    evaluation: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,478 @@
+"""Delivery truth and decisions: the one definition of a delivery outcome, root cause on partial
+timelines, satisfaction by outcome, promises the shop can beat, carrier choice and early warning.
+
+Every report and page that shows a late or on-time rate reads :func:`outcome_case` (through the
+rollup components it feeds, see ``cxloop.metrics.rollup``) and :func:`late_rate`, so the numbers
+cannot disagree between doors.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from cxloop.config import get_settings
+from cxloop.delivery import warning
+from cxloop.delivery.schemas import OrderRisk, TrainResult
+from cxloop.logistics.models import Carrier, Warehouse
+from cxloop.metrics.sql import hours_between
+from cxloop.orders.models import Order
+from cxloop.org.models import Department
+from cxloop.vocab import ORDER_STAGE_OWNERS
+
+# ---------------------------------------------------------------- outcomes (the one definition)
+
+#: Every delivery outcome of an order, in the order they are tested.
+OUTCOMES = ("cancelled", "failed", "early", "on_time", "late", "late_open", "open", "unpromised")
+#: Outcomes of orders whose promise has come due (delivered, failed, or still out after the promise):
+#: the denominator of the on-time and late rates.
+DUE_OUTCOMES = ("early", "on_time", "late", "late_open", "failed")
+#: Outcomes that count as late: delivered after the promise, or still not delivered after it.
+LATE_OUTCOMES = ("late", "late_open")
+#: Outcomes that count as on time (early is on time too).
+ON_TIME_OUTCOMES = ("early", "on_time")
+#: Status values (lower case, as exports write them) that mean the order never reached a delivery.
+CANCELLED_STATUSES = ("cancelled", "canceled", "unavailable", "已取消", "取消", "无货", "缺货")
+#: Status values that mean the parcel went back; only an outcome while nothing was delivered.
+RETURNED_STATUSES = ("returned", "rejected", "已退回", "拒收")
+
+OUTCOME_NAMES: dict[str, tuple[str, str]] = {
+    "cancelled": ("已取消/无货/退回", "Cancelled / unavailable / returned"),
+    "failed": ("投递失败", "Delivery failed"),
+    "early": ("提前送达", "Early"),
+    "on_time": ("准时送达", "On time"),
+    "late": ("延迟送达", "Late"),
+    "late_open": ("已超时未送达", "Late, still open"),
+    "open": ("配送中", "Open"),
+    "unpromised": ("无承诺时间", "No promise"),
+}
+
+
+def early_hours() -> float:
+    """Hours before the promise from which a delivery counts as early (setting)."""
+    return get_settings().delivery_early_hours
+
+
+def cancelled_condition() -> ColumnElement[bool]:
+    """True for an order that was cancelled, unavailable or returned before any delivery."""
+    status = func.lower(func.coalesce(Order.status, ""))
+    return or_(
+        Order.cancelled_at.is_not(None),
+        status.in_(CANCELLED_STATUSES),
+        and_(status.in_(RETURNED_STATUSES), Order.delivered_at.is_(None)),
+    )
+
+
+def outcome_case(session: Session, now: datetime) -> ColumnElement[str]:
+    """The delivery outcome of each order as of ``now``: the single definition every rate reads."""
+    o = Order
+    delivered, promised = o.delivered_at, o.promised_delivery_at
+    return case(
+        (cancelled_condition(), literal("cancelled")),
+        (
+            and_(delivered.is_(None), or_(o.delivery_failed_at.is_not(None), o.lost.is_(True))),
+            literal("failed"),
+        ),
+        (and_(promised.is_(None), delivered.is_not(None)), literal("unpromised")),
+        (promised.is_(None), literal("open")),
+        (delivered > promised, literal("late")),
+        (hours_between(session, delivered, promised) >= early_hours(), literal("early")),
+        (delivered.is_not(None), literal("on_time")),
+        # Not delivered: open until the promise has passed, then late though still on its way.
+        (promised < now, literal("late_open")),
+        else_=literal("open"),
+    )
+
+
+def outcome_of(session: Session, order_id: int, *, now: datetime) -> str:
+    """The outcome of one order (the same SQL definition, for pages and tests)."""
+    value = session.scalar(select(outcome_case(session, now)).where(Order.id == order_id))
+    if value is None:
+        raise KeyError(f"no order {order_id}")
+    return str(value)
+
+
+def as_of(session: Session) -> datetime | None:
+    """The time the order data speaks for: its latest order placed (so an old export is not all late)."""
+    value = session.scalar(select(func.max(Order.placed_at)))
+    return value if isinstance(value, datetime) or value is None else datetime.fromisoformat(str(value))
+
+
+def late_rate(counts: Mapping[str, float]) -> float | None:
+    """Late (delivered late or still out after the promise) / due orders, %, from ``out:`` counts."""
+    due = sum(counts.get(f"out:{o}", 0.0) for o in DUE_OUTCOMES)
+    late = sum(counts.get(f"out:{o}", 0.0) for o in LATE_OUTCOMES)
+    return round(100.0 * late / due, 2) if due else None
+
+
+def on_time_rate(counts: Mapping[str, float]) -> float | None:
+    """On time or early / due orders, %, from ``out:`` counts."""
+    due = sum(counts.get(f"out:{o}", 0.0) for o in DUE_OUTCOMES)
+    ok = sum(counts.get(f"out:{o}", 0.0) for o in ON_TIME_OUTCOMES)
+    return round(100.0 * ok / due, 2) if due else None
+
+
+def outcome_components(session: Session, now: datetime) -> dict[str, ColumnElement[Any]]:
+    """Rollup components: one ``out:<outcome>`` count per outcome, plus ``promised_n`` and ``on_time``."""
+    expr = outcome_case(session, now)
+    comps: dict[str, ColumnElement[Any]] = {
+        f"out:{o}": func.sum(case((expr == o, 1), else_=0)) for o in OUTCOMES
+    }
+    comps["promised_n"] = func.sum(case((expr.in_(DUE_OUTCOMES), 1), else_=0))
+    comps["on_time"] = func.sum(case((expr.in_(ON_TIME_OUTCOMES), 1), else_=0))
+    return comps
+
+
+# ---------------------------------------------------------------- root cause on partial timelines
+
+#: The order timeline, in order; each cause stage lies between two consecutive events.
+EVENT_CHAIN = ("placed", "paid", "picked", "sorted", "shipped", "delivered")
+#: The stages the root cause can blame, one per gap of EVENT_CHAIN (processing spans several of them).
+CAUSE_STAGES = ("payment", "picking", "sorting", "handover", "carrier")
+EVENT_COLUMNS = {
+    "placed": Order.placed_at,
+    "paid": Order.paid_at,
+    "picked": Order.picked_at,
+    "sorted": Order.sorted_at,
+    "shipped": Order.shipped_at,
+    "delivered": Order.delivered_at,
+}
+STAGE_SEPARATOR = "+"
+
+Normals = dict[tuple[str, str, str, str], float]  # (start event, end event, scope kind, key) -> mean hours
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of an order's timeline between two known events, covering one or more stages."""
+
+    stages: tuple[str, ...]
+    start: str
+    end: str
+    hours: float
+    open: bool = False
+
+    @property
+    def key(self) -> str:
+        """The stored name: stage codes joined by '+', e.g. ``picking+sorting+handover``."""
+        return STAGE_SEPARATOR.join(self.stages)
+
+
+@dataclass(frozen=True)
+class Blame:
+    """The segment a late order is put down to, and how far it ran over its normal time."""
+
+    stage: str
+    excess_hours: float | None
+
+
+def stage_parts(stage_key: str) -> tuple[str, ...]:
+    """The cause stages inside a (possibly merged) stage key."""
+    return tuple(stage_key.split(STAGE_SEPARATOR))
+
+
+def stage_owner(stage_key: str) -> str:
+    """The department owning a (possibly merged) stage: the owner of its last real stage."""
+    parts = stage_parts(stage_key)
+    return ORDER_STAGE_OWNERS.get(parts[-1], "logistics")
+
+
+def stage_label(stage_key: str, lang: str = "zh") -> str:
+    """A merged stage for people: "拣货 + 分拣 + 交接" / "picking + sorting + handover"."""
+    names = {
+        "payment": ("支付", "payment"),
+        "picking": ("拣货", "picking"),
+        "sorting": ("分拣", "sorting"),
+        "handover": ("交接快递", "handover"),
+        "carrier": ("快递运输", "carrier"),
+        "unknown": ("未知", "unknown"),
+        "not_late": ("未延误", "not late"),
+    }
+    return " + ".join(names.get(p, (p, p))[1 if lang == "en" else 0] for p in stage_parts(stage_key))
+
+
+def segments(
+    times: Mapping[str, datetime | None], *, stop: datetime, recorded: Iterable[str]
+) -> list[Segment]:
+    """The stretches of a timeline: a missing event merges its stage into the next known one.
+
+    An undelivered order's last stretch runs to ``stop``; it covers the next stage plus any later
+    stages whose end event this shop never records (``recorded``), since the order may be in any of them.
+    """
+    known = [e for e in EVENT_CHAIN if times.get(e) is not None]
+    if not known:
+        return []
+    rec = set(recorded)
+    out: list[Segment] = []
+    for a, b in itertools.pairwise(known):
+        i, j = EVENT_CHAIN.index(a), EVENT_CHAIN.index(b)
+        ta, tb = times[a], times[b]
+        assert ta is not None and tb is not None
+        out.append(Segment(CAUSE_STAGES[i:j], a, b, (tb - ta).total_seconds() / 3600.0))
+    last = known[-1]
+    if last != "delivered":
+        i = EVENT_CHAIN.index(last)
+        j = i + 1
+        while j < len(EVENT_CHAIN) - 1 and EVENT_CHAIN[j] not in rec:
+            j += 1
+        t_last = times[last]
+        assert t_last is not None
+        out.append(
+            Segment(CAUSE_STAGES[i:j], last, EVENT_CHAIN[j], (stop - t_last).total_seconds() / 3600.0, True)
+        )
+    return out
+
+
+def segment_scope(seg: Segment, warehouse: str | None, carrier: str | None) -> tuple[str, str]:
+    """Whose normal time a segment is held to: the carrier's, the warehouse's, or the business's."""
+    if "carrier" in seg.stages and carrier:
+        return ("carrier", carrier)
+    if seg.stages != ("payment",) and "carrier" not in seg.stages and warehouse:
+        return ("warehouse", warehouse)
+    return ("all", "")
+
+
+def normal_time(normals: Iterable[Normals], seg: Segment, scope: tuple[str, str]) -> float | None:
+    """The segment's normal hours: same scope first, then the business; None when nobody has history."""
+    for table in normals:
+        for slot in ((seg.start, seg.end, *scope), (seg.start, seg.end, "all", "")):
+            if slot in table:
+                return table[slot]
+    return None
+
+
+def blame(
+    times: Mapping[str, datetime | None],
+    *,
+    stop: datetime,
+    normals: list[Normals],
+    warehouse: str | None = None,
+    carrier: str | None = None,
+) -> Blame:
+    """Put a late order down to the segment furthest over its normal time.
+
+    A segment with no history is not compared (never against a normal of 0); on a tie the real,
+    non-empty and least-merged segment wins.
+    """
+    recorded = {e for table in normals for (a, b, _, _) in table for e in (a, b)}
+    best: tuple[float, int, int] | None = None
+    best_seg: Segment | None = None
+    for seg in segments(times, stop=stop, recorded=recorded):
+        normal = normal_time(normals, seg, segment_scope(seg, warehouse, carrier))
+        if normal is None:
+            continue
+        rank = (round(seg.hours - normal, 6), 1 if seg.hours > 0 else 0, -len(seg.stages))
+        if best is None or rank > best:
+            best, best_seg = rank, seg
+    if best is None or best_seg is None:
+        return Blame("unknown", None)
+    return Blame(best_seg.key, best[0])
+
+
+def pair_normals(session: Session, start_at: datetime, end_at: datetime, *, min_orders: int = 1) -> Normals:
+    """Mean hours between every two timeline events for orders placed in [start_at, end_at).
+
+    Per business, warehouse and carrier. Only pairs the shop actually records appear, so a stage the
+    data never has gets no normal time at all.
+    """
+    pairs = [(a, b) for i, a in enumerate(EVENT_CHAIN) for b in EVENT_CHAIN[i + 1 :]]
+    out: Normals = {}
+    for kind, key_col, join in (
+        ("all", literal(""), None),
+        ("warehouse", Warehouse.external_id, (Warehouse, Warehouse.id == Order.warehouse_id)),
+        ("carrier", Carrier.external_id, (Carrier, Carrier.id == Order.carrier_id)),
+    ):
+        cols: list[Any] = []
+        for a, b in pairs:
+            ca, cb = EVENT_COLUMNS[a], EVENT_COLUMNS[b]
+            ok = and_(ca.is_not(None), cb.is_not(None), cb >= ca)
+            cols += [
+                func.sum(case((ok, hours_between(session, ca, cb)), else_=0.0)),
+                func.sum(case((ok, 1), else_=0)),
+            ]
+        stmt = select(key_col, *cols).select_from(Order)
+        if join is not None:
+            stmt = stmt.join(*join)
+        stmt = stmt.where(
+            Order.placed_at >= start_at, Order.placed_at < end_at, ~cancelled_condition()
+        ).group_by(key_col)
+        for row in session.execute(stmt):
+            key = str(row[0] or "")
+            for n, (a, b) in enumerate(pairs):
+                total, count = row[1 + 2 * n], row[2 + 2 * n]
+                if count and count >= min_orders:
+                    out[(a, b, kind, key)] = float(total or 0.0) / float(count)
+    return out
+
+
+# ---------------------------------------------------------------- early warning (section 8)
+
+
+def warning_threshold() -> float:
+    """The late risk from which an open order is "at risk" and its customer is told (setting)."""
+    return get_settings().delivery_warning_threshold
+
+
+def _timelines(
+    session: Session, where: Sequence[Any], *, now: datetime | None = None
+) -> list[warning.Timeline]:
+    o = Order
+    label = None if now is None else outcome_case(session, now)
+    cols: list[Any] = [o.id, o.promised_delivery_at, o.warehouse_id, o.carrier_id, o.region, o.weight_kg]
+    cols += list(EVENT_COLUMNS.values())
+    if label is not None:
+        cols.append(label)
+    out: list[warning.Timeline] = []
+    for row in session.execute(select(*cols).where(o.promised_delivery_at.is_not(None), *where)):
+        oid, promised, wh, cr, region, weight = row[:6]
+        times = dict(zip(EVENT_CHAIN, row[6:12], strict=True))
+        missed = None if label is None else row[12] not in ON_TIME_OUTCOMES
+        out.append(warning.Timeline(oid, times, promised, wh, cr, region, weight, missed))
+    return out
+
+
+def _history_where(session: Session, now: datetime, start: datetime | None, end: datetime) -> list[Any]:
+    """Finished orders whose promise fell in [start, end): their outcome is known by ``end``."""
+    expr = outcome_case(session, now)
+    where: list[Any] = [expr.in_(DUE_OUTCOMES), Order.promised_delivery_at < end]
+    if start is not None:
+        where.append(Order.promised_delivery_at >= start)
+    return where
+
+
+def _blame_counts(session: Session, end: datetime) -> dict[str, dict[str, int]]:
+    from cxloop.metrics.models import MetricsLateOrder
+
+    lo = MetricsLateOrder
+    rows = session.execute(select(lo.stage, lo.warehouse_id, lo.carrier_id).where(lo.day < end.date()))
+    return warning.blame_table([(st, wh, cr) for st, wh, cr in rows])
+
+
+def train_warning(*, db_session: Session, holdout_days: int = 30, path: Path | None = None) -> TrainResult:
+    """Train and calibrate the early warning on the shop's history; store it in the data folder.
+
+    The last ``holdout_days`` of promises are held out first to measure AUC, calibration, precision at
+    the threshold and hours of warning (a time split); then the model is refitted on all history.
+    """
+    now = as_of(db_session)
+    if now is None:
+        raise ValueError("no orders to learn from")
+    cutoff = now - timedelta(days=holdout_days)
+    evaluation: dict[str, Any] = {}
+    train = _timelines(db_session, _history_where(db_session, now, None, cutoff), now=now)
+    test = _timelines(db_session, _history_where(db_session, now, cutoff, now), now=now)
+    # The held-out moments must come after the training promises, so test orders are placed after it.
+    test = [
+        tl
+        for tl in test
+        if tl.times["placed"] is not None and tl.times["placed"] >= cutoff - timedelta(days=0)
+    ]
+    normal_pairs = {
+        (a, b): h
+        for (a, b, kind, _), h in pair_normals(db_session, datetime.min, now).items()
+        if kind == "all"
+    }
+    if train and test:
+        model = warning.fit(train, blame_counts=_blame_counts(db_session, cutoff), normals=normal_pairs)
+        evaluation = warning.evaluate(model, test, threshold=warning_threshold())
+        evaluation["split"] = {"train_promises_before": cutoff.isoformat(), "test_orders": len(test)}
+    everything = _timelines(db_session, _history_where(db_session, now, None, now), now=now)
+    model = warning.fit(everything, blame_counts=_blame_counts(db_session, now), normals=normal_pairs)
+    model.evaluation = evaluation
+    stored = warning.save(model, path)
+    return TrainResult(path=str(stored), orders=model.orders, snapshots=model.snapshots,
+                       trained_at=model.trained_at, evaluation=evaluation)  # fmt: skip
+
+
+def _late_stage(model: warning.WarningModel, tl: warning.Timeline, now: datetime) -> str:
+    """The stage most likely to make this order late: the one it is stuck in, else its route's usual."""
+    seen = warning.known_at(tl, now)
+    recorded = {e for pair in model.normals for e in pair} or set(EVENT_CHAIN)
+    segs = segments(seen, stop=now, recorded=recorded)
+    current = segs[-1] if segs and segs[-1].open else None
+    if current is not None:
+        normal = model.normals.get((current.start, current.end))
+        if normal is not None and current.hours > normal:
+            return current.key
+    last = max(i for i, e in enumerate(EVENT_CHAIN[:-1]) if seen.get(e) is not None)
+    remaining = set(CAUSE_STAGES[last:])
+    votes: dict[str, int] = {}
+    for route in (f"carrier:{tl.carrier}", f"warehouse:{tl.warehouse}"):
+        for stage, n in model.blame_counts.get(route, {}).items():
+            if set(stage_parts(stage)) <= remaining:
+                votes[stage] = votes.get(stage, 0) + n
+    if votes:
+        return max(sorted(votes), key=lambda k: votes[k])
+    return current.key if current is not None else "carrier"
+
+
+def risk_features(
+    model: warning.WarningModel, timelines: Sequence[warning.Timeline], now: datetime
+) -> np.ndarray:
+    """The feature matrix of open orders as seen at ``now``."""
+    rows = [warning.feature_row(tl, now, model.codes) for tl in timelines]
+    return np.asarray(rows, dtype=np.float64).reshape(-1, len(warning.FEATURES))
+
+
+def predict_late_risk(
+    session: Session, *, now: datetime, order_ids: Sequence[int] | None = None
+) -> list[OrderRisk]:
+    """The late risk of every open order (or of ``order_ids``) at ``now``, highest first.
+
+    An order whose promise has already passed is certain (1.0). Without a trained model (run
+    ``cxloop delivery train-warning``) this raises ``LookupError``.
+    """
+    model = warning.load()
+    if model is None:
+        raise LookupError("no early-warning model yet: run `cxloop delivery train-warning`")
+    expr = outcome_case(session, now)
+    where: list[Any] = [expr.in_(("open", "late_open")), Order.placed_at <= now]
+    if order_ids is not None:
+        where.append(Order.id.in_(list(order_ids)))
+    timelines = _timelines(session, where)
+    proba, hours = warning.predict(model, risk_features(model, timelines, now))
+    owners = dict(session.execute(select(Department.code, Department.id)).all())
+    out: list[OrderRisk] = []
+    for tl, p, h in zip(timelines, proba, hours, strict=True):
+        overdue = tl.promised < now
+        stage = _late_stage(model, tl, now)
+        out.append(
+            OrderRisk(
+                order_id=tl.order_id,
+                probability=1.0 if overdue else round(float(p), 4),
+                promised_at=tl.promised,
+                expected_arrival=now + timedelta(hours=float(h)),
+                late_stage=stage,
+                department_id=owners.get(stage_owner(stage)),
+            )
+        )
+    out.sort(key=lambda r: (-r.probability, r.promised_at))
+    return out
+
+
+def orders_at_risk(
+    *, db_session: Session, now: datetime | None = None, department_id: int | None = None, limit: int = 200
+) -> dict[int | None, list[OrderRisk]]:
+    """Open orders at or above the warning threshold, grouped by owning department (for the task list)."""
+    at = now or as_of(db_session)
+    if at is None:
+        return {}
+    groups: dict[int | None, list[OrderRisk]] = {}
+    for risk in predict_late_risk(db_session, now=at):
+        if risk.probability < warning_threshold():
+            continue
+        if department_id is not None and risk.department_id != department_id:
+            continue
+        bucket = groups.setdefault(risk.department_id, [])
+        if len(bucket) < limit:
+            bucket.append(risk)
+    return groups
