@@ -196,7 +196,7 @@ def _classifier() -> CalibratedClassifierCV:
     mask = np.zeros(len(FEATURES), dtype=bool)
     mask[cats] = True
     base = HistGradientBoostingClassifier(
-        max_iter=200, learning_rate=0.08, max_leaf_nodes=31, categorical_features=mask, random_state=0
+        max_iter=120, learning_rate=0.1, max_leaf_nodes=31, categorical_features=mask, random_state=0
     )
     return CalibratedClassifierCV(base, method="isotonic", cv=3)
 
@@ -204,7 +204,7 @@ def _classifier() -> CalibratedClassifierCV:
 def _regressor() -> HistGradientBoostingRegressor:
     mask = np.zeros(len(FEATURES), dtype=bool)
     mask[[FEATURES.index(c) for c in CATEGORICAL]] = True
-    return HistGradientBoostingRegressor(max_iter=150, categorical_features=mask, random_state=0)
+    return HistGradientBoostingRegressor(max_iter=100, categorical_features=mask, random_state=0)
 
 
 def fit(

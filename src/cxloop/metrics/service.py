@@ -482,7 +482,7 @@ def root_cause(
         return delivery.stage_owner(stage)
 
     by_stage = [
-        s.CauseRow(stage=st, department=owner(st), late_orders=n, share=share(n),
+        s.CauseRow(stage=st, department=owner(st), late_orders=n, share=share(n), label=delivery.stage_label(st, lang),
                    mean_excess_hours=round(ex or 0.0, 2))
         for st, n, ex in sorted(by_stage_rows, key=lambda r: -r[1])
         if department in (None, owner(st))

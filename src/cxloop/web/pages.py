@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from cxloop.auth.deps import PageUser, require_department_access, require_roles, user_department_code
 from cxloop.auth.models import User
+from cxloop.delivery.service import stage_parts
 from cxloop.deps import SessionDep
 from cxloop.metrics import service as metrics
 from cxloop.metrics.periods import Period
@@ -297,6 +298,11 @@ def _aspect_name(aspect: str, locale: str) -> str:
 # --- root cause -----------------------------------------------------------------------------------
 
 
+def _stage_name(t: Any, stage: str) -> str:
+    """A stage, or stages merged where the order lacks the events between them ("拣货 + 分拣")."""
+    return " + ".join(t(f"order_stage.{part}") for part in stage_parts(stage))
+
+
 @router.get("/root-cause")
 def root_cause_page(
     request: Request,
@@ -314,7 +320,7 @@ def root_cause_page(
         return [
             {
                 **row.model_dump(),
-                "stage_name": t(f"order_stage.{row.stage}"),
+                "stage_name": _stage_name(t, row.stage),
                 "department_name": _department_name(row.department, locale),
             }
             for row in rows
@@ -351,7 +357,7 @@ def root_cause_page(
             [
                 {
                     **c.model_dump(),
-                    "stage_name": t(f"order_stage.{c.stage}"),
+                    "stage_name": _stage_name(t, c.stage),
                     "department_name": _department_name(c.department, locale),
                 }
                 for c in data.complaints

@@ -1,0 +1,66 @@
+"""``cxloop delivery ...``: train the early warning, list orders at risk, carriers and promises."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cxloop.db import session_scope
+from cxloop.delivery import service
+
+app = typer.Typer(help="Delivery truth and decisions. 配送：准时、承诺、快递选择与延误预警。", no_args_is_help=True)
+console = Console()
+
+
+@app.command("train-warning")
+def train_warning_command(
+    holdout_days: Annotated[
+        int, typer.Option(help="Days of latest promises held out to measure the model before refitting.")
+    ] = 30,
+    out: Annotated[Path | None, typer.Option(help="Model file (default: <data_dir>/models/).")] = None,
+) -> None:
+    """Train and calibrate the late-order early warning on this shop's history. 训练延误预警模型。"""
+    with session_scope() as session:
+        try:
+            result = service.train_warning(db_session=session, holdout_days=holdout_days, path=out)
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from None
+    typer.echo(result.model_dump_json(indent=2))
+
+
+@app.command("at-risk")
+def at_risk_command(
+    now: Annotated[
+        datetime | None, typer.Option(help="Moment to score at (default: latest order placed).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Open orders most likely to miss their promise. 可能延误的在途订单。"""
+    with session_scope() as session:
+        at = now or service.as_of(session)
+        if at is None:
+            console.print("no orders")
+            raise typer.Exit(1)
+        try:
+            risks = service.predict_late_risk(session, now=at)[:limit]
+        except LookupError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in risks], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"at risk at {at:%Y-%m-%d %H:%M} (threshold {service.warning_threshold():.2f})")
+    for col in ("order", "risk", "promised", "expected", "stage"):
+        table.add_column(col)
+    for r in risks:
+        table.add_row(str(r.order_id), f"{r.probability:.2f}", f"{r.promised_at:%m-%d %H:%M}",
+                      f"{r.expected_arrival:%m-%d %H:%M}", service.stage_label(r.late_stage))  # fmt: skip
+    console.print(table)
