@@ -17,12 +17,12 @@ from cxloop.auth.deps import PageUser, require_department_access, require_roles,
 from cxloop.auth.models import User
 from cxloop.delivery.service import stage_parts
 from cxloop.deps import SessionDep
+from cxloop.i18n import translate
 from cxloop.metrics import service as metrics
 from cxloop.metrics.periods import Period
 from cxloop.metrics.schemas import TargetIn
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web import charts
-from cxloop.web.i18n import translate
 from cxloop.web.tables import Column, Table, export_response, rows_of
 from cxloop.web.templating import get_locale, is_htmx, register_nav, render
 
