@@ -14,7 +14,9 @@ from rich.table import Table
 from cxloop.db import session_scope
 from cxloop.delivery import service
 
-app = typer.Typer(help="Delivery truth and decisions. 配送：准时、承诺、快递选择与延误预警。", no_args_is_help=True)
+app = typer.Typer(
+    help="Delivery truth and decisions. 配送：准时、承诺、快递选择与延误预警。", no_args_is_help=True
+)
 console = Console()
 
 
@@ -63,4 +65,43 @@ def at_risk_command(
     for r in risks:
         table.add_row(str(r.order_id), f"{r.probability:.2f}", f"{r.promised_at:%m-%d %H:%M}",
                       f"{r.expected_arrival:%m-%d %H:%M}", service.stage_label(r.late_stage))  # fmt: skip
+    console.print(table)
+
+
+@app.command("experience")
+def delivery_experience_command(
+    month: Annotated[
+        str | None, typer.Option(help="YYYY-MM of orders placed (default: all periods).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    lang: Annotated[str, typer.Option(help="zh or en.")] = "zh",
+) -> None:
+    """Rating, CSAT and negative share by delivery outcome and by how late. 按配送结果的满意度。"""
+    from cxloop.metrics.periods import Period
+
+    try:
+        period = Period.month(month) if month else None
+    except ValueError as exc:
+        console.print(f"[red]--month: {exc}[/]")
+        raise typer.Exit(2) from None
+    with session_scope() as session:
+        result = service.delivery_experience(
+            db_session=session,
+            start=None if period is None else period.start_at,
+            end=None if period is None else period.end_at,
+        )
+    if fmt == "json":
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    table = Table(
+        title=f"{'Satisfaction by delivery outcome' if lang == 'en' else '按配送结果的满意度'} ({month or 'all'})"
+    )
+    for col in ("outcome", "orders", "rating", "csat %", "negative %"):
+        table.add_column(col)
+    for r in (*result.outcomes, *result.lateness):
+        table.add_row(
+            r.name_en if lang == "en" else r.name_zh, str(r.orders),
+            "—" if r.rating is None else f"{r.rating:.2f}", "—" if r.csat is None else f"{r.csat:.1f}",
+            "—" if r.negative_share is None else f"{r.negative_share:.1f}",
+        )  # fmt: skip
     console.print(table)

@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cxloop.config import get_settings
 from cxloop.delivery import warning
-from cxloop.delivery.schemas import OrderRisk, TrainResult
+from cxloop.delivery.schemas import DeliveryExperience, OrderRisk, OutcomeSatisfaction, TrainResult
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.metrics.sql import hours_between
 from cxloop.orders.models import Order
@@ -476,3 +476,101 @@ def orders_at_risk(
         if len(bucket) < limit:
             bucket.append(risk)
     return groups
+
+
+# ---------------------------------------------------------------- satisfaction by outcome (section 5)
+
+#: Lateness bands in hours after the promise, for "by how late".
+LATE_BANDS: tuple[tuple[float, float | None], ...] = ((0, 24), (24, 72), (72, 168), (168, None))
+#: Outcomes shown in the satisfaction table (open orders have nothing to be satisfied with yet).
+EXPERIENCE_OUTCOMES = ("early", "on_time", "late", "late_open", "failed")
+
+
+def _band_label(lo: float, hi: float | None) -> str:
+    return f"late:{lo:g}-{hi:g}h" if hi is not None else f"late:{lo:g}h+"
+
+
+def _band_names(lo: float, hi: float | None) -> tuple[str, str]:
+    if hi is None:
+        return (f"晚到 {lo / 24:g} 天以上", f"more than {lo / 24:g} days late")
+    if hi <= 24:
+        return ("晚到 1 天内", "up to 1 day late")
+    return (f"晚到 {lo / 24:g}–{hi / 24:g} 天", f"{lo / 24:g}–{hi / 24:g} days late")
+
+
+def delivery_experience(
+    *, db_session: Session, start: datetime | None = None, end: datetime | None = None
+) -> DeliveryExperience:
+    """Rating, CSAT and negative share of orders placed in [start, end) by outcome and by how late."""
+    from cxloop.feedback.models import FeedbackItem
+    from cxloop.surveys.models import SurveyResponse
+
+    session = db_session
+    now = as_of(session) or datetime.max
+    expr = outcome_case(session, now).label("outcome")
+    late_h = hours_between(session, Order.promised_delivery_at, Order.delivered_at)
+    where: list[Any] = []
+    if start is not None:
+        where.append(Order.placed_at >= start)
+    if end is not None:
+        where.append(Order.placed_at < end)
+    orders = select(Order.id.label("id"), expr, late_h.label("late_h")).where(*where).subquery()
+    per_order: dict[int, list[Any]] = {}
+    for oid, outcome, hours in session.execute(select(orders.c.id, orders.c.outcome, orders.c.late_h)):
+        per_order[oid] = [outcome, hours]
+    stats: dict[str, dict[str, float]] = {}
+
+    def slot(key: str) -> dict[str, float]:
+        return stats.setdefault(
+            key, dict.fromkeys(("orders", "rated", "rating_sum", "csat_n", "csat_pos", "fb_n", "fb_neg"), 0.0)
+        )
+
+    def keys_of(oid: Any) -> list[str]:
+        outcome, hours = per_order[int(oid)]
+        keys = [outcome]
+        if outcome == "late" and hours is not None:
+            keys += [
+                _band_label(lo, hi) for lo, hi in LATE_BANDS if hours > lo and (hi is None or hours <= hi)
+            ]
+        return keys
+
+    for oid in per_order:
+        for key in keys_of(oid):
+            slot(key)["orders"] += 1
+    fb = FeedbackItem
+    for oid, rating, sentiment in session.execute(
+        select(fb.order_id, fb.rating, fb.sentiment).join(orders, orders.c.id == fb.order_id)
+    ):
+        for key in keys_of(oid):
+            row = slot(key)
+            if rating is not None:
+                row["rated"] += 1
+                row["rating_sum"] += float(rating)
+            if sentiment is not None:
+                row["fb_n"] += 1
+                row["fb_neg"] += 1 if sentiment == "negative" else 0
+    sr = SurveyResponse
+    for oid, score in session.execute(
+        select(sr.order_id, sr.score)
+        .join(orders, orders.c.id == sr.order_id)
+        .where(sr.kind == "csat", sr.score.is_not(None))
+    ):
+        for key in keys_of(oid):
+            slot(key)["csat_n"] += 1
+            slot(key)["csat_pos"] += 1 if (score or 0) >= 4 else 0
+
+    def summary(key: str, names: tuple[str, str]) -> OutcomeSatisfaction:
+        v = slot(key)
+        return OutcomeSatisfaction(
+            outcome=key, name_zh=names[0], name_en=names[1], orders=int(v["orders"]), rated=int(v["rated"]),
+            rating=round(v["rating_sum"] / v["rated"], 2) if v["rated"] else None,
+            csat_n=int(v["csat_n"]), csat=round(100 * v["csat_pos"] / v["csat_n"], 1) if v["csat_n"] else None,
+            feedback_n=int(v["fb_n"]), negative_share=round(100 * v["fb_neg"] / v["fb_n"], 1) if v["fb_n"] else None,
+        )  # fmt: skip
+
+    return DeliveryExperience(
+        start=None if start is None else start.isoformat(),
+        end=None if end is None else end.isoformat(),
+        outcomes=[summary(o, OUTCOME_NAMES[o]) for o in EXPERIENCE_OUTCOMES],
+        lateness=[summary(_band_label(lo, hi), _band_names(lo, hi)) for lo, hi in LATE_BANDS],
+    )
