@@ -57,3 +57,25 @@ def test_overview_and_journey_show_satisfaction_by_outcome(client: TestClient) -
     for path in ("/?month=2018-03&lang=en", "/journey?month=2018-03&lang=en"):
         page = client.get(path)
         assert page.status_code == 200 and "Satisfaction by delivery outcome" in page.text, path
+
+
+def test_distributions_page_and_api(client: TestClient) -> None:
+    """Every duration has median, p90 and mean; a chart shows one; any indicator over all periods."""
+    stats = {d["stage"]: d for d in client.get("/api/v1/delivery/durations").json()}
+    # The export has no picking or sorting times: no numbers rather than zeros.
+    assert stats["picking"]["n"] == 0 and stats["picking"]["median"] is None
+    carrier = stats["carrier"]
+    assert (
+        carrier["n"] > 20 and carrier["median"] <= carrier["p90"] and sum(carrier["counts"]) == carrier["n"]
+    )
+    page = client.get("/delivery/distributions?stage=carrier&lang=en")
+    assert page.status_code == 200 and "echarts" in page.text and "Median" in page.text
+    assert client.get("/api/v1/delivery/durations/nope").status_code == 404
+    everything = client.get("/api/v1/delivery/indicators/on_time_rate/range").json()
+    assert everything["start"] == "2018-02-05" and everything["value"] is not None
+    assert (
+        client.get(
+            "/api/v1/delivery/indicators/on_time_rate/range?start=2018-03-05&end=2018-03-01"
+        ).status_code
+        == 422
+    )

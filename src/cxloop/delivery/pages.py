@@ -17,6 +17,7 @@ from cxloop.delivery.schemas import DeliveryExperience
 from cxloop.deps import SessionDep
 from cxloop.i18n import translate
 from cxloop.org.models import Department
+from cxloop.web import charts
 from cxloop.web.tables import Column, Table, export_response
 from cxloop.web.templating import get_locale, register_nav, register_template_dir, render
 
@@ -115,3 +116,37 @@ def at_risk_page(request: Request, user: PageUser, db_session: SessionDep) -> HT
         "delivery/at_risk.html",
         {"groups": named, "missing_model": missing_model, "threshold": service.warning_threshold()},
     )
+
+
+def _date_param(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+@router.get("/delivery/distributions", response_class=HTMLResponse)
+def distributions_page(
+    request: Request,
+    user: PageUser,
+    db_session: SessionDep,
+    stage: str = "carrier",
+    start: str | None = None,
+    end: str | None = None,
+) -> HTMLResponse:
+    """Median, p90 and mean of every stage duration, and the chosen stage's distribution as a chart."""
+    locale = get_locale(request)
+    t = _t(request)
+    since, until = _date_param(start), _date_param(end)
+    stats = service.all_duration_stats(db_session=db_session, start=since, end=until)
+    chosen = next((s for s in stats if s.stage == stage), stats[-1])
+    chart = charts.bars([f"≤{edge:g}h" for edge in chosen.bins], list(chosen.counts), t("delivery.orders"))
+    rows = [{**s.model_dump(), "name": translate(f"delivery.stage.{s.stage}", locale)} for s in stats]
+    return render(
+        request,
+        "delivery/distributions.html",
+        {"rows": rows, "chosen": chosen, "chart": chart, "start": start or "", "end": end or "",
+         "stages": [s.stage for s in stats]},
+    )  # fmt: skip

@@ -53,3 +53,29 @@ class DeliveryExperience(BaseModel):
     end: str | None
     outcomes: list[OutcomeSatisfaction]
     lateness: list[OutcomeSatisfaction]
+
+
+class DurationStats(BaseModel):
+    """The distribution of one stage's duration: stage times are skewed, so the mean alone misleads."""
+
+    stage: str
+    start_event: str
+    end_event: str
+    n: int
+    mean: float | None
+    median: float | None
+    p90: float | None
+    #: Histogram: upper edges (hours) and counts; the last bin holds everything above the p99.
+    bins: list[float] = Field(default_factory=list)
+    counts: list[int] = Field(default_factory=list)
+
+
+class RangeValue(BaseModel):
+    """An indicator over any date range (all periods when no range is given)."""
+
+    indicator: str
+    start: str
+    end: str
+    value: float | None
+    n: int
+    unit: str

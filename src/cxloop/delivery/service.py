@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,19 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cxloop.config import get_settings
 from cxloop.delivery import warning
-from cxloop.delivery.schemas import DeliveryExperience, OrderRisk, OutcomeSatisfaction, TrainResult
+from cxloop.delivery.schemas import (
+    DeliveryExperience,
+    DurationStats,
+    OrderRisk,
+    OutcomeSatisfaction,
+    RangeValue,
+    TrainResult,
+)
 from cxloop.logistics.models import Carrier, Warehouse
-from cxloop.metrics.sql import hours_between
+from cxloop.metrics.sql import as_date, hours_between
 from cxloop.orders.models import Order
 from cxloop.org.models import Department
-from cxloop.vocab import ORDER_STAGE_OWNERS
+from cxloop.vocab import ORDER_STAGE_OWNERS, ORDER_STAGES
 
 # ---------------------------------------------------------------- outcomes (the one definition)
 
@@ -574,3 +581,86 @@ def delivery_experience(
         outcomes=[summary(o, OUTCOME_NAMES[o]) for o in EXPERIENCE_OUTCOMES],
         lateness=[summary(_band_label(lo, hi), _band_names(lo, hi)) for lo, hi in LATE_BANDS],
     )
+
+
+# ---------------------------------------------------------------- distributions (section 4)
+
+
+def _durations(
+    session: Session, stage: str, start: datetime | None, end: datetime | None, scope: tuple[str, str] | None
+) -> np.ndarray:
+    a, b = ORDER_STAGES[stage]
+    ca, cb = EVENT_COLUMNS[a], EVENT_COLUMNS[b]
+    stmt = select(hours_between(session, ca, cb)).where(
+        ca.is_not(None), cb.is_not(None), cb >= ca, ~cancelled_condition()
+    )
+    if start is not None:
+        stmt = stmt.where(Order.placed_at >= start)
+    if end is not None:
+        stmt = stmt.where(Order.placed_at < end)
+    if scope is not None:
+        kind, key = scope
+        if kind == "warehouse":
+            stmt = stmt.join(Warehouse, Warehouse.id == Order.warehouse_id).where(
+                Warehouse.external_id == key
+            )
+        elif kind == "carrier":
+            stmt = stmt.join(Carrier, Carrier.id == Order.carrier_id).where(Carrier.external_id == key)
+        elif kind == "region":
+            stmt = stmt.where(Order.region == key)
+        else:
+            raise ValueError(f"scope kind must be warehouse, carrier or region, not {kind!r}")
+    return np.asarray([float(v) for v in session.scalars(stmt) if v is not None], dtype=np.float64)
+
+
+def duration_stats(
+    *,
+    db_session: Session,
+    stage: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    scope: tuple[str, str] | None = None,
+    bins: int = 30,
+) -> DurationStats:
+    """Mean, median, p90 and a histogram of a stage's hours for orders placed in [start, end)."""
+    if stage not in ORDER_STAGES:
+        raise KeyError(f"unknown stage {stage!r}; one of {', '.join(ORDER_STAGES)}")
+    values = _durations(db_session, stage, start, end, scope)
+    a, b = ORDER_STAGES[stage]
+    if len(values) == 0:
+        return DurationStats(stage=stage, start_event=a, end_event=b, n=0, mean=None, median=None, p90=None)
+    # Bins up to the p99 so one lost parcel does not squash the chart; the last bin holds the tail.
+    top = float(np.percentile(values, 99)) or float(values.max()) or 1.0
+    edges = np.linspace(0.0, top, bins + 1)
+    counts, _ = np.histogram(np.clip(values, 0.0, top), bins=edges)
+    return DurationStats(
+        stage=stage, start_event=a, end_event=b, n=len(values), mean=round(float(values.mean()), 2),
+        median=round(float(np.median(values)), 2), p90=round(float(np.percentile(values, 90)), 2),
+        bins=[round(float(e), 2) for e in edges[1:]], counts=[int(c) for c in counts],
+    )  # fmt: skip
+
+
+def all_duration_stats(
+    *, db_session: Session, start: datetime | None = None, end: datetime | None = None
+) -> list[DurationStats]:
+    """Every duration indicator's distribution (``vocab.ORDER_STAGES``), for one range or all periods."""
+    return [duration_stats(db_session=db_session, stage=st, start=start, end=end) for st in ORDER_STAGES]
+
+
+def indicator_over_range(
+    *, db_session: Session, indicator: str, start: date | None = None, end: date | None = None
+) -> RangeValue:
+    """Any registry indicator over [start, end) days; all periods with data when no range is given."""
+    from cxloop.metrics import service as metrics
+    from cxloop.metrics.models import MetricsDaily
+    from cxloop.metrics.periods import Period
+
+    if start is None or end is None:
+        first, last = db_session.execute(select(func.min(MetricsDaily.day), func.max(MetricsDaily.day))).one()
+        start = start or (as_date(first) if first is not None else date.today())
+        end = end or ((as_date(last) + timedelta(days=1)) if last is not None else start + timedelta(days=1))
+    if end <= start:
+        raise ValueError("end must be after start")
+    value = metrics.compute(db_session=db_session, indicator=indicator, period=Period(start, end, "range"))
+    return RangeValue(indicator=indicator, start=start.isoformat(), end=end.isoformat(), value=value.value,
+                      n=value.n, unit=value.unit)  # fmt: skip

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -12,6 +13,7 @@ from cxloop.delivery import service
 from cxloop.deps import SessionDep
 
 router = APIRouter(tags=["delivery"])
+T = TypeVar("T")
 
 
 @router.get("/delivery/experience", response_model=s.DeliveryExperience)
@@ -40,3 +42,54 @@ def get_at_risk(
     except LookupError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
     return [r for r in risks if r.probability >= min_probability]
+
+
+def _call(fn: Callable[[], T]) -> T:
+    # Unknown stage or indicator is a 404; a bad range is a 422; never a 500.
+    try:
+        return fn()
+    except KeyError as exc:
+        raise HTTPException(status_code=404, detail=str(exc.args[0] if exc.args else exc)) from None
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+
+
+@router.get("/delivery/durations", response_model=list[s.DurationStats])
+def get_durations(
+    db_session: SessionDep,
+    start: Annotated[datetime | None, Query(description="Orders placed from; empty = all periods")] = None,
+    end: Annotated[datetime | None, Query(description="Orders placed before")] = None,
+) -> list[s.DurationStats]:
+    """Median, p90, mean and histogram of every stage duration."""
+    return service.all_duration_stats(db_session=db_session, start=start, end=end)
+
+
+@router.get("/delivery/durations/{stage}", response_model=s.DurationStats)
+def get_duration(
+    db_session: SessionDep,
+    stage: str,
+    start: Annotated[datetime | None, Query()] = None,
+    end: Annotated[datetime | None, Query()] = None,
+    scope: Annotated[str | None, Query(description="warehouse:KEY, carrier:KEY or region:NAME")] = None,
+) -> s.DurationStats:
+    """One stage's duration distribution, optionally for one warehouse, carrier or region."""
+    parsed = None
+    if scope:
+        kind, _, key = scope.partition(":")
+        parsed = (kind, key)
+    return _call(
+        lambda: service.duration_stats(db_session=db_session, stage=stage, start=start, end=end, scope=parsed)
+    )
+
+
+@router.get("/delivery/indicators/{code}/range", response_model=s.RangeValue)
+def get_indicator_range(
+    db_session: SessionDep,
+    code: str,
+    start: Annotated[date | None, Query(description="First day; empty = first day with data")] = None,
+    end: Annotated[date | None, Query(description="Day after the last; empty = all periods")] = None,
+) -> s.RangeValue:
+    """Any indicator over a custom range, or over all periods."""
+    return _call(
+        lambda: service.indicator_over_range(db_session=db_session, indicator=code, start=start, end=end)
+    )
