@@ -44,6 +44,7 @@ app.add_typer(auth_cli.app, name="users")
 app.add_typer(messaging_cli.app, name="messages")
 app.add_typer(delivery_cli.app, name="delivery")
 reports_cli.app.command("delivery-experience")(delivery_cli.delivery_experience_command)
+reports_cli.app.command("promises")(delivery_cli.promises_command)
 app.command("import")(imports_cli.import_command)
 app.command("demo")(demo_cli.demo_command)
 

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     delivery_early_hours: float = Field(
         24.0, ge=0, description="A delivery this many hours or more before its promise counts as early."
     )
+    delivery_cutoff_hour: int = Field(
+        16, ge=0, le=23, description="Orders placed before this hour (business time) ship the same day."
+    )
+    delivery_promise_target: float = Field(
+        0.95, gt=0, lt=1, description="Promise recommendation: share of orders the promise must be beaten for."
+    )
     delivery_warning_threshold: float = Field(
         0.5, gt=0, lt=1, description="Early warning: an open order at or above this late risk is at risk."
     )

@@ -79,3 +79,15 @@ def test_distributions_page_and_api(client: TestClient) -> None:
         ).status_code
         == 422
     )
+
+
+def test_promises_page_api_and_report(client: TestClient) -> None:
+    """Promises per route on the page, the API and `cxloop report promises` agree."""
+    api = client.get("/api/v1/delivery/promises?target=0.9").json()
+    assert api["routes"] and api["target"] == 0.9
+    out = CliRunner().invoke(cli_app, ["report", "promises", "--target", "0.9", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["routes"] == api["routes"]
+    page = client.get("/delivery/promises?lang=en")
+    assert page.status_code == 200 and "Expected on-time rate" in page.text
+    assert client.get("/api/v1/delivery/promises?target=2").status_code == 422

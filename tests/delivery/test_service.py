@@ -102,3 +102,20 @@ def test_open_segment_merges_unrecorded_stages() -> None:
     assert [s.key for s in segs] == ["payment", "picking+sorting+handover"] and segs[-1].open
     assert service.stage_label(segs[-1].key) == "拣货 + 分拣 + 交接快递"
     assert service.stage_owner(segs[-1].key) == "warehouse"
+
+
+def test_promises_recommend_what_history_beats(export_shop: tuple[Session, dict[str, int]]) -> None:
+    """The slow carrier's route needs a longer promise than the fast one; the curve rises with days."""
+    session, _ = export_shop
+    report = service.promise_report(db_session=session, target=0.9, min_orders=5)
+    by_carrier = {r.carrier: r for r in report.routes if r.cutoff == "before" and r.orders >= 5}
+    fast, slow = by_carrier["FAST"], by_carrier["SLOW"]
+    assert fast.recommended_days is not None and slow.recommended_days is not None
+    assert slow.recommended_days > fast.recommended_days
+    assert fast.expected_on_time is not None and fast.expected_on_time >= 90.0
+    on_time = [p.on_time for p in slow.curve]
+    assert on_time == sorted(on_time)
+    with pytest.raises(ValueError):
+        service.promise_report(db_session=session, target=1.5)
+    split = service.evaluate_promises(db_session=session, split=factory.MAR, target=0.9, min_orders=5)
+    assert split["test_orders"] > 0 and split["realised_on_time"] is not None

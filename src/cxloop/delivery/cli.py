@@ -105,3 +105,46 @@ def delivery_experience_command(
             "—" if r.negative_share is None else f"{r.negative_share:.1f}",
         )  # fmt: skip
     console.print(table)
+
+
+@app.command("promises")
+def promises_command(
+    target: Annotated[
+        float | None, typer.Option(help="Share of orders the promise must beat, e.g. 0.95.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    limit: Annotated[int, typer.Option(help="Routes to show in the table.")] = 30,
+) -> None:
+    """Promises each route can beat (under-promise, over-deliver). 每条线路可兑现的承诺时效。"""
+    with session_scope() as session:
+        try:
+            report = service.promise_report(db_session=session, target=target)
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+    if fmt == "json":
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    table = Table(title=f"promises beaten by {report.target:.0%} (cut-off {report.cutoff_hour}:00)")
+    for col in (
+        "warehouse",
+        "region",
+        "carrier",
+        "cut-off",
+        "orders",
+        "basis",
+        "promise (days)",
+        "expected %",
+        "today (days)",
+        "today %",
+    ):
+        table.add_column(col)
+    for r in report.routes[:limit]:
+        table.add_row(
+            r.warehouse or "—", r.region or "—", r.carrier or "—", r.cutoff, str(r.orders), r.basis,
+            "—" if r.recommended_days is None else str(r.recommended_days),
+            "—" if r.expected_on_time is None else f"{r.expected_on_time:.1f}",
+            "—" if r.current_days is None else f"{r.current_days:g}",
+            "—" if r.current_on_time is None else f"{r.current_on_time:.1f}",
+        )  # fmt: skip
+    console.print(table)

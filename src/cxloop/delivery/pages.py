@@ -150,3 +150,23 @@ def distributions_page(
         {"rows": rows, "chosen": chosen, "chart": chart, "start": start or "", "end": end or "",
          "stages": [s.stage for s in stats]},
     )  # fmt: skip
+
+
+@router.get("/delivery/promises", response_class=HTMLResponse)
+def promises_page(
+    request: Request, user: PageUser, db_session: SessionDep, route: int = 0, target: float | None = None
+) -> HTMLResponse:
+    """Recommended promise per route and the trade-off curve of the chosen route."""
+    t = _t(request)
+    goal = target if target is not None and 0 < target < 1 else None
+    report = service.promise_report(db_session=db_session, target=goal)
+    chosen = report.routes[route] if 0 <= route < len(report.routes) else None
+    chart = None
+    if chosen is not None:
+        chart = charts.bars(
+            [f"{p.days}d" for p in chosen.curve],
+            [p.on_time for p in chosen.curve],
+            t("delivery.expected_on_time"),
+        )
+    return render(request, "delivery/promises.html", {"report": report, "chosen": chosen, "chart": chart,
+                                                       "route": route})  # fmt: skip

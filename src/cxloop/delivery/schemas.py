@@ -79,3 +79,36 @@ class RangeValue(BaseModel):
     value: float | None
     n: int
     unit: str
+
+
+class PromisePoint(BaseModel):
+    """One point of a route's trade-off curve: promise N days, expected on-time and late feelings."""
+
+    days: int
+    on_time: float = Field(description="Share of the route's history delivered within N days, %")
+    late_orders: int
+    late_rating: float | None = Field(None, description="Mean rating of the orders that would be late")
+
+
+class PromiseRoute(BaseModel):
+    """The promise one route can beat with the target probability (under-promise, over-deliver)."""
+
+    warehouse: str | None
+    region: str | None
+    carrier: str | None
+    cutoff: str = Field(description="'before' or 'after' the daily cut-off hour")
+    orders: int
+    basis: str = Field(description="Which history the figure rests on: route, region+carrier, carrier, all")
+    recommended_days: int | None
+    expected_on_time: float | None
+    current_days: float | None = Field(None, description="Median promise the shop gives today, days")
+    current_on_time: float | None = None
+    curve: list[PromisePoint] = Field(default_factory=list)
+
+
+class PromiseReport(BaseModel):
+    """Recommended promises for every route seen in the window."""
+
+    target: float
+    cutoff_hour: int
+    routes: list[PromiseRoute]

@@ -27,6 +27,9 @@ from cxloop.delivery.schemas import (
     DurationStats,
     OrderRisk,
     OutcomeSatisfaction,
+    PromisePoint,
+    PromiseReport,
+    PromiseRoute,
     RangeValue,
     TrainResult,
 )
@@ -664,3 +667,167 @@ def indicator_over_range(
     value = metrics.compute(db_session=db_session, indicator=indicator, period=Period(start, end, "range"))
     return RangeValue(indicator=indicator, start=start.isoformat(), end=end.isoformat(), value=value.value,
                       n=value.n, unit=value.unit)  # fmt: skip
+
+
+# ---------------------------------------------------------------- promises the shop can beat (section 6)
+
+#: Routes with fewer finished orders than this borrow a wider history (region+carrier, carrier, all).
+MIN_ROUTE_ORDERS = 30
+MAX_PROMISE_DAYS = 15
+
+
+@dataclass
+class _Shipment:
+    route: tuple[str | None, str | None, str | None, str]
+    needed_days: int | None  # calendar days from placing to delivery; None = never delivered
+    promised_days: int | None
+    rating: float | None
+
+
+def _shipments(session: Session, start: datetime | None, end: datetime | None) -> list[_Shipment]:
+    """Finished orders (delivered or failed) placed in [start, end) with their route and rating."""
+    from cxloop.feedback.models import FeedbackItem
+
+    now = as_of(session) or datetime.max
+    expr = outcome_case(session, now)
+    ratings = (
+        select(FeedbackItem.order_id.label("oid"), func.avg(FeedbackItem.rating).label("rating"))
+        .where(FeedbackItem.rating.is_not(None), FeedbackItem.order_id.is_not(None))
+        .group_by(FeedbackItem.order_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Warehouse.external_id,
+            Order.region,
+            Carrier.external_id,
+            Order.placed_at,
+            Order.delivered_at,
+            Order.promised_delivery_at,
+            ratings.c.rating,
+        )
+        .select_from(Order)
+        .outerjoin(Warehouse, Warehouse.id == Order.warehouse_id)
+        .outerjoin(Carrier, Carrier.id == Order.carrier_id)
+        .outerjoin(ratings, ratings.c.oid == Order.id)
+        .where(expr.in_(("early", "on_time", "late", "failed", "unpromised")))
+    )
+    if start is not None:
+        stmt = stmt.where(Order.placed_at >= start)
+    if end is not None:
+        stmt = stmt.where(Order.placed_at < end)
+    cutoff = get_settings().delivery_cutoff_hour
+    out = []
+    for wh, region, cr, placed, delivered, promised, rating in session.execute(stmt):
+        side = "before" if placed.hour < cutoff else "after"
+        out.append(
+            _Shipment(
+                (wh, region, cr, side),
+                None if delivered is None else (delivered.date() - placed.date()).days,
+                None if promised is None else (promised.date() - placed.date()).days,
+                None if rating is None else float(rating),
+            )
+        )
+    return out
+
+
+def _basis(route: tuple[str | None, str | None, str | None, str]) -> list[tuple[str, Any]]:
+    _, region, cr, side = route
+    return [
+        ("route", route),
+        ("region+carrier", (region, cr, side)),
+        ("carrier", (cr, side)),
+        ("all", (side,)),
+    ]
+
+
+def _groups(rows: Sequence[_Shipment]) -> dict[tuple[str, Any], list[_Shipment]]:
+    groups: dict[tuple[str, Any], list[_Shipment]] = {}
+    for row in rows:
+        for level, key in _basis(row.route):
+            groups.setdefault((level, key), []).append(row)
+    return groups
+
+
+def _on_time_share(rows: Sequence[_Shipment], days: int) -> float:
+    ok = sum(1 for r in rows if r.needed_days is not None and r.needed_days <= days)
+    return ok / len(rows) if rows else 0.0
+
+
+def recommend_days(rows: Sequence[_Shipment], target: float) -> int | None:
+    """The shortest promise (whole days, delivered by the end of that day) beaten by ``target`` of rows."""
+    for days in range(MAX_PROMISE_DAYS + 1):
+        if _on_time_share(rows, days) >= target:
+            return days
+    return None
+
+
+def _curve(rows: Sequence[_Shipment], top: int) -> list[PromisePoint]:
+    points = []
+    for days in range(top + 1):
+        late = [r for r in rows if r.needed_days is None or r.needed_days > days]
+        rated = [r.rating for r in late if r.rating is not None]
+        points.append(PromisePoint(
+            days=days, on_time=round(100 * _on_time_share(rows, days), 1), late_orders=len(late),
+            late_rating=round(sum(rated) / len(rated), 2) if rated else None,
+        ))  # fmt: skip
+    return points
+
+
+def promise_report(
+    *,
+    db_session: Session,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    target: float | None = None,
+    min_orders: int = MIN_ROUTE_ORDERS,
+) -> PromiseReport:
+    """For each route (warehouse × region × carrier × cut-off), the promise history beats at ``target``."""
+    goal = target if target is not None else get_settings().delivery_promise_target
+    if not 0 < goal < 1:
+        raise ValueError("target must be between 0 and 1 (e.g. 0.95)")
+    rows = _shipments(db_session, start, end)
+    groups = _groups(rows)
+    routes: list[PromiseRoute] = []
+    for route in sorted({r.route for r in rows}, key=lambda k: tuple(str(p) for p in k)):
+        level, history = next(
+            (
+                (lvl, groups[(lvl, key)])
+                for lvl, key in _basis(route)
+                if len(groups[(lvl, key)]) >= min_orders
+            ),
+            ("all", groups[("all", (route[3],))]),
+        )
+        own = groups[("route", route)]
+        days = recommend_days(history, goal)
+        given = sorted(r.promised_days for r in own if r.promised_days is not None)
+        current = float(given[len(given) // 2]) if given else None
+        routes.append(PromiseRoute(
+            warehouse=route[0], region=route[1], carrier=route[2], cutoff=route[3], orders=len(own), basis=level,
+            recommended_days=days,
+            expected_on_time=None if days is None else round(100 * _on_time_share(history, days), 1),
+            current_days=current,
+            current_on_time=None if current is None else round(100 * _on_time_share(own, int(current)), 1),
+            curve=_curve(history, min(MAX_PROMISE_DAYS, (days or MAX_PROMISE_DAYS) + 3)),
+        ))  # fmt: skip
+    routes.sort(key=lambda r: -r.orders)
+    return PromiseReport(target=goal, cutoff_hour=get_settings().delivery_cutoff_hour, routes=routes)
+
+
+def evaluate_promises(
+    *, db_session: Session, split: datetime, target: float | None = None, min_orders: int = MIN_ROUTE_ORDERS
+) -> dict[str, Any]:
+    """Time split: recommend from orders placed before ``split``, measure on those placed after it."""
+    report = promise_report(db_session=db_session, end=split, target=target, min_orders=min_orders)
+    promise = {(r.warehouse, r.region, r.carrier, r.cutoff): r.recommended_days for r in report.routes}
+    fallback = {r.cutoff: r.recommended_days for r in report.routes if r.basis == "all"}
+    test = _shipments(db_session, split, None)
+    hits = judged = 0
+    for row in test:
+        days = promise.get(row.route, fallback.get(row.route[3]))
+        if days is None:
+            continue
+        judged += 1
+        hits += 1 if row.needed_days is not None and row.needed_days <= days else 0
+    return {"target": report.target, "train_routes": len(report.routes), "test_orders": judged,
+            "realised_on_time": round(100 * hits / judged, 2) if judged else None}  # fmt: skip

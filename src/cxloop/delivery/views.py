@@ -93,3 +93,14 @@ def get_indicator_range(
     return _call(
         lambda: service.indicator_over_range(db_session=db_session, indicator=code, start=start, end=end)
     )
+
+
+@router.get("/delivery/promises", response_model=s.PromiseReport)
+def get_promises(
+    db_session: SessionDep,
+    target: Annotated[float | None, Query(gt=0, lt=1, description="e.g. 0.95; default the setting")] = None,
+    start: Annotated[datetime | None, Query(description="History from")] = None,
+    end: Annotated[datetime | None, Query(description="History before")] = None,
+) -> s.PromiseReport:
+    """The promise each route beats with the target probability, with its trade-off curve."""
+    return _call(lambda: service.promise_report(db_session=db_session, target=target, start=start, end=end))
