@@ -91,3 +91,13 @@ def test_promises_page_api_and_report(client: TestClient) -> None:
     page = client.get("/delivery/promises?lang=en")
     assert page.status_code == 200 and "Expected on-time rate" in page.text
     assert client.get("/api/v1/delivery/promises?target=2").status_code == 422
+
+
+def test_carriers_page_and_api(client: TestClient) -> None:
+    """The scorecard page and a recommendation through the API; bad input is a 422."""
+    page = client.get("/delivery/carriers?region=SP&weight_kg=2&lang=en")
+    assert page.status_code == 200 and "Carrier scorecard" in page.text
+    rec = client.get("/api/v1/delivery/carriers/recommend?region=SP&weight_kg=2").json()
+    assert {c["carrier"] for c in rec["ranked"]} == {"FAST", "SLOW"}
+    assert client.get("/api/v1/delivery/carriers/recommend?region=SP&weight_kg=-1").status_code == 422
+    assert client.get("/api/v1/delivery/carriers").json()

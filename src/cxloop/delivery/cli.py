@@ -148,3 +148,79 @@ def promises_command(
             "—" if r.current_on_time is None else f"{r.current_on_time:.1f}",
         )  # fmt: skip
     console.print(table)
+
+
+@app.command("carriers-import")
+def carriers_import_command(
+    path: Annotated[
+        Path, typer.Argument(help="YAML or JSON carriers file (see docs/examples/carriers.yaml).")
+    ],
+) -> None:
+    """Import carrier coverage, prices, limits and collection times. 导入快递条款。"""
+    with session_scope() as session:
+        try:
+            result = service.import_carriers(db_session=session, path=path)
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+    console.print(f"{result.carriers} carriers ({result.created} new), {result.rates} prices")
+
+
+@app.command("carriers")
+def carriers_command(
+    region: Annotated[str | None, typer.Option(help="Only orders to this region.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Carrier scorecard. 快递公司评分卡。"""
+    with session_scope() as session:
+        cards = service.carrier_scorecard(db_session=session, region=region)
+    if as_json:
+        typer.echo(json.dumps([c.model_dump(mode="json") for c in cards], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"carriers{f' ({region})' if region else ''}")
+    for col in (
+        "carrier",
+        "orders",
+        "median h",
+        "p90 h",
+        "on time %",
+        "damage %",
+        "loss %",
+        "cost",
+        "complaints/100",
+    ):
+        table.add_column(col)
+    for c in cards:
+        table.add_row(f"{c.name} ({c.carrier})", str(c.orders), *(
+            "—" if v is None else f"{v:g}"
+            for v in (c.median_hours, c.p90_hours, c.on_time, c.damage_rate, c.loss_rate, c.mean_cost, c.complaints_per_100)
+        ))  # fmt: skip
+    console.print(table)
+
+
+@app.command("recommend-carrier")
+def recommend_carrier_command(
+    region: Annotated[str, typer.Option(help="Destination region.")],
+    weight_kg: Annotated[float, typer.Option(help="Parcel weight in kg.")],
+    value: Annotated[
+        float | None, typer.Option(help="Parcel value (over 1,000 weighs damage double).")
+    ] = None,
+    urgency: Annotated[
+        str, typer.Option(help="standard or urgent (urgent weighs speed double).")
+    ] = "standard",
+    lang: Annotated[str, typer.Option(help="zh or en.")] = "zh",
+) -> None:
+    """Recommend a carrier for a parcel and explain why. 推荐快递并说明理由。"""
+    with session_scope() as session:
+        try:
+            rec = service.recommend_carrier(
+                db_session=session, region=region, weight_kg=weight_kg, value=value, urgency=urgency
+            )
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+    for i, choice in enumerate(rec.ranked, start=1):
+        text = choice.explanation_en if lang == "en" else choice.explanation_zh
+        console.print(f"{i}. {choice.carrier} score {choice.score:.3f} — {text}")
+    for key, why in rec.excluded.items():
+        console.print(f"[dim]- {key}: {why}[/]")

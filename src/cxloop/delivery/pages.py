@@ -170,3 +170,31 @@ def promises_page(
         )
     return render(request, "delivery/promises.html", {"report": report, "chosen": chosen, "chart": chart,
                                                        "route": route})  # fmt: skip
+
+
+@router.get("/delivery/carriers", response_class=HTMLResponse)
+def carriers_page(
+    request: Request,
+    user: PageUser,
+    db_session: SessionDep,
+    region: str | None = None,
+    weight_kg: float | None = None,
+    value: float | None = None,
+    urgency: str = "standard",
+) -> HTMLResponse:
+    """Carrier scorecard, and a recommendation for a parcel when region and weight are given."""
+    cards = service.carrier_scorecard(db_session=db_session, region=region or None)
+    recommendation, error = None, None
+    if region and weight_kg:
+        try:
+            recommendation = service.recommend_carrier(
+                db_session=db_session, region=region, weight_kg=weight_kg, value=value, urgency=urgency
+            )
+        except ValueError as exc:
+            error = str(exc)
+    return render(
+        request,
+        "delivery/carriers.html",
+        {"cards": cards, "recommendation": recommendation, "error": error, "region": region or "",
+         "weight_kg": weight_kg or "", "value": value or "", "urgency": urgency},
+    )  # fmt: skip

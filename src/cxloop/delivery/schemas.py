@@ -112,3 +112,78 @@ class PromiseReport(BaseModel):
     target: float
     cutoff_hour: int
     routes: list[PromiseRoute]
+
+
+class CarrierRateIn(BaseModel):
+    """One price of a carrier's table in a carriers file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: str = Field(min_length=1, max_length=64, description="Region name, or * for everywhere else")
+    weight_to_kg: float = Field(gt=0, le=10_000)
+    price: float = Field(ge=0, le=1_000_000)
+    currency: str = Field("CNY", min_length=3, max_length=3)
+
+
+class CarrierTermsIn(BaseModel):
+    """One carrier in a carriers file (YAML or JSON): limits, collection times and prices."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    carrier: str = Field(min_length=1, max_length=128, description="Carrier external id")
+    name: str | None = Field(None, max_length=200)
+    max_weight_kg: float | None = Field(None, gt=0)
+    max_size_cm: float | None = Field(None, gt=0)
+    collection_times: list[str] = Field(default_factory=list)
+    rates: list[CarrierRateIn] = Field(default_factory=list)
+
+
+class CarrierImportResult(BaseModel):
+    """What a carriers file changed."""
+
+    carriers: int
+    created: int
+    rates: int
+
+
+class CarrierScore(BaseModel):
+    """One carrier's scorecard (optionally in one region)."""
+
+    carrier: str
+    name: str
+    region: str | None
+    orders: int
+    median_hours: float | None
+    p90_hours: float | None
+    on_time: float | None = Field(None, description="On time or early / due orders, %")
+    damage_rate: float | None = None
+    loss_rate: float | None = None
+    mean_cost: float | None = Field(None, description="Mean price from the table for these orders")
+    complaints_per_100: float | None = Field(None, description="Negative logistics mentions per 100 orders")
+    covers: list[str] = Field(default_factory=list)
+    max_weight_kg: float | None = None
+    collection_times: list[str] = Field(default_factory=list)
+
+
+class CarrierChoice(BaseModel):
+    """A recommended carrier for a parcel, with each criterion's part of the score."""
+
+    carrier: str
+    name: str
+    score: float
+    price: float | None
+    parts: dict[str, float]
+    explanation_zh: str
+    explanation_en: str
+
+
+class CarrierRecommendation(BaseModel):
+    """Carriers ranked for one parcel; excluded carriers say why."""
+
+    region: str
+    weight_kg: float
+    value: float | None
+    urgency: str
+    weights: dict[str, float]
+    ranked: list[CarrierChoice]
+    excluded: dict[str, str]

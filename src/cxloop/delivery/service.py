@@ -9,20 +9,29 @@ cannot disagree between doors.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, func, literal, or_, select
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import and_, case, delete, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from cxloop.config import get_settings
 from cxloop.delivery import warning
 from cxloop.delivery.schemas import (
+    CarrierChoice,
+    CarrierImportResult,
+    CarrierRecommendation,
+    CarrierScore,
+    CarrierTermsIn,
     DeliveryExperience,
     DurationStats,
     OrderRisk,
@@ -831,3 +840,288 @@ def evaluate_promises(
         hits += 1 if row.needed_days is not None and row.needed_days <= days else 0
     return {"target": report.target, "train_routes": len(report.routes), "test_orders": judged,
             "realised_on_time": round(100 * hits / judged, 2) if judged else None}  # fmt: skip
+
+
+# ---------------------------------------------------------------- carrier choice (section 7)
+
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
+CARRIER_CRITERIA = ("speed", "on_time", "damage", "cost", "complaints")
+
+
+def import_carriers(*, db_session: Session, path: Path) -> CarrierImportResult:
+    """Import carrier terms from a YAML or JSON file, all or nothing; a re-run replaces, never duplicates.
+
+    Errors name the carrier's position, the field and the bad value (ValueError).
+    """
+    from cxloop.delivery.models import CarrierProfile, CarrierRate
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path.name}: cannot read carriers file: {exc}") from None
+    entries = raw.get("carriers") if isinstance(raw, dict) else raw
+    if not isinstance(entries, list):
+        raise ValueError(f"{path.name}: expected a list under 'carriers'")
+    parsed: list[CarrierTermsIn] = []
+    for i, entry in enumerate(entries, start=1):
+        try:
+            terms = CarrierTermsIn.model_validate(entry)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(
+                f"{path.name}: carrier #{i}, field {where!r}: {first['msg']} (value {first.get('input')!r})"
+            ) from None
+        for t in terms.collection_times:
+            if not _TIME_RE.match(t):
+                raise ValueError(
+                    f"{path.name}: carrier #{i} ({terms.carrier}), collection_times: {t!r} is not HH:MM"
+                )
+        parsed.append(terms)
+    created = rates = 0
+    for terms in parsed:
+        carrier = db_session.scalar(select(Carrier).where(Carrier.external_id == terms.carrier))
+        if carrier is None:
+            carrier = Carrier(external_id=terms.carrier, name=terms.name or terms.carrier)
+            db_session.add(carrier)
+            db_session.flush()
+            created += 1
+        elif terms.name:
+            carrier.name = terms.name
+        profile = db_session.get(CarrierProfile, carrier.id) or CarrierProfile(carrier_id=carrier.id)
+        profile.max_weight_kg, profile.max_size_cm = terms.max_weight_kg, terms.max_size_cm
+        profile.collection_times = list(terms.collection_times)
+        db_session.add(profile)
+        db_session.execute(delete(CarrierRate).where(CarrierRate.carrier_id == carrier.id))
+        seen: set[tuple[str, float]] = set()
+        for rate in terms.rates:
+            key = (rate.region, rate.weight_to_kg)
+            if key in seen:
+                db_session.rollback()
+                raise ValueError(
+                    f"{path.name}: carrier {terms.carrier}: two prices for {rate.region} up to {rate.weight_to_kg} kg"
+                )
+            seen.add(key)
+            db_session.add(CarrierRate(carrier_id=carrier.id, region=rate.region, weight_to_kg=rate.weight_to_kg,
+                                       price=Decimal(str(rate.price)), currency=rate.currency.upper()))  # fmt: skip
+            rates += 1
+    db_session.commit()
+    return CarrierImportResult(carriers=len(parsed), created=created, rates=rates)
+
+
+def _price_tables(session: Session) -> dict[int, list[tuple[str, float, float]]]:
+    from cxloop.delivery.models import CarrierRate
+
+    tables: dict[int, list[tuple[str, float, float]]] = {}
+    for cid, region, upto, price in session.execute(
+        select(CarrierRate.carrier_id, CarrierRate.region, CarrierRate.weight_to_kg, CarrierRate.price)
+    ):
+        tables.setdefault(cid, []).append((region, float(upto), float(price)))
+    for rows in tables.values():
+        rows.sort(key=lambda r: r[1])
+    return tables
+
+
+def price_for(
+    table: Sequence[tuple[str, float, float]], region: str | None, weight: float | None
+) -> float | None:
+    """The table price to ``region`` for ``weight`` kg: the region's own row first, then '*'."""
+    w = weight if weight is not None else 0.0
+    for wanted in (region, "*"):
+        for reg, upto, price in table:
+            if reg == wanted and w <= upto:
+                return price
+    return None
+
+
+def carrier_scorecard(
+    *,
+    db_session: Session,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    region: str | None = None,
+) -> list[CarrierScore]:
+    """Speed (median and p90 carrier hours), on time, damage, loss, cost and complaints per carrier."""
+    from cxloop.delivery.models import CarrierProfile
+    from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+    from cxloop.metrics.taxonomy import aspects
+
+    session = db_session
+    now = as_of(session) or datetime.max
+    expr = outcome_case(session, now)
+    where: list[Any] = [Order.carrier_id.is_not(None), ~cancelled_condition()]
+    if start is not None:
+        where.append(Order.placed_at >= start)
+    if end is not None:
+        where.append(Order.placed_at < end)
+    if region is not None:
+        where.append(Order.region == region)
+    tables = _price_tables(session)
+    per: dict[int, dict[str, Any]] = {}
+    stmt = select(Order.carrier_id, Order.region, Order.weight_kg, Order.shipped_at, Order.delivered_at,
+                  Order.damaged, Order.lost, expr).where(*where)  # fmt: skip
+    for cid, reg, weight, shipped, delivered, damaged, lost, outcome in session.execute(stmt):
+        row = per.setdefault(int(cid or 0), _empty_card())
+        row["orders"] += 1
+        if shipped is not None:
+            row["shipped"] += 1
+            row["damaged"] += 1 if damaged else 0
+            row["lost"] += 1 if lost else 0
+            if delivered is not None and delivered >= shipped:
+                row["hours"].append((delivered - shipped).total_seconds() / 3600.0)
+        if outcome in DUE_OUTCOMES:
+            row["due"] += 1
+            row["ok"] += 1 if outcome in ON_TIME_OUTCOMES else 0
+        price = price_for(tables.get(int(cid or 0), []), reg, weight)
+        if price is not None:
+            row["cost"].append(price)
+    logistics = [a for a, info in aspects().items() if info.department == "logistics"]
+    complaints = dict(
+        session.execute(
+            select(Order.carrier_id, func.count(func.distinct(FeedbackAspect.feedback_id)))
+            .select_from(FeedbackAspect)
+            .join(FeedbackItem, FeedbackItem.id == FeedbackAspect.feedback_id)
+            .join(Order, Order.id == FeedbackItem.order_id)
+            .where(FeedbackAspect.aspect.in_(logistics), FeedbackAspect.sentiment == "negative", *where)
+            .group_by(Order.carrier_id)
+        ).all()
+    )
+    carriers = {c.id: c for c in session.scalars(select(Carrier))}
+    profiles = {p.carrier_id: p for p in session.scalars(select(CarrierProfile))}
+    out = []
+    for cid, carrier in sorted(carriers.items(), key=lambda kv: kv[1].external_id):
+        found = per.get(cid)
+        profile = profiles.get(cid)
+        if found is None and profile is None:
+            continue
+        row = found or _empty_card()
+        hours = np.asarray(row["hours"], dtype=np.float64)
+        covers = sorted({reg for reg, _, _ in tables.get(cid, [])})
+        out.append(CarrierScore(
+            carrier=carrier.external_id, name=carrier.name, region=region, orders=row["orders"],
+            median_hours=round(float(np.median(hours)), 2) if len(hours) else None,
+            p90_hours=round(float(np.percentile(hours, 90)), 2) if len(hours) else None,
+            on_time=round(100 * row["ok"] / row["due"], 2) if row["due"] else None,
+            damage_rate=round(100 * row["damaged"] / row["shipped"], 2) if row["shipped"] else None,
+            loss_rate=round(100 * row["lost"] / row["shipped"], 2) if row["shipped"] else None,
+            mean_cost=round(sum(row["cost"]) / len(row["cost"]), 2) if row["cost"] else None,
+            complaints_per_100=round(100 * complaints.get(cid, 0) / row["orders"], 2) if row["orders"] else None,
+            covers=covers, max_weight_kg=None if profile is None else profile.max_weight_kg,
+            collection_times=[] if profile is None else list(profile.collection_times or []),
+        ))  # fmt: skip
+    return out
+
+
+def _empty_card() -> dict[str, Any]:
+    return {"orders": 0, "hours": [], "due": 0, "ok": 0, "damaged": 0, "lost": 0, "shipped": 0, "cost": []}
+
+
+def _normalise(values: dict[str, float | None], *, higher_better: bool) -> dict[str, float]:
+    """0..1 per carrier, 1 = best among the candidates; unknown values score a neutral 0.5."""
+    known = [v for v in values.values() if v is not None]
+    if not known:
+        return dict.fromkeys(values, 0.5)
+    lo, hi = min(known), max(known)
+    out = {}
+    for key, v in values.items():
+        if v is None:
+            out[key] = 0.5
+        elif hi == lo:
+            out[key] = 1.0
+        else:
+            share = (v - lo) / (hi - lo)
+            out[key] = share if higher_better else 1.0 - share
+    return out
+
+
+def recommend_carrier(
+    *,
+    db_session: Session,
+    region: str,
+    weight_kg: float,
+    value: float | None = None,
+    urgency: str = "standard",
+    weights: Mapping[str, float] | None = None,
+    size_cm: float | None = None,
+) -> CarrierRecommendation:
+    """Rank the carriers that can take a parcel, by configurable weights, and explain each score.
+
+    Urgent parcels double the speed weight; parcels worth over 1,000 double the damage weight.
+    """
+    if urgency not in ("standard", "urgent"):
+        raise ValueError("urgency must be 'standard' or 'urgent'")
+    if weight_kg <= 0:
+        raise ValueError("weight_kg must be positive")
+    base = dict(get_settings().delivery_carrier_weights)
+    base.update(weights or {})
+    unknown = set(base) - set(CARRIER_CRITERIA)
+    if unknown:
+        raise ValueError(f"unknown criteria {sorted(unknown)}; use {', '.join(CARRIER_CRITERIA)}")
+    if urgency == "urgent":
+        base["speed"] = base.get("speed", 0.0) * 2
+    if value is not None and value > 1000:
+        base["damage"] = base.get("damage", 0.0) * 2
+    total = sum(base.values()) or 1.0
+    w = {k: round(v / total, 4) for k, v in base.items()}
+    scores = {c.carrier: c for c in carrier_scorecard(db_session=db_session, region=region)}
+    tables = _price_tables(db_session)
+    ids = {c.external_id: c.id for c in db_session.scalars(select(Carrier))}
+    excluded: dict[str, str] = {}
+    prices: dict[str, float | None] = {}
+    from cxloop.delivery.models import CarrierProfile
+
+    profiles = {p.carrier_id: p for p in db_session.scalars(select(CarrierProfile))}
+    for key, card in scores.items():
+        cid = ids[key]
+        profile = profiles.get(cid)
+        if profile is not None and profile.max_weight_kg is not None and weight_kg > profile.max_weight_kg:
+            excluded[key] = f"weight {weight_kg:g} kg > limit {profile.max_weight_kg:g} kg"
+            continue
+        if (
+            profile is not None
+            and size_cm is not None
+            and profile.max_size_cm is not None
+            and size_cm > profile.max_size_cm
+        ):
+            excluded[key] = f"size {size_cm:g} cm > limit {profile.max_size_cm:g} cm"
+            continue
+        table = tables.get(cid, [])
+        price = price_for(table, region, weight_kg)
+        if table and price is None:
+            excluded[key] = f"no price to {region} for {weight_kg:g} kg (not covered)"
+            continue
+        if not table and card.orders == 0:
+            continue  # neither terms nor history: nothing to judge it by
+        prices[key] = price
+    candidates = list(prices)
+    parts_by: dict[str, dict[str, float]] = {k: {} for k in candidates}
+    criteria = {
+        "speed": ({k: scores[k].p90_hours for k in candidates}, False),
+        "on_time": ({k: scores[k].on_time for k in candidates}, True),
+        "damage": ({k: _sum_opt(scores[k].damage_rate, scores[k].loss_rate) for k in candidates}, False),
+        "cost": ({k: prices[k] for k in candidates}, False),
+        "complaints": ({k: scores[k].complaints_per_100 for k in candidates}, False),
+    }
+    for name, (vals, higher) in criteria.items():
+        for k, v in _normalise(vals, higher_better=higher).items():
+            parts_by[k][name] = round(w.get(name, 0.0) * v, 4)
+    ranked = []
+    for k in candidates:
+        c = scores[k]
+        zh = (f"{c.name}：p90 运输 {_fmt(c.p90_hours)} 小时，准时率 {_fmt(c.on_time)}%，破损+丢失 "
+              f"{_fmt(_sum_opt(c.damage_rate, c.loss_rate))}%，价格 {_fmt(prices[k])} 元，每百单物流投诉 {_fmt(c.complaints_per_100)}")  # fmt: skip
+        en = (f"{c.name}: p90 transit {_fmt(c.p90_hours)} h, on time {_fmt(c.on_time)}%, damage+loss "
+              f"{_fmt(_sum_opt(c.damage_rate, c.loss_rate))}%, price {_fmt(prices[k])}, logistics complaints per 100 orders {_fmt(c.complaints_per_100)}")  # fmt: skip
+        ranked.append(CarrierChoice(carrier=k, name=c.name, score=round(sum(parts_by[k].values()), 4), price=prices[k],
+                                    parts=parts_by[k], explanation_zh=zh, explanation_en=en))  # fmt: skip
+    ranked.sort(key=lambda r: (-r.score, r.carrier))
+    return CarrierRecommendation(region=region, weight_kg=weight_kg, value=value, urgency=urgency, weights=w,
+                                 ranked=ranked, excluded=excluded)  # fmt: skip
+
+
+def _sum_opt(a: float | None, b: float | None) -> float | None:
+    return None if a is None and b is None else (a or 0.0) + (b or 0.0)
+
+
+def _fmt(v: float | None) -> str:
+    return "—" if v is None else f"{v:g}"

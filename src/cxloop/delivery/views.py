@@ -104,3 +104,36 @@ def get_promises(
 ) -> s.PromiseReport:
     """The promise each route beats with the target probability, with its trade-off curve."""
     return _call(lambda: service.promise_report(db_session=db_session, target=target, start=start, end=end))
+
+
+@router.get("/delivery/carriers", response_model=list[s.CarrierScore])
+def get_carriers(
+    db_session: SessionDep,
+    region: Annotated[str | None, Query(max_length=64)] = None,
+    start: Annotated[datetime | None, Query()] = None,
+    end: Annotated[datetime | None, Query()] = None,
+) -> list[s.CarrierScore]:
+    """Carrier scorecard: speed (median, p90), on time, damage, loss, cost and complaints."""
+    return service.carrier_scorecard(db_session=db_session, region=region, start=start, end=end)
+
+
+@router.get("/delivery/carriers/recommend", response_model=s.CarrierRecommendation)
+def get_carrier_recommendation(
+    db_session: SessionDep,
+    region: Annotated[str, Query(min_length=1, max_length=64)],
+    weight_kg: Annotated[float, Query(gt=0, le=10_000)],
+    value: Annotated[float | None, Query(ge=0)] = None,
+    urgency: Annotated[str, Query(pattern="^(standard|urgent)$")] = "standard",
+    size_cm: Annotated[float | None, Query(gt=0)] = None,
+) -> s.CarrierRecommendation:
+    """The carriers that can take this parcel, best first, with each criterion's share of the score."""
+    return _call(
+        lambda: service.recommend_carrier(
+            db_session=db_session,
+            region=region,
+            weight_kg=weight_kg,
+            value=value,
+            urgency=urgency,
+            size_cm=size_cm,
+        )
+    )
