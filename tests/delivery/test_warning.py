@@ -88,3 +88,24 @@ def test_snapshots_stop_at_delivery_or_promise() -> None:
     moments = warning.snapshot_times(tl)
     assert moments and all(m < t0 + timedelta(hours=20) for m in moments)
     assert t0 + timedelta(hours=15) in moments  # halfway from handover to the promise
+
+
+def test_column_features_equal_row_features() -> None:
+    """The vectorised features used for scoring are the ones the model was trained on."""
+    import numpy as np
+
+    t0 = datetime(2026, 3, 2, 14, 30)
+    rows = [
+        (1, t0 + timedelta(days=3), 7, 9, "上海", 1.5, t0, t0 + timedelta(hours=1), None, None, t0 + timedelta(hours=20)),
+        (2, t0 + timedelta(days=2), None, 9, None, None, t0, t0 + timedelta(hours=2), t0 + timedelta(hours=5),
+         t0 + timedelta(hours=6), t0 + timedelta(hours=90)),  # shipped after "now": not yet known
+        (3, t0 + timedelta(days=1), 7, None, "北京", 3.0, t0 + timedelta(hours=3), None, None, None, None),
+    ]  # fmt: skip
+    now = t0 + timedelta(hours=30)
+    codes = {"warehouse": {7: 1}, "carrier": {9: 1}, "region": {"上海": 1, "北京": 2}}
+    columns = warning.feature_matrix(warning.open_orders_from_rows(rows), now, codes)
+    for i, r in enumerate(rows):
+        times = dict(zip(warning.OPEN_EVENTS, r[6:], strict=True))
+        tl = warning.Timeline(r[0], times, r[1], r[2], r[3], r[4], r[5])
+        expected = np.asarray(warning.feature_row(tl, now, codes))
+        assert np.allclose(columns[i], expected, equal_nan=True), (i, columns[i], expected)

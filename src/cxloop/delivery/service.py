@@ -412,34 +412,85 @@ def train_warning(*, db_session: Session, holdout_days: int = 30, path: Path | N
                        trained_at=model.trained_at, evaluation=evaluation)  # fmt: skip
 
 
-def _late_stage(model: warning.WarningModel, tl: warning.Timeline, now: datetime) -> str:
-    """The stage most likely to make this order late: the one it is stuck in, else its route's usual."""
-    seen = warning.known_at(tl, now)
-    recorded = {e for pair in model.normals for e in pair} or set(EVENT_CHAIN)
-    segs = segments(seen, stop=now, recorded=recorded)
-    current = segs[-1] if segs and segs[-1].open else None
-    if current is not None:
-        normal = model.normals.get((current.start, current.end))
-        if normal is not None and current.hours > normal:
-            return current.key
-    last = max(i for i, e in enumerate(EVENT_CHAIN[:-1]) if seen.get(e) is not None)
-    remaining = set(CAUSE_STAGES[last:])
-    votes: dict[str, int] = {}
-    for route in (f"carrier:{tl.carrier}", f"warehouse:{tl.warehouse}"):
-        for stage, n in model.blame_counts.get(route, {}).items():
-            if set(stage_parts(stage)) <= remaining:
-                votes[stage] = votes.get(stage, 0) + n
-    if votes:
-        return max(sorted(votes), key=lambda k: votes[k])
-    return current.key if current is not None else "carrier"
+class _StageGuess:
+    """Names the stage most likely to make an open order late; cached per route and position.
+
+    The stage it is stuck in when it has already been there longer than normal; otherwise the
+    stage its carrier's and warehouse's late orders were most often put down to, among those ahead.
+    """
+
+    def __init__(self, model: warning.WarningModel) -> None:
+        self.model = model
+        self.recorded = {e for pair in model.normals for e in pair} or set(EVENT_CHAIN)
+        self.cache: dict[tuple[Any, Any, int, bool], str] = {}
+
+    def current(self, last: int) -> Segment | None:
+        """The stretch an order whose last event is EVENT_CHAIN[last] is in now (hours not filled)."""
+        if last >= len(EVENT_CHAIN) - 1:
+            return None
+        t0 = datetime(2000, 1, 1)
+        return segments({EVENT_CHAIN[last]: t0}, stop=t0, recorded=self.recorded)[-1]
+
+    def guess(self, carrier: Any, warehouse: Any, last: int, hours_in_stage: float) -> str:
+        """The stage key for one order."""
+        seg = self.current(last)
+        normal = None if seg is None else self.model.normals.get((seg.start, seg.end))
+        stuck = seg is not None and normal is not None and hours_in_stage > normal
+        key = (carrier, warehouse, last, stuck)
+        if key not in self.cache:
+            self.cache[key] = self._guess(carrier, warehouse, last, stuck, seg)
+        return self.cache[key]
+
+    def _guess(self, carrier: Any, warehouse: Any, last: int, stuck: bool, seg: Segment | None) -> str:
+        if stuck and seg is not None:
+            return seg.key
+        remaining = set(CAUSE_STAGES[last:])
+        votes: dict[str, int] = {}
+        for route in (f"carrier:{carrier}", f"warehouse:{warehouse}"):
+            for stage, n in self.model.blame_counts.get(route, {}).items():
+                if set(stage_parts(stage)) <= remaining:
+                    votes[stage] = votes.get(stage, 0) + n
+        if votes:
+            return max(sorted(votes), key=lambda k: votes[k])
+        return seg.key if seg is not None else "carrier"
 
 
-def risk_features(
-    model: warning.WarningModel, timelines: Sequence[warning.Timeline], now: datetime
-) -> np.ndarray:
-    """The feature matrix of open orders as seen at ``now``."""
-    rows = [warning.feature_row(tl, now, model.codes) for tl in timelines]
-    return np.asarray(rows, dtype=np.float64).reshape(-1, len(warning.FEATURES))
+def _open_order_rows(session: Session, where: Sequence[Any]) -> list[Any]:
+    o = Order
+    cols: list[Any] = [o.id, o.promised_delivery_at, o.warehouse_id, o.carrier_id, o.region, o.weight_kg]
+    cols += [EVENT_COLUMNS[e] for e in warning.OPEN_EVENTS]
+    return [
+        tuple(r) for r in session.execute(select(*cols).where(o.promised_delivery_at.is_not(None), *where))
+    ]
+
+
+def score_open_orders(
+    model: warning.WarningModel, orders: warning.OpenOrders, now: datetime, owners: Mapping[str, int]
+) -> list[OrderRisk]:
+    """Risk, expected arrival and likely late stage of open orders held as columns (no database)."""
+    x = warning.feature_matrix(orders, now, model.codes)
+    proba, hours = warning.predict(model, x)
+    at = np.datetime64(now.replace(microsecond=0), "s")
+    proba = np.where(orders.promised < at, 1.0, np.round(proba, 4))
+    stage_idx = x[:, warning.FEATURES.index("stage")].astype(np.int64)
+    in_stage = x[:, warning.FEATURES.index("hours_since_last_event")]
+    guesser = _StageGuess(model)
+    promised = orders.promised.astype("datetime64[us]").astype(datetime)
+    out: list[OrderRisk] = []
+    for i in range(len(orders.order_id)):
+        stage = guesser.guess(orders.carrier[i], orders.warehouse[i], int(stage_idx[i]), float(in_stage[i]))
+        # model_construct: the values are built here, validating a million of them again costs seconds.
+        out.append(
+            OrderRisk.model_construct(
+                order_id=int(orders.order_id[i]),
+                probability=float(proba[i]),
+                promised_at=promised[i],
+                expected_arrival=now + timedelta(hours=float(hours[i])),
+                late_stage=stage,
+                department_id=owners.get(stage_owner(stage)),
+            )
+        )
+    return out
 
 
 def predict_late_risk(
@@ -457,23 +508,9 @@ def predict_late_risk(
     where: list[Any] = [expr.in_(("open", "late_open")), Order.placed_at <= now]
     if order_ids is not None:
         where.append(Order.id.in_(list(order_ids)))
-    timelines = _timelines(session, where)
-    proba, hours = warning.predict(model, risk_features(model, timelines, now))
-    owners = dict(session.execute(select(Department.code, Department.id)).all())
-    out: list[OrderRisk] = []
-    for tl, p, h in zip(timelines, proba, hours, strict=True):
-        overdue = tl.promised < now
-        stage = _late_stage(model, tl, now)
-        out.append(
-            OrderRisk(
-                order_id=tl.order_id,
-                probability=1.0 if overdue else round(float(p), 4),
-                promised_at=tl.promised,
-                expected_arrival=now + timedelta(hours=float(h)),
-                late_stage=stage,
-                department_id=owners.get(stage_owner(stage)),
-            )
-        )
+    orders = warning.open_orders_from_rows(_open_order_rows(session, where))
+    owners = {code: did for code, did in session.execute(select(Department.code, Department.id))}
+    out = score_open_orders(model, orders, now, owners)
     out.sort(key=lambda r: (-r.probability, r.promised_at))
     return out
 

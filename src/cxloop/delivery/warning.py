@@ -297,3 +297,73 @@ def blame_table(rows: Sequence[tuple[str, int | None, int | None]]) -> dict[str,
 def now_hours(at: datetime, promised: datetime) -> float:
     """Hours from ``at`` to ``promised`` (negative once the promise has passed)."""
     return (promised - at) / timedelta(hours=1)
+
+
+@dataclass
+class OpenOrders:
+    """Open orders as columns (numpy), so a million can be scored without a Python loop per feature."""
+
+    order_id: np.ndarray
+    events: dict[str, np.ndarray]  # OPEN_EVENTS -> datetime64[s] (NaT when not yet happened)
+    promised: np.ndarray
+    warehouse: list[Any]
+    carrier: list[Any]
+    region: list[Any]
+    weight_kg: np.ndarray
+
+
+def _codes(values: Sequence[Any], table: dict[Any, int]) -> np.ndarray:
+    get = table.get
+    return np.fromiter((get(v, 0) for v in values), dtype=np.float64, count=len(values))
+
+
+def feature_matrix(orders: OpenOrders, now: datetime, codes: dict[str, dict[Any, int]]) -> np.ndarray:
+    """The same features as :func:`feature_row` for many orders at once (checked equal in the tests)."""
+    n = len(orders.order_id)
+    at = np.datetime64(now.replace(microsecond=0), "s")
+    hour: Any = np.timedelta64(1, "h")
+    seen = {e: np.where(t <= at, t, np.datetime64("NaT")) for e, t in orders.events.items()}
+    stage = np.zeros(n, dtype=np.float64)
+    last = seen["placed"].copy()
+    for i, e in enumerate(OPEN_EVENTS[1:], start=1):
+        has = ~np.isnat(seen[e])
+        stage[has] = i
+        last[has] = seen[e][has]
+    placed = orders.events["placed"]
+    gaps = [(seen[b] - seen[a]) / hour for a, b in itertools.pairwise(OPEN_EVENTS)]
+    day = placed.astype("datetime64[D]")
+    minutes = (placed - day).astype("timedelta64[m]").astype(np.float64)
+    weekday = ((day.astype(np.int64) + 3) % 7).astype(np.float64)  # 1970-01-01 was a Thursday
+    cols = [
+        stage,
+        (at - placed) / hour,
+        (at - last) / hour,
+        (orders.promised - at) / hour,
+        (orders.promised - placed) / hour,
+        *gaps,
+        minutes / 60.0,
+        weekday,
+        _codes(orders.warehouse, codes["warehouse"]),
+        _codes(orders.carrier, codes["carrier"]),
+        _codes(orders.region, codes["region"]),
+        orders.weight_kg,
+    ]
+    return np.column_stack([np.asarray(c, dtype=np.float64) for c in cols]).reshape(n, len(FEATURES))
+
+
+def open_orders_from_rows(rows: Sequence[Sequence[Any]]) -> OpenOrders:
+    """Columns from rows of (id, promised, warehouse, carrier, region, weight, placed..shipped)."""
+    cols = list(zip(*rows, strict=True)) if rows else [()] * (6 + len(OPEN_EVENTS))
+
+    def times(values: Sequence[Any]) -> np.ndarray:
+        return np.array(values, dtype="datetime64[s]") if values else np.zeros(0, dtype="datetime64[s]")
+
+    return OpenOrders(
+        order_id=np.asarray(cols[0], dtype=np.int64),
+        promised=times(cols[1]),
+        warehouse=list(cols[2]),
+        carrier=list(cols[3]),
+        region=list(cols[4]),
+        weight_kg=np.array([np.nan if w is None else w for w in cols[5]], dtype=np.float64),
+        events={e: times(cols[6 + i]) for i, e in enumerate(OPEN_EVENTS)},
+    )
