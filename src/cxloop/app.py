@@ -17,6 +17,8 @@ from cxloop.auth import views as auth_views
 from cxloop.auth.deps import api_auth
 from cxloop.config import get_settings
 from cxloop.customers import views as customers_views
+from cxloop.delivery import pages as delivery_pages
+from cxloop.delivery import views as delivery_views
 from cxloop.feedback import views as feedback_views
 from cxloop.imports import views as imports_views
 from cxloop.journeys import pages as journeys_pages
@@ -46,6 +48,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     loop_views.router,
     messaging_views.router,
     journeys_views.router,
+    delivery_views.router,
 )
 
 #: Routers of the HTML pages (mounted at the root).
@@ -55,6 +58,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     loop_pages.router,
     messaging_pages.router,
     journeys_pages.router,
+    delivery_pages.router,
 )
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
