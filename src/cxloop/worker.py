@@ -19,6 +19,7 @@ SCHEDULE: dict[str, float] = {
     "journeys.tick": 10.0,
     "journeys.capture": 60.0,
     "journeys.calendar": 3600.0,
+    "journeys.delivery_care": 15 * 60.0,
 }
 
 

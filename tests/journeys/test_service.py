@@ -230,3 +230,47 @@ def test_simulate_reports_and_keeps_nothing(shop: Shop) -> None:
     assert result.entered == 4 and result.customers_messaged == 3
     assert result.messages == {"unpaid_reminder.new": 3} and result.exited == {"order.paid": 1}
     assert not _messages(db) and not list(db.scalars(select(JourneyRun)))
+
+
+def test_delivery_care_warns_before_the_promise_and_tells_the_department(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cxloop.delivery import service as delivery
+    from cxloop.delivery.schemas import OrderRisk
+    from cxloop.org.models import Department
+
+    db = shop.db
+    dept = Department(code="warehouse", name_zh="仓储部", name_en="Warehouse")
+    db.add(dept)
+    db.flush()
+    c, c2 = shop.customer(), shop.customer()
+    promise = T0 + timedelta(days=2)
+    order = shop.order(c, paid_at=T0, promised_delivery_at=promise)
+    passed = shop.order(c2, paid_at=T0, promised_delivery_at=T0 - timedelta(hours=1))
+    risks = [
+        OrderRisk(
+            order_id=order.id,
+            probability=0.9,
+            promised_at=promise,
+            expected_arrival=promise + timedelta(days=1),
+            late_stage="picking",
+            department_id=dept.id,
+        ),
+        OrderRisk(
+            order_id=passed.id,
+            probability=1.0,
+            promised_at=T0 - timedelta(hours=1),
+            expected_arrival=T0 + timedelta(days=1),
+            late_stage="carrier",
+            department_id=None,
+        ),
+    ]
+    monkeypatch.setattr(delivery, "predict_late_risk", lambda session, **kw: risks)
+    monkeypatch.setattr(delivery, "warning_threshold", lambda: 0.5)
+    assert service.scan_late_risk(db, now=T0) == 1
+    assert service.scan_late_risk(db, now=T0 + timedelta(hours=3)) == 0  # one warning per order
+    notice = _messages(db, "delay_notice")
+    assert [m.customer_id for m in notice] == [c.id]
+    assert "2026-12-03" in notice[0].body and notice[0].created_at < promise
+    task = db.scalar(select(Task).where(Task.created_by == "journey:delivery_care"))
+    assert task is not None and task.department == "warehouse" and order.external_id in task.title

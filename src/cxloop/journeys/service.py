@@ -1119,6 +1119,16 @@ def calendar_events(db_session: Session, *, day: date, replay: bool = False, ent
 # --- replay (demo, simulate) ----------------------------------------------------------------------------
 
 
+#: How often the delay-care scan looks at open orders in a replay (live: the job's interval).
+DELIVERY_CARE_EVERY = timedelta(hours=3)
+
+
+def _warning_model_ready() -> bool:
+    from cxloop.delivery import warning
+
+    return warning.load() is not None
+
+
 def _relevant_kinds(rows: list[Journey]) -> set[str]:
     kinds: set[str] = set()
     for journey in rows:
@@ -1173,8 +1183,17 @@ def _replay(
     )
     counts: Counter[str] = Counter()
     calendar = any(j.trigger.startswith("calendar.") for j in rows)
+    # Delay care looks at the open orders every few hours, as its job does live.
+    care = any(j.trigger == "order.late_risk" for j in rows) and _warning_model_ready()
+    next_scan = since
     day = since.date()
     for event in events:
+        while care and next_scan <= event.occurred_at:
+            counts["steps"] += _fire_all(db_session, next_scan, specs)
+            counts["late_risk"] += scan_late_risk(
+                db_session, now=next_scan, journeys=journeys, entry_prefix=entry_prefix
+            )
+            next_scan += DELIVERY_CARE_EVERY
         while day <= event.occurred_at.date():
             if calendar:
                 counts["calendar_runs"] += calendar_events(
@@ -1467,7 +1486,12 @@ def run_demo_history(*, db_session: Session, days: int = 10) -> dict[str, int]:
 
 
 def scan_late_risk(
-    db_session: Session, *, now: datetime | None = None, order_ids: Sequence[int] | None = None
+    db_session: Session,
+    *,
+    now: datetime | None = None,
+    order_ids: Sequence[int] | None = None,
+    journeys: dict[str, list[dict[str, Any]]] | None = None,
+    entry_prefix: str = "",
 ) -> int:
     """Emit ``order.late_risk`` for open orders likely to miss a promise that has not passed yet.
 
@@ -1507,7 +1531,7 @@ def scan_late_risk(
             payload=payload,
         )
         if event is not None:
-            dispatch(db_session, event, now=at)
+            dispatch(db_session, event, now=at, journeys=journeys, entry_prefix=entry_prefix)
             flagged += 1
     return flagged
 
@@ -1521,3 +1545,58 @@ def _department_code(db_session: Session, department_id: Any) -> str:
 
     department = db_session.get(Department, department_id)
     return str(getattr(department, "code", None) or "logistics")
+
+
+@dataclass
+class DeliveryCareReport:
+    """How well delay care warned: late orders warned before their promise, lead time, false alarms."""
+
+    late_orders: int
+    late_warned_before_promise: int
+    share_late_warned: float | None
+    median_lead_hours: float | None
+    warnings: int
+    warnings_on_time: int
+    share_warnings_on_time: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """As plain data."""
+        return dict(self.__dict__)
+
+
+def delivery_care_report(db_session: Session, *, since: datetime, until: datetime) -> DeliveryCareReport:
+    """Delay care over orders promised between two times (from the delay notices sent to customers)."""
+    orders = list(
+        db_session.execute(
+            select(Order.id, Order.promised_delivery_at, Order.delivered_at).where(
+                Order.promised_delivery_at >= since,
+                Order.promised_delivery_at <= until,
+                Order.cancelled_at.is_(None),
+            )
+        )
+    )
+    warned: dict[int, datetime] = {}
+    for run_order, at in db_session.execute(
+        select(JourneyRun.order_id, CustomerMessage.created_at)
+        .join(JourneyStep, JourneyStep.run_id == JourneyRun.id)
+        .join(CustomerMessage, CustomerMessage.id == JourneyStep.message_id)
+        .where(JourneyRun.journey_key == "delivery_care", CustomerMessage.template == "delay_notice")
+    ):
+        if run_order is not None:
+            warned[run_order] = min(at, warned.get(run_order, at))
+    late = [o for o in orders if (o.delivered_at or until) > o.promised_delivery_at]
+    late_warned = [o for o in late if o.id in warned and warned[o.id] < o.promised_delivery_at]
+    leads = sorted((o.promised_delivery_at - warned[o.id]).total_seconds() / 3600 for o in late_warned)
+    in_window = [o for o in orders if o.id in warned]
+    on_time = [
+        o for o in in_window if o.delivered_at is not None and o.delivered_at <= o.promised_delivery_at
+    ]
+    return DeliveryCareReport(
+        late_orders=len(late),
+        late_warned_before_promise=len(late_warned),
+        share_late_warned=len(late_warned) / len(late) if late else None,
+        median_lead_hours=leads[len(leads) // 2] if leads else None,
+        warnings=len(in_window),
+        warnings_on_time=len(on_time),
+        share_warnings_on_time=len(on_time) / len(in_window) if in_window else None,
+    )
