@@ -14,6 +14,11 @@ run the full scale.
   work), p50/p95 of the time until the run and its timer are stored.
 - PostgreSQL: the same, the timers fired by ``--workers`` Celery workers (Redis ``CXLOOP_BENCH_REDIS_URL``,
   default db 6) running ``journeys.tick`` at once; ``SKIP LOCKED`` splits the batches between them.
+- ``--demo-dir DIR`` (a built demo, e.g. ``make demo``'s folder): delay care on the demo. A copy of its
+  database gets the early-warning model trained (``cxloop.delivery.service.train_warning``) if it has
+  none, the ``delivery_care`` journey is replayed over the last ``--care-days`` days (scans every 3 h),
+  and the figures are: share of late orders warned before the promise passed, median warning lead time,
+  share of warnings for orders that then arrived on time.
 Writes bench/results/journeys.json. Goals from the issue: >= 2,000 steps/s, p95 <= 1 s.
 """
 
@@ -272,6 +277,48 @@ def _celery_steps(timers: int, workers: int, url: str, data_dir: Path) -> dict[s
                 proc.kill()
 
 
+def _delivery_care(demo_dir: Path, days: int) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-journeys-care-"))
+    try:
+        shutil.copy2(demo_dir / "cxloop.db", tmp / "cxloop.db")
+        if (demo_dir / "models").is_dir():
+            shutil.copytree(demo_dir / "models", tmp / "models")
+        _configure(f"sqlite:///{tmp / 'cxloop.db'}", tmp)
+        from sqlalchemy import func, select
+
+        import cxloop.models  # noqa: F401
+        from cxloop.db import Base, get_engine, session_scope
+        from cxloop.delivery import service as delivery
+        from cxloop.delivery import warning
+        from cxloop.journeys import service
+        from cxloop.orders.models import Order
+
+        Base.metadata.create_all(get_engine())
+        out: dict[str, Any] = {}
+        with session_scope() as s:
+            if warning.load() is None:
+                started = time.perf_counter()
+                delivery.train_warning(db_session=s, holdout_days=30)
+                out["train_s"] = round(time.perf_counter() - started, 1)
+            service.ensure_defaults(db_session=s)
+            latest = s.scalar(select(func.max(Order.placed_at)))
+            since = latest - timedelta(days=days)
+            started = time.perf_counter()
+            out["replay"] = service.replay(s, since=since, until=latest, keys=["delivery_care"])
+            out["replay_s"] = round(time.perf_counter() - started, 1)
+            # Promises inside the window whose outcome is known by the end of the history.
+            report = service.delivery_care_report(
+                s, since=since + timedelta(days=1), until=latest - timedelta(days=1)
+            )
+            out |= report.as_dict()
+        return out
+    finally:
+        from cxloop.db import dispose_engines
+
+        dispose_engines()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-journeys-{backend}-"))
     schema = None
@@ -319,7 +366,15 @@ def main() -> None:
     parser.add_argument("--timers", type=int, default=10_000)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--demo-dir", type=Path, default=None, help="A built demo: measure delay care on it.")
+    parser.add_argument("--care-days", type=int, default=14)
     args = parser.parse_args()
+    if args.demo_dir is not None:
+        care = _delivery_care(args.demo_dir, args.care_days)
+        print(json.dumps(care, indent=1, default=str))
+        RESULTS.parent.mkdir(exist_ok=True)
+        (RESULTS.parent / "journeys-delivery-care.json").write_text(json.dumps(care, indent=1, default=str))
+        return
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     results: dict[str, Any] = {
         "load_average_at_start": os.getloadavg(),
