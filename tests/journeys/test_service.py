@@ -181,7 +181,7 @@ def test_send_survey_calls_the_surveys_contract(shop: Shop, monkeypatch: pytest.
 
     def invite(session: Session, **kw: Any) -> Any:
         calls.append(kw)
-        return types.SimpleNamespace(status="sent", reason=None)
+        return types.SimpleNamespace(sent=True, reason=None, message_id=None)
 
     monkeypatch.setitem(sys.modules, "cxloop.surveys.service", types.SimpleNamespace(invite=invite))
     db = shop.db
@@ -200,7 +200,7 @@ def test_send_survey_calls_the_surveys_contract(shop: Shop, monkeypatch: pytest.
 def test_answer_stops_the_survey_reminder(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, Any]] = []
     fake = types.SimpleNamespace(
-        invite=lambda s, **kw: calls.append(kw) or types.SimpleNamespace(status="sent")
+        invite=lambda s, **kw: calls.append(kw) or types.SimpleNamespace(sent=True, reason=None)
     )
     monkeypatch.setitem(sys.modules, "cxloop.surveys.service", fake)
     db = shop.db

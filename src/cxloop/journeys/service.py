@@ -570,16 +570,16 @@ def _act(
             case_id=facts.case_id,
             reminder=bool(args.get("reminder")),
         )
-        status = str(
-            getattr(result, "status", None) or ("sent" if getattr(result, "sent", False) else "skipped")
-        )
+        # InviteResult (surveys): sent, reason, message_id.
+        sent = bool(getattr(result, "sent", False))
         _log(
             db_session,
             run,
             kind,
-            status[:32],
+            "sent" if sent else "skipped",
             now,
             detail=str(getattr(result, "reason", "") or "")[:300] or None,
+            message_id=getattr(result, "message_id", None),
         )
         return
     raise ValueError(f"unknown action {kind!r}")
