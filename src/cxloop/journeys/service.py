@@ -962,7 +962,7 @@ def _captured(db_session: Session, since: datetime | None, until: datetime) -> l
             )
     for case_id, cid, opened, resolved in db_session.execute(
         select(Case.id, Case.customer_id, Case.opened_at, Case.resolved_at).where(
-            Case.customer_id.is_not(None)
+            Case.customer_id.is_not(None), or_(window(Case.opened_at), window(Case.resolved_at))
         )
     ):
         if opened and (since is None or opened >= since) and opened <= until:
