@@ -157,6 +157,16 @@ def _seed(customers: int, events: int, timers: int) -> None:
             )
     with session_scope() as s:
         assert s.scalar(select(JourneyRun.id).limit(1)) is not None
+        if s.bind is not None and s.bind.dialect.name == "postgresql":
+            from sqlalchemy import text
+
+            # The rows above were written with their ids: move the sequences past them.
+            for table in ("customers", "orders", "journey_runs"):
+                s.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                    )
+                )
 
 
 def _steps_per_s(timers: int) -> dict[str, float]:
