@@ -409,7 +409,9 @@ def main() -> None:
             f"(goal p95 <= 1000 ms), runs started {lat['runs_started']}/{lat['events']}"
         )
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    # A run of one backend keeps the other backend's last figures in the file.
+    previous = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    RESULTS.write_text(json.dumps({**previous, **results}, indent=1), encoding="utf-8")
     print(f"written {RESULTS}")
 
 
