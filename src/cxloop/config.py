@@ -52,10 +52,19 @@ class Settings(BaseSettings):
         16, ge=0, le=23, description="Orders placed before this hour (business time) ship the same day."
     )
     delivery_promise_target: float = Field(
-        0.95, gt=0, lt=1, description="Promise recommendation: share of orders the promise must be beaten for."
+        0.95,
+        gt=0,
+        lt=1,
+        description="Promise recommendation: share of orders the promise must be beaten for.",
     )
     delivery_carrier_weights: dict[str, float] = Field(
-        default_factory=lambda: {"speed": 0.3, "on_time": 0.25, "damage": 0.15, "cost": 0.2, "complaints": 0.1},
+        default_factory=lambda: {
+            "speed": 0.3,
+            "on_time": 0.25,
+            "damage": 0.15,
+            "cost": 0.2,
+            "complaints": 0.1,
+        },
         description="Carrier recommendation: weight of each criterion (JSON in the environment).",
     )
     delivery_warning_threshold: float = Field(

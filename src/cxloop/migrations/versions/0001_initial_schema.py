@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 03:41:45.288056
+Create Date: 2026-12-02 03:59:42.633093
 """
 
 from __future__ import annotations
