@@ -86,7 +86,7 @@ def _build() -> dict[str, Indicator]:
             ("on_time",),
             ("promised_n",),
             100.0,
-            description="Orders delivered by the promised time / orders with a promise whose outcome is known (delivered, failed or lost).",
+            description="Early or on-time orders / due orders (early, on time, late, late still open, failed): the one outcome definition of cxloop.delivery.",
         ),
         Indicator(
             "delivery_success_rate",
