@@ -128,7 +128,7 @@ def main() -> None:
         t, y = absa_sentences(items)
         ood += t
         ood_labels += y
-        scores = b.absa.score(b.zh, [it.as_tuple() for it in items])
+        scores = b.absa.score([it.as_tuple() for it in items])
         ok = [(s > 0.5) == (it.label == "Positive") for s, it in zip(scores, items, strict=True)]
         absa_all += ok
         res["absa_accuracy"][dom] = round(float(np.mean(ok)), 4)
