@@ -58,7 +58,7 @@ def _sim_features(texts: Sequence[str]) -> sp.csr_matrix:
     return _l2_rows(char_ngram_counts(texts, (2, 3), _SIM_FEATURES))
 
 
-class AspectModel(BaseEstimator):  # type: ignore[misc]
+class AspectModel(BaseEstimator):
     """Find taxonomy aspects in texts, from keywords and examples, improved by labelled texts.
 
     A scikit-learn estimator: `fit(texts, labels)` learns and returns the model; `fit([], [])`
@@ -95,8 +95,8 @@ class AspectModel(BaseEstimator):  # type: ignore[misc]
         label_sets = [set(lab.keys() if isinstance(lab, Mapping) else lab) & known for lab in labels]
         extra: dict[str, list[str]] = {}
         for t, labs in zip(norm_texts, label_sets, strict=True):
-            for a in labs:
-                extra.setdefault(a, []).append(t)
+            for aid in labs:
+                extra.setdefault(aid, []).append(t)
         owner: dict[str, str] = {}
         for a in tax.aspects:
             for k in a.all_keywords():
@@ -114,12 +114,12 @@ class AspectModel(BaseEstimator):  # type: ignore[misc]
         classifiers: dict[str, tuple[np.ndarray, float]] = {}
         if norm_texts:
             x = _sim_features(norm_texts)
-            for a in tax.ids:
-                y = np.array([a in labs for labs in label_sets], dtype=int)
+            for aid in tax.ids:
+                y = np.array([aid in labs for labs in label_sets], dtype=int)
                 if y.sum() >= 2 and (len(y) - y.sum()) >= 2:
                     clf = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000, random_state=0)
                     clf.fit(x, y)
-                    classifiers[a] = (clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0]))
+                    classifiers[aid] = (clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0]))
         self.taxonomy_ = tax
         self.keyword_owner_ = owner
         self.keywords_: Keywords = compile_keywords(owner)
@@ -228,7 +228,7 @@ def context_window(text: str, clause: Clause, term_start: int, term_end: int, wi
     return f"{left}{TERM_MARK}{right}"
 
 
-class AspectSentimentModel(BaseEstimator):  # type: ignore[misc]
+class AspectSentimentModel(BaseEstimator):
     """P(positive) of an aspect term in context, stacked on a fitted review-level sentiment model.
 
     `review` is a parameter, as a stacking estimator takes its base estimator: the model's

@@ -27,7 +27,7 @@ import numpy as np
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _numba_njit() -> Callable[[_F], _F] | None:
+def _numba_njit() -> Any:
     """numba's compiler with on-disk caching, or None when disabled (CXLOOP_JIT=0) or absent."""
     # Read here, not through cxloop.config: the text package sits below the settings layer.
     if os.environ.get("CXLOOP_JIT", "1") == "0":
@@ -36,8 +36,7 @@ def _numba_njit() -> Callable[[_F], _F] | None:
         from numba import njit
     except ImportError:  # pragma: no cover - exercised only where numba is absent
         return None
-    compiler: Callable[[_F], _F] = njit(cache=True, nogil=True)
-    return compiler
+    return njit(cache=True, nogil=True)
 
 
 _NJIT = _numba_njit()
@@ -47,7 +46,8 @@ COMPILED = _NJIT is not None
 
 def kernel(fn: _F) -> _F:
     """Compile a kernel function with numba when `COMPILED`, else return it unchanged."""
-    return _NJIT(fn) if _NJIT is not None else fn
+    compiled: _F = _NJIT(fn) if _NJIT is not None else fn
+    return compiled
 
 
 # -- character n-grams ------------------------------------------------------------------------

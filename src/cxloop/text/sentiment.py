@@ -66,7 +66,7 @@ def _vectorizers(n_features: int) -> list[HashingVectorizer]:
     ]
 
 
-class SentimentModel(BaseEstimator):  # type: ignore[misc]
+class SentimentModel(BaseEstimator):
     """Binary sentiment classifier over character/word n-grams; `predict_proba` is calibrated."""
 
     # Look-up index derived from vocab_ on first use (not persisted: it is rebuilt in ~0.1 s).

@@ -329,9 +329,27 @@ def main(
         None, "--out", help="Output folder or .joblib file (default: inside the package)."
     ),
     n_features: int = typer.Option(2**21, "--n-features", help="Hashed feature space size (power of two)."),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Train into a temporary file and compare it byte for byte with the shipped model.",
+    ),
 ) -> None:
     """Train and save the text models."""
-    train_models(data_dir, out, n_features=n_features)
+    if not check:
+        train_models(data_dir, out, n_features=n_features)
+        return
+    import tempfile
+
+    shipped = Path(out) if out else MODEL_FILE
+    with tempfile.TemporaryDirectory() as tmp:
+        trained = Path(train_models(data_dir, tmp, n_features=n_features)["path"])
+        same = trained.read_bytes() == shipped.read_bytes()
+        digest = file_sha256(trained)
+    print(
+        f"{'same' if same else 'DIFFERENT'}: trained sha256 {digest}, shipped {file_sha256(shipped)} ({shipped})"
+    )
+    raise typer.Exit(0 if same else 1)
 
 
 if __name__ == "__main__":
