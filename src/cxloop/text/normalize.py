@@ -295,7 +295,6 @@ def normalize_batch(texts: Sequence[str | None]) -> list[Normalized]:
         starts = np.cumsum([0] + [len(p) + 1 for p in parts[:-1]])
         flagged = set(np.searchsorted(starts, np.flatnonzero(run), side="right").tolist())
         flagged.update(np.searchsorted(starts, np.flatnonzero(spaces), side="right").tolist())
-        new = tuple.__new__  # builds the named tuple without its Python-level __new__
         for k, (i, c, p) in enumerate(zip(idx, cleaned, parts, strict=True)):
             t = texts[i]
             assert t is not None
@@ -305,5 +304,5 @@ def normalize_batch(texts: Sequence[str | None]) -> list[Normalized]:
                 n = _collapse(p, t)
                 out[i] = n if n.text else normalize(t)
             else:
-                out[i] = new(Normalized, (p, range(len(p)), t))
+                out[i] = Normalized(p, range(len(p)), t)
     return out  # type: ignore[return-value]
