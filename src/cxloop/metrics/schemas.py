@@ -333,3 +333,11 @@ class MonthChoice(BaseModel):
 
     month: str
     month_to_date: bool = Field(description="The month has not ended yet (本月至今)")
+
+
+class IndicatorTable(BaseModel):
+    """Every indicator of the registry for one month (the registry page, the report, the API)."""
+
+    month: str
+    month_to_date: bool = Field(False, description="The month has not ended yet (本月至今)")
+    indicators: list[IndicatorValue]

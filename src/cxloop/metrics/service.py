@@ -415,6 +415,15 @@ def indicator_values(
     return [_indicator_value(i, period, None, sums, prev_sums, targets, lang) for i in inds]
 
 
+def indicator_page(
+    *, db_session: Session, month: str | None = None, department: str | None = None, lang: str = "zh"
+) -> s.IndicatorTable:
+    """Every indicator of the registry (aspect and complaint-rate ones included) for one month."""
+    period = _month(db_session, month)
+    values = indicator_values(db_session=db_session, period=period, department=department, lang=lang)
+    return s.IndicatorTable(month=period.label, month_to_date=is_month_to_date(period), indicators=values)
+
+
 def overview(
     *, db_session: Session, month: str | None = None, department: str | None = None, lang: str = "zh"
 ) -> s.Overview:
