@@ -123,6 +123,7 @@ class ComplaintItem(BaseModel):
     start: int
     end: int
     evidence: str
+    aspect: str | None = None
     order: str | None
     product: str | None
 

@@ -36,7 +36,7 @@ from cxloop.metrics.registry import (
     indicator_status,
     registry,
 )
-from cxloop.metrics.rollup import LOAD_BUCKET_MS, _own
+from cxloop.metrics.rollup import LOAD_BUCKET_MS, _feedback_scope, _own
 from cxloop.metrics.sql import as_date
 from cxloop.metrics.taxonomy import aspect_info, aspects
 from cxloop.orders.models import Order
@@ -563,6 +563,67 @@ def pareto_items(
         month=period.label, month_to_date=is_month_to_date(period), aspect=aspect, total=total, limit=limit,
         offset=offset, items=items,
     )  # fmt: skip
+
+
+def evidence_aspects(indicator: str, scope: Scope | None = None) -> tuple[str, ...]:
+    """The aspects whose negative mentions are the evidence behind ``indicator`` in ``scope``.
+
+    The registry's ``evidence`` list; a department scope keeps the aspects that department owns.
+    """
+    ind = get_indicator(indicator)
+    found = ind.evidence
+    if scope is not None and scope.kind == "department":
+        owned = tuple(a for a in aspects() if aspect_info(a).department == scope.key)
+        found = tuple(a for a in found if a in owned) if found else owned
+    return found
+
+
+def evidence_items(
+    *, db_session: Session, indicator: str, period: Period, scope: Scope | None = None, limit: int = 5
+) -> list[s.ComplaintItem]:
+    """The complaints behind an indicator in a period and scope: the alert's and its task's evidence.
+
+    Distinct feedback items with a negative mention of one of the indicator's evidence aspects, in
+    the period, cut by the scope exactly as the rollup cuts it (own brands unless a brand scope),
+    most negative first. An indicator without evidence aspects (e.g. stock-outs) has none, rather
+    than unrelated complaints.
+    """
+    wanted = evidence_aspects(indicator, scope)
+    if not wanted:
+        return []
+    a, item = FeedbackAspect, FeedbackItem
+    where: list[Any] = [
+        a.occurred_at >= period.start_at, a.occurred_at < period.end_at, a.aspect.in_(wanted),
+        a.sentiment == "negative",
+    ]  # fmt: skip
+    first: Any = select(
+        a.feedback_id.label("fid"), func.min(a.id).label("aid"), func.min(a.score).label("worst")
+    )
+    if scope is None or scope.kind != "brand":
+        where.append(_own(a.brand_id, _competitor_ids(db_session)))
+    if scope is not None and scope.kind not in ("department",):
+        first = first.select_from(a).join(item, item.id == a.feedback_id)
+        first, key = _feedback_scope(scope.kind, first)
+        where.append(key == scope.key)
+    chosen = first.where(*where).group_by(a.feedback_id).subquery()
+    rows = db_session.execute(
+        select(item.id, item.external_id, item.occurred_at, item.channel, item.text, item.rating, a.start,
+               a.end, a.aspect, Order.external_id, Product.external_id)
+        .select_from(chosen)
+        .join(a, a.id == chosen.c.aid)
+        .join(item, item.id == chosen.c.fid)
+        .outerjoin(Order, Order.id == item.order_id)
+        .outerjoin(Product, Product.id == item.product_id)
+        .order_by(chosen.c.worst, item.occurred_at.desc(), item.id)
+        .limit(max(1, limit))
+    )  # fmt: skip
+    return [
+        s.ComplaintItem(
+            feedback_id=fid, external_id=ext, occurred_at=at, channel=channel, text=text or "", rating=rating,
+            start=start, end=end, evidence=(text or "")[start:end], aspect=aspect, order=order, product=product,
+        )
+        for fid, ext, at, channel, text, rating, start, end, aspect, order, product in rows
+    ]  # fmt: skip
 
 
 # ---------------------------------------------------------------- root cause
