@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
 
-from cxloop.metrics.registry import registry
 from cxloop.catalog.models import Brand, Product, Supplier
 from cxloop.customers.models import Customer, CustomerEvent
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.logistics.models import Carrier, Warehouse
+from cxloop.metrics.registry import registry
 from cxloop.orders.models import Order, OrderLine
 from cxloop.surveys.models import SurveyResponse
 
