@@ -195,8 +195,7 @@ def load(text: str) -> dict[str, Indicator]:
 @lru_cache(maxsize=1)
 def registry() -> dict[str, Indicator]:
     """Every indicator by code, from indicators.yaml (aspect indicators follow the taxonomy)."""
-    text = resources.files("cxloop.metrics").joinpath("indicators.yaml").read_text(encoding="utf-8")
-    return load(text)
+    return load(_yaml_text())
 
 
 def get_indicator(code: str) -> Indicator:
@@ -226,3 +225,33 @@ def status_of(
 def indicator_status(ind: Indicator, value: float | None, n: float, *, amber: float, red: float) -> str:
     """The status of ``value`` resting on ``n`` cases, by the indicator's direction and minimum sample."""
     return status_of(value, direction=ind.direction, amber=amber, red=red, n=n, min_n=ind.min_n)
+
+
+def _yaml_text() -> str:
+    return resources.files("cxloop.metrics").joinpath("indicators.yaml").read_text(encoding="utf-8")
+
+
+def markdown_table() -> str:
+    """The registry as the Markdown table of docs/indicators.md (a test keeps the docs equal to it)."""
+    data = yaml.safe_load(_yaml_text()) or {}
+    slots = {"id": "<aspect>", "name_zh": "〈方面〉", "name_en": "<aspect>", "department": "(aspect's)"}
+    entries = list(data.get("indicators") or []) + [_fill(t, slots) for t in data.get("per_aspect") or []]
+    lines = [
+        "| code | 名称 / name | unit | direction | scale | numerator / denominator | base (denominator) "
+        "| min sample | default target (amber / red) | owner | on scorecards | evidence aspects |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for entry in entries:
+        ind = _indicator(entry)
+        arrow = "↑ higher better" if ind.direction == HIGHER else "↓ lower better"
+        if ind.percentile is not None:
+            formula = f"p{ind.percentile:g} of the page-load histogram"
+        else:
+            factor = "" if ind.factor == 1 else f"{ind.factor:g} × "
+            formula = f"{factor}Σ{' + '.join(ind.num)} / Σ{' + '.join(ind.den)}".replace("+ -", "− ")
+        lines.append(
+            f"| `{ind.code}` | {ind.name_zh} / {ind.name_en} | {ind.unit} | {arrow} | {ind.scale} | {formula} "
+            f"| {ind.base_zh} / {ind.base_en} | {ind.min_n} | {ind.target:g} ({ind.amber:g} / {ind.red:g}) "
+            f"| {ind.owner} | {'yes' if ind.scorecard else 'no'} | {', '.join(ind.evidence) or '—'} |"
+        )
+    return "\n".join(lines) + "\n"
