@@ -16,12 +16,12 @@ from fastapi.responses import RedirectResponse, Response
 from cxloop.auth.deps import PageUser, require_department_access, require_roles, user_department_code
 from cxloop.auth.models import User
 from cxloop.deps import SessionDep
+from cxloop.i18n import translate
 from cxloop.metrics import service as metrics
 from cxloop.metrics.periods import Period
 from cxloop.metrics.schemas import MonthChoice, TargetIn
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web import charts
-from cxloop.web.i18n import translate
 from cxloop.web.tables import Column, Table, export_response, rows_of
 from cxloop.web.templating import get_locale, is_htmx, register_nav, render
 
