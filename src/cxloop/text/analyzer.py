@@ -220,6 +220,10 @@ class Analyzer:
             else:
                 is_zh.append(False)
                 en_items.append(m[1].text)
+        # A plain question ("能开发票吗", "请问保质期多久") asks, it does not complain: without a negative
+        # word in the clause its aspect is neutral, whatever the polarity model makes of the question.
+        plain_question = iter([_is_plain_question(m[1].text) for m in mentions_at])
+        remedy = iter([_is_remedy_demand(m[1].text) for m in mentions_at])
         zh_scores = iter(self.bundle.absa.score(items).tolist() if items else ())
         en_scores = iter(self.bundle.en.score(en_items).tolist() if en_items else ())
         route = iter(is_zh)
@@ -230,11 +234,15 @@ class Analyzer:
             # Most texts map one-to-one onto a slice of the original: the map is a range.
             base = offsets.start if type(offsets) is range else -1
             mentions: list[AspectMention] = []
+            remedies: list[bool] = []
             dets = detections[i]
             if dets:
                 original = n.original
                 for d in dets:
                     s = next(zh_scores) if next(route) else next(en_scores)
+                    if next(plain_question) and s < lo:
+                        s = (lo + hi) / 2.0
+                    remedies.append(next(remedy))
                     if base >= 0:
                         o_start, o_end = base + d.start, base + d.end
                         t_start, t_end = base + d.term_start, base + d.term_end
@@ -253,6 +261,8 @@ class Analyzer:
                             d.method,
                         )
                     )
+            if any(remedies):
+                mentions = _remedies_neutral(mentions, remedies, (lo + hi) / 2.0)
             score = review_scores[i]
             if not ntexts[i]:
                 language: Language = "unknown"
@@ -275,6 +285,50 @@ class Analyzer:
 
 
 _default: Analyzer | None = None
+
+
+#: How a clause that only asks something begins or ends (normalised text, punctuation removed).
+_QUESTION_RE = re.compile(
+    r"^(?:请问|请教|想问|问一下|咨询一下)|(?:吗|么|呢|多久|多少|几天|什么时候|哪里|在哪)$"
+)
+
+
+#: Words that turn a question into a complaint ("怎么还没发货呢", "为什么坏了吗").
+_COMPLAINT_CUE_RE = re.compile(r"[没不坏破差慢错漏丢烂]|为什么|怎么还|失败|问题|投诉|太")
+
+
+def _is_plain_question(clause: str) -> bool:
+    """A question clause without a complaint cue: an enquiry, not a complaint."""
+    return _QUESTION_RE.search(clause) is not None and _COMPLAINT_CUE_RE.search(clause) is None
+
+
+#: A clause that asks for a remedy ("要求退款", "麻烦补发", "不发就给我退款").
+_REMEDY_RE = re.compile(r"要求|申请|给我|麻烦|帮我|能否|可否|尽快")
+#: ... unless it complains about the remedy itself ("退款申请一直不处理").
+_REMEDY_COMPLAINT_RE = re.compile(r"还没|一直|迟迟|不处理|不给|拒绝|太慢|没到|多久了|好几天")
+
+
+def _is_remedy_demand(clause: str) -> bool:
+    """A clause that demands a remedy without complaining about how the remedy is handled."""
+    return _REMEDY_RE.search(clause) is not None and _REMEDY_COMPLAINT_RE.search(clause) is None
+
+
+def _remedies_neutral(
+    mentions: list[AspectMention], remedies: list[bool], neutral: float
+) -> list[AspectMention]:
+    """A remedy demanded for ANOTHER negative mention of the text is what the customer wants done,
+    not a second complaint: "东西漏液了，要求退款" is one damage complaint, not a refund complaint too."""
+    other_negative = {
+        m.start for m, r in zip(mentions, remedies, strict=True) if not r and m.sentiment == "negative"
+    }
+    if not other_negative:
+        return mentions
+    return [
+        m._replace(sentiment="neutral", score=round(neutral, 4))
+        if r and m.sentiment == "negative" and m.start not in other_negative
+        else m
+        for m, r in zip(mentions, remedies, strict=True)
+    ]
 
 
 def default_analyzer() -> Analyzer:

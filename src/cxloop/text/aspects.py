@@ -8,6 +8,7 @@ trained on aspect-polarity data and stacked on the review-level model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -28,6 +29,10 @@ from cxloop.text.taxonomy import Taxonomy, default_taxonomy
 TERM_MARK = "Ⓣ"
 _SIM_FEATURES = 2**18
 _ABSA_FEATURES = 2**19
+#: A keyword-less clause this short that only grades ("太慢了", "很差") continues the clause before it;
+#: closings such as "好评" or "希望改进" do not.
+CONTINUATION_CHARS = 4
+_CONTINUATION_RE = re.compile(r"(?:太|很|真|超|特别|非常|有点|挺|好慢|好差)")
 
 
 class Detection(NamedTuple):
@@ -38,7 +43,7 @@ class Detection(NamedTuple):
     end: int
     term_start: int
     term_end: int
-    method: str  # "keyword", "similar" or "learned"
+    method: str  # "keyword", "similar", "learned" or "context" (continues the clause before)
 
 
 def _det_order(d: Detection) -> tuple[int, int]:
@@ -173,6 +178,7 @@ class AspectModel(BaseEstimator):
 
     def _add_similar(self, pending: list[tuple[int, Clause]], results: list[list[Detection]]) -> None:
         """Add the aspects of keyword-less clauses found by example similarity and learned classifiers."""
+        pending = self._continue_previous(pending, results)
         classifiers = self.classifiers_
         if not pending or not (self.example_matrix_.shape[1] or classifiers):
             return
@@ -203,6 +209,30 @@ class AspectModel(BaseEstimator):
         for i in touched:
             if len(results[i]) > 1:
                 results[i].sort(key=_det_order)
+
+    def _continue_previous(
+        self, pending: list[tuple[int, Clause]], results: list[list[Detection]]
+    ) -> list[tuple[int, Clause]]:
+        """A short keyword-less clause right after a clause with aspects goes on about them.
+
+        "物流信息好几天不更新，太慢了": "太慢了" is about the logistics named just before, not about
+        whatever example it happens to resemble most. Returns the clauses still to be matched.
+        """
+        left: list[tuple[int, Clause]] = []
+        touched: set[int] = set()
+        for i, c in pending:
+            before = [d for d in results[i] if d.method == "keyword" and d.end <= c.start]
+            if len(c.text) <= CONTINUATION_CHARS and before and _CONTINUATION_RE.match(c.text):
+                last_end = max(d.end for d in before)
+                if c.start - last_end <= 2:  # only the punctuation between the two clauses
+                    for aid in dict.fromkeys(d.aspect for d in before if d.end == last_end):
+                        results[i].append(Detection(aid, c.start, c.end, c.start, c.end, "context"))
+                    touched.add(i)
+                    continue
+            left.append((i, c))
+        for i in touched:
+            results[i].sort(key=_det_order)
+        return left
 
     def predict(self, texts: Sequence[str | None]) -> list[list[str]]:
         """Return the aspect ids found in each raw text (batch-first)."""

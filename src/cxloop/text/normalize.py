@@ -115,12 +115,20 @@ class Normalized(NamedTuple):
         return (o_start, max(o_end, o_start + 1))
 
 
+#: Characters that end a line; normalised to "\n", which split_clauses treats as a boundary.
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x85\u2028\u2029")
+
+
 def _clean_char(ch: str) -> str:
     """Return the replacement for one original character (may be empty or several chars)."""
     if ch in EMOJI_WORDS:
         return EMOJI_WORDS[ch]
     if _is_emoji(ch):
         return " "
+    if ch in _LINE_BREAKS:
+        # A line break ends what was said (chat turns, ticket lines): kept, so clauses split on it
+        # and "麻烦补发\n谢谢客服" is two opinions, not one about customer service.
+        return "\n"
     cat = unicodedata.category(ch)
     if cat in ("Cc", "Cs", "Co", "Cn", "Cf"):
         # Control characters, lone surrogates, private use and binary junk become a space.
@@ -192,9 +200,9 @@ def _collapse(s: str, original: str, base: Sequence[int] | None = None) -> Norma
 def _trimmed(chars: str, offsets: Sequence[int], original: str) -> Normalized:
     """The text without leading and trailing spaces, its offset map cut to match."""
     lo, hi = 0, len(chars)
-    while lo < hi and chars[lo] == " ":
+    while lo < hi and chars[lo] in " \n":
         lo += 1
-    while hi > lo and chars[hi - 1] == " ":
+    while hi > lo and chars[hi - 1] in " \n":
         hi -= 1
     return Normalized(chars[lo:hi], offsets[lo:hi], original)
 
