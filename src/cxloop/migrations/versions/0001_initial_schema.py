@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 04:06:28.860067
+Create Date: 2026-12-02 04:45:25.305181
 """
 
 from __future__ import annotations
