@@ -66,11 +66,11 @@ def _seed(customers: int, events: int, timers: int) -> None:
     from sqlalchemy import insert, select
 
     import cxloop.models  # noqa: F401  (every table, for create_all)
+    from cxloop.config import business_now as now
     from cxloop.customers.models import Customer
     from cxloop.db import Base, get_engine, session_scope
     from cxloop.journeys import service
     from cxloop.journeys.models import JourneyEvent, JourneyRun, JourneyTimer
-    from cxloop.loop.settings import now
     from cxloop.orders.models import Order
 
     Base.metadata.create_all(get_engine())

@@ -16,12 +16,12 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from cxloop import jobs
+from cxloop.config import business_now as now
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer
 from cxloop.db import Base
 from cxloop.journeys import service
 from cxloop.journeys.models import JourneyStep
-from cxloop.loop.settings import now
 from cxloop.orders.models import Order
 from cxloop.scheduler import InProcessScheduler
 from tests.conftest import REDIS_URL, require_redis

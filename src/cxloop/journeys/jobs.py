@@ -26,9 +26,9 @@ def capture_job() -> dict[str, Any]:
 @job("journeys.calendar")
 def calendar_job() -> dict[str, Any]:
     """Start today's calendar journeys (festival greetings, quarterly NPS); re-runs start nothing twice."""
+    from cxloop.config import business_now as now
     from cxloop.db import session_scope
     from cxloop.journeys.service import calendar_events
-    from cxloop.loop.settings import now
 
     with session_scope() as s:
         return {"runs": calendar_events(s, day=now().date())}

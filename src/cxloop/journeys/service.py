@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxloop.catalog.models import Product
+from cxloop.config import business_now as clock
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer, CustomerEvent, CustomerTag
 from cxloop.db import is_postgres, session_scope
@@ -44,7 +45,6 @@ from cxloop.journeys import definition as jdef
 from cxloop.journeys.models import Journey, JourneyEvent, JourneyRun, JourneyStep, JourneyTimer
 from cxloop.logistics.models import Carrier
 from cxloop.loop.models import Case
-from cxloop.loop.settings import now as clock
 from cxloop.messaging import service as messaging
 from cxloop.messaging.models import CustomerMessage
 from cxloop.messaging.yamlspan import ConfigFileError

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, status
 
 from cxloop.auth.deps import require_roles
+from cxloop.config import business_now as now
 from cxloop.config import get_settings
 from cxloop.customers.service import get_by_external_id
 from cxloop.deps import SessionDep
@@ -14,7 +15,6 @@ from cxloop.journeys import service
 from cxloop.journeys.definition import EVENT_KINDS
 from cxloop.journeys.models import Journey
 from cxloop.journeys.schemas import EventIn, JourneyDetail, JourneyOut, JourneyYaml, SimulateIn
-from cxloop.loop.settings import now
 from cxloop.messaging.yamlspan import ConfigFileError
 
 router = APIRouter(prefix="/journeys", tags=["journeys"])

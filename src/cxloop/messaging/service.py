@@ -20,11 +20,11 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from cxloop.config import business_now as clock
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer
 from cxloop.db import session_scope
 from cxloop.loop.models import Case
-from cxloop.loop.settings import now as clock
 from cxloop.messaging import channels
 from cxloop.messaging.models import CHANNELS, CustomerMessage
 from cxloop.messaging.templates import MessageTemplate, get_template, registry
