@@ -274,3 +274,41 @@ def test_delivery_care_warns_before_the_promise_and_tells_the_department(
     assert "2026-12-03" in notice[0].body and notice[0].created_at < promise
     task = db.scalar(select(Task).where(Task.created_by == "journey:delivery_care"))
     assert task is not None and task.department == "warehouse" and order.external_id in task.title
+
+
+def test_replay_scans_for_late_orders_every_few_hours(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxloop.delivery import service as delivery
+    from cxloop.delivery.schemas import OrderRisk
+
+    db = shop.db
+    c = shop.customer()
+    promise = T0 + timedelta(days=1)
+    order = shop.order(c, placed=T0 - timedelta(days=1), promised_delivery_at=promise)
+    seen: list[datetime] = []
+
+    def predict(session: Session, *, now: datetime, order_ids: Any = None) -> list[OrderRisk]:
+        seen.append(now)
+        if now < T0 + timedelta(hours=5):
+            return []
+        return [
+            OrderRisk(
+                order_id=order.id,
+                probability=0.8,
+                promised_at=promise,
+                expected_arrival=promise + timedelta(days=2),
+                late_stage="carrier",
+                department_id=None,
+            )
+        ]
+
+    monkeypatch.setattr(delivery, "predict_late_risk", predict)
+    monkeypatch.setattr(delivery, "warning_threshold", lambda: 0.5)
+    monkeypatch.setattr(service, "_warning_model_ready", lambda: True)
+    service.replay(db, since=T0, until=T0 + timedelta(hours=12), keys=["delivery_care"])
+    assert len(seen) == 5  # every 3 hours over 12 hours
+    notice = _messages(db, "delay_notice")
+    assert len(notice) == 1 and notice[0].created_at == T0 + timedelta(hours=6)
+    report = service.delivery_care_report(db, since=T0, until=T0 + timedelta(days=2))
+    assert (
+        report.late_orders == 1 and report.late_warned_before_promise == 1 and report.median_lead_hours == 18
+    )

@@ -1206,6 +1206,12 @@ def _replay(
         )
         counts["events"] += 1
         counts["runs"] += len(result.started)
+    while care and next_scan <= until:
+        counts["steps"] += _fire_all(db_session, next_scan, specs)
+        counts["late_risk"] += scan_late_risk(
+            db_session, now=next_scan, journeys=journeys, entry_prefix=entry_prefix
+        )
+        next_scan += DELIVERY_CARE_EVERY
     while day <= until.date():
         if calendar:
             counts["calendar_runs"] += calendar_events(
