@@ -310,6 +310,9 @@ def _delivery_care(demo_dir: Path, days: int) -> dict[str, Any]:
                 started = time.perf_counter()
                 delivery.train_warning(db_session=s, holdout_days=30)
                 out["train_s"] = round(time.perf_counter() - started, 1)
+                # Kept in the demo's folder (as `cxloop delivery train-warning` would): the next run reuses it.
+                if (tmp / "models").is_dir() and not (demo_dir / "models").exists():
+                    shutil.copytree(tmp / "models", demo_dir / "models")
             service.ensure_defaults(db_session=s)
             latest = s.scalar(select(func.max(Order.placed_at)))
             since = latest - timedelta(days=days)
