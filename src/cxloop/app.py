@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from cxloop import __version__
 from cxloop.config import get_settings
+from cxloop.deps import db_int_ranges
 from cxloop.plugins import optional_import
 
 log = logging.getLogger(__name__)
@@ -87,15 +88,19 @@ def create_app(*, migrate_on_start: bool = True) -> FastAPI:
     # Every API route needs a logged-in user or a token; the rules live in cxloop.auth.deps.
     auth_deps = optional_import("cxloop.auth.deps")
     api_dependencies = [Depends(auth_deps.api_auth)] if auth_deps is not None else []
+    # Integers beyond what the database holds are a 422 on every route, before its handler.
+    guards = [Depends(db_int_ranges)]
     for name in API_MODULES:
         router = _optional_router(name)
         if router is not None:
             public = name == "cxloop.auth.views"  # login and token exchange must be reachable
-            app.include_router(router, prefix=API_PREFIX, dependencies=[] if public else api_dependencies)
+            app.include_router(
+                router, prefix=API_PREFIX, dependencies=guards + ([] if public else api_dependencies)
+            )
     for name in PAGE_MODULES:
         router = _optional_router(name)
         if router is not None:
-            app.include_router(router)
+            app.include_router(router, dependencies=guards)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     web = optional_import("cxloop.web.setup")

@@ -130,7 +130,10 @@ def guess_encoding(path: Path) -> EncodingGuess:
         least_chaos = min(m.chaos for m in chinese)
         tied = [_normalise_codec(m.encoding) for m in chinese if m.chaos <= least_chaos + 0.01]
         chosen = "gb18030" if "gb18030" in tied else tied[0]
-    elif everything:
+        # Doubtful only when another reading is about as clean (GBK and Big5 on a short sample).
+        close = [m.encoding for m in chinese + everything if m.chaos <= least_chaos + _CLOSE_CHAOS]
+        return EncodingGuess(chosen, _other_readings(cut, chosen, close))
+    if everything:
         best = min(everything, key=lambda m: m.chaos)
         chosen = _normalise_codec(best.encoding)
     else:
@@ -146,7 +149,16 @@ def guess_encoding(path: Path) -> EncodingGuess:
             "cannot tell the file's text encoding (save it as UTF-8 or GBK)",
             "无法识别文件编码（请另存为 UTF-8 或 GBK）",
         )
-    return EncodingGuess(chosen, _other_readings(cut, chosen, [m.encoding for m in chinese + everything]))
+    # Neither UTF-8 nor Chinese: single- and double-byte code pages decode almost any bytes, so the
+    # guess cannot be checked; every other common reading that gives different text is reported.
+    candidates = [m.encoding for m in everything] + list(_COMMON_ENCODINGS)
+    return EncodingGuess(chosen, _other_readings(cut, chosen, candidates))
+
+
+#: How much messier (charset-normalizer's chaos) another reading may be and still cast doubt.
+_CLOSE_CHAOS = 0.05
+#: Encodings that shops' files come in besides UTF-8 and Chinese ones.
+_COMMON_ENCODINGS = ("shift_jis", "euc_kr", "cp1252", "latin_1", "cp1250", "cp1251")
 
 
 def _other_readings(sample: bytes, chosen: str, candidates: list[str]) -> list[str]:
