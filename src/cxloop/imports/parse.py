@@ -341,7 +341,8 @@ _UTC = ZoneInfo("UTC")
 
 
 def _last_moment(day: datetime) -> datetime:
-    # A calendar day has no zone: its end is 23:59:59.999999 in the business zone, stored as is.
+    # The day's last instant where the file's times are written (the mapping's timezone, by
+    # default the business zone); _to_business then moves it like any other naive time.
     return datetime.combine(day.date(), time.max)
 
 
@@ -391,21 +392,21 @@ class DateParser:
                 value = self._last(text)
             except (ValueError, OverflowError):
                 value = self._search(text)
-            if self.end_of_day and self._date_only(text):
-                return _last_moment(value)
+            if self.end_of_day and self._date_only(text, value):
+                value = _last_moment(value)
         elif isinstance(raw, datetime):
             value = raw
             # An XLSX date cell comes back as midnight: in a promise column that is a date, not 00:00.
             if self.end_of_day and value.tzinfo is None and value.time() == time.min:
-                return _last_moment(value)
+                value = _last_moment(value)
         elif isinstance(raw, date):
             value = datetime(raw.year, raw.month, raw.day)
             if self.end_of_day:
-                return _last_moment(value)
+                value = _last_moment(value)
         elif isinstance(raw, int | float) and not isinstance(raw, bool):
             value = self._number(float(raw))
             if self.end_of_day and _SERIAL_MIN <= raw <= _SERIAL_MAX and float(raw).is_integer():
-                return _last_moment(value)
+                value = _last_moment(value)
         else:
             raise ValueProblem("is not a date", "不是日期", DATE_EXPECTED, DATE_EXPECTED_ZH)
         try:
@@ -413,13 +414,17 @@ class DateParser:
         except (OverflowError, ValueError):  # year 1 or 9999 moved across a zone boundary
             raise ValueProblem("is not a date", "不是日期", DATE_EXPECTED, DATE_EXPECTED_ZH) from None
 
-    def _date_only(self, text: str) -> bool:
-        """Whether ``text`` (just parsed by ``self._last``) names a calendar day without a time."""
-        if self._last is _epoch:
+    def _date_only(self, text: str, value: datetime) -> bool:
+        """Whether ``text`` (just parsed by ``self._last``) names a calendar day without a time.
+
+        Exports often write a date-only promise as ``2018-03-14 00:00:00``: exactly midnight in a
+        date-only column counts as the day too (nobody promises delivery by midnight sharp).
+        """
+        if self._last is _epoch or value.tzinfo is not None:
             return False  # an instant, whatever its digits
         if self._last is _serial:
             return float(text).is_integer()
-        return ":" not in text and "时" not in text
+        return value.time() == time.min or (":" not in text and "时" not in text)
 
     def _search(self, text: str) -> datetime:
         for strategy in self._strategies:
