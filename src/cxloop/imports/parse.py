@@ -47,6 +47,14 @@ _HALF_CHARACTER = ValueProblem(
 )
 
 
+_NUL = ValueProblem(
+    "contains a NUL character (\\x00)",
+    "包含 NUL 字符（\\x00）",
+    "text without NUL characters",
+    "不含 NUL 字符的文本",
+)
+
+
 def _as_text(raw: Any) -> str:
     """A cell as text; lists, objects and lone surrogates (which no database can store) are refused."""
     if isinstance(raw, str):
@@ -57,6 +65,8 @@ def _as_text(raw: Any) -> str:
         value = native_to_str(raw)
     if not value.isascii() and _SURROGATE.search(value):
         raise _HALF_CHARACTER
+    if "\x00" in value:
+        raise _NUL  # PostgreSQL text cannot hold it; no shop's text needs it
     return value
 
 

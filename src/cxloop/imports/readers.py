@@ -11,6 +11,7 @@ import csv
 import io
 import itertools
 import json
+import math
 import re
 import sys
 import zipfile
@@ -676,6 +677,8 @@ def jsonable(value: Any) -> Any:
     """A cell value as JSON can store it (for import_rejects.data)."""
     if isinstance(value, str):
         return without_surrogates(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN or Infinity; PostgreSQL refuses them
     if value is None or isinstance(value, int | float | bool):
         return value
     if isinstance(value, dict):
