@@ -168,3 +168,12 @@ def test_a_one_row_departments_import_has_no_follow_up(db_session: Session, tmp_
     summary = import_file(db_session=db_session, kind="departments", path=path)
     assert summary.stored == 1 and not summary.touches_history and summary.earliest is None
     assert follow_up_import(db_session=db_session, summary=summary) is None  # no indicator recomputed
+
+
+def test_a_300_character_upload_name_is_stored_shortened(api: tuple[TestClient, dict[str, str]]) -> None:
+    client, h = api
+    name = "评价导出" * 75 + ".csv"
+    body = "id,channel,text,occurred_at\nF1,review,好,2026-11-22 10:00\n".encode()
+    response = client.post("/api/v1/import/feedback", files={"file": (name, body, "text/csv")}, headers=h)
+    assert response.status_code == 200, response.text
+    assert response.json()["inserted"] == 1 and len(response.json()["source"]) <= 80
