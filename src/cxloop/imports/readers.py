@@ -252,21 +252,27 @@ class TableReader:
         """Decode every byte once before any row is stored: a bad byte late in the file refuses it whole."""
         assert self.encoding is not None
         decoder = codecs.getincrementaldecoder(self.encoding)()
-        line = 1
         offset = 0
         with self.path.open("rb") as handle:
             while chunk := handle.read(_DETECT_SAMPLE):
                 try:
-                    line += decoder.decode(chunk).count("\n")
+                    decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
-                    start = max(0, min(exc.start, len(chunk)))
-                    line += chunk[:start].count(b"\n")
-                    raise self._bad_bytes(offset + start, line) from exc
+                    at = offset + max(0, min(exc.start, len(chunk)))
+                    raise self._bad_bytes(at, self._line_at(at)) from exc
                 offset += len(chunk)
             try:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError as exc:
-                raise self._bad_bytes(offset, line) from exc
+                raise self._bad_bytes(offset, self._line_at(offset)) from exc
+
+    def _line_at(self, at: int) -> int:
+        """The line number of byte ``at`` (only on the error path, so the check itself stays cheap)."""
+        newline = "\n".encode(self.encoding or "utf-8")
+        for bom in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            newline = newline.removeprefix(bom)  # "utf-8-sig" and "utf-16" encode a BOM first
+        with self.path.open("rb") as handle:
+            return handle.read(at).count(newline or b"\n") + 1
 
     def _bad_bytes(self, at: int, line: int) -> ImportRefused:
         return ImportRefused(
