@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from cxloop import __version__
 from cxloop.config import get_settings
@@ -116,6 +116,7 @@ def create_app(*, migrate_on_start: bool = True) -> FastAPI:
     _document_errors(app)
     app.add_exception_handler(OperationalError, _database_busy)
     app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _out_of_range)  # PostgreSQL's word for the same mistake
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> RedirectResponse:
@@ -190,9 +191,10 @@ async def _database_busy(request: Request, exc: Exception) -> Response:
 
 
 async def _out_of_range(request: Request, exc: Exception) -> Response:
-    """A number too large for the database (in a JSON body): the client's mistake, a 422."""
+    """A value the database cannot hold (a number beyond 64 bits in a JSON body): a 422, not a 500."""
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
     return JSONResponse(
-        {"detail": [{"loc": ["body"], "msg": f"a number is out of range: {exc}", "type": "value_error"}]},
+        {"detail": [{"loc": ["body"], "msg": f"a value is out of range: {reason}", "type": "value_error"}]},
         status_code=422,
     )
 
