@@ -162,6 +162,12 @@ def test_duplicate_headers_are_refused_naming_them(db_session: Session, tmp_file
     with pytest.raises(ImportRefused) as refused:
         import_file(db_session=db_session, kind="feedback", path=path)
     assert "'text' in columns 3, 4" in refused.value.message
+    assert table_rows(db_session, "feedback_items", "id") == []
+    # Repeated columns that no field reads are ignored like any unknown column.
+    path = write_csv(
+        tmp_files / "notes.csv", ["id,channel,备注,备注,occurred_at", "F1,review,a,b,2026-11-22 10:00"]
+    )
+    assert import_file(db_session=db_session, kind="feedback", path=path).inserted == 1
 
 
 def test_reject_rows_are_editor_lines_and_rejects_keep_title_rows(

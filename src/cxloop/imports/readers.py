@@ -233,7 +233,6 @@ class TableReader:
                 self._open_jsonl()
             else:
                 self._open_csv()
-        self._check_headers()
 
     # -- whole-file checks ---------------------------------------------------------------------
 
@@ -308,23 +307,6 @@ class TableReader:
             raise ImportRefused(
                 f"cannot open the workbook: part {broken} is damaged",
                 f"无法打开工作簿：部件 {broken} 已损坏",
-            )
-
-    def _check_headers(self) -> None:
-        """Refuse a header row that names a column twice: which of the two was meant cannot be told."""
-        positions: dict[str, list[int]] = {}
-        for index, header in enumerate(self.headers, start=1):
-            key = header.strip().lower()
-            if key:
-                positions.setdefault(key, []).append(index)
-        repeated = [(self.headers[p[0] - 1], p) for p in positions.values() if len(p) > 1]
-        if repeated:
-            shown = "; ".join(f"{name!r} in columns {', '.join(map(str, p))}" for name, p in repeated)
-            shown_zh = "；".join(f"{name!r}（第 {'、'.join(map(str, p))} 列）" for name, p in repeated)
-            raise ImportRefused(
-                f"row {self.header_row}: the header names a column more than once: {shown} "
-                f"(expected each column name once; rename or delete the extra column)",
-                f"第 {self.header_row} 行：表头中有重复的列名：{shown_zh}（每个列名只能出现一次；请改名或删除多余的列）",
             )
 
     # -- progress ------------------------------------------------------------------------------

@@ -458,6 +458,7 @@ def compile_plan(kind: str, headers: list[str], mapping: Mapping) -> _Plan:
         else:
             index_of[target] = found[0]
     aliases = header_aliases(kind)
+    _refuse_repeated_headers(headers, lowered, used, {h for h in lowered if h in aliases})
     for position, header in enumerate(lowered):
         if position in used or header == ERROR_COLUMN:
             continue
@@ -528,6 +529,31 @@ def compile_plan(kind: str, headers: list[str], mapping: Mapping) -> _Plan:
                 )
             )
     return _Plan(spec=spec, headers=headers, steps=steps, composites=composites, status_events=status_events)
+
+
+def _refuse_repeated_headers(headers: list[str], lowered: list[str], used: set[int], known: set[str]) -> None:
+    """Refuse a header that names a column twice when the import would read it (which one was meant?).
+
+    Repeated columns that nothing reads (two 备注 columns in an export) are left alone, like any
+    column that matches no field.
+    """
+    positions: dict[str, list[int]] = {}
+    for index, header in enumerate(lowered):
+        if header:
+            positions.setdefault(header, []).append(index)
+    repeated = [
+        (headers[p[0]], [i + 1 for i in p])
+        for name, p in positions.items()
+        if len(p) > 1 and (name in known or used.intersection(p))
+    ]
+    if repeated:
+        shown = "; ".join(f"{name!r} in columns {', '.join(map(str, p))}" for name, p in repeated)
+        shown_zh = "；".join(f"{name!r}（第 {'、'.join(map(str, p))} 列）" for name, p in repeated)
+        raise ImportRefused(
+            f"the header names a column more than once: {shown} "
+            f"(expected each column name once; rename or delete the extra column)",
+            f"表头中有重复的列名：{shown_zh}（每个列名只能出现一次；请改名或删除多余的列）",
+        )
 
 
 def _check_mapping_fields(kind: str, spec: KindSpec, mapping: Mapping) -> None:
