@@ -24,7 +24,7 @@ from cxloop.auth.service import create_token
 from cxloop.db import get_engine
 from tests.conftest import DemoStore
 
-EXAMPLES_PER_OPERATION = 6
+EXAMPLES_PER_OPERATION = 5
 #: What the API promises: no 5xx, only documented status codes, bodies and headers as documented
 #: (date-times with their offset). Not "every schema-valid value is accepted": free-form parameters
 #: such as ``month`` are checked by the services and refused with a documented 4xx.

@@ -21,7 +21,7 @@ from cxloop.feedback.models import FeedbackItem
 from cxloop.imports.service import ImportRefused, import_file, import_rows
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     derandomize=True,
     database=None,
