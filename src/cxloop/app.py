@@ -17,43 +17,53 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, OperationalError
 
 from cxloop import __version__
+from cxloop.auth import pages as auth_pages
+from cxloop.auth import views as auth_views
+from cxloop.auth.deps import api_auth
 from cxloop.config import get_settings
+from cxloop.customers import views as customers_views
+from cxloop.delivery import pages as delivery_pages
+from cxloop.delivery import views as delivery_views
 from cxloop.deps import db_int_ranges
-from cxloop.plugins import optional_import
+from cxloop.feedback import views as feedback_views
+from cxloop.imports import views as imports_views
+from cxloop.loop import pages as loop_pages
+from cxloop.loop import views as loop_views
+from cxloop.messaging import pages as messaging_pages
+from cxloop.messaging import views as messaging_views
+from cxloop.metrics import views as metrics_views
+from cxloop.orders import views as orders_views
+from cxloop.web import pages as web_pages
+from cxloop.web import setup as web_setup
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 
-#: Modules that export ``router`` for the JSON API (mounted under /api/v1), in display order.
-API_MODULES: tuple[str, ...] = (
-    "cxloop.auth.views",
-    "cxloop.imports.views",
-    "cxloop.feedback.views",
-    "cxloop.orders.views",
-    "cxloop.customers.views",
-    "cxloop.metrics.views",
-    "cxloop.reports.views",
-    "cxloop.loop.views",
+#: Routers of the JSON API that need a logged-in user or a token (mounted under /api/v1), in display
+#: order. Wiring is by explicit import: a missing module is an ImportError at start, never a skipped
+#: router.
+API_ROUTERS: tuple[APIRouter, ...] = (
+    imports_views.router,
+    feedback_views.router,
+    orders_views.router,
+    customers_views.router,
+    metrics_views.router,
+    loop_views.router,
+    messaging_views.router,
+    delivery_views.router,
 )
 
-#: Modules that export ``router`` for HTML pages (mounted at the root).
-PAGE_MODULES: tuple[str, ...] = (
-    "cxloop.web.pages",
-    "cxloop.auth.pages",
-    "cxloop.metrics.pages",
-    "cxloop.loop.pages",
+#: Routers of the HTML pages (mounted at the root).
+PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    web_pages.router,
+    auth_pages.router,
+    loop_pages.router,
+    messaging_pages.router,
+    delivery_pages.router,
 )
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
-
-
-def _optional_router(module_name: str) -> APIRouter | None:
-    module = optional_import(module_name)  # a domain that is not there yet is skipped
-    if module is None:
-        return None
-    router: APIRouter = module.router
-    return router
 
 
 @asynccontextmanager
@@ -91,27 +101,18 @@ def create_app(*, migrate_on_start: bool = True) -> FastAPI:
         default_response_class=BusinessTimeJSONResponse,
     )
     app.state.settings = settings
-    # Every API route needs a logged-in user or a token; the rules live in cxloop.auth.deps.
-    auth_deps = optional_import("cxloop.auth.deps")
-    api_dependencies = [Depends(auth_deps.api_auth)] if auth_deps is not None else []
-    # Integers beyond what the database holds are a 422 on every route, before its handler.
+    # Login and token exchange must be reachable without a session; every other API route needs a
+    # logged-in user or a token (the rules live in cxloop.auth.deps). Integers beyond what the
+    # database holds are a 422 on every route, pages too, before its handler.
     guards = [Depends(db_int_ranges)]
-    for name in API_MODULES:
-        router = _optional_router(name)
-        if router is not None:
-            public = name == "cxloop.auth.views"  # login and token exchange must be reachable
-            app.include_router(
-                router, prefix=API_PREFIX, dependencies=guards + ([] if public else api_dependencies)
-            )
-    for name in PAGE_MODULES:
-        router = _optional_router(name)
-        if router is not None:
-            app.include_router(router, dependencies=guards)
+    app.include_router(auth_views.router, prefix=API_PREFIX, dependencies=guards)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX, dependencies=[*guards, Depends(api_auth)])
+    for router in PAGE_ROUTERS:
+        app.include_router(router, dependencies=guards)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    web = optional_import("cxloop.web.setup")
-    if web is not None:
-        web.install(app)  # middleware, error pages, i18n
+    web_setup.install(app)  # middleware, error pages, i18n
 
     _document_errors(app)
     app.add_exception_handler(OperationalError, _database_busy)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from cxloop.auth.deps import PageUser, require_department_access, require_roles, user_department_code
 from cxloop.auth.models import User
 from cxloop.deps import SessionDep
+from cxloop.i18n import register_messages
 from cxloop.loop import cases as case_service
 from cxloop.loop import notify as notify_service
 from cxloop.loop import rules as rule_service
@@ -21,7 +22,6 @@ from cxloop.loop.models import CASE_STEPS, RESOLUTIONS, TASK_STATUSES, Alert, Al
 from cxloop.loop.settings import loop_settings
 from cxloop.org.models import Person
 from cxloop.vocab import DEPARTMENTS
-from cxloop.web.i18n import register_messages
 from cxloop.web.templating import register_nav, register_template_dir, render
 
 router = APIRouter(include_in_schema=False)
