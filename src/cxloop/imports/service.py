@@ -1200,7 +1200,6 @@ _REJECT_SUFFIX = {"csv": ".csv", "tsv": ".tsv", "xlsx": ".xlsx", "jsonl": ".json
 
 
 def _start_run(db_session: Session, kind: str, source: str, run: ImportRun | None) -> ImportRun:
-    mark_stale_runs(db_session=db_session)
     if run is None:
         run = ImportRun(kind=kind, source=source, status="queued")
         db_session.add(run)
@@ -1417,6 +1416,8 @@ def import_file(
     _check_kind(kind)
     path = Path(path)
     mapping = mapping or Mapping()
+    # Files only: JSON events arrive one at a time, too often to scan the runs each time.
+    mark_stale_runs(db_session=db_session)
     run = _start_run(db_session, kind, str(path), run)
     summary = ImportSummary(run_id=run.id, kind=kind, source=str(path))
     reader: TableReader | None = None
