@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 03:59:59.188106
+Create Date: 2026-12-02 04:52:42.372155
 """
 
 from __future__ import annotations
