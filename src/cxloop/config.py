@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     mail_from: str = Field("cxloop@localhost")
     base_url: str = Field("http://127.0.0.1:8000", description="Public address used in links in mails.")
     import_batch_size: int = Field(5000, ge=100, le=100_000)
+    import_stale_after_s: int = Field(
+        900, ge=30, description="A running import silent this long (no batch committed) is marked stale."
+    )
     taxonomy: Path | None = Field(
         None, description="Aspect taxonomy YAML; empty uses the shipped e-commerce taxonomy."
     )

@@ -105,3 +105,17 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
     """Whether the bound database is PostgreSQL."""
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def require_reference(db_session: Session, model: type[Any], value: int | None, name: str) -> None:
+    """Refuse (ValueError) an id that names no row of ``model``, before the database sees it.
+
+    Services call it for every id a user gives: an unknown ``assignee_id`` is then a 4xx naming the
+    field, not a foreign-key failure (500) or, where no key is declared, a dangling reference.
+    """
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise ValueError(f"{name} must be the id of an existing record / {name} 必须是已有记录的编号")
+    if db_session.get(model, value) is None:
+        raise ValueError(f"unknown {name} {value} / 未知的 {name} {value}")

@@ -109,6 +109,10 @@ def follow_up_import(
     """
     if not summary.stored:
         return None
+    if summary.earliest is None and not summary.touches_history:
+        # Only dimensions changed that no indicator history reads (a department's name, a new
+        # warehouse): there is nothing to analyse, refresh or re-evaluate. Proportional work.
+        return None
     if defer:
         mark_stale(db_session=db_session, since=summary.earliest, everything=summary.touches_history)
         return None

@@ -129,6 +129,8 @@ def import_command(
 
 def _print_summary(out: Console, summary: ImportSummary, quiet: bool) -> None:
     key = "message_zh" if current_locale() == "zh" else "message"
+    for warning in summary.warnings:  # doubts are shown even with --quiet: the data may be wrong
+        out.print(f"[yellow]![/yellow] {warning[key]}", markup=True, highlight=False)
     if not quiet:
         for error in summary.errors[:SHOWN_ERRORS]:
             out.print(f"[red]✗[/red] {error[key]}", markup=True, highlight=False)

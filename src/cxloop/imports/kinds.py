@@ -57,6 +57,8 @@ class FieldSpec:
     #: Stored when the cell is empty and the column cannot be NULL (None: settings decide, or NULL).
     default: object = None
     doc: str = ""
+    #: A date without a time of day means the end of that day (promises); the mapping can add fields.
+    end_of_day: bool = False
 
     @property
     def db_column(self) -> str:
@@ -347,7 +349,12 @@ KINDS: Final[Mapping[str, KindSpec]] = MappingProxyType(
                     FieldSpec("currency", max_len=3, doc="ISO code (default: the CXLOOP_CURRENCY setting)"),
                     FieldSpec("weight_kg", "float"),
                     _when("placed_at", "order time", required=True),
-                    _when("promised_delivery_at", "promised delivery"),
+                    FieldSpec(
+                        "promised_delivery_at",
+                        "datetime",
+                        end_of_day=True,
+                        doc="promised delivery; a date alone means the end of that day",
+                    ),
                     *(
                         _when(f"{kind}_at", f"when the order was {kind.replace('_', ' ')}")
                         for kind in (

@@ -19,7 +19,8 @@ class ImportRun(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(1000))
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued, running, done, failed
+    # queued, running, done, failed, stale (the process stopped without saying so: killed, lost power)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
     rows_total: Mapped[int] = mapped_column(Integer, default=0)
     inserted: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
@@ -28,6 +29,11 @@ class ImportRun(TimestampMixin, Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: Doubts that did not stop the import (a guessed encoding): [{message, message_zh}].
+    warnings: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
+    #: "host:pid" of the process running it, and when it last showed signs of life (every batch).
+    worker: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class ImportReject(Base):

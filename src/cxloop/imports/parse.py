@@ -7,9 +7,10 @@ and Chinese. Converters are built once per column so the per-row work stays a fe
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,13 +37,46 @@ def is_blank(raw: Any) -> bool:
 # ---------------------------------------------------------------------------------------------- text
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_TEXT = ValueProblem("is not a text value", "不是文本值", "text, a number or a date", "文本、数字或日期")
+_HALF_CHARACTER = ValueProblem(
+    "contains half of a character (an unpaired surrogate such as \\ud800)",
+    "包含半个字符（未配对的代理码位，如 \\ud800）",
+    "text that is valid Unicode",
+    "有效的 Unicode 文本",
+)
+
+
+_NUL = ValueProblem(
+    "contains a NUL character (\\x00)",
+    "包含 NUL 字符（\\x00）",
+    "text without NUL characters",
+    "不含 NUL 字符的文本",
+)
+
+
+def _as_text(raw: Any) -> str:
+    """A cell as text; lists, objects and lone surrogates (which no database can store) are refused."""
+    if isinstance(raw, str):
+        value = raw
+    elif isinstance(raw, dict | list | tuple | set | bytes):
+        raise _NOT_TEXT
+    else:
+        value = native_to_str(raw)
+    if not value.isascii() and _SURROGATE.search(value):
+        raise _HALF_CHARACTER
+    if "\x00" in value:
+        raise _NUL  # PostgreSQL text cannot hold it; no shop's text needs it
+    return value
+
+
 def make_str(max_len: int | None = None, strip: bool = True) -> Converter:
     """A converter for short text (ids, names, codes): trimmed, length-checked, blank means None."""
 
     def convert(raw: Any) -> str | None:
         if raw is None:
             return None
-        value = raw if isinstance(raw, str) else _native_to_str(raw)
+        value = _as_text(raw)
         if strip:
             value = value.strip()
         if not value:
@@ -65,14 +99,15 @@ def make_text() -> Converter:
     def convert(raw: Any) -> str | None:
         if raw is None:
             return None
-        value = raw if isinstance(raw, str) else _native_to_str(raw)
+        value = _as_text(raw)
         # The customer's words are evidence: keep inner and outer spacing, line breaks and script as is.
         return value if value.strip() else None
 
     return convert
 
 
-def _native_to_str(raw: Any) -> str:
+def native_to_str(raw: Any) -> str:
+    """A native cell value (XLSX number or date, JSON number) as the text other files would hold."""
     # Excel stores ids like 10023 as numbers; "10023.0" would not match the id other files use.
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
@@ -86,8 +121,16 @@ def _native_to_str(raw: Any) -> str:
 _NUMBER_NOISE = re.compile(r"[\s,，¥￥$元]")
 
 
+#: What a 64-bit database integer holds: larger numbers are refused here, not by the database.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def make_int(min_value: int | None = None, max_value: int | None = None) -> Converter:
     """A converter for whole numbers, accepting ``5``, ``"5"``, ``"5.0"`` and thousands separators."""
+    if max_value is None:
+        max_value = INT64_MAX
+    if min_value is None:
+        min_value = INT64_MIN
     expected, expected_zh = _range_words(min_value, max_value, "a whole number", "整数")
 
     def convert(raw: Any) -> int | None:
@@ -95,12 +138,16 @@ def make_int(min_value: int | None = None, max_value: int | None = None) -> Conv
             return None
         if isinstance(raw, bool):
             raise ValueProblem("is not a whole number", "不是整数", expected, expected_zh)
+        value: int
+        cleaned = _NUMBER_NOISE.sub("", raw) if isinstance(raw, str) else raw
         if isinstance(raw, int):
             value = raw
+        elif isinstance(cleaned, str) and cleaned.isdecimal() and len(cleaned) < 40:
+            value = int(cleaned)  # not through float, which would round 16+ digit numbers
         else:
             try:
-                number = float(_NUMBER_NOISE.sub("", raw) if isinstance(raw, str) else raw)
-            except (TypeError, ValueError):
+                number = float(cleaned)
+            except (TypeError, ValueError, OverflowError):
                 raise ValueProblem("is not a whole number", "不是整数", expected, expected_zh) from None
             if not number.is_integer():
                 raise ValueProblem("is not a whole number", "不是整数", expected, expected_zh)
@@ -113,11 +160,17 @@ def make_int(min_value: int | None = None, max_value: int | None = None) -> Conv
 
 
 def _range_words(lo: int | None, hi: int | None, noun: str, noun_zh: str) -> tuple[str, str]:
+    lo = None if lo == INT64_MIN else lo
+    hi = None if hi == INT64_MAX else hi
     if lo is not None and hi is not None:
         return f"{noun} from {lo} to {hi}", f"{lo} 到 {hi} 之间的{noun_zh}"
     if lo is not None:
         return f"{noun} of at least {lo}", f"不小于 {lo} 的{noun_zh}"
     return noun, noun_zh
+
+
+# Amounts are stored as NUMERIC(14, 2): twelve digits before the point.
+_AMOUNT_LIMIT = Decimal(10) ** 12
 
 
 def make_decimal() -> Converter:
@@ -134,7 +187,7 @@ def make_decimal() -> Converter:
             raise ValueProblem(
                 "is not an amount", "不是金额", "a number such as 128.50", "数字，如 128.50"
             ) from None
-        if not value.is_finite():
+        if not value.is_finite() or abs(value) >= _AMOUNT_LIMIT:
             raise ValueProblem("is not an amount", "不是金额", "a number such as 128.50", "数字，如 128.50")
         return value
 
@@ -149,10 +202,12 @@ def make_float(min_value: float | None = None) -> Converter:
             return None
         try:
             value = float(_NUMBER_NOISE.sub("", raw) if isinstance(raw, str) else raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueProblem(
                 "is not a number", "不是数字", "a number such as 1.25", "数字，如 1.25"
             ) from None
+        if not math.isfinite(value):
+            raise ValueProblem("is not a number", "不是数字", "a number such as 1.25", "数字，如 1.25")
         if min_value is not None and value < min_value:
             raise ValueProblem(
                 "is out of range",
@@ -295,6 +350,12 @@ _STRATEGIES: tuple[_Strategy, ...] = (
 _UTC = ZoneInfo("UTC")
 
 
+def _last_moment(day: datetime) -> datetime:
+    # The day's last instant where the file's times are written (the mapping's timezone, by
+    # default the business zone); _to_business then moves it like any other naive time.
+    return datetime.combine(day.date(), time.max)
+
+
 def _from_epoch(seconds: float) -> datetime:
     # Aware (UTC): epoch numbers mean the same instant whatever zone the file is written in.
     return datetime.fromtimestamp(seconds, _UTC)
@@ -312,8 +373,16 @@ class DateParser:
     default the business zone); values with an explicit offset, and epoch numbers, are converted.
     """
 
-    def __init__(self, business_tz: ZoneInfo, source_tz: ZoneInfo | None = None, fmt: str | None = None):
+    def __init__(
+        self,
+        business_tz: ZoneInfo,
+        source_tz: ZoneInfo | None = None,
+        fmt: str | None = None,
+        end_of_day: bool = False,
+    ):
         self.business_tz = business_tz
+        #: A date without a time of day means the end of that day (a promise "by 2018-03-14").
+        self.end_of_day = end_of_day
         self.source_tz = source_tz or business_tz
         self._shift_naive = self.source_tz.key != business_tz.key
         self._strategies: tuple[_Strategy, ...] = (
@@ -331,23 +400,47 @@ class DateParser:
                 return None
             try:
                 value = self._last(text)
-            except ValueError:
+            except (ValueError, OverflowError):
                 value = self._search(text)
+            if self.end_of_day and self._date_only(text, value):
+                value = _last_moment(value)
         elif isinstance(raw, datetime):
             value = raw
+            # An XLSX date cell comes back as midnight: in a promise column that is a date, not 00:00.
+            if self.end_of_day and value.tzinfo is None and value.time() == time.min:
+                value = _last_moment(value)
         elif isinstance(raw, date):
             value = datetime(raw.year, raw.month, raw.day)
+            if self.end_of_day:
+                value = _last_moment(value)
         elif isinstance(raw, int | float) and not isinstance(raw, bool):
             value = self._number(float(raw))
+            if self.end_of_day and _SERIAL_MIN <= raw <= _SERIAL_MAX and float(raw).is_integer():
+                value = _last_moment(value)
         else:
             raise ValueProblem("is not a date", "不是日期", DATE_EXPECTED, DATE_EXPECTED_ZH)
-        return self._to_business(value)
+        try:
+            return self._to_business(value)
+        except (OverflowError, ValueError):  # year 1 or 9999 moved across a zone boundary
+            raise ValueProblem("is not a date", "不是日期", DATE_EXPECTED, DATE_EXPECTED_ZH) from None
+
+    def _date_only(self, text: str, value: datetime) -> bool:
+        """Whether ``text`` (just parsed by ``self._last``) names a calendar day without a time.
+
+        Exports often write a date-only promise as ``2018-03-14 00:00:00``: exactly midnight in a
+        date-only column counts as the day too (nobody promises delivery by midnight sharp).
+        """
+        if self._last is _epoch or value.tzinfo is not None:
+            return False  # an instant, whatever its digits
+        if self._last is _serial:
+            return float(text).is_integer()
+        return value.time() == time.min or (":" not in text and "时" not in text)
 
     def _search(self, text: str) -> datetime:
         for strategy in self._strategies:
             try:
                 value = strategy(text)
-            except ValueError:
+            except (ValueError, OverflowError):
                 continue
             self._last = strategy  # the next row of this column is almost surely in the same format
             return value

@@ -82,6 +82,13 @@ class RowError(BaseModel):
     message_zh: str
 
 
+class Message(BaseModel):
+    """A note in English and Chinese."""
+
+    message: str
+    message_zh: str
+
+
 class ImportSummaryOut(BaseModel):
     """The result of an import (or of a queued one: status queued and no counts yet)."""
 
@@ -96,6 +103,10 @@ class ImportSummaryOut(BaseModel):
     errors: list[RowError] = Field(default_factory=list)
     rejects_url: str | None = None
     elapsed_s: float | None = None
+    #: Doubts that did not stop the import (a guessed text encoding).
+    warnings: list[Message] = Field(default_factory=list)
+    #: Why a failed or stale run stopped.
+    message: str | None = None
 
 
 class ImportRunOut(BaseModel):
@@ -113,6 +124,7 @@ class ImportRunOut(BaseModel):
     rejected: int
     error: str | None = None
     rejects_url: str | None = None
+    warnings: list[Message] | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
     created_at: datetime | None = None

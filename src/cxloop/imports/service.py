@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -76,8 +78,8 @@ class Mapping:
     """How a source file's columns map onto a kind's fields (loaded from YAML, see docs/imports.md)."""
 
     kind: str | None = None
-    #: target field -> source column header
-    columns: dict[str, str] = field(default_factory=dict)
+    #: target field -> source column header, or several headers joined into one value (composite ids)
+    columns: dict[str, str | list[str]] = field(default_factory=dict)
     #: target field -> value used for every row whose cell is empty or absent
     constants: dict[str, Any] = field(default_factory=dict)
     #: target field -> {source value: value to store}
@@ -92,7 +94,14 @@ class Mapping:
     encoding: str | None = None
     sheet: str | None = None
     delimiter: str | None = None
+    #: date fields whose date-only values mean the end of that day (besides promised_delivery_at)
+    end_of_day: list[str] = field(default_factory=list)
+    #: status value (as in the file) -> event time field it sets, e.g. {"canceled": "cancelled_at"}
+    status: dict[str, str] = field(default_factory=dict)
 
+
+#: How the parts of a composite id (``id: [review_id, order_id]``) are joined.
+COMPOSITE_SEPARATOR: Final = "/"
 
 _MAPPING_KEYS = {f for f in Mapping.__dataclass_fields__}
 
@@ -123,9 +132,41 @@ def mapping_from_dict(data: Any, name: str = "mapping") -> Mapping:
             f"{name}: unknown key(s) {', '.join(unknown)} (expected {', '.join(sorted(_MAPPING_KEYS))})",
             f"{name}：未知的键 {'、'.join(unknown)}（可用：{'、'.join(sorted(_MAPPING_KEYS))}）",
         )
-    for key in ("columns", "constants", "values", "date_formats"):
+    for key in ("columns", "constants", "values", "date_formats", "status"):
         if key in data and not isinstance(data[key], dict):
             raise MappingError(f"{name}: {key} must be a mapping", f"{name}：{key} 必须是键值映射")
+    end_of_day = data.get("end_of_day") or []
+    if isinstance(end_of_day, str):
+        end_of_day = [end_of_day]
+    if not isinstance(end_of_day, list):
+        raise MappingError(
+            f"{name}: end_of_day must be a list of date fields", f"{name}：end_of_day 必须是日期字段的列表"
+        )
+    columns: dict[str, str | list[str]] = {}
+    for target, source in (data.get("columns") or {}).items():
+        if isinstance(source, list):
+            if len(source) < 2 or not all(isinstance(part, str | int) for part in source):
+                raise MappingError(
+                    f"{name}: columns.{target} must be one column or a list of two or more columns",
+                    f"{name}：columns.{target} 必须是一个列名，或两个及以上列名的列表",
+                )
+            columns[str(target)] = [str(part) for part in source]
+        elif isinstance(source, dict):
+            raise MappingError(
+                f"{name}: columns.{target} must be a column name or a list of column names",
+                f"{name}：columns.{target} 必须是列名或列名列表",
+            )
+        else:
+            columns[str(target)] = str(source)
+    for key in ("skip_rows",):
+        value = data.get(key)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 1000
+        ):
+            raise MappingError(
+                f"{name}: {key} must be a whole number from 0 to 1000",
+                f"{name}：{key} 必须是 0 到 1000 的整数",
+            )
     values = data.get("values") or {}
     for target, table in values.items():
         if not isinstance(table, dict):
@@ -143,7 +184,7 @@ def mapping_from_dict(data: Any, name: str = "mapping") -> Mapping:
             ) from exc
     return Mapping(
         kind=data.get("kind"),
-        columns={str(k): str(v) for k, v in (data.get("columns") or {}).items()},
+        columns=columns,
         constants=dict(data.get("constants") or {}),
         # Keys compared as trimmed text: YAML reads 5: as an int, the CSV cell is "5".
         values={str(t): {str(k).strip(): v for k, v in m.items()} for t, m in values.items()},
@@ -154,6 +195,9 @@ def mapping_from_dict(data: Any, name: str = "mapping") -> Mapping:
         encoding=data.get("encoding"),
         sheet=data.get("sheet"),
         delimiter=data.get("delimiter"),
+        end_of_day=[str(f) for f in end_of_day],
+        # Status values compared trimmed and case-blind: exports write Canceled, canceled, CANCELED.
+        status={str(k).strip().lower(): str(v) for k, v in (data.get("status") or {}).items()},
     )
 
 
@@ -172,6 +216,8 @@ class ImportSummary:
     errors: list[dict[str, Any]] = field(default_factory=list)
     rejects_path: str | None = None
     elapsed_s: float = 0.0
+    #: Doubts that did not stop the import (a guessed encoding): {message, message_zh}.
+    warnings: list[dict[str, str]] = field(default_factory=list)
     #: The earliest business date the stored rows touch: what indicators must recompute from.
     earliest: datetime | None = None
     #: True when a dimension changed (e.g. a product moved to another supplier): all history may move.
@@ -195,6 +241,7 @@ class ImportSummary:
             "errors": self.errors,
             "rejects_path": self.rejects_path,
             "elapsed_s": round(self.elapsed_s, 3),
+            "warnings": self.warnings,
             "earliest": self.earliest.isoformat() if self.earliest else None,
         }
 
@@ -325,6 +372,10 @@ class _Plan:
     spec: KindSpec
     headers: list[str]
     steps: list[_Step]
+    #: Source column indexes joined into each virtual cell appended after the row's own cells.
+    composites: list[tuple[int, ...]] = field(default_factory=list)
+    #: status value (lower-cased) -> record key of the event time it sets
+    status_events: dict[str, str] = field(default_factory=dict)
 
     @property
     def present(self) -> set[str]:
@@ -341,7 +392,8 @@ def _converter(spec: FieldSpec, mapping: Mapping) -> parse.Converter:
     settings = get_settings()
     if spec.type == "datetime":
         source_tz = ZoneInfo(mapping.timezone) if mapping.timezone else None
-        return parse.DateParser(settings.tz, source_tz, mapping.date_formats.get(spec.name))
+        end_of_day = spec.end_of_day or spec.name in mapping.end_of_day
+        return parse.DateParser(settings.tz, source_tz, mapping.date_formats.get(spec.name), end_of_day)
     if spec.type in ("str", "ref"):
         return parse.make_str(spec.max_len)
     if spec.type == "text":
@@ -372,6 +424,7 @@ def compile_plan(kind: str, headers: list[str], mapping: Mapping) -> _Plan:
             f"该映射用于 {mapping.kind!r}，而不是 {kind!r}",
         )
     names = set(spec.field_names)
+    _check_mapping_fields(kind, spec, mapping)
     for section in ("columns", "constants", "values", "date_formats"):
         unknown = sorted(set(getattr(mapping, section)) - names)
         if unknown:
@@ -381,17 +434,31 @@ def compile_plan(kind: str, headers: list[str], mapping: Mapping) -> _Plan:
             )
     lowered = [h.strip().lower() for h in headers]
     index_of: dict[str, int] = {}
+    composites: list[tuple[int, ...]] = []
+    composite_names: dict[str, str] = {}
+    used: set[int] = set()
     for target, source in mapping.columns.items():
-        try:
-            index_of[target] = lowered.index(source.strip().lower())
-        except ValueError:
-            raise MappingError(
-                f"the mapping maps {target} to column {source!r}, which the file does not have "
-                f"(columns found: {', '.join(headers)})",
-                f"映射把 {target} 对应到列 {source!r}，但文件中没有该列（文件中的列：{'、'.join(headers)}）",
-            ) from None
+        sources = source if isinstance(source, list) else [source]
+        found: list[int] = []
+        for one in sources:
+            try:
+                found.append(lowered.index(one.strip().lower()))
+            except ValueError:
+                raise MappingError(
+                    f"the mapping maps {target} to column {one!r}, which the file does not have "
+                    f"(columns found: {', '.join(headers)})",
+                    f"映射把 {target} 对应到列 {one!r}，但文件中没有该列（文件中的列：{'、'.join(headers)}）",
+                ) from None
+        used.update(found)
+        if isinstance(source, list):
+            # A virtual cell after the row's own cells holds the joined value.
+            index_of[target] = len(headers) + len(composites)
+            composites.append(tuple(found))
+            composite_names[target] = "+".join(headers[i] for i in found)
+        else:
+            index_of[target] = found[0]
     aliases = header_aliases(kind)
-    used = set(index_of.values())
+    _refuse_repeated_headers(headers, lowered, used, {h for h in lowered if h in aliases})
     for position, header in enumerate(lowered):
         if position in used or header == ERROR_COLUMN:
             continue
@@ -425,21 +492,82 @@ def compile_plan(kind: str, headers: list[str], mapping: Mapping) -> _Plan:
             _Step(
                 spec=fspec,
                 index=index,
-                column=headers[index] if index >= 0 else fspec.name,
+                column=composite_names.get(fspec.name) or (headers[index] if index >= 0 else fspec.name),
                 key=_record_key(fspec),
                 convert=convert,
                 values=mapping.values.get(fspec.name),
                 constant=constant,
             )
         )
-    found = {s.spec.name for s in steps}
-    missing = [name for name in spec.required if name not in found]
+    mapped = {s.spec.name for s in steps}
+    missing = [name for name in spec.required if name not in mapped]
     if missing:
         raise ImportRefused(
             f"missing required column(s): {', '.join(missing)} (columns found: {', '.join(headers) or 'none'})",
             f"缺少必需的列：{'、'.join(missing)}（文件中的列：{'、'.join(headers) or '无'}）",
         )
-    return _Plan(spec=spec, headers=headers, steps=steps)
+    status_events = {value: _record_key(spec.field(event)) for value, event in mapping.status.items()}
+    if status_events:
+        present = {st.spec.name for st in steps}
+        if "status" not in present:
+            raise MappingError(
+                "the mapping maps status values to events, but the file has no status column",
+                "映射把状态值对应到事件，但文件中没有状态列",
+            )
+        # Every record gets every mapped event column, so a batch's statements keep one shape.
+        for event in sorted(set(mapping.status.values()) - present):
+            fspec = spec.field(event)
+            steps.append(
+                _Step(
+                    spec=fspec,
+                    index=-1,
+                    column=fspec.name,
+                    key=_record_key(fspec),
+                    convert=_converter(fspec, mapping),
+                    values=None,
+                    constant=None,
+                )
+            )
+    return _Plan(spec=spec, headers=headers, steps=steps, composites=composites, status_events=status_events)
+
+
+def _refuse_repeated_headers(headers: list[str], lowered: list[str], used: set[int], known: set[str]) -> None:
+    """Refuse a header that names a column twice when the import would read it (which one was meant?).
+
+    Repeated columns that nothing reads (two 备注 columns in an export) are left alone, like any
+    column that matches no field.
+    """
+    positions: dict[str, list[int]] = {}
+    for index, header in enumerate(lowered):
+        if header:
+            positions.setdefault(header, []).append(index)
+    repeated = [
+        (headers[p[0]], [i + 1 for i in p])
+        for name, p in positions.items()
+        if len(p) > 1 and (name in known or used.intersection(p))
+    ]
+    if repeated:
+        shown = "; ".join(f"{name!r} in columns {', '.join(map(str, p))}" for name, p in repeated)
+        shown_zh = "；".join(f"{name!r}（第 {'、'.join(map(str, p))} 列）" for name, p in repeated)
+        raise ImportRefused(
+            f"the header names a column more than once: {shown} "
+            f"(expected each column name once; rename or delete the extra column)",
+            f"表头中有重复的列名：{shown_zh}（每个列名只能出现一次；请改名或删除多余的列）",
+        )
+
+
+def _check_mapping_fields(kind: str, spec: KindSpec, mapping: Mapping) -> None:
+    """Refuse end_of_day and status entries that name no date field of the kind."""
+    dates = [f.name for f in spec.fields if f.type == "datetime"]
+    wrong = [name for name in [*mapping.end_of_day, *mapping.status.values()] if name not in dates]
+    if wrong:
+        raise MappingError(
+            f"mapping end_of_day/status: {', '.join(wrong)} is not a date field of {kind} "
+            f"(date fields: {', '.join(dates) or 'none'})",
+            f"映射 end_of_day/status：{'、'.join(wrong)} 不是 {kind} 的日期字段（日期字段：{'、'.join(dates) or '无'}）",
+        )
+    if mapping.status and "status" not in spec.field_names:
+        raise MappingError(f"mapping status: {kind} has no status field", f"映射 status：{kind} 没有状态字段")
 
 
 # ------------------------------------------------------------------------------------- the importer
@@ -464,6 +592,19 @@ def _full_converter(step: _Step) -> parse.Converter:
     return full
 
 
+def _joined(values: list[Any], parts: tuple[int, ...]) -> str | None:
+    """The cells at ``parts`` joined into one id; empty when any part is empty."""
+    texts = []
+    for index in parts:
+        raw = values[index]
+        text = "" if raw is None else (raw if isinstance(raw, str) else parse.native_to_str(raw))
+        text = text.strip()
+        if not text:
+            return None
+        texts.append(text)
+    return COMPOSITE_SEPARATOR.join(texts)
+
+
 _Good = tuple[int, Any, dict[str, Any]]  # row number, original row, converted record
 _Bad = tuple[int, Any, list[dict[str, Any]]]  # row number, original row, errors
 
@@ -483,7 +624,7 @@ class _Importer:
         self.person_shift: dict[str, str | None] = {}
         self.seen: dict[Any, int] = {}
         self.rejects: RejectsWriter | None = None
-        self.rejects_spec: tuple[Path, str, list[str], str] | None = None
+        self.rejects_spec: tuple[Path, str, list[str], str, list[list[Any]]] | None = None
         self.locale = current_locale()
         settings = get_settings()
         # Insert-only defaults of columns the file does not have (the model's NOT NULL columns).
@@ -525,12 +666,18 @@ class _Importer:
         key_index = self.key_index
         single_key = key_index[0] if len(key_index) == 1 else None
         validate = _VALIDATORS.get(self.spec.name)
+        composites = self.plan.composites
+        status_events = self.plan.status_events
+        if status_events:
+            times = [s.key for s in self.plan.steps if s.spec.type == "datetime" and not s.spec.end_of_day]
         for number, values, original, problem in rows:
             if problem is not None:
                 yield None, (number, original, [self._error(number, None, None, None, problem)])
                 continue
             if len(values) < width:  # short CSV rows: the missing trailing cells are empty
                 values = [*values, *([None] * (width - len(values)))]
+            if composites:
+                values = [*values[:width], *(_joined(values, parts) for parts in composites)]
             record: dict[str, Any] = dict(constants) if constants else {}
             errors: list[dict[str, Any]] | None = None
             try:
@@ -542,6 +689,13 @@ class _Importer:
                         raise _MISSING
             except parse.ValueProblem:
                 errors = self._row_errors(number, values, fast)
+            if errors is None and status_events:
+                event = status_events.get(str(record.get("status") or "").strip().lower())
+                if event is not None and record.get(event) is None:
+                    # The export says only "canceled": the last moment the row knows of is the best
+                    # time there is for it (never the promise, which lies in the future).
+                    known = [record[k] for k in times if k != event and record.get(k) is not None]
+                    record[event] = max(known) if known else None
             if errors is None and validate is not None:
                 errors = validate(self, number, record) or None
             if errors is None:
@@ -695,6 +849,7 @@ class _Importer:
         if bad:
             self._store_rejects(bad)
         run = self.run
+        run.heartbeat_at = _now()
         run.rows_total = self.summary.rows_total
         run.inserted = self.summary.inserted
         run.updated = self.summary.updated
@@ -720,7 +875,11 @@ class _Importer:
         elif field_name is not None:
             dates = [rec[field_name] for _, _, rec in good if rec.get(field_name) is not None]
         else:
-            self.summary.touches_history = True
+            # A changed dimension moves history only where indicators read it (a brand becoming a
+            # competitor, a customer's tier, a product's brand); new records have no history yet,
+            # and names, departments and staff are read live by the pages.
+            if self.spec.name in _HISTORY_KINDS and self.summary.updated:
+                self.summary.touches_history = True
             return
         if dates:
             low = min(dates)
@@ -994,6 +1153,9 @@ _PERIOD_FIELDS: dict[str, str] = {
     "customer_events": "occurred_at",
 }
 
+#: Dimension kinds whose updates change indicator history (rollups are keyed by them).
+_HISTORY_KINDS: Final = frozenset({"brands", "customers", "products"})
+
 _WRITERS: dict[str, Callable[[_Importer, list[_Good]], None]] = {
     "order_lines": _Importer._write_order_lines,
     "order_events": _Importer._write_order_events,
@@ -1042,10 +1204,58 @@ def _start_run(db_session: Session, kind: str, source: str, run: ImportRun | Non
         run = ImportRun(kind=kind, source=source, status="queued")
         db_session.add(run)
     run.status = "running"
-    run.started_at = _now()
+    run.started_at = run.heartbeat_at = _now()
+    run.worker = _WORKER
     run.error = None
     db_session.commit()
     return run
+
+
+#: This process, as recorded on the runs it works on.
+_WORKER: Final = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_gone(worker: str | None) -> bool:
+    """Whether ``worker`` ("host:pid") was a process on this host that no longer exists."""
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's worker: only its heartbeat can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
+def mark_stale_runs(*, db_session: Session, now: datetime | None = None) -> list[int]:
+    """Mark as "stale" the running imports whose process is gone or silent too long; their ids.
+
+    A process killed with SIGKILL (or a machine losing power) cannot say it stopped; its run would
+    read "running" for ever. Its committed batches stay (see docs/imports.md): re-running the file
+    finishes the job.
+    """
+    now = now or _now()
+    limit = now - timedelta(seconds=get_settings().import_stale_after_s)
+    stale: list[int] = []
+    for run in db_session.scalars(select(ImportRun).where(ImportRun.status == "running")):
+        silent_since = run.heartbeat_at or run.started_at
+        if run.worker == _WORKER:
+            continue  # this very process: alive by definition
+        if _process_gone(run.worker) or (silent_since is not None and silent_since < limit):
+            run.status = "stale"
+            run.finished_at = now
+            run.error = (
+                f"the import stopped without finishing (process {run.worker or '?'} gone or silent since "
+                f"{silent_since}); rows of committed batches are stored, import the file again to finish / "
+                f"导入进程已中止（进程 {run.worker or '?'} 不存在或自 {silent_since} 起无响应）；"
+                f"已提交批次的数据保留，重新导入该文件即可完成"
+            )
+            stale.append(run.id)
+    if stale:
+        db_session.commit()
+    return stale
 
 
 def _fail_run(db_session: Session, run: ImportRun, message: str) -> None:
@@ -1054,6 +1264,23 @@ def _fail_run(db_session: Session, run: ImportRun, message: str) -> None:
     run.error = message
     run.finished_at = _now()
     db_session.commit()
+
+
+_UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+", re.UNICODE)
+#: Longest stored upload name: file systems allow 255 bytes, and Chinese takes 3 bytes a character.
+_UPLOAD_NAME_CHARS: Final = 80
+
+
+def safe_upload_name(filename: str | None) -> str:
+    """An uploaded file's name made safe to store: no path, no odd characters, short enough for any disk."""
+    name = _UNSAFE_NAME_CHARS.sub("_", Path(filename or "upload").name).strip("._") or "upload"
+    if len(name) > _UPLOAD_NAME_CHARS:
+        stem, dot, ext = name.rpartition(".")
+        ext = ext[:10] if dot and stem else ""
+        name = (stem if ext else name)[: _UPLOAD_NAME_CHARS - len(ext) - 1].rstrip("._") + (
+            f".{ext}" if ext else ""
+        )
+    return name
 
 
 def _check_kind(kind: str) -> None:
@@ -1118,8 +1345,16 @@ def _run_pipeline(
 ) -> None:
     plan = compile_plan(kind, reader.headers, mapping)
     importer = _Importer(db_session, plan, run, summary)
+    for message, message_zh in getattr(reader, "warnings", ()):
+        summary.warnings.append({"message": message, "message_zh": message_zh})
     if rejects_path is not None:
-        importer.rejects_spec = (rejects_path, reader.fmt, reader.headers, getattr(reader, "delimiter", ","))
+        importer.rejects_spec = (
+            rejects_path,
+            reader.fmt,
+            reader.headers,
+            getattr(reader, "delimiter", ","),
+            getattr(reader, "preamble", []),
+        )
     batches = _batches(importer, reader, get_settings().import_batch_size)
     bar = _progress_bar(reader) if progress else None
     task = None
@@ -1181,6 +1416,8 @@ def import_file(
     _check_kind(kind)
     path = Path(path)
     mapping = mapping or Mapping()
+    # Files only: JSON events arrive one at a time, too often to scan the runs each time.
+    mark_stale_runs(db_session=db_session)
     run = _start_run(db_session, kind, str(path), run)
     summary = ImportSummary(run_id=run.id, kind=kind, source=str(path))
     reader: TableReader | None = None
@@ -1236,6 +1473,7 @@ def _finish(db_session: Session, run: ImportRun, summary: ImportSummary, started
     run.updated = summary.updated
     run.rejected = summary.rejected
     run.rejects_path = summary.rejects_path
+    run.warnings = summary.warnings or None
     db_session.commit()
     summary.elapsed_s = time.perf_counter() - started
     return summary

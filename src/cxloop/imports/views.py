@@ -7,7 +7,6 @@ router-level auth dependency.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,12 +29,11 @@ from cxloop.imports.schemas import (
     ImportSummaryOut,
     OrderEventIn,
 )
-from cxloop.imports.service import ImportSummary, import_rows, load_mapping
+from cxloop.imports.service import ImportSummary, import_rows, load_mapping, mark_stale_runs, safe_upload_name
 from cxloop.pipeline import follow_up_import
 
 router = APIRouter(tags=["imports"])
 
-_SAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
 _CHUNK = 1 << 20
 _MAX_ERRORS = 100
 
@@ -82,7 +80,7 @@ async def upload_import(
         )
     folder = get_settings().data_dir / "uploads" / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
-    name = _SAFE_NAME.sub("_", Path(file.filename or "upload").name).strip("._") or "upload"
+    name = safe_upload_name(file.filename)
     target = folder / name
     await _save(file, target)
     if mapping is not None and mapping.filename:
@@ -136,6 +134,7 @@ def _run_summary(session: SessionDep, run_id: int) -> Any:
         "rejected": run.rejected,
         "errors": errors[:_MAX_ERRORS],
         "rejects_url": _rejects_url(run.id, run.rejects_path),
+        "warnings": run.warnings or [],
         "elapsed_s": (run.finished_at - run.started_at).total_seconds()
         if run.finished_at and run.started_at
         else None,
@@ -149,6 +148,7 @@ def list_runs(
     kind: str | None = None,
 ) -> Any:
     """The latest import runs, newest first."""
+    mark_stale_runs(db_session=session)
     query = select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)
     if kind:
         query = query.where(ImportRun.kind == kind)
@@ -165,18 +165,20 @@ def list_runs(
 @router.get("/import/runs/{run_id}", response_model=ImportSummaryOut)
 def get_run(run_id: int, session: SessionDep) -> Any:
     """One run with its counts and its first errors."""
+    mark_stale_runs(db_session=session)
     run = session.get(ImportRun, run_id)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no import run {run_id}")
     if run.status in ("queued", "running"):
         return {"run_id": run.id, "kind": run.kind, "source": Path(run.source).name, "status": run.status}
-    if run.status == "failed":
+    if run.status in ("failed", "stale"):
         return {
             "run_id": run.id,
             "kind": run.kind,
             "source": Path(run.source).name,
             "status": run.status,
             "errors": [],
+            "message": run.error,
         }
     return _run_summary(session, run_id)
 

@@ -10,12 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from cxloop.customers.models import Customer
+from cxloop.db import require_reference
 from cxloop.feedback.models import FeedbackItem
 from cxloop.loop import audit
 from cxloop.loop.calendar import get_calendar
 from cxloop.loop.models import CASE_STATUSES, CASE_STEPS, RESOLUTIONS, SEVERITIES, Case, CaseStep
 from cxloop.loop.notify import notify
 from cxloop.loop.settings import loop_settings, now
+from cxloop.orders.models import Order
 from cxloop.org.models import Person
 
 #: The four steps of service recovery (MISSION), in order, with their names.
@@ -49,6 +52,10 @@ def create_case(
     """Open a case with its four steps and SLA clocks; idempotent per feedback item."""
     if priority not in SEVERITIES:
         raise ValueError(f"priority must be one of {SEVERITIES}")
+    require_reference(db_session, FeedbackItem, feedback_id, "feedback_id")
+    require_reference(db_session, Order, order_id, "order_id")
+    require_reference(db_session, Customer, customer_id, "customer_id")
+    require_reference(db_session, Person, assignee_id, "assignee_id")
     if feedback_id is not None and source != "rule":
         # Rule-made cases were selected as having none; staff may ask twice for the same item.
         existing = db_session.scalar(select(Case).where(Case.feedback_id == feedback_id))
@@ -387,6 +394,7 @@ def update_case(
             raise ValueError("resolve a case with its resolution and root cause (resolve_case)")
         case.status = status
     if assignee_id is not None:
+        require_reference(db_session, Person, assignee_id, "assignee_id")
         case.assignee_id = assignee_id
     if priority is not None:
         if priority not in SEVERITIES:

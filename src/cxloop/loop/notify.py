@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import smtplib
 import time
 import urllib.parse
@@ -61,9 +62,25 @@ def render(*, event: str, locale: str, context: dict[str, Any]) -> tuple[str, st
     text = _env.get_template(f"{event}.{locale}.txt").render(
         **context, in_locale=lambda t: in_locale(t, locale)
     )
-    first, _, rest = text.partition("\n")
-    subject = first.removeprefix("Subject:").strip()
+    # The subject is the template's first line; a title with a line break in it would otherwise
+    # end the subject early, so that line is rendered on its own and made one header line.
+    source, _, _ = _env.loader.get_source(_env, f"{event}.{locale}.txt")  # type: ignore[union-attr]
+    first = _env.from_string(source.partition("\n")[0]).render(
+        **context, in_locale=lambda t: in_locale(t, locale)
+    )
+    rest = text[len(first) :] if text.startswith(first) else text.partition("\n")[2]
+    subject = header_text(first).removeprefix("Subject:").strip()
     return subject, rest.strip() + "\n"
+
+
+# Every character that would break a mail header line: CR, LF, the Unicode line and paragraph
+# separators (U+2028/9), NEL and the other control characters.
+_HEADER_BREAKS = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+def header_text(text: str) -> str:
+    """``text`` as one clean header line: line breaks and control characters become one space."""
+    return _HEADER_BREAKS.sub(" ", text).strip()
 
 
 def enqueue(
@@ -288,7 +305,7 @@ def send_email(message: Notification) -> None:
     mail = EmailMessage()
     mail["From"] = settings.mail_from
     mail["To"] = message.recipient or ""
-    mail["Subject"] = message.subject
+    mail["Subject"] = header_text(message.subject)
     mail["Date"] = formatdate(localtime=True)
     mail["Message-ID"] = message_id(message.id)
     mail["X-Cxloop-Outbox-Id"] = str(message.id)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from cxloop.db import require_reference
 from cxloop.feedback.models import FeedbackItem
 from cxloop.i18n import both_locales
 from cxloop.loop import audit
@@ -112,6 +113,7 @@ def create_task(
     """Create a task (assigned by rule when no assignee is given), audit it and notify the assignee."""
     if severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {SEVERITIES}")
+    require_reference(db_session, Person, assignee_id, "assignee_id")
     if assignee_id is None:
         person = pick_assignee(db_session=db_session, department=department, rule=rule)
         assignee_id = person.id if person else None
@@ -389,6 +391,7 @@ def update_task(
             task.due_at = due_date(severity=task.severity, start=at)
             task.escalated_at = None
     if assignee_id is not None:
+        require_reference(db_session, Person, assignee_id, "assignee_id")
         task.assignee_id = assignee_id
     if due_at is not None:
         task.due_at = due_at

@@ -56,8 +56,8 @@ class Period:
         """The calendar month ``"YYYY-MM"`` (or the month containing a date)."""
         if isinstance(value, str):
             match = re.fullmatch(r"(\d{4})-(\d{1,2})", value.strip())
-            if not match:
-                raise ValueError(f"month must look like 2026-08, not {value!r}")
+            if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
+                raise ValueError(f"month must look like 2026-08 (month 01-12), not {value!r}")
             start = date(int(match.group(1)), int(match.group(2)), 1)
         else:
             start = _month_start(value)

@@ -30,7 +30,10 @@ from cxloop.web.templating import get_locale, is_htmx, register_nav, render
 
 router = APIRouter(include_in_schema=False)
 
-MonthParam = Annotated[str | None, Query(pattern=r"^\d{4}-\d{1,2}$", description="YYYY-MM")]
+# Months 1-12 only: 2026-13 is a 400 naming the parameter, not a 500 from date().
+MonthParam = Annotated[
+    str | None, Query(pattern=r"^\d{4}-(0?[1-9]|1[0-2])$", description="YYYY-MM (month 01-12)")
+]
 ExportParam = Annotated[str | None, Query(alias="format", pattern="^(csv|xlsx)$")]
 PICKER_MONTHS = 12
 COMPLAINTS_PAGE = 20

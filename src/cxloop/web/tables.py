@@ -79,7 +79,7 @@ def to_csv(table: Table) -> bytes:
     """UTF-8 CSV with a byte-order mark, so Excel opens Chinese text correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([c.label for c in table.columns])
+    writer.writerow([_cell(c.label) for c in table.columns])
     for row in table.rows:
         writer.writerow(["" if row.get(c.key) is None else _cell(row.get(c.key)) for c in table.columns])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -91,7 +91,8 @@ def to_xlsx(table: Table) -> bytes:
     sheet = workbook.active
     assert sheet is not None
     sheet.title = _safe_name(table.title)[:31] or "data"
-    sheet.append([c.label for c in table.columns])
+    # Headers can hold customer text too (an aspect or shop name): escaped like every body cell.
+    sheet.append([_xlsx_value(c.label) for c in table.columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in table.rows:
