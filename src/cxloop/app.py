@@ -84,7 +84,10 @@ def create_app(*, migrate_on_start: bool = True) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
-    # Every API route needs a logged-in user or a token; the rules live in cxloop.auth.deps.
+    # Every API route needs a logged-in user or a token (cxloop.auth.deps); what each caller may do
+    # there is declared by the route itself with cxloop.auth.policy.allow (tests/auth/test_policy.py).
+    from cxloop.auth.policy import public as public_route
+
     auth_deps = optional_import("cxloop.auth.deps")
     api_dependencies = [Depends(auth_deps.api_auth)] if auth_deps is not None else []
     for name in API_MODULES:
@@ -102,12 +105,12 @@ def create_app(*, migrate_on_start: bool = True) -> FastAPI:
     if web is not None:
         web.install(app)  # middleware, error pages, i18n
 
-    @app.get("/favicon.ico", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False, dependencies=[public_route()])
     def favicon() -> RedirectResponse:
         """Browsers ask for /favicon.ico on their own; point them at the real icon."""
         return RedirectResponse("/static/img/favicon.svg", status_code=301)
 
-    @app.get(f"{API_PREFIX}/health", tags=["system"])
+    @app.get(f"{API_PREFIX}/health", tags=["system"], dependencies=[public_route()])
     def health() -> dict[str, str]:
         """Liveness check."""
         return {"status": "ok", "version": __version__}

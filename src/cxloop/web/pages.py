@@ -10,15 +10,21 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from cxloop.auth.deps import PageUser, require_department_access, require_roles, user_department_code
 from cxloop.auth.models import User
+from cxloop.auth.policy import allow, can, department_filter, department_path
 from cxloop.deps import SessionDep
 from cxloop.metrics import service as metrics
 from cxloop.metrics.periods import Period
 from cxloop.metrics.schemas import TargetIn
+from cxloop.metrics.views import (
+    AspectReader,
+    DepartmentReader,
+    MetricsConfigurer,
+    MetricsReader,
+)
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web import charts
 from cxloop.web.i18n import translate
@@ -26,6 +32,8 @@ from cxloop.web.tables import Column, Table, export_response, rows_of
 from cxloop.web.templating import get_locale, is_htmx, register_nav, render
 
 router = APIRouter(include_in_schema=False)
+#: /departments/{code}: the department in the path (members may open only their own).
+DepartmentPageReader = Annotated[User, allow("metrics", "read", scope=department_path)]
 
 MonthParam = Annotated[str | None, Query(pattern=r"^\d{4}-\d{1,2}$", description="YYYY-MM")]
 ExportParam = Annotated[str | None, Query(alias="format", pattern="^(csv|xlsx)$")]
@@ -56,8 +64,8 @@ def _t(request: Request) -> Callable[..., str]:
 
 
 def _scope_department(user: User) -> str | None:
-    """Department members see their own department's numbers; everyone else the whole shop."""
-    return user_department_code(user) if user.role == "department_member" else None
+    """Department members see their own department's numbers; everyone else the whole shop (the policy)."""
+    return department_filter(user, "metrics")
 
 
 def _department_name(code: str, locale: str) -> str:
@@ -107,7 +115,7 @@ def _stage(t: Callable[..., str], stage: str | None) -> str:
 @router.get("/")
 def overview_page(
     request: Request,
-    user: PageUser,
+    user: DepartmentReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,
@@ -170,7 +178,7 @@ def overview_page(
 @router.get("/pareto")
 def pareto_page(
     request: Request,
-    user: PageUser,
+    user: DepartmentReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,
@@ -234,7 +242,7 @@ def pareto_page(
 def pareto_drill(
     request: Request,
     aspect: str,
-    user: PageUser,
+    user: AspectReader,
     db_session: SessionDep,
     month: MonthParam = None,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -242,14 +250,6 @@ def pareto_drill(
 ) -> Response:
     """The complaints behind one Pareto bar (an htmx fragment, or a full page when opened directly)."""
     locale, t = get_locale(request), _t(request)
-    department = _scope_department(user)
-    if department is not None:
-        allowed = {
-            item.aspect
-            for item in metrics.pareto(db_session=db_session, month=month, department=department).items
-        }
-        if aspect not in allowed:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="another department's complaints")
     limit = EXPORT_LIMIT if export else COMPLAINTS_PAGE
     page = metrics.pareto_items(db_session=db_session, month=month, aspect=aspect, limit=limit, offset=offset)
     aspect_name = _aspect_name(aspect, locale)
@@ -300,7 +300,7 @@ def _aspect_name(aspect: str, locale: str) -> str:
 @router.get("/root-cause")
 def root_cause_page(
     request: Request,
-    user: PageUser,
+    user: DepartmentReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,
@@ -374,7 +374,7 @@ def root_cause_page(
 @router.get("/journey")
 def journey_page(
     request: Request,
-    user: PageUser,
+    user: MetricsReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,
@@ -433,7 +433,7 @@ def _scorecard_table(card: Any, t: Callable[..., str]) -> Table:
 @router.get("/departments")
 def departments_page(
     request: Request,
-    user: PageUser,
+    user: DepartmentReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,
@@ -478,7 +478,7 @@ def departments_page(
 def department_page(
     request: Request,
     code: str,
-    user: PageUser,
+    user: DepartmentPageReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,
@@ -486,7 +486,6 @@ def department_page(
     """One department's scorecard with six-month trends; members may open only their own."""
     if code not in DEPARTMENTS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such department")
-    require_department_access(user, code)
     locale, t = get_locale(request), _t(request)
     data = metrics.scorecards(db_session=db_session, month=month, department=code, lang=locale)
     card = data.departments[0]
@@ -511,7 +510,7 @@ def department_page(
 @router.get("/indicators")
 def indicators_page(
     request: Request,
-    user: PageUser,
+    user: DepartmentReader,
     db_session: SessionDep,
     month: MonthParam = None,
     indicator: str | None = None,
@@ -590,7 +589,7 @@ def indicators_page(
         "selected": selected,
         # The effective thresholds (an edited target wins over the registry's default).
         "selected_target": current if current is not None and current.target is not None else selected,
-        "can_edit_targets": user.role in TARGET_EDITORS,
+        "can_edit_targets": can(user, "metrics", "configure"),
         "target_error": target_error,
         "saved": saved,
         "by": by,
@@ -606,16 +605,12 @@ def indicators_page(
     return _page(request, "dash/indicators.html", context, tables, export, f"indicators-{data.month}")
 
 
-#: Roles that may change indicator targets (analysts and department members only read them).
-TARGET_EDITORS = ("admin", "cx_manager")
-
-
 @router.post("/indicators/{code}/target")
 async def save_target(
     request: Request,
     code: str,
     db_session: SessionDep,
-    user: Annotated[User, Depends(require_roles(*TARGET_EDITORS))],
+    user: MetricsConfigurer,
 ) -> Response:
     """Save the target and amber/red lines of an indicator (all scopes), then show the indicator."""
     form = await request.form()
@@ -647,7 +642,7 @@ async def save_target(
 @router.get("/competitors")
 def competitors_page(
     request: Request,
-    user: PageUser,
+    user: MetricsReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,
