@@ -290,13 +290,14 @@ def mask_wechat(value: str | None) -> str | None:
 
 
 # Mainland mobiles (optionally +86 / 86, with spaces or dashes), landlines with area code, emails,
-# WeChat ids after a label, and street addresses (路/街/道/巷/弄 + 号, or an English street line).
+# WeChat ids after a label, and street addresses (路/街/道/巷/弄 + 号, or an English street line; the
+# province, city and district before the street stay, like mask_address keeps them).
 _PHONE_RE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)")
 _LANDLINE_RE = re.compile(r"(?<!\d)0\d{2,3}[\s-]\d{7,8}(?!\d)")
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _WECHAT_RE = re.compile(r"(?i)(微信号?|wechat|weixin|vx|wx)(\s*(?:id)?\s*[:：]?\s*)([A-Za-z][\w-]{4,19})")
 _ADDRESS_RE = re.compile(
-    r"[\u4e00-\u9fff]{0,12}(?:路|街|道|巷|弄|大道)\s*\d{1,5}\s*号(?:[\u4e00-\u9fff\d\-#]{0,12}(?:室|楼|层|单元|座))?"
+    r"(?:(?![省市区县])[\u4e00-\u9fff]){1,8}(?:路|街|道|巷|弄|大道)\s*\d{1,5}\s*号(?:[\u4e00-\u9fff\d\-#]{0,12}(?:室|楼|层|单元|座))?"
     r"|(?i:\b\d{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Boulevard|Blvd)\b\.?)"
 )
 ADDRESS_PLACEHOLDER = "[地址]"
@@ -316,3 +317,55 @@ def redact_text(text: str | None) -> str | None:
 def redact_for(user: User | None, text: str | None) -> str | None:
     """``text`` as ``user`` may see it: unchanged for those who see contacts, else redacted."""
     return text if can_see_contact(user) else redact_text(text)
+
+
+# --- the routes of an app and what they declare ------------------------------------------------------
+
+#: Routes the framework adds (OpenAPI, Swagger UI, static files): public by nature, declared here.
+FRAMEWORK_PATHS = frozenset({"/api/openapi.json", "/api/docs", "/docs/oauth2-redirect", "/static"})
+
+
+@dataclass(frozen=True)
+class DeclaredRoute:
+    """One route of the app as the router has it, with the policies it declares."""
+
+    methods: tuple[str, ...]
+    path: str
+    policies: tuple[RoutePolicy, ...]
+
+    @property
+    def is_api(self) -> bool:
+        """An API route (JSON, token or session) rather than a page."""
+        return self.path.startswith("/api/")
+
+    def decide(self, role: str, scope: Scope) -> bool:
+        """The policy's answer: every declared policy must allow it."""
+        return bool(self.policies) and all(p.decide(role, scope) for p in self.policies)
+
+
+def route_table(app: Any) -> tuple[list[DeclaredRoute], list[str]]:
+    """Every FastAPI route of ``app`` with its declared policies, and the other routes' paths.
+
+    Read from the router itself (``fastapi.routing.iter_route_contexts``), so a route added anywhere,
+    by any domain, is listed without anyone registering it here.
+    """
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    declared: list[DeclaredRoute] = []
+    others: list[str] = []
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            methods = tuple(sorted((context.methods or set()) - {"HEAD"}))
+            declared.append(
+                DeclaredRoute(methods, str(context.path), tuple(route_policies(context.dependant)))
+            )
+        else:
+            others.append(str(context.path))
+    return declared, others
+
+
+def undeclared_routes(app: Any) -> list[str]:
+    """Routes of ``app`` that declare no policy: each is a door nobody decided about."""
+    declared, others = route_table(app)
+    missing = [f"{','.join(r.methods)} {r.path}" for r in declared if not r.policies]
+    return missing + [f"* {path}" for path in others if path not in FRAMEWORK_PATHS]
