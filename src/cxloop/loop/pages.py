@@ -48,7 +48,7 @@ _MESSAGES = {
     "tasks": ("改进任务", "Improvement tasks"),
     "cases": ("客诉工单", "Complaint cases"),
     "alerts": ("预警规则", "Alert rules"),
-    "inbox": ("消息", "Inbox"),
+    "inbox": ("我的待办", "My inbox"),
     "evidence": ("证据", "Evidence"),
     "trend": ("指标趋势", "Indicator trend"),
     "complaints": ("样本投诉", "Sample complaints"),
