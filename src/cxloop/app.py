@@ -12,42 +12,49 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from cxloop import __version__
+from cxloop.auth import pages as auth_pages
+from cxloop.auth import views as auth_views
+from cxloop.auth.deps import api_auth
+from cxloop.auth.policy import public as public_route
 from cxloop.config import get_settings
-from cxloop.plugins import optional_import
+from cxloop.customers import views as customers_views
+from cxloop.feedback import views as feedback_views
+from cxloop.imports import views as imports_views
+from cxloop.loop import pages as loop_pages
+from cxloop.loop import views as loop_views
+from cxloop.messaging import pages as messaging_pages
+from cxloop.messaging import views as messaging_views
+from cxloop.metrics import views as metrics_views
+from cxloop.orders import views as orders_views
+from cxloop.web import pages as web_pages
+from cxloop.web import setup as web_setup
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 
-#: Modules that export ``router`` for the JSON API (mounted under /api/v1), in display order.
-API_MODULES: tuple[str, ...] = (
-    "cxloop.auth.views",
-    "cxloop.imports.views",
-    "cxloop.feedback.views",
-    "cxloop.orders.views",
-    "cxloop.customers.views",
-    "cxloop.metrics.views",
-    "cxloop.reports.views",
-    "cxloop.loop.views",
+#: Routers of the JSON API that need a logged-in user or a token (mounted under /api/v1), in display
+#: order. Wiring is by explicit import: a missing module is an ImportError at start, never a skipped
+#: router.
+API_ROUTERS: tuple[APIRouter, ...] = (
+    imports_views.router,
+    feedback_views.router,
+    orders_views.router,
+    customers_views.router,
+    metrics_views.router,
+    loop_views.router,
+    messaging_views.router,
 )
 
-#: Modules that export ``router`` for HTML pages (mounted at the root).
-PAGE_MODULES: tuple[str, ...] = (
-    "cxloop.web.pages",
-    "cxloop.auth.pages",
-    "cxloop.metrics.pages",
-    "cxloop.loop.pages",
+#: Routers of the HTML pages (mounted at the root).
+PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    web_pages.router,
+    auth_pages.router,
+    loop_pages.router,
+    messaging_pages.router,
 )
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
-
-
-def _optional_router(module_name: str) -> APIRouter | None:
-    module = optional_import(module_name)  # a domain that is not there yet is skipped
-    if module is None:
-        return None
-    router: APIRouter = module.router
-    return router
 
 
 @asynccontextmanager
@@ -84,26 +91,17 @@ def create_app(*, migrate_on_start: bool = True) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
-    # Every API route needs a logged-in user or a token (cxloop.auth.deps); what each caller may do
-    # there is declared by the route itself with cxloop.auth.policy.allow (tests/auth/test_policy.py).
-    from cxloop.auth.policy import public as public_route
-
-    auth_deps = optional_import("cxloop.auth.deps")
-    api_dependencies = [Depends(auth_deps.api_auth)] if auth_deps is not None else []
-    for name in API_MODULES:
-        router = _optional_router(name)
-        if router is not None:
-            public = name == "cxloop.auth.views"  # login and token exchange must be reachable
-            app.include_router(router, prefix=API_PREFIX, dependencies=[] if public else api_dependencies)
-    for name in PAGE_MODULES:
-        router = _optional_router(name)
-        if router is not None:
-            app.include_router(router)
+    # Login and token exchange must be reachable without a session; every other API route needs a
+    # logged-in user or a token (cxloop.auth.deps). What each caller may do is declared by the route
+    # itself with cxloop.auth.policy.allow (tests/auth/test_policy.py reads them from the router).
+    app.include_router(auth_views.router, prefix=API_PREFIX)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(api_auth)])
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    web = optional_import("cxloop.web.setup")
-    if web is not None:
-        web.install(app)  # middleware, error pages, i18n
+    web_setup.install(app)  # middleware, error pages, i18n
 
     @app.get("/favicon.ico", include_in_schema=False, dependencies=[public_route()])
     def favicon() -> RedirectResponse:

@@ -5,13 +5,20 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from cxloop import __version__
-from cxloop.plugins import optional_import
+from cxloop.auth import cli as auth_cli
+from cxloop.demo import cli as demo_cli
+from cxloop.feedback import cli as feedback_cli
+from cxloop.imports import cli as imports_cli
+from cxloop.loop import cli as loop_cli
+from cxloop.messaging import cli as messaging_cli
+from cxloop.reports import cli as reports_cli
+from cxloop.text import cli as text_cli
 
 app = typer.Typer(
     name="cxloop",
@@ -23,37 +30,19 @@ db_app = typer.Typer(help="Database schema. 数据库结构。", no_args_is_help
 app.add_typer(db_app, name="db")
 console = Console()
 
-#: Sub-command groups that live next to their domain: (module, attribute, command name).
-SUB_APPS: tuple[tuple[str, str, str], ...] = (
-    ("cxloop.text.cli", "app", "text"),
-    ("cxloop.feedback.cli", "app", "feedback"),
-    ("cxloop.reports.cli", "app", "report"),
-    ("cxloop.loop.cli", "app", "loop"),
-    ("cxloop.loop.cli", "tasks_app", "tasks"),
-    ("cxloop.loop.cli", "cases_app", "cases"),
-    ("cxloop.loop.cli", "rules_app", "rules"),
-    ("cxloop.auth.cli", "app", "users"),
-)
-#: Single commands that live next to their domain: (module, function, command name).
-SUB_COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("cxloop.imports.cli", "import_command", "import"),
-    ("cxloop.demo.cli", "demo_command", "demo"),
-)
-
-
-def _optional(module_name: str, attribute: str) -> Any:
-    module = optional_import(module_name)  # a domain that is not there yet has no command
-    return None if module is None else getattr(module, attribute, None)
-
-
-for _module, _attr, _name in SUB_APPS:
-    _sub = _optional(_module, _attr)
-    if _sub is not None:
-        app.add_typer(_sub, name=_name)
-for _module, _attr, _name in SUB_COMMANDS:
-    _func = _optional(_module, _attr)
-    if _func is not None:
-        app.command(_name)(_func)
+# Each domain's commands live next to it and are wired here by explicit import, so a missing module
+# is an ImportError at start rather than a command that silently disappears.
+app.add_typer(text_cli.app, name="text")
+app.add_typer(feedback_cli.app, name="feedback")
+app.add_typer(reports_cli.app, name="report")
+app.add_typer(loop_cli.app, name="loop")
+app.add_typer(loop_cli.tasks_app, name="tasks")
+app.add_typer(loop_cli.cases_app, name="cases")
+app.add_typer(loop_cli.rules_app, name="rules")
+app.add_typer(auth_cli.app, name="users")
+app.add_typer(messaging_cli.app, name="messages")
+app.command("import")(imports_cli.import_command)
+app.command("demo")(demo_cli.demo_command)
 
 
 def _version_callback(value: bool) -> None:

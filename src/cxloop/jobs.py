@@ -13,21 +13,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cxloop.config import get_settings
-from cxloop.plugins import optional_import
 
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
-
-#: Modules whose import registers jobs; workers import them all at start.
-JOB_MODULES: tuple[str, ...] = (
-    "cxloop.imports.flows",
-    "cxloop.feedback.flows",
-    "cxloop.pipeline",
-    "cxloop.loop.flows",
-)
 
 
 def job(name: str) -> Callable[[F], F]:
@@ -41,9 +32,13 @@ def job(name: str) -> Callable[[F], F]:
 
 
 def load_job_modules() -> None:
-    """Import every module that defines jobs (missing optional modules are skipped)."""
-    for module in JOB_MODULES:
-        optional_import(module)
+    """Import every module that defines jobs, so that workers know them all at start."""
+    # Imported here, not at the top: these modules import ``job`` from this one.
+    import cxloop.feedback.flows
+    import cxloop.imports.flows
+    import cxloop.loop.flows
+    import cxloop.messaging.jobs
+    import cxloop.pipeline  # noqa: F401
 
 
 def registered_jobs() -> dict[str, Callable[..., Any]]:

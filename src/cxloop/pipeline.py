@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from cxloop.db import session_scope
 from cxloop.jobs import job
-from cxloop.plugins import optional_import
 from cxloop.system.models import AppState
 
 #: AppState key holding from when indicators are stale ({"since": iso date | None, "everything": bool}).
@@ -69,15 +68,16 @@ def after_data(
         if run.earliest is not None and (since is None or run.earliest < since):
             since = run.earliest
         report.seconds["analyse"] = time.perf_counter() - started
-    rollup = optional_import("cxloop.metrics.rollup")
-    if rollup is not None and (everything or since is not None):
+    from cxloop.loop import service as loop
+    from cxloop.metrics import rollup
+
+    if everything or since is not None:
         step = time.perf_counter()
         rollup.refresh(db_session=db_session, since=None if everything else since)
         report.refreshed_all = everything
         report.refreshed_since = None if everything else since
         report.seconds["refresh"] = time.perf_counter() - step
-    loop = optional_import("cxloop.loop.service")
-    if evaluate and loop is not None:
+    if evaluate:
         step = time.perf_counter()
         report.loop = loop.after_import(db_session=db_session).as_dict()
         report.seconds["loop"] = time.perf_counter() - step

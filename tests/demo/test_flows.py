@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cxloop.db import get_engine
 from cxloop.demo import flows
-from cxloop.demo.flows import build_demo, import_demo_files, run_post_load_steps
+from cxloop.demo.flows import PostLoadStep, build_demo, import_demo_files, run_post_load_steps
 from cxloop.demo.generator import generate
 from cxloop.feedback.models import FeedbackItem
 from cxloop.orders.models import Order
@@ -46,29 +46,16 @@ def test_generated_files_import_with_no_rejected_rows(sqlite_url: str, tmp_path:
         assert linked and unlinked == 0
 
 
-def test_post_load_steps_skip_what_is_not_there(sqlite_url: str) -> None:
-    steps = (
-        ("cxloop.no_such_domain.service", "run", "missing module"),
-        ("cxloop.demo.generator", "no_such_function", "missing function"),
-    )
-    with Session(get_engine(sqlite_url)) as session:
-        results = run_post_load_steps(db_session=session, steps=steps)
-    assert [r.ran for r in results] == [False, False]
-
-
-def test_post_load_steps_run_what_is_there(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_post_load_steps_run_in_order(sqlite_url: str) -> None:
     calls: list[Session] = []
 
     def step(*, db_session: Session) -> int:
         calls.append(db_session)
         return 3
 
-    monkeypatch.setattr(flows, "_demo_test_step", step, raising=False)
     with Session(get_engine(sqlite_url)) as session:
-        results = run_post_load_steps(
-            db_session=session, steps=(("cxloop.demo.flows", "_demo_test_step", "t"),)
-        )
-    assert calls and results[0].ran and results[0].result == "3"
+        results = run_post_load_steps(db_session=session, steps=(PostLoadStep("test.step", "t", step),))
+    assert calls and results[0].name == "test.step" and results[0].result == "3"
 
 
 def test_build_demo_creates_the_schema_and_loads_everything(tmp_path: Path) -> None:

@@ -10,21 +10,7 @@ from sqlalchemy import create_engine, delete, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from cxloop.plugins import optional_import
-
 SCOPE_KINDS = ("warehouse", "supplier", "carrier", "shift")
-
-
-def _missing_parts() -> list[str]:
-    missing = [
-        m
-        for m in ("cxloop.demo.flows", "cxloop.metrics.service", "cxloop.metrics.rollup")
-        if optional_import(m) is None
-    ]
-    text = optional_import("cxloop.text")
-    if text is None or not hasattr(text, "Analyzer"):
-        missing.append("cxloop.text.Analyzer")
-    return missing
 
 
 def _expected_scope(problem: dict[str, Any]) -> str:
@@ -33,9 +19,6 @@ def _expected_scope(problem: dict[str, Any]) -> str:
 
 
 def test_loop_run_on_the_demo_finds_the_planted_problems(request: pytest.FixtureRequest) -> None:
-    missing = _missing_parts()
-    if missing:
-        pytest.skip(f"the demo store needs {', '.join(missing)}, not importable yet")
     store = request.getfixturevalue("demo_store")
     from cxloop.cli import app
     from cxloop.loop.models import Alert, AlertRule, AuditLog, Case, Notification, Task

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cxloop.web.i18n import both_locales, catalogue, in_locale, localized, normalize_locale, translate
+from cxloop.i18n import both_locales, catalogue, in_locale, localized, normalize_locale, translate
 
 WEB = Path(__file__).parents[2] / "src" / "cxloop"
 

@@ -14,42 +14,11 @@ from cxloop.auth.models import ROLES, User
 from cxloop.auth.policy import allow, public, roles_allowed
 from cxloop.deps import SessionDep
 from cxloop.org.models import Person
-from cxloop.web.i18n import register_messages
 from cxloop.web.templating import LOCALE_COOKIE, register_nav, render
 
 router = APIRouter(include_in_schema=False)
 
 register_nav("users", "/users", roles=roles_allowed("users", "read"), order=90)
-
-# Strings of the access-control features, kept here (not in the shared catalogue) to merge cleanly.
-_MESSAGES = {
-    "auth.throttled": (
-        "尝试次数过多，请 {seconds} 秒后再试。",
-        "Too many attempts; try again in {seconds} seconds.",
-    ),
-    "auth.error.unknown_person": ("没有这个员工编号。", "No staff record with that id."),
-    "auth.error.unknown_scope": ("未知的令牌权限。", "Unknown token scope."),
-    "auth.error.bad_expiry": ("有效期须为 1 到 365 天。", "A token lasts 1 to 365 days."),
-    "users.person": ("关联员工", "Staff record"),
-    "users.person_help": (
-        "填写员工编号（如 E001）；留空则按邮箱自动关联。任务和工单通知会发到关联员工的站内消息。",
-        "Staff id (e.g. E001); empty links by email. Task and case notices reach the linked person's inbox.",
-    ),
-    "users.email": ("邮箱", "Email"),
-    "users.link_by_email": ("按邮箱关联员工", "Link staff by email"),
-    "users.linked": ("已按邮箱关联 {count} 个账号。", "Linked {count} accounts by email."),
-    "tokens.scopes": ("权限", "Scopes"),
-    "tokens.scope.read": ("只读", "Read only"),
-    "tokens.scope.write": ("读写", "Read and write"),
-    "tokens.expires": ("到期", "Expires"),
-    "tokens.expires_days": ("有效天数", "Valid for (days)"),
-}
-register_messages(
-    {
-        "zh": {k: v[0] for k, v in _MESSAGES.items()},
-        "en": {k: v[1] for k, v in _MESSAGES.items()},
-    }
-)
 
 AccountPageUser = Annotated[User, allow("account", "use")]
 UsersReader = Annotated[User, allow("users", "read")]

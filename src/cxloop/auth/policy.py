@@ -83,6 +83,8 @@ GRANTS: dict[str, dict[str, dict[str, Reach]]] = {
     },
     "cases": {"read": _READERS_OWN, "write": _WORKERS_OWN},
     "webhooks": {"read": _MANAGERS, "write": _MANAGERS},
+    # Messages to customers (cxloop.messaging): their contact details and texts, and sending.
+    "messages": {"read": _MANAGERS, "write": _MANAGERS},
     "audit": {"read": _MANAGERS},
 }
 

@@ -17,36 +17,58 @@ from sqlalchemy.orm import Session
 
 from cxloop.db import session_factory
 from cxloop.demo.generator import LOAD_ORDER, DemoManifest, generate
-from cxloop.plugins import optional_import
 
-#: Work done after the files are loaded, looked up by module and function name at run time so the demo
-#: picks up each domain as it lands. Each function is called as ``fn(db_session=session)``.
-POST_LOAD_STEPS: tuple[tuple[str, str, str], ...] = (
-    ("cxloop.auth.service", "create_demo_users", "demo accounts / 演示账号"),
-    ("cxloop.feedback.service", "analyse_pending", "text analysis / 文本分析"),
-    ("cxloop.metrics.rollup", "refresh", "metric rollups / 指标汇总"),
-    ("cxloop.loop.flows", "run_loop", "alerts and tasks / 预警与任务"),
+
+def _create_demo_users(*, db_session: Session) -> Any:
+    from cxloop.auth.service import create_demo_users
+
+    return create_demo_users(db_session=db_session)
+
+
+def _analyse(*, db_session: Session) -> Any:
+    # Imported when the step runs: the text stack (scikit-learn, numba) is slow to import.
+    from cxloop.feedback.service import analyse_pending
+
+    return analyse_pending(db_session=db_session)
+
+
+def _refresh_rollups(*, db_session: Session) -> Any:
+    from cxloop.metrics.rollup import refresh
+
+    return refresh(db_session=db_session)
+
+
+def _run_loop(*, db_session: Session) -> Any:
+    from cxloop.loop.flows import run_loop
+
+    return run_loop(db_session=db_session)
+
+
+@dataclasses.dataclass(frozen=True)
+class PostLoadStep:
+    """One piece of work done after the demo files are loaded, called as ``fn(db_session=session)``."""
+
+    name: str
+    label: str
+    fn: Callable[..., Any]
+
+
+#: Work done after the files are loaded, in order; each step commits when it is done.
+POST_LOAD_STEPS: tuple[PostLoadStep, ...] = (
+    PostLoadStep("auth.create_demo_users", "demo accounts / 演示账号", _create_demo_users),
+    PostLoadStep("feedback.analyse_pending", "text analysis / 文本分析", _analyse),
+    PostLoadStep("metrics.refresh", "metric rollups / 指标汇总", _refresh_rollups),
+    PostLoadStep("loop.run_loop", "alerts and tasks / 预警与任务", _run_loop),
 )
 
 
 @dataclasses.dataclass(frozen=True)
 class StepResult:
-    """What one post-load step did: ran, or was skipped because its module is not there (yet)."""
+    """What one post-load step did and how long it took."""
 
     name: str
-    ran: bool
     seconds: float
     result: str = ""
-
-
-def _lookup(module_name: str, attribute: str) -> Callable[..., Any] | None:
-    # optional_import returns None only when the module itself is missing (ModuleNotFoundError for
-    # that module); an ImportError inside an existing module still raises, so breakage is not hidden.
-    module = optional_import(module_name)
-    if module is None:
-        return None
-    fn = getattr(module, attribute, None)  # AttributeError: the module exists, the step not yet
-    return fn if callable(fn) else None
 
 
 def import_demo_files(
@@ -74,26 +96,21 @@ def import_demo_files(
 def run_post_load_steps(
     *,
     db_session: Session,
-    steps: tuple[tuple[str, str, str], ...] | None = None,
+    steps: tuple[PostLoadStep, ...] | None = None,
     console: Console | None = None,
 ) -> list[StepResult]:
-    """Run each available post-load step in order, committing after each; absent ones are skipped."""
+    """Run each post-load step in order, committing after each."""
     console = console or Console(quiet=True)
     steps = POST_LOAD_STEPS if steps is None else steps
     out: list[StepResult] = []
-    for module_name, attribute, label in steps:
-        fn = _lookup(module_name, attribute)
-        if fn is None:
-            console.print(f"[dim]- {label}: {module_name}.{attribute} not available, skipped[/dim]")
-            out.append(StepResult(f"{module_name}.{attribute}", False, 0.0))
-            continue
+    for step in steps:
         started = time.perf_counter()
-        with console.status(f"{label} …"):
-            result = fn(db_session=db_session)
+        with console.status(f"{step.label} …"):
+            result = step.fn(db_session=db_session)
         db_session.commit()
         seconds = time.perf_counter() - started
-        console.print(f"[green]✓[/green] {label}  {seconds:.1f}s")
-        out.append(StepResult(f"{module_name}.{attribute}", True, seconds, _short(result)))
+        console.print(f"[green]✓[/green] {step.label}  {seconds:.1f}s")
+        out.append(StepResult(step.name, seconds, _short(result)))
     return out
 
 
@@ -120,7 +137,7 @@ def build_demo(
     months: int = 6,
     progress: bool = True,
     console: Console | None = None,
-    steps: tuple[tuple[str, str, str], ...] | None = None,
+    steps: tuple[PostLoadStep, ...] | None = None,
 ) -> DemoBuild:
     """Generate the demo shop into ``data_dir``, import it into the configured database and analyse it.
 

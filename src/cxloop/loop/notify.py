@@ -44,10 +44,10 @@ from sqlalchemy.orm import Session
 from cxloop.auth.models import User
 from cxloop.config import get_settings
 from cxloop.db import session_scope
+from cxloop.i18n import in_locale
 from cxloop.loop.models import WEBHOOK_KINDS, Notification, Webhook
 from cxloop.loop.settings import loop_settings, now
 from cxloop.org.models import Person
-from cxloop.web.i18n import in_locale
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from cxloop.auth.models import User
 from cxloop.auth.policy import allow, can, department_filter, redact_for, roles_allowed
 from cxloop.deps import SessionDep
+from cxloop.i18n import register_messages
 from cxloop.loop import cases as case_service
 from cxloop.loop import notify as notify_service
 from cxloop.loop import rules as rule_service
@@ -34,7 +35,6 @@ from cxloop.loop.views import (
 )
 from cxloop.org.models import Person
 from cxloop.vocab import DEPARTMENTS
-from cxloop.web.i18n import register_messages
 from cxloop.web.templating import register_nav, register_template_dir, render
 
 router = APIRouter(include_in_schema=False)

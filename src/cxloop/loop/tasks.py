@@ -9,6 +9,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.i18n import both_locales
 from cxloop.loop import audit
 from cxloop.loop.calendar import get_calendar
 from cxloop.loop.evaluate import AlertChange, evaluate_period, parse_scope
@@ -19,7 +20,6 @@ from cxloop.loop.settings import loop_settings, now
 from cxloop.metrics.periods import Period
 from cxloop.org.models import Department, Person
 from cxloop.vocab import DEPARTMENTS
-from cxloop.web.i18n import both_locales
 
 #: Which status a task may move to from each status (verified and reopened come from verification too).
 TRANSITIONS: dict[str, tuple[str, ...]] = {

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from cxloop.plugins import optional_import
-
 
 @dataclass(frozen=True)
 class AspectInfo:
@@ -51,8 +49,9 @@ def _text(value: Any, lang: str, default: str) -> str:
 @lru_cache(maxsize=1)
 def aspects() -> dict[str, AspectInfo]:
     """Every aspect of the default taxonomy by id (the fallback list when cxloop.text is absent)."""
-    text = optional_import("cxloop.text")
-    loader = getattr(text, "default_taxonomy", None) if text is not None else None
+    import cxloop.text as text
+
+    loader = getattr(text, "default_taxonomy", None)
     if loader is not None:
         try:
             taxonomy = loader()

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from cxloop.auth.models import User
 from cxloop.auth.policy import allow, can, department_filter, department_path
 from cxloop.deps import SessionDep
+from cxloop.i18n import translate
 from cxloop.metrics import service as metrics
 from cxloop.metrics.periods import Period
 from cxloop.metrics.schemas import TargetIn
@@ -27,7 +28,6 @@ from cxloop.metrics.views import (
 )
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web import charts
-from cxloop.web.i18n import translate
 from cxloop.web.tables import Column, Table, export_response, rows_of
 from cxloop.web.templating import get_locale, is_htmx, register_nav, render
 

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxloop.auth.deps import SESSION_USER_KEY, LoginRequired, login_url
 from cxloop.config import get_settings
-from cxloop.web.i18n import normalize_locale
+from cxloop.i18n import normalize_locale
 from cxloop.web.templating import (
     CSRF_FORM_FIELD,
     CSRF_HEADER,

@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 
 from cxloop import __version__
 from cxloop.config import get_settings
-from cxloop.web.i18n import LOCALES, in_locale, localized, normalize_locale, translate
+from cxloop.i18n import LOCALES, in_locale, localized, normalize_locale, translate
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 CSRF_SESSION_KEY = "csrf"

@@ -1,5 +1,9 @@
 """UI text in Simplified Chinese (default) and English, from the YAML catalogues next to this file.
 
+The core catalogue is ``zh.yaml`` / ``en.yaml``; each domain may keep its own catalogue beside them as
+``<domain>.zh.yaml`` / ``<domain>.en.yaml`` (keys under the domain's own prefix), so that domains do
+not all edit one file. A key defined twice is an error at load time.
+
 Keys are dotted (``nav.overview``); ``translate(key, locale, **kw)`` formats ``{name}`` placeholders.
 Names of aspects, indicators and departments are data, not UI text: they come from their own zh/en
 fields (see ``localized``).
@@ -26,13 +30,26 @@ def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
         out[prefix] = str(node)
 
 
+def catalogue_files(locale: str) -> list[Path]:
+    """The catalogue files of ``locale``: the core one first, then each domain's, by name."""
+    return [_DIR / f"{locale}.yaml", *sorted(_DIR.glob(f"*.{locale}.yaml"))]
+
+
 @lru_cache(maxsize=len(LOCALES))
 def catalogue(locale: str) -> dict[str, str]:
-    """The flat key -> text mapping of ``locale``."""
-    with (_DIR / f"{locale}.yaml").open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    """The flat key -> text mapping of ``locale``, merged from every catalogue file."""
     out: dict[str, str] = {}
-    _flatten("", data, out)
+    for path in catalogue_files(locale):
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        part: dict[str, str] = {}
+        _flatten("", data, part)
+        clash = sorted(part.keys() & out.keys())
+        if clash:
+            raise ValueError(
+                f"{path.name}: keys already defined in another catalogue: {', '.join(clash[:5])}"
+            )
+        out.update(part)
     return out
 
 
