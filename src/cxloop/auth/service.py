@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from cxloop.auth.models import ROLES, TOKEN_SCOPES, ApiToken, AuthSession, User
@@ -437,6 +437,13 @@ def start_session(*, db_session: Session, user: User) -> str:
     """Store a new browser session for ``user`` (committed); returns the random key for the cookie."""
     key = secrets.token_urlsafe(32)
     now = _now()
+    # Old rows of this user go when a new one comes, so the table stays as small as the live sessions.
+    db_session.execute(
+        delete(AuthSession).where(
+            AuthSession.user_id == user.id,
+            or_(AuthSession.expires_at <= now, AuthSession.revoked_at <= now - timedelta(days=1)),
+        )
+    )
     db_session.add(
         AuthSession(
             key_hash=hash_token(key), user_id=user.id, expires_at=now + SESSION_LIFETIME, last_seen_at=now
