@@ -1,7 +1,8 @@
 """Who is calling: FastAPI dependencies for the API (bearer token or session) and for pages (session).
 
-``api_auth`` guards every API router (see cxloop.app); ``require_page_user`` guards every page.
-Both put the resolved user on ``request.state.user`` so templates and services can read it.
+``api_auth`` authenticates every API router (see cxloop.app); ``require_page_user`` every page. Both
+put the resolved user on ``request.state.user`` so templates and services can read it. What the user
+may then do is decided by cxloop.auth.policy, whose ``allow(...)`` each route declares.
 """
 
 from __future__ import annotations

@@ -73,11 +73,6 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def session_fingerprint(user: User) -> str:
-    """A short digest of the password hash kept in the session: a password change logs out old sessions."""
-    return hashlib.sha256(user.password_hash.encode("utf-8")).hexdigest()[:16]
-
-
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LEN:
         raise AuthError("password_too_short", f"password must have at least {MIN_PASSWORD_LEN} characters")
