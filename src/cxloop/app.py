@@ -18,6 +18,8 @@ from cxloop.auth.deps import api_auth
 from cxloop.auth.policy import public as public_route
 from cxloop.config import get_settings
 from cxloop.customers import views as customers_views
+from cxloop.delivery import pages as delivery_pages
+from cxloop.delivery import views as delivery_views
 from cxloop.feedback import views as feedback_views
 from cxloop.imports import views as imports_views
 from cxloop.loop import pages as loop_pages
@@ -44,6 +46,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     metrics_views.router,
     loop_views.router,
     messaging_views.router,
+    delivery_views.router,
 )
 
 #: Routers of the HTML pages (mounted at the root).
@@ -52,6 +55,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     auth_pages.router,
     loop_pages.router,
     messaging_pages.router,
+    delivery_pages.router,
 )
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
