@@ -20,6 +20,7 @@ from cxloop import __version__
 from cxloop.auth import pages as auth_pages
 from cxloop.auth import views as auth_views
 from cxloop.auth.deps import api_auth
+from cxloop.auth.policy import public as public_route
 from cxloop.config import get_settings
 from cxloop.customers import views as customers_views
 from cxloop.delivery import pages as delivery_pages
@@ -106,8 +107,9 @@ def create_app(*, migrate_on_start: bool = True) -> FastAPI:
     )
     app.state.settings = settings
     # Login and token exchange must be reachable without a session; every other API route needs a
-    # logged-in user or a token (the rules live in cxloop.auth.deps). Integers beyond what the
-    # database holds are a 422 on every route, pages too, before its handler.
+    # logged-in user or a token (cxloop.auth.deps). What each caller may do is declared by the route
+    # itself with cxloop.auth.policy.allow (tests/auth/test_policy.py reads them from the router).
+    # Integers beyond what the database holds are a 422 on every route, pages too, before its handler.
     guards = [Depends(db_int_ranges)]
     app.include_router(auth_views.router, prefix=API_PREFIX, dependencies=guards)
     for router in API_ROUTERS:
@@ -123,12 +125,12 @@ def create_app(*, migrate_on_start: bool = True) -> FastAPI:
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(DataError, _out_of_range)  # PostgreSQL's word for the same mistake
 
-    @app.get("/favicon.ico", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False, dependencies=[public_route()])
     def favicon() -> RedirectResponse:
         """Browsers ask for /favicon.ico on their own; point them at the real icon."""
         return RedirectResponse("/static/img/favicon.svg", status_code=301)
 
-    @app.get(f"{API_PREFIX}/health", tags=["system"])
+    @app.get(f"{API_PREFIX}/health", tags=["system"], dependencies=[public_route()])
     def health() -> dict[str, str]:
         """Liveness check."""
         return {"status": "ok", "version": __version__}

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Shortest secret key accepted in production (e.g. `python -c "import secrets; print(secrets.token_urlsafe(32))"`).
+MIN_SECRET_LEN = 32
 
 
 class Settings(BaseSettings):
@@ -32,7 +36,9 @@ class Settings(BaseSettings):
         "cxloop", description="Celery queue name; separate installs on one Redis differ."
     )
     secret_key: str = Field("dev-insecure-secret-change-me", description="Signs sessions and CSRF tokens.")
-    environment: str = Field("development", description="'production' refuses unsafe defaults.")
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="'production' refuses unsafe defaults; any other value is an error."
+    )
     default_locale: str = Field("zh", description="UI language when the user has not chosen: zh or en.")
     smtp_host: str = Field("127.0.0.1")
     smtp_port: int = Field(25)
@@ -40,6 +46,10 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = Field("cxloop@localhost")
+    mail_sink: Literal["smtp", "file"] = Field(
+        "smtp",
+        description="'file' writes each mail as an .eml file under data_dir/mail instead of sending it.",
+    )
     base_url: str = Field("http://127.0.0.1:8000", description="Public address used in links in mails.")
     import_batch_size: int = Field(5000, ge=100, le=100_000)
     import_stale_after_s: int = Field(
@@ -155,8 +165,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _safe_in_production(self) -> Settings:
-        if self.environment == "production" and self.secret_key.startswith("dev-insecure"):
-            raise ValueError("CXLOOP_SECRET_KEY must be set to a random value in production")
+        if self.environment == "production":
+            if self.secret_key.startswith("dev-insecure"):
+                raise ValueError("CXLOOP_SECRET_KEY must be set to a random value in production")
+            if len(self.secret_key) < MIN_SECRET_LEN:
+                raise ValueError(
+                    f"CXLOOP_SECRET_KEY must have at least {MIN_SECRET_LEN} characters in production"
+                )
         return self
 
     @property

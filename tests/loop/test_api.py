@@ -51,9 +51,16 @@ def test_rules_tasks_cases_over_the_api(api: tuple[TestClient, dict[str, dict[st
         f"/api/v1/loop/tasks/{task['id']}", json={"status": "in_progress"}, headers=h["warehouse"]
     )
     assert moved.status_code == 200 and moved.json()["status"] == "in_progress"
+    # Verified is the indicator's verdict: a member may not set it (policy), a manager only by the lifecycle.
     assert (
         client.patch(
             f"/api/v1/loop/tasks/{task['id']}", json={"status": "verified"}, headers=h["warehouse"]
+        ).status_code
+        == 403
+    )
+    assert (
+        client.patch(
+            f"/api/v1/loop/tasks/{task['id']}", json={"status": "verified"}, headers=h["manager"]
         ).status_code
         == 422
     )

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from cxloop.metrics.rollup import refresh
 from cxloop.metrics.views import router
+from tests.auth.helpers import act_as
 from tests.metrics import factory
 
 
@@ -17,6 +18,7 @@ def test_api(db_session: Session) -> None:
     refresh(db_session=db_session)
     app = FastAPI()
     app.include_router(router, prefix="/api/v1")
+    act_as(app)
     client = TestClient(app)
     r = client.get(
         "/api/v1/metrics/indicators/damage_rate", params={"period": "2026-08", "scope": "carrier:C2"}

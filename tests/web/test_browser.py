@@ -279,3 +279,35 @@ def test_phone_overview_has_no_horizontal_scroll(browser: Any, server: Server) -
     page.click("label.nav-toggle-label")
     assert page.locator("nav.nav").is_visible()
     page.context.close()
+
+
+def test_new_task_reaches_the_assignees_inbox(browser: Any, server: Server) -> None:
+    """A manager creates a task for the warehouse head; the linked demo account sees it in 我的待办."""
+    from sqlalchemy import select
+
+    from cxloop.auth.models import User
+    from cxloop.db import session_scope
+
+    with session_scope() as session:
+        person_id = session.scalar(select(User.person_id).where(User.username == "warehouse"))
+    assert person_id is not None, "the demo's warehouse account is linked to a staff record"
+    title = "浏览器测试：复核破损包装"
+    manager = _page(browser)
+    _login(manager, server, "manager", "manager-demo")
+    token = manager.locator("input[name=csrf_token]").first.get_attribute("value")
+    created = manager.request.post(
+        f"{server.base_url}/api/v1/loop/tasks",
+        data={"title": title, "department": "warehouse", "assignee_id": person_id},
+        headers={"X-CSRF-Token": token or ""},
+    )
+    assert created.status == 201, created.text()
+    manager.context.close()
+
+    member = _page(browser)
+    _login(member, server, "warehouse", "warehouse-demo")
+    member.click("nav a[href='/inbox']")
+    member.wait_for_url(f"{server.base_url}/inbox")
+    assert "我的待办" in member.locator("nav a[href='/inbox']").inner_text()
+    assert member.locator("article h3", has_text=title).count() == 1
+    _shot(member, "inbox")
+    member.context.close()

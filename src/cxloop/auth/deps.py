@@ -1,11 +1,13 @@
 """Who is calling: FastAPI dependencies for the API (bearer token or session) and for pages (session).
 
-``api_auth`` guards every API router (see cxloop.app); ``require_page_user`` guards every page.
-Both put the resolved user on ``request.state.user`` so templates and services can read it.
+``api_auth`` authenticates every API router (see cxloop.app); ``require_page_user`` every page. Both
+put the resolved user on ``request.state.user`` so templates and services can read it. What the user
+may then do is decided by cxloop.auth.policy, whose ``allow(...)`` each route declares.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
@@ -18,13 +20,13 @@ from cxloop.auth import service
 from cxloop.auth.models import User
 from cxloop.deps import SessionDep
 
-#: Session keys (the session is a signed cookie, see cxloop.web.setup).
-SESSION_USER_KEY = "uid"
-SESSION_FINGERPRINT_KEY = "fp"
+#: Session keys (the session is a signed cookie, see cxloop.web.setup). It holds only the random key
+#: of a server-side session row (cxloop.auth.models.AuthSession), so logging out ends it for good.
+SESSION_ID_KEY = "sid"
+#: Kept for code that checks whether a session is logged in.
+SESSION_USER_KEY = SESSION_ID_KEY
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: API path prefixes that department members may not use at all (admin work: imports, users).
-MEMBER_FORBIDDEN_PREFIXES: tuple[str, ...] = ("/api/v1/imports", "/api/v1/auth/users")
 
 
 class LoginRequired(Exception):
@@ -45,33 +47,34 @@ def bearer_secret(request: Request) -> str | None:
 
 
 def session_user(request: Request, db_session: Session) -> User | None:
-    """The logged-in user of the session cookie, or None (also None after a password change)."""
+    """The logged-in user of the session cookie, or None (also after logout, expiry or a password change)."""
     session = request.scope.get("session")
     if not session:
         return None
-    user_id = session.get(SESSION_USER_KEY)
-    if not isinstance(user_id, int):
+    key = session.get(SESSION_ID_KEY)
+    if not isinstance(key, str) or not key:
         return None
-    user = service.get_user_by_id(db_session=db_session, user_id=user_id)
-    if user is None or not user.active:
-        return None
-    if session.get(SESSION_FINGERPRINT_KEY) != service.session_fingerprint(user):
-        return None
-    return user
+    return service.user_for_session(db_session=db_session, key=key)
 
 
-def login_session(request: Request, user: User) -> None:
-    """Remember ``user`` in the session (a fresh session: no fixation of an earlier one)."""
-    csrf = request.session.get("csrf")
+def login_session(request: Request, user: User, db_session: Session) -> None:
+    """Start a new server-side session for ``user`` with a new CSRF token (no fixation of an old one)."""
+    from cxloop.web.templating import CSRF_SESSION_KEY
+
+    old_key = request.session.get(SESSION_ID_KEY)
+    if isinstance(old_key, str) and old_key:
+        service.end_session(db_session=db_session, key=old_key)
     request.session.clear()
-    if csrf:
-        request.session["csrf"] = csrf
-    request.session[SESSION_USER_KEY] = user.id
-    request.session[SESSION_FINGERPRINT_KEY] = service.session_fingerprint(user)
+    request.session[SESSION_ID_KEY] = service.start_session(db_session=db_session, user=user)
+    # A token seen before login (e.g. on the login form, maybe planted) must not outlive it.
+    request.session[CSRF_SESSION_KEY] = secrets.token_urlsafe(32)
 
 
-def logout_session(request: Request) -> None:
-    """Forget the logged-in user."""
+def logout_session(request: Request, db_session: Session) -> None:
+    """End the session on the server (a saved cookie stops working) and forget it in the browser."""
+    key = request.session.get(SESSION_ID_KEY)
+    if isinstance(key, str) and key:
+        service.end_session(db_session=db_session, key=key)
     request.session.clear()
 
 
@@ -81,10 +84,13 @@ def resolve_user(request: Request, db_session: Session) -> User | None:
     if isinstance(cached, User):
         return cached
     secret = bearer_secret(request)
+    request.state.token_scopes = None
     if secret is not None:
         # A wrong token is an error even with a valid cookie: the client clearly meant the token.
-        user = service.user_for_token(db_session=db_session, secret=secret)
+        token = service.token_for_secret(db_session=db_session, secret=secret)
+        user = service.user_for_token(db_session=db_session, secret=secret) if token else None
         request.state.auth_method = "token" if user else None
+        request.state.token_scopes = frozenset(token.scopes.split()) if token else None
     else:
         user = session_user(request, db_session)
         request.state.auth_method = "session" if user else None
@@ -100,12 +106,11 @@ def _unauthorized() -> HTTPException:
     )
 
 
-def check_role_rules(user: User, method: str, path: str) -> None:
-    """The role rules of the API: analysts read only, department members stay out of admin routes."""
-    if user.role == "analyst" and method.upper() not in SAFE_METHODS:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="analysts have read-only access")
-    if user.role == "department_member" and path.startswith(MEMBER_FORBIDDEN_PREFIXES):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="not allowed for department members")
+def check_token_scope(request: Request) -> None:
+    """403 when a read-only API token is used for a change."""
+    scopes = getattr(request.state, "token_scopes", None)
+    if scopes is not None and "write" not in scopes and request.method.upper() not in SAFE_METHODS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this API token may only read (scope 'read')")
 
 
 #: Declares the bearer scheme in OpenAPI so /api/docs offers "Authorize" with an API token.
@@ -121,38 +126,15 @@ def api_auth(
     db_session: SessionDep,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
 ) -> User:
-    """Guard of every API route: a token or session user, else 401 JSON; role rules give 403."""
+    """Authentication of every API route: a token or session user, else 401 JSON.
+
+    What the caller may then do is decided by cxloop.auth.policy, which each route declares.
+    """
     user = resolve_user(request, db_session)
     if user is None:
         raise _unauthorized()
-    check_role_rules(user, request.method, request.url.path)
+    check_token_scope(request)
     return user
-
-
-def current_user(request: Request, db_session: SessionDep) -> User:
-    """The calling user (API routes); 401 when nobody is authenticated."""
-    return api_auth(request, db_session)
-
-
-CurrentUser = Annotated[User, Depends(current_user)]
-
-
-def require_roles(*roles: str) -> Callable[..., User]:
-    """A dependency allowing only ``roles`` (403 otherwise); works for API routes and pages."""
-
-    def dependency(request: Request, db_session: SessionDep) -> User:
-        user = resolve_user(request, db_session)
-        if user is None:
-            if request.url.path.startswith("/api/"):
-                raise _unauthorized()
-            raise LoginRequired(_next_url(request))
-        if user.role not in roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="your role may not do this")
-        if request.url.path.startswith("/api/"):
-            check_role_rules(user, request.method, request.url.path)
-        return user
-
-    return dependency
 
 
 def _next_url(request: Request) -> str:
@@ -167,11 +149,22 @@ def require_page_user(request: Request, db_session: SessionDep) -> User:
         raise LoginRequired(_next_url(request))
     request.state.user = user
     request.state.auth_method = "session"
-    if user.role == "analyst" and request.method.upper() not in SAFE_METHODS:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="analysts have read-only access")
     return user
 
 
+def authenticated_caller(request: Request, db_session: SessionDep) -> User:
+    """The caller of a route guarded by cxloop.auth.policy.allow: API 401 / page login redirect."""
+    if request.url.path.startswith("/api/"):
+        return api_auth(request, db_session)
+    return require_page_user(request, db_session)
+
+
+def current_user(request: Request, db_session: SessionDep) -> User:
+    """The calling user (API routes); 401 when nobody is authenticated. Declares no policy."""
+    return api_auth(request, db_session)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
 PageUser = Annotated[User, Depends(require_page_user)]
 
 
@@ -187,19 +180,35 @@ def user_department_code(user: User) -> str | None:
     return service.user_department_code(user)
 
 
-def can_see_department(user: User, code: str) -> bool:
-    """Whether ``user`` may see department ``code``: members only their own, everyone else all."""
-    if user.role != "department_member":
-        return True
-    return user_department_code(user) == code
-
-
-def require_department_access(user: User, code: str) -> None:
-    """403 unless ``user`` may see department ``code``."""
-    if not can_see_department(user, code):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this is another department's page")
-
-
 def login_url(next_url: str) -> str:
     """The login page that returns to ``next_url`` afterwards."""
     return f"/login?next={quote(next_url, safe='/')}"
+
+
+# --- kept for code written before cxloop.auth.policy; new routes declare policy.allow(...) instead ---
+
+
+def require_roles(*roles: str) -> Callable[..., User]:
+    """A dependency allowing only ``roles`` (403 otherwise). Declares no policy: prefer policy.allow."""
+
+    def dependency(request: Request, db_session: SessionDep) -> User:
+        user = authenticated_caller(request, db_session)
+        if user.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="your role may not do this")
+        return user
+
+    return dependency
+
+
+def can_see_department(user: User, code: str) -> bool:
+    """Whether ``user`` may read department ``code``'s tasks and numbers (asks the policy)."""
+    from cxloop.auth.policy import can
+
+    return can(user, "metrics", "read", code)
+
+
+def require_department_access(user: User, code: str) -> None:
+    """403 unless ``user`` may read department ``code`` (asks the policy)."""
+    from cxloop.auth.policy import authorize
+
+    authorize(user, "metrics", "read", code)

@@ -11,6 +11,8 @@ from cxloop.db import Base, TimestampMixin
 
 #: admin; cx_manager; department_member (sees own department only); analyst (read-only).
 ROLES = ("admin", "cx_manager", "department_member", "analyst")
+#: What an API token may be allowed to do.
+TOKEN_SCOPES = ("read", "write")
 
 
 class User(TimestampMixin, Base):
@@ -45,3 +47,24 @@ class ApiToken(TimestampMixin, Base):
     prefix: Mapped[str] = mapped_column(String(16))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Space-separated: "read" allows safe methods only, "write" allows changes too.
+    scopes: Mapped[str] = mapped_column(String(64), default="read write")
+    #: After this moment the token is refused (None: never; only tokens made before expiry existed).
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AuthSession(TimestampMixin, Base):
+    """A browser login kept on the server, so logging out (or an admin) can end it for good.
+
+    The cookie holds only a random id; the row holds its hash. Revoking the row ends the session even
+    for someone who saved the cookie.
+    """
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -6,36 +6,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
-from cxloop.auth import service
-from cxloop.auth.deps import (
-    LoginRequired,
-    login_session,
-    logout_session,
-    optional_page_user,
-    require_roles,
-    session_user,
-)
+from cxloop.auth import ratelimit, service
+from cxloop.auth.deps import login_session, logout_session, optional_page_user
 from cxloop.auth.models import ROLES, User
+from cxloop.auth.policy import allow, public, roles_allowed
 from cxloop.deps import SessionDep
+from cxloop.org.models import Person
 from cxloop.web.templating import LOCALE_COOKIE, register_nav, render
 
 router = APIRouter(include_in_schema=False)
 
-register_nav("users", "/users", roles=("admin",), order=90)
+register_nav("users", "/users", roles=roles_allowed("users", "read"), order=90)
 
-
-def account_page_user(request: Request, db_session: SessionDep) -> User:
-    """The logged-in user for pages about their own account (analysts included: it is not shop data)."""
-    user = session_user(request, db_session)
-    if user is None:
-        raise LoginRequired(request.url.path)
-    request.state.user = user
-    return user
-
-
-AccountPageUser = Annotated[User, Depends(account_page_user)]
-AdminPageUser = Annotated[User, Depends(require_roles("admin"))]
+AccountPageUser = Annotated[User, allow("account", "use")]
+UsersReader = Annotated[User, allow("users", "read")]
+UsersWriter = Annotated[User, allow("users", "write")]
 
 
 def _safe_next(next_url: str | None) -> str:
@@ -49,7 +36,7 @@ def _set_locale_cookie(response: Response, locale: str) -> None:
     response.set_cookie(LOCALE_COOKIE, locale, max_age=31_536_000, samesite="lax", path="/")
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.get("/login", response_class=HTMLResponse, dependencies=[public()])
 def login_form(
     request: Request, user: Annotated[User | None, Depends(optional_page_user)], next: str = "/"
 ) -> Response:
@@ -60,7 +47,7 @@ def login_form(
     return render(request, "auth/login.html", {"next_url": _safe_next(next), "logged_out": logged_out})
 
 
-@router.post("/login", response_class=HTMLResponse)
+@router.post("/login", response_class=HTMLResponse, dependencies=[public()])
 def login(
     request: Request,
     db_session: SessionDep,
@@ -68,23 +55,36 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    """Check the password, start the session and go to the page asked for."""
-    user = service.authenticate(db_session=db_session, username=username, password=password)
+    """Check the password (failures are rate-limited), start a new session and go to the page asked for."""
+    context: dict[str, Any] = {"next_url": _safe_next(next), "username": username}
+    try:
+        user = ratelimit.authenticate(
+            db_session=db_session,
+            username=username,
+            password=password,
+            address=ratelimit.client_address(request),
+        )
+    except ratelimit.Throttled as exc:
+        request.state.user = None
+        context |= {"error": "auth.throttled", "error_args": {"seconds": exc.retry_after}}
+        throttled = render(request, "auth/login.html", context, status_code=429)
+        throttled.headers["Retry-After"] = str(exc.retry_after)
+        return throttled
     if user is None:
         request.state.user = None
-        context = {"next_url": _safe_next(next), "error": "auth.wrong_credentials", "username": username}
+        context["error"] = "auth.wrong_credentials"
         return render(request, "auth/login.html", context, status_code=400)
-    login_session(request, user)
+    login_session(request, user, db_session)
     response = RedirectResponse(_safe_next(next), status_code=303)
     if user.locale:
         _set_locale_cookie(response, user.locale)  # the cookie outranks the preference, so align them
     return response
 
 
-@router.post("/logout")
-def logout(request: Request) -> Response:
-    """End the session."""
-    logout_session(request)
+@router.post("/logout", dependencies=[public()])
+def logout(request: Request, db_session: SessionDep) -> Response:
+    """End the session on the server too: a saved copy of the cookie no longer works."""
+    logout_session(request, db_session)
     return RedirectResponse("/login?logged_out=1", status_code=303)
 
 
@@ -133,16 +133,37 @@ def profile_password(
         service.change_password(db_session=db_session, user=user, current=current, new=new)
     except service.AuthError as exc:
         return _profile(request, db_session, user, status_code=400, error=f"auth.error.{exc.code}")
-    login_session(request, user)  # refresh the fingerprint of this session only
+    login_session(request, user, db_session)  # the change ended every session; this one starts anew
     return RedirectResponse("/profile?done=password", status_code=303)
 
 
 @router.post("/profile/tokens", response_class=HTMLResponse)
 def profile_create_token(
-    request: Request, user: AccountPageUser, db_session: SessionDep, name: Annotated[str, Form()]
+    request: Request,
+    user: AccountPageUser,
+    db_session: SessionDep,
+    name: Annotated[str, Form()],
+    scope: Annotated[str, Form()] = "write",
+    expires_days: Annotated[int, Form()] = service.TOKEN_DEFAULT_DAYS,
 ) -> HTMLResponse:
     """Create an API token and show it this once (no redirect: the secret must not sit in a URL)."""
-    new = service.create_token(db_session=db_session, user=user, name=name)
+    scopes = ["read", "write"] if scope == "write" else [scope]
+    try:
+        ratelimit.check_token_creation(user.id)
+        new = service.create_token(
+            db_session=db_session, user=user, name=name, scopes=scopes, expires_days=expires_days
+        )
+    except ratelimit.Throttled as exc:
+        return _profile(
+            request,
+            db_session,
+            user,
+            status_code=429,
+            error="auth.throttled",
+            error_args={"seconds": exc.retry_after},
+        )
+    except service.AuthError as exc:
+        return _profile(request, db_session, user, status_code=400, error=f"auth.error.{exc.code}")
     return _profile(request, db_session, user, new_token=new.secret, message="tokens.created_message")
 
 
@@ -159,6 +180,7 @@ def _users_page(
 ) -> HTMLResponse:
     departments = service.list_departments(db_session=db_session)
     by_id = {d.id: d for d in departments}
+    people = {p.id: p for p in db_session.scalars(select(Person).order_by(Person.external_id))}
     rows = []
     for user in service.list_users(db_session=db_session):
         department = by_id.get(user.department_id) if user.department_id is not None else None
@@ -167,33 +189,52 @@ def _users_page(
                 "user": user,
                 "department_code": department.code if department else None,
                 "department": department,
+                "person": people.get(user.person_id) if user.person_id is not None else None,
             }
         )
-    context = {"users": rows, "roles": ROLES, "departments": departments, **extra}
+    context = {
+        "users": rows,
+        "roles": ROLES,
+        "departments": departments,
+        "people": list(people.values()),
+        **extra,
+    }
     return render(request, "auth/users.html", context, status_code=status_code)
 
 
 @router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request, _admin: AdminPageUser, db_session: SessionDep) -> HTMLResponse:
+def users_page(request: Request, _admin: UsersReader, db_session: SessionDep) -> HTMLResponse:
     """User administration (admins only)."""
     done = request.query_params.get("done")
+    if done == "linked":
+        count = request.query_params.get("count", "0")
+        return _users_page(request, db_session, message="users.linked", message_args={"count": count})
     return _users_page(
         request, db_session, message={"created": "users.created", "saved": "profile.saved"}.get(done or "")
     )
 
 
+@router.post("/users/link-by-email")
+def users_link_by_email(_admin: UsersWriter, db_session: SessionDep) -> Response:
+    """Link every unlinked account to the staff record with the same email."""
+    count = service.link_users_by_email(db_session=db_session)
+    return RedirectResponse(f"/users?done=linked&count={count}", status_code=303)
+
+
 @router.post("/users", response_class=HTMLResponse)
 def users_create(
     request: Request,
-    _admin: AdminPageUser,
+    _admin: UsersWriter,
     db_session: SessionDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
     role: Annotated[str, Form()],
     department: Annotated[str, Form()] = "",
     display_name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    person: Annotated[str, Form()] = "",
 ) -> Response:
-    """Create a user from the admin form."""
+    """Create a user from the admin form (linked to a staff record by id, else by email)."""
     try:
         service.create_user(
             db_session=db_session,
@@ -202,6 +243,8 @@ def users_create(
             role=role,
             department=department or None,
             display_name=display_name or None,
+            email=email.strip() or None,
+            person=person.strip() or None,
         )
     except service.AuthError as exc:
         db_session.rollback()
@@ -213,13 +256,14 @@ def users_create(
 def users_update(
     request: Request,
     username: str,
-    admin: AdminPageUser,
+    admin: UsersWriter,
     db_session: SessionDep,
     role: Annotated[str, Form()],
     department: Annotated[str, Form()] = "",
     active: Annotated[str, Form()] = "",
+    person: Annotated[str, Form()] = "",
 ) -> Response:
-    """Change a user's role, department and active flag from the admin form."""
+    """Change a user's role, department, active flag and staff link from the admin form."""
     user = service.get_user(db_session=db_session, username=username)
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND)
@@ -227,7 +271,12 @@ def users_update(
         return _users_page(request, db_session, status_code=400, error="auth.error.self_demote")
     try:
         service.update_user(
-            db_session=db_session, user=user, role=role, department=department, active=bool(active)
+            db_session=db_session,
+            user=user,
+            role=role,
+            department=department,
+            active=bool(active),
+            person=person.strip(),
         )
     except service.AuthError as exc:
         db_session.rollback()

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
-from cxloop.auth import service
-from cxloop.auth.deps import bearer_scheme, require_roles, resolve_user
-from cxloop.auth.models import ROLES, ApiToken, User
+from cxloop.auth import ratelimit, service
+from cxloop.auth.models import ROLES, TOKEN_SCOPES, ApiToken, User
+from cxloop.auth.policy import allow, public
 from cxloop.deps import SessionDep
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -32,6 +32,7 @@ class UserOut(BaseModel):
     locale: str | None = None
     active: bool
     last_login_at: datetime | None = None
+    person: str | None = Field(None, description="External id of the linked staff record (notifications).")
 
 
 class TokenOut(BaseModel):
@@ -43,6 +44,8 @@ class TokenOut(BaseModel):
     created_at: datetime | None = None
     last_used_at: datetime | None = None
     revoked: bool
+    scopes: list[str] = Field(description="'read' (safe methods only) and/or 'write'.")
+    expires_at: datetime | None = None
 
 
 class NewTokenOut(TokenOut):
@@ -51,18 +54,23 @@ class NewTokenOut(TokenOut):
     token: str
 
 
-class TokenRequest(BaseModel):
+class TokenCreate(BaseModel):
+    """A new token of the calling user: a label, what it may do and how long it lives."""
+
+    name: str = Field(
+        "api", max_length=200, description="A label for the token, e.g. the script that uses it."
+    )
+    scopes: list[str] = Field(default_factory=lambda: list(TOKEN_SCOPES), description="read and/or write")
+    expires_days: int = Field(
+        service.TOKEN_DEFAULT_DAYS, ge=1, le=service.TOKEN_MAX_DAYS, description="Days until it expires."
+    )
+
+
+class TokenRequest(TokenCreate):
     """Username and password exchanged for a new API token."""
 
     username: str
     password: str
-    name: str = Field("api", description="A label for the token, e.g. the script that uses it.")
-
-
-class TokenCreate(BaseModel):
-    """A label for a new token of the calling user."""
-
-    name: str = "api"
 
 
 class UserCreate(BaseModel):
@@ -75,6 +83,7 @@ class UserCreate(BaseModel):
     display_name: str | None = None
     email: str | None = None
     locale: str | None = None
+    person: str | None = Field(None, description="External id of a staff record to link (default: by email).")
 
 
 class UserUpdate(BaseModel):
@@ -86,6 +95,7 @@ class UserUpdate(BaseModel):
     email: str | None = None
     active: bool | None = None
     locale: str | None = None
+    person: str | None = Field(None, description="External id of a staff record; an empty string unlinks.")
     password: str | None = Field(None, min_length=service.MIN_PASSWORD_LEN)
 
 
@@ -101,7 +111,16 @@ def user_out(user: User) -> UserOut:
         locale=user.locale,
         active=user.active,
         last_login_at=user.last_login_at,
+        person=_person_id(user),
     )
+
+
+def _person_id(user: User) -> str | None:
+    from sqlalchemy.orm import object_session
+
+    session = object_session(user)
+    person = service.linked_person(db_session=session, user=user) if session is not None else None
+    return person.external_id if person is not None else None
 
 
 def token_out(token: ApiToken) -> TokenOut:
@@ -113,39 +132,58 @@ def token_out(token: ApiToken) -> TokenOut:
         created_at=token.created_at,
         last_used_at=token.last_used_at,
         revoked=token.revoked,
+        scopes=(token.scopes or "").split(),
+        expires_at=token.expires_at,
     )
 
 
-def account_user(
-    request: Request, db_session: SessionDep, _bearer: Annotated[object, Depends(bearer_scheme)]
-) -> User:
-    """The caller, for routes about their own account (analysts may manage their own tokens)."""
-    user = resolve_user(request, db_session)
-    if user is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="authentication required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return user
-
-
-AccountUser = Annotated[User, Depends(account_user)]
-AdminUser = Annotated[User, Depends(require_roles("admin"))]
+AccountUser = Annotated[User, allow("account", "use")]
+UsersReader = Annotated[User, allow("users", "read")]
+UsersWriter = Annotated[User, allow("users", "write")]
 
 
 def _bad_request(exc: service.AuthError) -> HTTPException:
     return HTTPException(status.HTTP_400_BAD_REQUEST, detail={"code": exc.code, "message": str(exc)})
 
 
-@router.post("/token", response_model=NewTokenOut, status_code=201)
-def exchange_token(body: TokenRequest, db_session: SessionDep) -> NewTokenOut:
-    """Exchange a username and password for a new API token (shown once)."""
-    user = service.authenticate(db_session=db_session, username=body.username, password=body.password)
+def _new_token(db_session: SessionDep, user: User, body: TokenCreate) -> NewTokenOut:
+    try:
+        ratelimit.check_token_creation(user.id)
+        new = service.create_token(
+            db_session=db_session,
+            user=user,
+            name=body.name,
+            scopes=body.scopes,
+            expires_days=body.expires_days,
+        )
+    except ratelimit.Throttled as exc:
+        raise exc.http() from None
+    except service.AuthError as exc:
+        raise _bad_request(exc) from exc
+    return NewTokenOut(**token_out(new.token).model_dump(), token=new.secret)
+
+
+@router.post(
+    "/token",
+    response_model=NewTokenOut,
+    status_code=201,
+    dependencies=[public()],
+    responses={401: {"description": "Wrong username or password"}, 429: {"description": "Too many failures"}},
+)
+def exchange_token(body: TokenRequest, request: Request, db_session: SessionDep) -> NewTokenOut:
+    """Exchange a username and password for a new API token (shown once); failures are rate-limited."""
+    try:
+        user = ratelimit.authenticate(
+            db_session=db_session,
+            username=body.username,
+            password=body.password,
+            address=ratelimit.client_address(request),
+        )
+    except ratelimit.Throttled as exc:
+        raise exc.http() from None
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong username or password")
-    new = service.create_token(db_session=db_session, user=user, name=body.name)
-    return NewTokenOut(**token_out(new.token).model_dump(), token=new.secret)
+    return _new_token(db_session, user, body)
 
 
 @router.get("/me", response_model=UserOut)
@@ -163,8 +201,7 @@ def my_tokens(user: AccountUser, db_session: SessionDep) -> list[TokenOut]:
 @router.post("/tokens", response_model=NewTokenOut, status_code=201)
 def create_my_token(body: TokenCreate, user: AccountUser, db_session: SessionDep) -> NewTokenOut:
     """Create an API token for the caller (the secret is in the answer, only this once)."""
-    new = service.create_token(db_session=db_session, user=user, name=body.name)
-    return NewTokenOut(**token_out(new.token).model_dump(), token=new.secret)
+    return _new_token(db_session, user, body)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
@@ -176,13 +213,13 @@ def revoke_my_token(token_id: int, user: AccountUser, db_session: SessionDep) ->
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(_admin: AdminUser, db_session: SessionDep) -> list[UserOut]:
+def list_users(_admin: UsersReader, db_session: SessionDep) -> list[UserOut]:
     """Every user (admins only)."""
     return [user_out(u) for u in service.list_users(db_session=db_session)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(body: UserCreate, _admin: AdminUser, db_session: SessionDep) -> UserOut:
+def create_user(body: UserCreate, _admin: UsersWriter, db_session: SessionDep) -> UserOut:
     """Create a user (admins only)."""
     try:
         user = service.create_user(db_session=db_session, **body.model_dump())
@@ -199,13 +236,13 @@ def _user_or_404(db_session: SessionDep, username: str) -> User:
 
 
 @router.get("/users/{username}", response_model=UserOut)
-def get_user(username: str, _admin: AdminUser, db_session: SessionDep) -> UserOut:
+def get_user(username: str, _admin: UsersReader, db_session: SessionDep) -> UserOut:
     """One user (admins only)."""
     return user_out(_user_or_404(db_session, username))
 
 
 @router.patch("/users/{username}", response_model=UserOut)
-def update_user(username: str, body: UserUpdate, admin: AdminUser, db_session: SessionDep) -> UserOut:
+def update_user(username: str, body: UserUpdate, admin: UsersWriter, db_session: SessionDep) -> UserOut:
     """Change a user's role, department, names, active flag or password (admins only)."""
     user = _user_or_404(db_session, username)
     changes = body.model_dump(exclude_unset=True)
@@ -223,7 +260,7 @@ def update_user(username: str, body: UserUpdate, admin: AdminUser, db_session: S
 
 
 @router.delete("/users/{username}", status_code=204)
-def delete_user(username: str, admin: AdminUser, db_session: SessionDep) -> Response:
+def delete_user(username: str, admin: UsersWriter, db_session: SessionDep) -> Response:
     """Delete a user and their tokens (admins only; not yourself)."""
     user = _user_or_404(db_session, username)
     if user.id == admin.id:

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from cxloop.auth.deps import PageUser, user_department_code
+from cxloop.auth.policy import allow
 from cxloop.delivery import service
 from cxloop.delivery.schemas import DeliveryExperience
 from cxloop.deps import SessionDep
@@ -21,7 +22,8 @@ from cxloop.web import charts
 from cxloop.web.tables import Column, Table, export_response
 from cxloop.web.templating import get_locale, register_nav, register_template_dir, render
 
-router = APIRouter(include_in_schema=False)
+#: Delivery pages show metrics (cxloop.auth.policy); the at-risk list narrows itself for members.
+router = APIRouter(include_in_schema=False, dependencies=[allow("metrics", "read")])
 register_template_dir(Path(__file__).parent / "templates")
 register_nav("delivery", "/delivery", order=17)
 

@@ -8,11 +8,16 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query
 
+from cxloop.auth.models import User
+from cxloop.auth.policy import allow
 from cxloop.delivery import schemas as s
 from cxloop.delivery import service
 from cxloop.deps import SessionDep
+from cxloop.metrics.views import indicator_department
 
-router = APIRouter(tags=["delivery"])
+#: Delivery numbers are metrics: everyone reads them (cxloop.auth.policy); an indicator's range is
+#: scoped to its owning department like the metrics API.
+router = APIRouter(tags=["delivery"], dependencies=[allow("metrics", "read")])
 T = TypeVar("T")
 
 
@@ -84,6 +89,7 @@ def get_duration(
 
 @router.get("/delivery/indicators/{code}/range", response_model=s.RangeValue)
 def get_indicator_range(
+    _user: Annotated[User, allow("metrics", "read", scope=indicator_department)],
     db_session: SessionDep,
     code: str,
     start: Annotated[date | None, Query(description="First day; empty = first day with data")] = None,

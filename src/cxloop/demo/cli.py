@@ -75,6 +75,7 @@ def demo_command(
     from cxloop.demo.flows import build_demo, has_demo
 
     folder = _use_data_dir(data_dir)
+    _use_mail_files()
     if has_demo(folder) and _database_has_orders() and not force:
         console.print(
             f"[yellow]{folder} already has a demo; use --force to rebuild it.[/yellow] "
@@ -104,6 +105,18 @@ def demo_command(
 
         console.print(f"open 打开 [bold]http://{host}:{port}[/bold]  (Ctrl+C to stop 停止)")
         serve_app(host=host, port=port)
+
+
+def _use_mail_files() -> None:
+    """The demo has no mail server: unless CXLOOP_MAIL_SINK says otherwise, mails become .eml files."""
+    from cxloop.config import get_settings
+    from cxloop.loop.notify import mail_folder
+
+    if "CXLOOP_MAIL_SINK" not in os.environ:
+        os.environ["CXLOOP_MAIL_SINK"] = "file"
+        get_settings.cache_clear()
+    if get_settings().mail_sink == "file":
+        console.print(f"mail is written to 邮件写入 [bold]{mail_folder()}[/bold] (*.eml)")
 
 
 def _print_accounts() -> None:

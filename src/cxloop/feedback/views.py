@@ -7,15 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
+from cxloop.auth.policy import allow
 from cxloop.deps import SessionDep
 from cxloop.feedback import service
 from cxloop.feedback.schemas import FeedbackAspectRead, FeedbackPage, FeedbackRead
 from cxloop.vocab import CHANNELS, SENTIMENTS
 
 router = APIRouter(tags=["feedback"])
+FeedbackReader = allow("feedback", "read")
 
 
-@router.get("/feedback", response_model=FeedbackPage)
+@router.get("/feedback", response_model=FeedbackPage, dependencies=[FeedbackReader])
 def list_feedback(
     db_session: SessionDep,
     channel: Annotated[str | None, Query(description=f"One of {', '.join(CHANNELS)}")] = None,
@@ -55,7 +57,7 @@ def list_feedback(
     )
 
 
-@router.get("/feedback/{feedback_id}", response_model=FeedbackRead)
+@router.get("/feedback/{feedback_id}", response_model=FeedbackRead, dependencies=[FeedbackReader])
 def get_feedback(feedback_id: int, db_session: SessionDep) -> FeedbackRead:
     """One feedback item with its aspect mentions."""
     item = service.get_item(db_session=db_session, feedback_id=feedback_id)

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from cxloop.auth.policy import allow
 from cxloop.config import get_settings
 from cxloop.deps import SessionDep
 from cxloop.imports.flows import MAPPING_NAME, OPTIONS_NAME
@@ -32,7 +33,10 @@ from cxloop.imports.schemas import (
 from cxloop.imports.service import ImportSummary, import_rows, load_mapping, mark_stale_runs, safe_upload_name
 from cxloop.pipeline import follow_up_import
 
+#: Imports change the shop's data and their rejects hold customers' rows: see cxloop.auth.policy.
 router = APIRouter(tags=["imports"])
+ImportReader = allow("imports", "read")
+ImportWriter = allow("imports", "write")
 
 _CHUNK = 1 << 20
 _MAX_ERRORS = 100
@@ -63,6 +67,7 @@ async def _save(upload: UploadFile, target: Path) -> None:
 
 @router.post(
     "/import/{kind}",
+    dependencies=[ImportWriter],
     response_model=ImportSummaryOut,
     responses={202: {"description": "Queued on the workers"}, 404: {}, 422: {}},
 )
@@ -141,7 +146,7 @@ def _run_summary(session: SessionDep, run_id: int) -> Any:
     }
 
 
-@router.get("/import/runs", response_model=list[ImportRunOut])
+@router.get("/import/runs", response_model=list[ImportRunOut], dependencies=[ImportReader])
 def list_runs(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -162,7 +167,7 @@ def list_runs(
     return out
 
 
-@router.get("/import/runs/{run_id}", response_model=ImportSummaryOut)
+@router.get("/import/runs/{run_id}", response_model=ImportSummaryOut, dependencies=[ImportReader])
 def get_run(run_id: int, session: SessionDep) -> Any:
     """One run with its counts and its first errors."""
     mark_stale_runs(db_session=session)
@@ -183,7 +188,7 @@ def get_run(run_id: int, session: SessionDep) -> Any:
     return _run_summary(session, run_id)
 
 
-@router.get("/import/runs/{run_id}/rejects", response_class=FileResponse)
+@router.get("/import/runs/{run_id}/rejects", response_class=FileResponse, dependencies=[ImportReader])
 def download_rejects(run_id: int, session: SessionDep) -> FileResponse:
     """The rejects file of a run (same format as the upload, with an ``error`` column)."""
     run = session.get(ImportRun, run_id)
@@ -206,19 +211,19 @@ def _import_json(session: SessionDep, kind: str, items: list[Any]) -> Any:
     return data
 
 
-@router.post("/feedback", response_model=ImportSummaryOut)
+@router.post("/feedback", response_model=ImportSummaryOut, dependencies=[ImportWriter])
 def post_feedback(session: SessionDep, body: Annotated[FeedbackIn | list[FeedbackIn], Body()]) -> Any:
     """Store one feedback item or a list; re-sending an id updates it instead of adding one."""
     return _import_json(session, "feedback", body if isinstance(body, list) else [body])
 
 
-@router.post("/events/order", response_model=ImportSummaryOut)
+@router.post("/events/order", response_model=ImportSummaryOut, dependencies=[ImportWriter])
 def post_order_events(session: SessionDep, body: Annotated[OrderEventIn | list[OrderEventIn], Body()]) -> Any:
     """Store order timeline events (idempotent on order + kind + time) and update their orders."""
     return _import_json(session, "order_events", body if isinstance(body, list) else [body])
 
 
-@router.post("/events/customer", response_model=ImportSummaryOut)
+@router.post("/events/customer", response_model=ImportSummaryOut, dependencies=[ImportWriter])
 def post_customer_events(
     session: SessionDep, body: Annotated[CustomerEventIn | list[CustomerEventIn], Body()]
 ) -> Any:

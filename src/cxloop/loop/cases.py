@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from cxloop.auth.policy import redact_text
 from cxloop.customers.models import Customer
 from cxloop.db import require_reference
 from cxloop.feedback.models import FeedbackItem
@@ -193,7 +194,8 @@ def cases_from_feedback(*, db_session: Session, at: datetime | None = None) -> l
     db_session.info.pop("cxloop_case_rotation", None)  # start from what the database says
     for item in items:
         priority = "high" if (item.rating is not None and item.rating <= 1) else "medium"
-        title = (item.title or item.text or "").strip().replace("\n", " ")[
+        # The title travels (lists, mail subjects, chat): never with the customer's contact details.
+        title = (redact_text((item.title or item.text or "").strip().replace("\n", " ")) or "")[
             :80
         ] or f"feedback {item.external_id}"
         created.append(
@@ -230,10 +232,17 @@ def steps(*, db_session: Session, case_id: int) -> list[CaseStep]:
 
 
 def list_cases(
-    *, db_session: Session, status: str | None = None, assignee_id: int | None = None, limit: int = 500
+    *,
+    db_session: Session,
+    status: str | None = None,
+    assignee_id: int | None = None,
+    department: str | None = None,
+    limit: int = 500,
 ) -> list[Case]:
-    """Cases, newest first."""
+    """Cases, newest first (only ``department``'s when given)."""
     query = select(Case)
+    if department is not None:
+        query = query.where(Case.department == department)
     if status:
         query = query.where(Case.status == status)
     if assignee_id:

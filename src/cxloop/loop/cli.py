@@ -41,6 +41,47 @@ def _actor(actor: str | None) -> str:
     return actor or f"cli:{getpass.getuser()}"
 
 
+def _check(
+    session: Session,
+    actor: str | None,
+    resource: str,
+    action: str,
+    *,
+    department: str | None = None,
+    task_id: int | None = None,
+    case_id: int | None = None,
+) -> None:
+    """``--actor`` naming a cxloop user acts for that user, so the policy decides as on pages and API.
+
+    Without --actor (or with a label that is no user's name) the command runs with the operator's
+    rights: whoever runs the CLI holds the database anyway (docs/security.md).
+    """
+    from cxloop.auth.policy import authorize
+    from cxloop.auth.service import get_user
+
+    user = get_user(db_session=session, username=actor) if actor else None
+    if user is None:
+        return
+    try:
+        if task_id is not None:
+            from cxloop.loop.tasks import get_task
+
+            department = get_task(db_session=session, task_id=task_id).department
+        if case_id is not None:
+            from cxloop.loop.cases import get_case
+
+            department = get_case(db_session=session, case_id=case_id).department
+        authorize(user, resource, action, department)
+    except KeyError as exc:
+        _fail(exc)
+    except Exception as exc:  # policy.Forbidden: say it like the API does, exit 1
+        detail = getattr(exc, "detail", None)
+        if detail is None:
+            raise
+        console.print(f"[red]403 {detail}[/red]")
+        raise typer.Exit(code=1) from None
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
@@ -199,6 +240,7 @@ def webhook_add(
     from cxloop.loop.webhooks import save_webhook
 
     with _session() as session:
+        _check(session, actor, "webhooks", "write")
         try:
             hook = save_webhook(
                 db_session=session,
@@ -293,6 +335,7 @@ def tasks_create(
     from cxloop.loop.tasks import create_task
 
     with _session() as session:
+        _check(session, actor, "tasks", "write", department=department)
         try:
             task = create_task(
                 db_session=session,
@@ -320,6 +363,9 @@ def tasks_update(
     from cxloop.loop.tasks import update_task
 
     with _session() as session:
+        _check(session, actor, "tasks", "write", task_id=task_id)
+        if status == "verified":
+            _check(session, actor, "tasks", "verify", task_id=task_id)
         try:
             task = update_task(
                 db_session=session,
@@ -341,6 +387,7 @@ def tasks_comment(task_id: int, body: str, actor: Actor = None) -> None:
     from cxloop.loop.tasks import add_comment
 
     with _session() as session:
+        _check(session, actor, "tasks", "write", task_id=task_id)
         try:
             add_comment(db_session=session, task_id=task_id, author=_actor(actor), body=body)
         except (KeyError, ValueError) as exc:
@@ -397,6 +444,7 @@ def cases_create(
     from cxloop.loop.cases import create_case
 
     with _session() as session:
+        _check(session, actor, "cases", "write", department="customer_service")
         try:
             case = create_case(
                 db_session=session,
@@ -446,6 +494,7 @@ def cases_step(
     from cxloop.loop.cases import complete_step
 
     with _session() as session:
+        _check(session, actor, "cases", "write", case_id=case_id)
         try:
             complete_step(db_session=session, case_id=case_id, step=step, actor=_actor(actor), note=note)
         except (KeyError, ValueError) as exc:
@@ -463,6 +512,7 @@ def cases_promise(
     from cxloop.loop.cases import set_promise
 
     with _session() as session:
+        _check(session, actor, "cases", "write", case_id=case_id)
         try:
             case = set_promise(db_session=session, case_id=case_id, promise=promise, actor=_actor(actor))
         except (KeyError, ValueError) as exc:
@@ -478,6 +528,7 @@ def cases_follow_up(
     from cxloop.loop.cases import record_follow_up
 
     with _session() as session:
+        _check(session, actor, "cases", "write", case_id=case_id)
         try:
             record_follow_up(db_session=session, case_id=case_id, actor=_actor(actor), note=note)
         except KeyError as exc:
@@ -497,6 +548,7 @@ def cases_resolve(
     from cxloop.loop.cases import resolve_case
 
     with _session() as session:
+        _check(session, actor, "cases", "write", case_id=case_id)
         try:
             resolve_case(
                 db_session=session,
@@ -535,6 +587,7 @@ def rules_load(
     from cxloop.loop.rules import load_rules
 
     with _session() as session:
+        _check(session, actor, "rules", "write")
         try:
             result = load_rules(db_session=session, path=file, actor=_actor(actor))
         except (OSError, ValueError) as exc:
@@ -560,6 +613,7 @@ def _set_enabled(code: str, enabled: bool, actor: str | None) -> None:
     from cxloop.loop.rules import upsert_rule
 
     with _session() as session:
+        _check(session, actor, "rules", "write")
         try:
             upsert_rule(db_session=session, code=code, data={"enabled": enabled}, actor=_actor(actor))
         except (KeyError, ValueError) as exc:
@@ -585,6 +639,7 @@ def rules_delete(code: str, actor: Actor = None) -> None:
     from cxloop.loop.rules import delete_rule
 
     with _session() as session:
+        _check(session, actor, "rules", "write")
         try:
             delete_rule(db_session=session, code=code, actor=_actor(actor))
         except KeyError as exc:

@@ -151,7 +151,7 @@ def notify(
         )
         locale = next((u.locale for u in users if u.locale), None) or default_locale
         ctx = {**context, "name": person.name, "link": link}
-        subject, body = render(event=template, locale=locale, context=ctx)
+        subject, body = _render_redacted(template, locale, ctx)
         for user in users:
             count += (
                 enqueue(
@@ -190,9 +190,7 @@ def notify(
             continue
         if hook.department and department and hook.department != department:
             continue
-        subject, body = render(
-            event=template, locale=hook.locale, context={**context, "name": "", "link": link}
-        )
+        subject, body = _render_redacted(template, hook.locale, {**context, "name": "", "link": link})
         count += (
             enqueue(
                 db_session=db_session,
@@ -208,6 +206,18 @@ def notify(
             is not None
         )
     return count
+
+
+def _render_redacted(template: str, locale: str, context: dict[str, Any]) -> tuple[str, str]:
+    """Subject and body with customers' phones, emails, WeChat ids and addresses masked.
+
+    Messages leave cxloop (mail servers, chat groups) and are read by people the policy does not
+    check; the case page behind the link shows the details to those allowed.
+    """
+    from cxloop.auth.policy import redact_text
+
+    subject, body = render(event=template, locale=locale, context=context)
+    return redact_text(subject) or "", redact_text(body) or ""
 
 
 def _users_of(db_session: Session, person_id: int) -> list[User]:
@@ -299,8 +309,17 @@ def message_id(notification_id: int) -> str:
     return f"<cxloop-outbox-{notification_id}-{tag}@{domain}>"
 
 
+def mail_folder() -> Path:
+    """Where the file mail sink writes (``CXLOOP_MAIL_SINK=file``): ``<data_dir>/mail``."""
+    return get_settings().data_dir / "mail"
+
+
 def send_email(message: Notification) -> None:
-    """Send one outbox email through the configured SMTP server."""
+    """Send one outbox email through the configured SMTP server, or write it as an .eml file.
+
+    The file sink (``CXLOOP_MAIL_SINK=file``, used by the demo) writes ``<data_dir>/mail/<id>.eml``;
+    any mail program opens it. Re-sending the same message overwrites the same file.
+    """
     settings = get_settings()
     mail = EmailMessage()
     mail["From"] = settings.mail_from
@@ -310,6 +329,14 @@ def send_email(message: Notification) -> None:
     mail["Message-ID"] = message_id(message.id)
     mail["X-Cxloop-Outbox-Id"] = str(message.id)
     mail.set_content(message.body)
+    if settings.mail_sink == "file":
+        folder = mail_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{message.id:08d}.eml"
+        partial = target.with_suffix(".eml.part")
+        partial.write_bytes(bytes(mail))
+        partial.replace(target)  # a reader never sees half a mail
+        return
     timeout = float(loop_settings()["outbox"].get("smtp_timeout_seconds", 20))
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
         if settings.smtp_starttls:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from cxloop.auth.deps import PageUser, require_department_access, require_roles, user_department_code
 from cxloop.auth.models import User
+from cxloop.auth.policy import allow, can, department_filter, redact_for, roles_allowed
 from cxloop.deps import SessionDep
 from cxloop.i18n import register_messages
 from cxloop.loop import cases as case_service
@@ -20,6 +20,19 @@ from cxloop.loop import rules as rule_service
 from cxloop.loop import tasks as task_service
 from cxloop.loop.models import CASE_STEPS, RESOLUTIONS, TASK_STATUSES, Alert, AlertRule
 from cxloop.loop.settings import loop_settings
+from cxloop.loop.views import (
+    CaseCreator,
+    CaseLister,
+    CaseReader,
+    CaseWriter,
+    InboxUser,
+    RuleWriter,
+    TaskLister,
+    TaskReader,
+    TaskWriter,
+    case_department_for,
+    check_task_status,
+)
 from cxloop.org.models import Person
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web.templating import register_nav, register_template_dir, render
@@ -28,14 +41,14 @@ router = APIRouter(include_in_schema=False)
 register_template_dir(Path(__file__).parent / "templates")
 register_nav("tasks", "/tasks", order=30)
 register_nav("cases", "/cases", order=31)
-register_nav("alerts", "/alerts", roles=("admin", "cx_manager"), order=32)
+register_nav("alerts", "/alerts", roles=roles_allowed("rules", "read"), order=32)
 register_nav("inbox", "/inbox", order=33)
 
 _MESSAGES = {
     "tasks": ("改进任务", "Improvement tasks"),
     "cases": ("客诉工单", "Complaint cases"),
     "alerts": ("预警规则", "Alert rules"),
-    "inbox": ("消息", "Inbox"),
+    "inbox": ("我的待办", "My inbox"),
     "evidence": ("证据", "Evidence"),
     "trend": ("指标趋势", "Indicator trend"),
     "complaints": ("样本投诉", "Sample complaints"),
@@ -95,7 +108,7 @@ register_messages(
         "en": {f"loop.{k}": v[1] for k, v in (_MESSAGES | _CODE_MESSAGES).items()},
     }
 )
-Manager = Depends(require_roles("admin", "cx_manager"))
+RuleReader = Annotated[User, allow("rules", "read")]
 
 
 def _people(db_session: Any) -> dict[int, str]:
@@ -112,15 +125,16 @@ def _back(url: str) -> RedirectResponse:
 @router.get("/tasks", response_class=HTMLResponse)
 def tasks_page(
     request: Request,
-    user: PageUser,
+    user: TaskLister,
     db_session: SessionDep,
     status: str | None = None,
     department: str | None = None,
 ) -> HTMLResponse:
     """The task list; department members see their own department's."""
-    own = user_department_code(user) if user.role == "department_member" else None
     tasks = task_service.list_tasks(
-        db_session=db_session, department=own or department or None, status=status or None
+        db_session=db_session,
+        department=department or department_filter(user, "tasks"),
+        status=status or None,
     )
     return render(
         request,
@@ -136,16 +150,15 @@ def tasks_page(
 
 
 def _task_for(db_session: Any, task_id: int, user: User) -> Any:
+    # The route's policy has checked the department already; this only loads the task or 404s.
     try:
-        task = task_service.get_task(db_session=db_session, task_id=task_id)
+        return task_service.get_task(db_session=db_session, task_id=task_id)
     except KeyError:
         raise HTTPException(404) from None
-    require_department_access(user, task.department)
-    return task
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, task_id: int, user: PageUser, db_session: SessionDep) -> HTMLResponse:
+def task_page(request: Request, task_id: int, user: TaskReader, db_session: SessionDep) -> HTMLResponse:
     """One task: evidence chart, sample complaints, comments and the status form."""
     task = _task_for(db_session, task_id, user)
     series = (task.evidence or {}).get("series") or []
@@ -172,17 +185,21 @@ def task_page(request: Request, task_id: int, user: PageUser, db_session: Sessio
             "chart": chart if series else None,
             "people": _people(db_session),
             "comments": task_service.comments(db_session=db_session, task_id=task_id),
-            "next_statuses": task_service.TRANSITIONS.get(task.status, ()),
+            "next_statuses": [
+                s
+                for s in task_service.TRANSITIONS.get(task.status, ())
+                if s != "verified" or can(user, "tasks", "verify", task.department)
+            ],
         },
     )
 
 
 @router.post("/tasks/{task_id}/update")
 def task_update(
-    task_id: int, user: PageUser, db_session: SessionDep, status: str = Form(""), outcome: str = Form("")
+    task_id: int, user: TaskWriter, db_session: SessionDep, status: str = Form(""), outcome: str = Form("")
 ) -> RedirectResponse:
-    """Change a task's status / outcome from the detail page."""
-    _task_for(db_session, task_id, user)
+    """Change a task's status / outcome from the detail page; only managers mark it verified."""
+    check_task_status(user, _task_for(db_session, task_id, user), status or None)
     try:
         task_service.update_task(
             db_session=db_session,
@@ -198,7 +215,7 @@ def task_update(
 
 @router.post("/tasks/{task_id}/comment")
 def task_comment(
-    task_id: int, user: PageUser, db_session: SessionDep, body: str = Form(...)
+    task_id: int, user: TaskWriter, db_session: SessionDep, body: str = Form(...)
 ) -> RedirectResponse:
     """Comment on a task."""
     _task_for(db_session, task_id, user)
@@ -214,31 +231,35 @@ def task_comment(
 
 @router.get("/cases", response_class=HTMLResponse)
 def cases_page(
-    request: Request, user: PageUser, db_session: SessionDep, status: str | None = None
+    request: Request, user: CaseLister, db_session: SessionDep, status: str | None = None
 ) -> HTMLResponse:
-    """The case list with both SLA clocks."""
+    """The case list with both SLA clocks; department members see their department's."""
     rows = [
-        (c, case_service.sla_clocks(c))
-        for c in case_service.list_cases(db_session=db_session, status=status or None)
+        (c, case_service.sla_clocks(c), redact_for(user, c.title))
+        for c in case_service.list_cases(
+            db_session=db_session, status=status or None, department=department_filter(user, "cases")
+        )
     ]
     return render(request, "loop/cases.html", {"rows": rows, "people": _people(db_session), "status": status})
 
 
 @router.post("/cases")
 def case_create(
-    user: PageUser,
+    user: CaseCreator,
     db_session: SessionDep,
     title: str = Form(...),
     description: str = Form(""),
     priority: str = Form("medium"),
+    department: str = Form(""),
 ) -> RedirectResponse:
-    """Open a case by hand."""
+    """Open a case by hand (in your department unless another one is named)."""
     try:
         case = case_service.create_case(
             db_session=db_session,
             title=title,
             description=description,
             priority=priority,
+            department=case_department_for(user, department or None),
             actor=user.username,
         )
         db_session.commit()
@@ -248,7 +269,7 @@ def case_create(
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: int, user: PageUser, db_session: SessionDep) -> HTMLResponse:
+def case_page(request: Request, case_id: int, user: CaseReader, db_session: SessionDep) -> HTMLResponse:
     """One case: the four steps, SLA clocks, promise and resolution forms."""
     try:
         case = case_service.get_case(db_session=db_session, case_id=case_id)
@@ -262,6 +283,8 @@ def case_page(request: Request, case_id: int, user: PageUser, db_session: Sessio
         "loop/case.html",
         {
             "case": case,
+            "title": redact_for(user, case.title),
+            "description": redact_for(user, case.description),
             "clocks": case_service.sla_clocks(case),
             "people": _people(db_session),
             "steps": case_service.steps(db_session=db_session, case_id=case_id),
@@ -286,7 +309,7 @@ def _case_action(fn: Any, case_id: int, **kwargs: Any) -> RedirectResponse:
 
 @router.post("/cases/{case_id}/step/{step}")
 def case_step(
-    case_id: int, step: str, user: PageUser, db_session: SessionDep, note: str = Form("")
+    case_id: int, step: str, user: CaseWriter, db_session: SessionDep, note: str = Form("")
 ) -> RedirectResponse:
     """Tick a step."""
     if step not in CASE_STEPS:
@@ -303,7 +326,7 @@ def case_step(
 
 @router.post("/cases/{case_id}/promise")
 def case_promise(
-    case_id: int, user: PageUser, db_session: SessionDep, promise: str = Form(...)
+    case_id: int, user: CaseWriter, db_session: SessionDep, promise: str = Form(...)
 ) -> RedirectResponse:
     """Record a promise."""
     return _case_action(
@@ -313,7 +336,7 @@ def case_promise(
 
 @router.post("/cases/{case_id}/follow-up")
 def case_follow_up(
-    case_id: int, user: PageUser, db_session: SessionDep, note: str = Form("")
+    case_id: int, user: CaseWriter, db_session: SessionDep, note: str = Form("")
 ) -> RedirectResponse:
     """Record the follow-up."""
     return _case_action(
@@ -324,7 +347,7 @@ def case_follow_up(
 @router.post("/cases/{case_id}/resolve")
 def case_resolve(
     case_id: int,
-    user: PageUser,
+    user: CaseWriter,
     db_session: SessionDep,
     resolution: str = Form(...),
     root_cause: str = Form(...),
@@ -346,7 +369,7 @@ def case_resolve(
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-def alerts_page(request: Request, db_session: SessionDep, user: User = Manager) -> HTMLResponse:
+def alerts_page(request: Request, db_session: SessionDep, user: RuleReader) -> HTMLResponse:
     """Open alerts and the rule editor (YAML per rule)."""
     rules = rule_service.list_rules(db_session=db_session)
     alerts = list(db_session.scalars(select(Alert).where(Alert.status == "open").order_by(Alert.id.desc())))
@@ -364,13 +387,21 @@ def alerts_page(request: Request, db_session: SessionDep, user: User = Manager) 
         for r in rules
     }
     return render(
-        request, "loop/alerts.html", {"rules": rules, "alerts": alerts, "codes": codes, "texts": texts}
+        request,
+        "loop/alerts.html",
+        {
+            "rules": rules,
+            "alerts": alerts,
+            "codes": codes,
+            "texts": texts,
+            "can_edit": can(user, "rules", "write"),
+        },
     )
 
 
 @router.post("/alerts/rules")
 def rule_save(
-    db_session: SessionDep, user: User = Manager, code: str = Form(...), definition: str = Form(...)
+    db_session: SessionDep, user: RuleWriter, code: str = Form(...), definition: str = Form(...)
 ) -> RedirectResponse:
     """Create or update a rule from its YAML definition."""
     try:
@@ -384,7 +415,7 @@ def rule_save(
 
 
 @router.post("/alerts/run")
-def rules_run(db_session: SessionDep, user: User = Manager) -> RedirectResponse:
+def rules_run(db_session: SessionDep, user: RuleWriter) -> RedirectResponse:
     """Evaluate the rules now."""
     from cxloop.loop.service import evaluate_rules
 
@@ -396,7 +427,7 @@ def rules_run(db_session: SessionDep, user: User = Manager) -> RedirectResponse:
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-def inbox_page(request: Request, user: PageUser, db_session: SessionDep) -> HTMLResponse:
+def inbox_page(request: Request, user: InboxUser, db_session: SessionDep) -> HTMLResponse:
     """The user's in-app messages."""
     return render(
         request, "loop/inbox.html", {"messages": notify_service.inbox(db_session=db_session, user_id=user.id)}
@@ -404,7 +435,7 @@ def inbox_page(request: Request, user: PageUser, db_session: SessionDep) -> HTML
 
 
 @router.post("/inbox/read")
-def inbox_read(user: PageUser, db_session: SessionDep) -> RedirectResponse:
+def inbox_read(user: InboxUser, db_session: SessionDep) -> RedirectResponse:
     """Mark every message read."""
     notify_service.mark_read(db_session=db_session, user_id=user.id)
     return _back("/inbox")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from cxloop.auth.deps import CurrentUser, can_see_department, require_roles
 from cxloop.auth.models import User
+from cxloop.auth.policy import allow, authorize, department_filter, department_query, redact_for
 from cxloop.deps import SessionDep
 from cxloop.loop import audit as audit_service
 from cxloop.loop import cases as case_service
@@ -21,7 +21,74 @@ from cxloop.loop import webhooks as webhook_service
 from cxloop.loop.models import Alert, Case, Task
 
 router = APIRouter(prefix="/loop", tags=["loop"])
-Manager = Depends(require_roles("admin", "cx_manager"))
+
+
+# --- policy: every route of the loop, API and pages, declares one of these -------------------------
+
+
+def task_department(task_id: int, db_session: SessionDep) -> str | None:
+    """Scope of a task route: the task's department (None for an unknown task: 404 later)."""
+    try:
+        return task_service.get_task(db_session=db_session, task_id=task_id).department
+    except KeyError:
+        return None
+
+
+def case_department(case_id: int, db_session: SessionDep) -> str | None:
+    """Scope of a case route: the case's department (None for an unknown case: 404 later)."""
+    try:
+        return case_service.get_case(db_session=db_session, case_id=case_id).department
+    except KeyError:
+        return None
+
+
+async def body_department(request: Request) -> str | None:
+    """Scope of a create route: the ``department`` field of the JSON body or the form."""
+    try:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            data = await request.json()
+        else:
+            data = dict(await request.form())
+    except ValueError:
+        return None  # a malformed body is refused by validation with its own message
+    value = data.get("department") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+TaskLister = Annotated[User, allow("tasks", "read", scope=department_query)]
+TaskReader = Annotated[User, allow("tasks", "read", scope=task_department)]
+TaskWriter = Annotated[User, allow("tasks", "write", scope=task_department)]
+TaskCreator = Annotated[User, allow("tasks", "write", scope=body_department)]
+CaseLister = Annotated[User, allow("cases", "read")]
+CaseReader = Annotated[User, allow("cases", "read", scope=case_department)]
+CaseWriter = Annotated[User, allow("cases", "write", scope=case_department)]
+CaseCreator = Annotated[User, allow("cases", "write", scope=body_department)]
+AlertReader = Annotated[User, allow("alerts", "read")]
+RuleReader = Annotated[User, allow("rules", "read")]
+RuleWriter = Annotated[User, allow("rules", "write")]
+WebhookReader = Annotated[User, allow("webhooks", "read")]
+WebhookWriter = Annotated[User, allow("webhooks", "write")]
+AuditReader = Annotated[User, allow("audit", "read")]
+InboxUser = Annotated[User, allow("account", "use")]
+
+
+def check_task_status(user: User, task: Task, new_status: str | None) -> None:
+    """Verified is the indicator's verdict: only roles the policy allows may set it by hand."""
+    if new_status == "verified" and new_status != task.status:
+        authorize(user, "tasks", "verify", task.department)
+
+
+def case_department_for(user: User, asked: str | None) -> str:
+    """The department of a new case: the one asked for, else the member's own, else customer service."""
+    return asked or department_filter(user, "cases", "write") or "customer_service"
+
+
+def case_view(user: User, case: Case) -> dict[str, Any]:
+    """A case's fields as ``user`` may see them (titles and texts masked without contact rights)."""
+    row = _row(case, CASE_FIELDS)
+    row["title"] = redact_for(user, row["title"])
+    row["description"] = redact_for(user, row["description"])
+    return row
 
 
 def _plain(value: Any) -> Any:
@@ -65,7 +132,7 @@ class RuleIn(BaseModel):
 
 
 @router.get("/rules")
-def list_rules(db_session: SessionDep) -> list[dict[str, Any]]:
+def list_rules(_user: RuleReader, db_session: SessionDep) -> list[dict[str, Any]]:
     """Every alert rule."""
     return [
         {k: _plain(v) for k, v in rule_service.rule_dict(r).items()}
@@ -74,7 +141,7 @@ def list_rules(db_session: SessionDep) -> list[dict[str, Any]]:
 
 
 @router.get("/rules/{code}")
-def get_rule(code: str, db_session: SessionDep) -> dict[str, Any]:
+def get_rule(code: str, _user: RuleReader, db_session: SessionDep) -> dict[str, Any]:
     """One alert rule."""
     try:
         return rule_service.rule_dict(rule_service.get_rule(db_session=db_session, code=code))
@@ -83,7 +150,7 @@ def get_rule(code: str, db_session: SessionDep) -> dict[str, Any]:
 
 
 @router.put("/rules/{code}")
-def put_rule(code: str, rule: RuleIn, db_session: SessionDep, user: User = Manager) -> dict[str, Any]:
+def put_rule(code: str, rule: RuleIn, db_session: SessionDep, user: RuleWriter) -> dict[str, Any]:
     """Create or replace the rule ``code`` (audited)."""
     try:
         saved, outcome = rule_service.upsert_rule(
@@ -95,7 +162,7 @@ def put_rule(code: str, rule: RuleIn, db_session: SessionDep, user: User = Manag
 
 
 @router.delete("/rules/{code}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_rule(code: str, db_session: SessionDep, user: User = Manager) -> None:
+def delete_rule(code: str, db_session: SessionDep, user: RuleWriter) -> None:
     """Delete a rule."""
     try:
         rule_service.delete_rule(db_session=db_session, code=code, actor=user.username)
@@ -104,7 +171,7 @@ def delete_rule(code: str, db_session: SessionDep, user: User = Manager) -> None
 
 
 @router.post("/run")
-def run_now(db_session: SessionDep, _user: User = Manager) -> dict[str, Any]:
+def run_now(db_session: SessionDep, _user: RuleWriter) -> dict[str, Any]:
     """Evaluate the rules now."""
     from cxloop.loop.service import evaluate_rules
 
@@ -136,17 +203,16 @@ ALERT_FIELDS = [
 
 @router.get("/alerts")
 def list_alerts(
-    db_session: SessionDep, user: CurrentUser, status_: str | None = None
+    db_session: SessionDep, user: AlertReader, status_: str | None = None
 ) -> list[dict[str, Any]]:
-    """Alerts, newest first (``status_``: open or resolved)."""
+    """Alerts, newest first (``status_``: open or resolved); members see their department's."""
     query = select(Alert).order_by(Alert.id.desc()).limit(500)
     if status_:
         query = query.where(Alert.status == status_)
-    return [
-        _row(a, ALERT_FIELDS)
-        for a in db_session.scalars(query)
-        if can_see_department(user, a.department or "")
-    ]
+    own = department_filter(user, "alerts")
+    if own is not None:
+        query = query.where(Alert.department == own)
+    return [_row(a, ALERT_FIELDS) for a in db_session.scalars(query)]
 
 
 # --- tasks --------------------------------------------------------------------------------------------
@@ -204,26 +270,25 @@ class CommentIn(BaseModel):
 
 
 def _task_for(db_session: Any, task_id: int, user: User) -> Task:
+    # The route's policy has checked the department already; this only loads the task or 404s.
     try:
-        task = task_service.get_task(db_session=db_session, task_id=task_id)
+        return task_service.get_task(db_session=db_session, task_id=task_id)
     except KeyError as exc:
         raise _not_found(exc) from None
-    if not can_see_department(user, task.department):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="another department's task")
-    return task
 
 
 @router.get("/tasks")
 def list_tasks(
-    db_session: SessionDep, user: CurrentUser, department: str | None = None, status_: str | None = None
+    db_session: SessionDep, user: TaskLister, department: str | None = None, status_: str | None = None
 ) -> list[dict[str, Any]]:
     """Tasks, newest first; department members see their own department's."""
+    department = department or department_filter(user, "tasks")
     rows = task_service.list_tasks(db_session=db_session, department=department, status=status_)
-    return [_row(t, TASK_FIELDS) for t in rows if can_see_department(user, t.department)]
+    return [_row(t, TASK_FIELDS) for t in rows]
 
 
 @router.post("/tasks", status_code=status.HTTP_201_CREATED)
-def create_task(body: TaskIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+def create_task(body: TaskIn, db_session: SessionDep, user: TaskCreator) -> dict[str, Any]:
     """Create a task by hand."""
     try:
         task = task_service.create_task(db_session=db_session, actor=user.username, **body.model_dump())
@@ -234,7 +299,7 @@ def create_task(body: TaskIn, db_session: SessionDep, user: CurrentUser) -> dict
 
 
 @router.get("/tasks/{task_id}")
-def get_task(task_id: int, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+def get_task(task_id: int, db_session: SessionDep, user: TaskReader) -> dict[str, Any]:
     """One task with its comments."""
     task = _task_for(db_session, task_id, user)
     comments = task_service.comments(db_session=db_session, task_id=task_id)
@@ -245,9 +310,9 @@ def get_task(task_id: int, db_session: SessionDep, user: CurrentUser) -> dict[st
 
 
 @router.patch("/tasks/{task_id}")
-def patch_task(task_id: int, body: TaskPatch, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
-    """Change a task (audited)."""
-    _task_for(db_session, task_id, user)
+def patch_task(task_id: int, body: TaskPatch, db_session: SessionDep, user: TaskWriter) -> dict[str, Any]:
+    """Change a task (audited); only managers may mark it verified by hand."""
+    check_task_status(user, _task_for(db_session, task_id, user), body.status)
     try:
         task = task_service.update_task(
             db_session=db_session, task_id=task_id, actor=user.username, **body.model_dump(exclude_unset=True)
@@ -258,7 +323,7 @@ def patch_task(task_id: int, body: TaskPatch, db_session: SessionDep, user: Curr
 
 
 @router.post("/tasks/{task_id}/comments", status_code=status.HTTP_201_CREATED)
-def comment_task(task_id: int, body: CommentIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+def comment_task(task_id: int, body: CommentIn, db_session: SessionDep, user: TaskWriter) -> dict[str, Any]:
     """Comment on a task."""
     _task_for(db_session, task_id, user)
     try:
@@ -308,6 +373,9 @@ class CaseIn(BaseModel):
     order_id: int | None = None
     customer_id: int | None = None
     assignee_id: int | None = None
+    department: str | None = Field(
+        None, description="Owning department; default: yours, else customer_service."
+    )
 
 
 class CasePatch(BaseModel):
@@ -339,10 +407,10 @@ class ResolveIn(BaseModel):
     note: str | None = None
 
 
-def _case_out(db_session: Any, case: Case) -> dict[str, Any]:
+def _case_out(db_session: Any, case: Case, user: User) -> dict[str, Any]:
     steps = case_service.steps(db_session=db_session, case_id=case.id)
     return {
-        **_row(case, CASE_FIELDS),
+        **case_view(user, case),
         "clocks": case_service.sla_clocks(case),
         "steps": [_row(s, ["step", "position", "done_at", "done_by", "note"]) for s in steps],
     }
@@ -358,38 +426,35 @@ def _call(fn: Any, **kwargs: Any) -> Any:
 
 
 @router.get("/cases")
-def list_cases(
-    db_session: SessionDep, _user: CurrentUser, status_: str | None = None
-) -> list[dict[str, Any]]:
-    """Cases with their SLA clocks, newest first."""
+def list_cases(db_session: SessionDep, user: CaseLister, status_: str | None = None) -> list[dict[str, Any]]:
+    """Cases with their SLA clocks, newest first; department members see their department's."""
+    department = department_filter(user, "cases")
     return [
-        {**_row(c, CASE_FIELDS), "clocks": case_service.sla_clocks(c)}
-        for c in case_service.list_cases(db_session=db_session, status=status_)
+        {**case_view(user, c), "clocks": case_service.sla_clocks(c)}
+        for c in case_service.list_cases(db_session=db_session, status=status_, department=department)
     ]
 
 
 @router.post("/cases", status_code=status.HTTP_201_CREATED)
-def create_case(body: CaseIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
-    """Open a case (idempotent per feedback item)."""
+def create_case(body: CaseIn, db_session: SessionDep, user: CaseCreator) -> dict[str, Any]:
+    """Open a case (idempotent per feedback item) in your department unless another one is named."""
+    fields = body.model_dump()
+    fields["department"] = case_department_for(user, body.department)
     case = _call(
-        case_service.create_case,
-        db_session=db_session,
-        actor=user.username,
-        source="staff",
-        **body.model_dump(),
+        case_service.create_case, db_session=db_session, actor=user.username, source="staff", **fields
     )
     db_session.commit()
-    return _case_out(db_session, case)
+    return _case_out(db_session, case, user)
 
 
 @router.get("/cases/{case_id}")
-def get_case(case_id: int, db_session: SessionDep, _user: CurrentUser) -> dict[str, Any]:
+def get_case(case_id: int, db_session: SessionDep, user: CaseReader) -> dict[str, Any]:
     """One case with its checklist and clocks."""
-    return _case_out(db_session, _call(case_service.get_case, db_session=db_session, case_id=case_id))
+    return _case_out(db_session, _call(case_service.get_case, db_session=db_session, case_id=case_id), user)
 
 
 @router.patch("/cases/{case_id}")
-def patch_case(case_id: int, body: CasePatch, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+def patch_case(case_id: int, body: CasePatch, db_session: SessionDep, user: CaseWriter) -> dict[str, Any]:
     """Change a case's status, assignee, priority or title."""
     case = _call(
         case_service.update_case,
@@ -398,12 +463,12 @@ def patch_case(case_id: int, body: CasePatch, db_session: SessionDep, user: Curr
         actor=user.username,
         **body.model_dump(exclude_unset=True),
     )
-    return _case_out(db_session, case)
+    return _case_out(db_session, case, user)
 
 
 @router.post("/cases/{case_id}/steps/{step}")
 def complete_step(
-    case_id: int, step: str, body: StepIn, db_session: SessionDep, user: CurrentUser
+    case_id: int, step: str, body: StepIn, db_session: SessionDep, user: CaseWriter
 ) -> dict[str, Any]:
     """Tick one of the four steps (apologise, investigate, solve, record)."""
     case = _call(
@@ -414,11 +479,11 @@ def complete_step(
         actor=user.username,
         note=body.note,
     )
-    return _case_out(db_session, case)
+    return _case_out(db_session, case, user)
 
 
 @router.post("/cases/{case_id}/promise")
-def promise(case_id: int, body: PromiseIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+def promise(case_id: int, body: PromiseIn, db_session: SessionDep, user: CaseWriter) -> dict[str, Any]:
     """Record the feedback time promised to the customer."""
     case = _call(
         case_service.set_promise,
@@ -427,11 +492,11 @@ def promise(case_id: int, body: PromiseIn, db_session: SessionDep, user: Current
         promise=body.promise,
         actor=user.username,
     )
-    return _case_out(db_session, case)
+    return _case_out(db_session, case, user)
 
 
 @router.post("/cases/{case_id}/follow-up")
-def follow_up(case_id: int, body: StepIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+def follow_up(case_id: int, body: StepIn, db_session: SessionDep, user: CaseWriter) -> dict[str, Any]:
     """Record the follow-up with the customer."""
     case = _call(
         case_service.record_follow_up,
@@ -440,11 +505,11 @@ def follow_up(case_id: int, body: StepIn, db_session: SessionDep, user: CurrentU
         actor=user.username,
         note=body.note,
     )
-    return _case_out(db_session, case)
+    return _case_out(db_session, case, user)
 
 
 @router.post("/cases/{case_id}/resolve")
-def resolve(case_id: int, body: ResolveIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+def resolve(case_id: int, body: ResolveIn, db_session: SessionDep, user: CaseWriter) -> dict[str, Any]:
     """Resolve a case with its resolution and root cause."""
     case = _call(
         case_service.resolve_case,
@@ -453,11 +518,11 @@ def resolve(case_id: int, body: ResolveIn, db_session: SessionDep, user: Current
         actor=user.username,
         **body.model_dump(),
     )
-    return _case_out(db_session, case)
+    return _case_out(db_session, case, user)
 
 
 @router.get("/root-causes")
-def root_causes(month: str, db_session: SessionDep) -> dict[str, int]:
+def root_causes(month: str, db_session: SessionDep, _user: CaseLister) -> dict[str, int]:
     """Root cause -> cases opened in ``month`` (YYYY-MM)."""
     return _call(case_service.case_root_causes, db_session=db_session, month=month)
 
@@ -466,16 +531,14 @@ def root_causes(month: str, db_session: SessionDep) -> dict[str, int]:
 
 
 @router.get("/inbox")
-def get_inbox(db_session: SessionDep, user: CurrentUser, unread: bool = False) -> list[dict[str, Any]]:
+def get_inbox(db_session: SessionDep, user: InboxUser, unread: bool = False) -> list[dict[str, Any]]:
     """The caller's in-app messages."""
     rows = notify_service.inbox(db_session=db_session, user_id=user.id, unread_only=unread)
     return [_row(n, ["id", "event", "subject", "body", "link", "created_at", "read_at"]) for n in rows]
 
 
 @router.post("/inbox/read")
-def read_inbox(
-    db_session: SessionDep, user: CurrentUser, notification_id: int | None = None
-) -> dict[str, int]:
+def read_inbox(db_session: SessionDep, user: InboxUser, notification_id: int | None = None) -> dict[str, int]:
     """Mark one (or every) message read."""
     return {
         "marked": notify_service.mark_read(
@@ -498,13 +561,13 @@ class WebhookIn(BaseModel):
 
 
 @router.get("/webhooks")
-def list_webhooks(db_session: SessionDep, _user: User = Manager) -> list[dict[str, Any]]:
+def list_webhooks(db_session: SessionDep, _user: WebhookReader) -> list[dict[str, Any]]:
     """Configured webhooks (secrets masked)."""
     return [webhook_service.webhook_dict(h) for h in webhook_service.list_webhooks(db_session=db_session)]
 
 
 @router.post("/webhooks", status_code=status.HTTP_201_CREATED)
-def save_webhook(body: WebhookIn, db_session: SessionDep, user: User = Manager) -> dict[str, Any]:
+def save_webhook(body: WebhookIn, db_session: SessionDep, user: WebhookWriter) -> dict[str, Any]:
     """Create or update a webhook by name."""
     hook = _call(
         webhook_service.save_webhook, db_session=db_session, actor=user.username, **body.model_dump()
@@ -513,14 +576,14 @@ def save_webhook(body: WebhookIn, db_session: SessionDep, user: User = Manager) 
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_webhook(webhook_id: int, db_session: SessionDep, user: User = Manager) -> None:
+def delete_webhook(webhook_id: int, db_session: SessionDep, user: WebhookWriter) -> None:
     """Remove a webhook."""
     _call(webhook_service.delete_webhook, db_session=db_session, webhook_id=webhook_id, actor=user.username)
 
 
 @router.get("/audit")
 def audit_log(
-    db_session: SessionDep, _user: User = Manager, entity: str | None = None, entity_id: int | None = None
+    db_session: SessionDep, _user: AuditReader, entity: str | None = None, entity_id: int | None = None
 ) -> list[dict[str, Any]]:
     """The audit trail, newest first."""
     return [

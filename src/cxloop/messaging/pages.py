@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from cxloop.auth.deps import PageUser, require_roles
+from cxloop.auth.deps import PageUser
+from cxloop.auth.policy import public, roles_allowed
 from cxloop.customers.models import Customer
 from cxloop.customers.service import get_by_external_id
 from cxloop.deps import SessionDep
 from cxloop.messaging import service
+from cxloop.messaging.views import MessageReader, MessageWriter
 from cxloop.web.templating import register_nav, register_template_dir, render
 
 router = APIRouter(include_in_schema=False)
@@ -19,14 +21,13 @@ register_template_dir(Path(__file__).parent / "templates")
 register_nav(
     "messaging",
     "/messages",
-    roles=("admin", "cx_manager"),
+    roles=roles_allowed("messages", "read"),
     label={"zh": "客户消息", "en": "Messages"},
     order=40,
 )
-Manager = Depends(require_roles("admin", "cx_manager"))
 
 
-@router.get("/messages", response_class=HTMLResponse, dependencies=[Manager])
+@router.get("/messages", response_class=HTMLResponse, dependencies=[MessageReader])
 def messages_page(
     request: Request, user: PageUser, db_session: SessionDep, status: str | None = None
 ) -> HTMLResponse:
@@ -48,7 +49,7 @@ def messages_page(
     )
 
 
-@router.post("/messages/{message_id}/retry", dependencies=[Manager])
+@router.post("/messages/{message_id}/retry", dependencies=[MessageWriter])
 def retry_page(message_id: int, user: PageUser, db_session: SessionDep) -> RedirectResponse:
     """Queue a failed message again."""
     try:
@@ -59,7 +60,7 @@ def retry_page(message_id: int, user: PageUser, db_session: SessionDep) -> Redir
     return RedirectResponse("/messages?status=failed", status_code=303)
 
 
-@router.get("/messages/preview/{template}", response_class=HTMLResponse, dependencies=[Manager])
+@router.get("/messages/preview/{template}", response_class=HTMLResponse, dependencies=[MessageReader])
 def preview_page(request: Request, template: str, user: PageUser) -> HTMLResponse:
     """A template rendered on sample data, in both languages."""
     try:
@@ -69,7 +70,7 @@ def preview_page(request: Request, template: str, user: PageUser) -> HTMLRespons
     return render(request, "messaging/preview.html", {"previews": previews, "template": template})
 
 
-@router.get("/customers/{external_id}/messages", response_class=HTMLResponse, dependencies=[Manager])
+@router.get("/customers/{external_id}/messages", response_class=HTMLResponse, dependencies=[MessageReader])
 def history_page(request: Request, external_id: str, user: PageUser, db_session: SessionDep) -> HTMLResponse:
     """One customer's message history."""
     customer = get_by_external_id(db_session=db_session, external_id=external_id)
@@ -79,7 +80,7 @@ def history_page(request: Request, external_id: str, user: PageUser, db_session:
     return render(request, "messaging/history.html", {"customer": customer, "messages": rows})
 
 
-@router.get("/m/unsubscribe/{token}", response_class=HTMLResponse)
+@router.get("/m/unsubscribe/{token}", response_class=HTMLResponse, dependencies=[public()])
 def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     """The public unsubscribe page of a link in a message (asks to confirm: link scanners only GET)."""
     if service.customer_for_token(token) is None:
@@ -87,7 +88,7 @@ def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     return render(request, "messaging/unsubscribe.html", {"state": "ask", "token": token})
 
 
-@router.post("/m/unsubscribe/{token}", response_class=HTMLResponse)
+@router.post("/m/unsubscribe/{token}", response_class=HTMLResponse, dependencies=[public()])
 def unsubscribe_confirm(request: Request, token: str, db_session: SessionDep) -> HTMLResponse:
     """Confirm the unsubscribe: no more marketing messages, service messages still go."""
     customer_id = service.customer_for_token(token)

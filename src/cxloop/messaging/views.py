@@ -5,18 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, HTTPException, status
 
-from cxloop.auth.deps import require_roles
+from cxloop.auth.policy import allow
 from cxloop.customers.service import get_by_external_id
 from cxloop.deps import SessionDep
 from cxloop.messaging import service
 from cxloop.messaging.schemas import InboundSmsIn, MessageOut, PreviewIn, SendIn, TemplateOut
 
 router = APIRouter(prefix="/messaging", tags=["messaging"])
-#: Who may read and send customer messages: the CX team (personal data inside).
-Staff = Depends(require_roles("admin", "cx_manager"))
-Manager = Depends(require_roles("admin", "cx_manager"))
+#: Who may read and send customer messages: the CX team (personal data inside); see cxloop.auth.policy.
+MessageReader = allow("messages", "read")
+MessageWriter = allow("messages", "write")
 
 
 def _customer_id(db_session: Any, external_id: str) -> int:
@@ -26,7 +26,7 @@ def _customer_id(db_session: Any, external_id: str) -> int:
     return customer.id
 
 
-@router.get("/templates", response_model=list[TemplateOut], dependencies=[Staff])
+@router.get("/templates", response_model=list[TemplateOut], dependencies=[MessageReader])
 def templates() -> list[TemplateOut]:
     """Every customer message template."""
     return [
@@ -35,7 +35,7 @@ def templates() -> list[TemplateOut]:
     ]
 
 
-@router.post("/preview", dependencies=[Staff])
+@router.post("/preview", dependencies=[MessageReader])
 def preview(body: PreviewIn) -> dict[str, str]:
     """A template rendered on sample data."""
     try:
@@ -44,7 +44,7 @@ def preview(body: PreviewIn) -> dict[str, str]:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc).strip("'\"")) from None
 
 
-@router.get("/messages", response_model=list[MessageOut], dependencies=[Staff])
+@router.get("/messages", response_model=list[MessageOut], dependencies=[MessageReader])
 def messages(
     db_session: SessionDep, status_: str | None = None, source: str | None = None, limit: int = 200
 ) -> list[Any]:
@@ -52,13 +52,15 @@ def messages(
     return service.list_messages(db_session=db_session, status=status_, source=source, limit=min(limit, 1000))
 
 
-@router.get("/customers/{external_id}/messages", response_model=list[MessageOut], dependencies=[Staff])
+@router.get(
+    "/customers/{external_id}/messages", response_model=list[MessageOut], dependencies=[MessageReader]
+)
 def customer_history(external_id: str, db_session: SessionDep) -> list[Any]:
     """One customer's message history: every send, skip (and why) and failure."""
     return service.history(db_session=db_session, customer_id=_customer_id(db_session, external_id))
 
 
-@router.post("/messages", response_model=MessageOut, status_code=201, dependencies=[Staff])
+@router.post("/messages", response_model=MessageOut, status_code=201, dependencies=[MessageWriter])
 def send(body: SendIn, db_session: SessionDep) -> Any:
     """Send (queue) one message to a customer under the same rules as automatic messages."""
     customer_id = _customer_id(db_session, body.customer)
@@ -82,7 +84,7 @@ def send(body: SendIn, db_session: SessionDep) -> Any:
     return row
 
 
-@router.post("/messages/{message_id}/retry", response_model=MessageOut, dependencies=[Manager])
+@router.post("/messages/{message_id}/retry", response_model=MessageOut, dependencies=[MessageWriter])
 def retry(message_id: int, db_session: SessionDep) -> Any:
     """Queue a failed message again."""
     try:
@@ -95,7 +97,7 @@ def retry(message_id: int, db_session: SessionDep) -> Any:
     return row
 
 
-@router.post("/inbound-sms", dependencies=[Manager])
+@router.post("/inbound-sms", dependencies=[MessageWriter])
 def inbound_sms(body: InboundSmsIn, db_session: SessionDep) -> dict[str, Any]:
     """A forwarded SMS reply; 「T」/「TD」/「退订」 unsubscribes the sender from marketing."""
     ids = service.inbound_sms(db_session=db_session, phone=body.phone, text=body.text)
@@ -103,7 +105,7 @@ def inbound_sms(body: InboundSmsIn, db_session: SessionDep) -> dict[str, Any]:
     return {"unsubscribed": len(ids)}
 
 
-@router.post("/deliver", dependencies=[Manager])
+@router.post("/deliver", dependencies=[MessageWriter])
 def deliver() -> dict[str, Any]:
     """Send every due queued message now (the scheduler does it every minute)."""
     return service.deliver_pending().as_dict()

@@ -8,12 +8,48 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query
 
+from cxloop.auth.models import User
+from cxloop.auth.policy import allow, department_filter, department_query
 from cxloop.deps import SessionDep
 from cxloop.metrics import schemas as s
 from cxloop.metrics import service
 from cxloop.metrics.periods import GRAINS, SCOPE_KINDS, Period, Scope
 
 router = APIRouter(tags=["metrics"])
+
+
+# --- policy: who may read which numbers (pages import these too, so both doors answer alike) ------
+
+
+def indicator_department(code: str) -> str | None:
+    """Scope of an indicator route: the indicator's owning department (None when unknown: 404 later)."""
+    from cxloop.metrics.registry import registry
+
+    indicator = registry().get(code)
+    return indicator.owner if indicator is not None else None
+
+
+def aspect_department(aspect: str) -> str:
+    """Scope of a complaint drill-down: the department that owns the aspect."""
+    from cxloop.metrics.taxonomy import aspect_info
+
+    return aspect_info(aspect).department
+
+
+#: Shop-wide numbers (journey, competitors, stage weights); department members see them too.
+MetricsReader = Annotated[User, allow("metrics", "read")]
+#: Numbers of the department named by ?department= (members: only their own; none named: narrowed).
+DepartmentReader = Annotated[User, allow("metrics", "read", scope=department_query)]
+IndicatorReader = Annotated[User, allow("metrics", "read", scope=indicator_department)]
+AspectReader = Annotated[User, allow("metrics", "read", scope=aspect_department)]
+#: Targets and stage weights feed scorecards used for bonuses: managers only.
+MetricsConfigurer = Annotated[User, allow("metrics", "configure")]
+
+
+def narrowed(user: User, department: str | None) -> str | None:
+    """The department asked for, or the only one the caller may see when none was asked for."""
+    return department or department_filter(user, "metrics")
+
 
 T = TypeVar("T")
 
@@ -33,9 +69,9 @@ def _call(fn: Callable[[], T]) -> T:
 
 
 @router.get("/metrics/indicators", response_model=list[s.IndicatorDef])
-def get_indicators(department: DeptQ = None) -> list[s.IndicatorDef]:
-    """The indicator registry."""
-    return service.list_indicators(department=department)
+def get_indicators(user: DepartmentReader, department: DeptQ = None) -> list[s.IndicatorDef]:
+    """The indicator registry (department members: their own department's indicators)."""
+    return service.list_indicators(department=narrowed(user, department))
 
 
 @router.get("/metrics/values", response_model=s.IndicatorTable)
@@ -50,6 +86,7 @@ def get_values(
 
 @router.get("/metrics/indicators/{code}", response_model=s.IndicatorValue)
 def get_indicator_value(
+    _user: IndicatorReader,
     db_session: SessionDep,
     code: str,
     period: Annotated[str | None, Query(description="YYYY-MM, YYYY-Www or YYYY-MM-DD")] = None,
@@ -72,6 +109,7 @@ def get_indicator_value(
 
 @router.get("/metrics/indicators/{code}/series", response_model=list[s.SeriesPoint])
 def get_series(
+    _user: IndicatorReader,
     db_session: SessionDep,
     code: str,
     start: date,
@@ -89,6 +127,7 @@ def get_series(
 
 @router.get("/metrics/indicators/{code}/breakdown", response_model=list[s.BreakdownRow])
 def get_breakdown(
+    _user: IndicatorReader,
     db_session: SessionDep,
     code: str,
     by: Annotated[str, Query(pattern="^(" + "|".join(SCOPE_KINDS) + ")$")],
@@ -111,9 +150,14 @@ def get_breakdown(
 
 @router.get("/metrics/overview", response_model=s.Overview)
 def get_overview(
-    db_session: SessionDep, month: MonthQ = None, department: DeptQ = None, lang: LangQ = "zh"
+    user: DepartmentReader,
+    db_session: SessionDep,
+    month: MonthQ = None,
+    department: DeptQ = None,
+    lang: LangQ = "zh",
 ) -> s.Overview:
     """The month at a glance."""
+    department = narrowed(user, department)
     return _call(
         lambda: service.overview(db_session=db_session, month=month, department=department, lang=lang)
     )
@@ -121,9 +165,14 @@ def get_overview(
 
 @router.get("/metrics/pareto", response_model=s.Pareto)
 def get_pareto(
-    db_session: SessionDep, month: MonthQ = None, brand: str | None = None, department: DeptQ = None
+    user: DepartmentReader,
+    db_session: SessionDep,
+    month: MonthQ = None,
+    brand: str | None = None,
+    department: DeptQ = None,
 ) -> s.Pareto:
     """The monthly complaint Pareto with its focus items."""
+    department = narrowed(user, department)
     return _call(
         lambda: service.pareto(db_session=db_session, month=month, brand=brand, department=department)
     )
@@ -131,6 +180,7 @@ def get_pareto(
 
 @router.get("/metrics/pareto/{aspect}/items", response_model=s.ComplaintPage)
 def get_pareto_items(
+    _user: AspectReader,
     db_session: SessionDep,
     aspect: str,
     month: MonthQ = None,
@@ -147,58 +197,75 @@ def get_pareto_items(
 
 
 @router.get("/metrics/root-cause", response_model=s.RootCause)
-def get_root_cause(db_session: SessionDep, month: MonthQ = None, department: DeptQ = None) -> s.RootCause:
+def get_root_cause(
+    user: DepartmentReader, db_session: SessionDep, month: MonthQ = None, department: DeptQ = None
+) -> s.RootCause:
     """Late orders and late-delivery complaints put down to stage, warehouse and carrier."""
+    department = narrowed(user, department)
     return _call(lambda: service.root_cause(db_session=db_session, month=month, department=department))
 
 
 @router.get("/metrics/emotion-map", response_model=s.EmotionMap)
-def get_emotion_map(db_session: SessionDep, month: MonthQ = None) -> s.EmotionMap:
+def get_emotion_map(_user: MetricsReader, db_session: SessionDep, month: MonthQ = None) -> s.EmotionMap:
     """Sentiment along the journey and the peak-end summary."""
     return _call(lambda: service.emotion_map(db_session=db_session, month=month))
 
 
 @router.get("/metrics/customers/{customer}/journey", response_model=s.CustomerJourney)
-def get_customer_journey(db_session: SessionDep, customer: str, month: MonthQ = None) -> s.CustomerJourney:
+def get_customer_journey(
+    _user: Annotated[User, allow("customers", "read")],
+    db_session: SessionDep,
+    customer: str,
+    month: MonthQ = None,
+) -> s.CustomerJourney:
     """One customer's moments with peak and end."""
     return _call(lambda: service.customer_journey(db_session=db_session, customer=customer, month=month))
 
 
 @router.get("/metrics/scorecards", response_model=s.Scorecards)
 def get_scorecards(
-    db_session: SessionDep, month: MonthQ = None, department: DeptQ = None, lang: LangQ = "zh"
+    user: DepartmentReader,
+    db_session: SessionDep,
+    month: MonthQ = None,
+    department: DeptQ = None,
+    lang: LangQ = "zh",
 ) -> s.Scorecards:
     """Department scorecards for the monthly review."""
+    department = narrowed(user, department)
     return _call(
         lambda: service.scorecards(db_session=db_session, month=month, department=department, lang=lang)
     )
 
 
 @router.get("/metrics/competitors", response_model=s.Competitors)
-def get_competitors(db_session: SessionDep, month: MonthQ = None, lang: LangQ = "zh") -> s.Competitors:
+def get_competitors(
+    _user: MetricsReader, db_session: SessionDep, month: MonthQ = None, lang: LangQ = "zh"
+) -> s.Competitors:
     """Own brands against competitor brands per aspect."""
     return _call(lambda: service.competitors(db_session=db_session, month=month, lang=lang))
 
 
 @router.get("/metrics/targets", response_model=list[s.TargetOut])
-def get_targets(db_session: SessionDep) -> list[s.TargetOut]:
+def get_targets(_user: MetricsReader, db_session: SessionDep) -> list[s.TargetOut]:
     """The edited targets (registry defaults apply where none is set)."""
     return service.list_targets(db_session=db_session)
 
 
 @router.put("/metrics/targets", response_model=s.TargetOut)
-def put_target(db_session: SessionDep, body: s.TargetIn) -> s.TargetOut:
+def put_target(_user: MetricsConfigurer, db_session: SessionDep, body: s.TargetIn) -> s.TargetOut:
     """Set a target and amber/red thresholds for an indicator and scope."""
     return _call(lambda: service.set_target(db_session=db_session, target_in=body))
 
 
 @router.get("/metrics/stage-weights", response_model=dict[str, float])
-def get_stage_weights(db_session: SessionDep) -> dict[str, float]:
+def get_stage_weights(_user: MetricsReader, db_session: SessionDep) -> dict[str, float]:
     """The journey stage weights of the emotion map."""
     return service.get_stage_weights(db_session=db_session)
 
 
 @router.put("/metrics/stage-weights", response_model=dict[str, float])
-def put_stage_weights(db_session: SessionDep, body: dict[str, float]) -> dict[str, float]:
+def put_stage_weights(
+    _user: MetricsConfigurer, db_session: SessionDep, body: dict[str, float]
+) -> dict[str, float]:
     """Replace the journey stage weights."""
     return _call(lambda: service.set_stage_weights(db_session=db_session, weights=body))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
+from cxloop.auth.policy import allow
 from cxloop.deps import SessionDep
 from cxloop.orders import service
 from cxloop.orders.schemas import OrderLineRead, OrderRead, TimelineEntryRead
@@ -11,7 +12,7 @@ from cxloop.orders.schemas import OrderLineRead, OrderRead, TimelineEntryRead
 router = APIRouter(tags=["orders"])
 
 
-@router.get("/orders/{external_id}", response_model=OrderRead)
+@router.get("/orders/{external_id}", response_model=OrderRead, dependencies=[allow("orders", "read")])
 def get_order(external_id: str, db_session: SessionDep) -> OrderRead:
     """One order by the source system's id, with lines, timeline, stage hours and promise gap."""
     order = service.get_by_external_id(db_session=db_session, external_id=external_id)

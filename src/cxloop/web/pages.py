@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from cxloop.auth.deps import PageUser, require_department_access, require_roles, user_department_code
 from cxloop.auth.models import User
+from cxloop.auth.policy import allow, can, department_filter, department_path
 from cxloop.delivery import pages as delivery_pages
 from cxloop.delivery import service as delivery_service
 from cxloop.delivery.service import stage_parts
@@ -23,12 +23,20 @@ from cxloop.i18n import translate
 from cxloop.metrics import service as metrics
 from cxloop.metrics.periods import Period
 from cxloop.metrics.schemas import MonthChoice, TargetIn
+from cxloop.metrics.views import (
+    AspectReader,
+    DepartmentReader,
+    MetricsConfigurer,
+    MetricsReader,
+)
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web import charts
 from cxloop.web.tables import Column, Table, export_response, rows_of
 from cxloop.web.templating import get_locale, is_htmx, register_nav, render
 
 router = APIRouter(include_in_schema=False)
+#: /departments/{code}: the department in the path (members may open only their own).
+DepartmentPageReader = Annotated[User, allow("metrics", "read", scope=department_path)]
 
 # Months 1-12 only: 2026-13 is a 400 naming the parameter, not a 500 from date().
 MonthParam = Annotated[
@@ -62,8 +70,8 @@ def _t(request: Request) -> Callable[..., str]:
 
 
 def _scope_department(user: User) -> str | None:
-    """Department members see their own department's numbers; everyone else the whole shop."""
-    return user_department_code(user) if user.role == "department_member" else None
+    """Department members see their own department's numbers; everyone else the whole shop (the policy)."""
+    return department_filter(user, "metrics")
 
 
 def _department_name(code: str, locale: str) -> str:
@@ -108,7 +116,7 @@ def _stage(t: Callable[..., str], stage: str | None) -> str:
 @router.get("/")
 def overview_page(
     request: Request,
-    user: PageUser,
+    user: DepartmentReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,
@@ -174,7 +182,7 @@ def overview_page(
 @router.get("/pareto")
 def pareto_page(
     request: Request,
-    user: PageUser,
+    user: DepartmentReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,
@@ -238,7 +246,7 @@ def pareto_page(
 def pareto_drill(
     request: Request,
     aspect: str,
-    user: PageUser,
+    user: AspectReader,
     db_session: SessionDep,
     month: MonthParam = None,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -246,14 +254,6 @@ def pareto_drill(
 ) -> Response:
     """The complaints behind one Pareto bar (an htmx fragment, or a full page when opened directly)."""
     locale, t = get_locale(request), _t(request)
-    department = _scope_department(user)
-    if department is not None:
-        allowed = {
-            item.aspect
-            for item in metrics.pareto(db_session=db_session, month=month, department=department).items
-        }
-        if aspect not in allowed:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="another department's complaints")
     limit = EXPORT_LIMIT if export else COMPLAINTS_PAGE
     page = metrics.pareto_items(db_session=db_session, month=month, aspect=aspect, limit=limit, offset=offset)
     aspect_name = _aspect_name(aspect, locale)
@@ -318,7 +318,7 @@ def _stage_name(t: Any, stage: str) -> str:
 @router.get("/root-cause")
 def root_cause_page(
     request: Request,
-    user: PageUser,
+    user: DepartmentReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,
@@ -392,7 +392,7 @@ def root_cause_page(
 @router.get("/journey")
 def journey_page(
     request: Request,
-    user: PageUser,
+    user: MetricsReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,
@@ -452,7 +452,7 @@ def _scorecard_table(card: Any, t: Callable[..., str]) -> Table:
 @router.get("/departments")
 def departments_page(
     request: Request,
-    user: PageUser,
+    user: DepartmentReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,
@@ -497,7 +497,7 @@ def departments_page(
 def department_page(
     request: Request,
     code: str,
-    user: PageUser,
+    user: DepartmentPageReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,
@@ -505,7 +505,6 @@ def department_page(
     """One department's scorecard with six-month trends; members may open only their own."""
     if code not in DEPARTMENTS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such department")
-    require_department_access(user, code)
     locale, t = get_locale(request), _t(request)
     data = metrics.scorecards(db_session=db_session, month=month, department=code, lang=locale)
     card = data.departments[0]
@@ -530,7 +529,7 @@ def department_page(
 @router.get("/indicators")
 def indicators_page(
     request: Request,
-    user: PageUser,
+    user: DepartmentReader,
     db_session: SessionDep,
     month: MonthParam = None,
     indicator: str | None = None,
@@ -615,7 +614,7 @@ def indicators_page(
         "selected": selected,
         # The effective thresholds (an edited target wins over the registry's default).
         "selected_target": current if current is not None and current.target is not None else selected,
-        "can_edit_targets": user.role in TARGET_EDITORS,
+        "can_edit_targets": can(user, "metrics", "configure"),
         "target_error": target_error,
         "saved": saved,
         "by": by,
@@ -631,16 +630,12 @@ def indicators_page(
     return _page(request, "dash/indicators.html", context, tables, export, f"indicators-{data.month}")
 
 
-#: Roles that may change indicator targets (analysts and department members only read them).
-TARGET_EDITORS = ("admin", "cx_manager")
-
-
 @router.post("/indicators/{code}/target")
 async def save_target(
     request: Request,
     code: str,
     db_session: SessionDep,
-    user: Annotated[User, Depends(require_roles(*TARGET_EDITORS))],
+    user: MetricsConfigurer,
 ) -> Response:
     """Save the target and amber/red lines of an indicator (all scopes), then show the indicator."""
     form = await request.form()
@@ -672,7 +667,7 @@ async def save_target(
 @router.get("/competitors")
 def competitors_page(
     request: Request,
-    user: PageUser,
+    user: MetricsReader,
     db_session: SessionDep,
     month: MonthParam = None,
     export: ExportParam = None,

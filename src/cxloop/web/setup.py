@@ -104,8 +104,10 @@ class CSRFMiddleware:
     """Double-submit CSRF check on every state-changing request made with the session cookie.
 
     The token lives in the (signed) session and must come back as the ``csrf_token`` form field or the
-    ``X-CSRF-Token`` header (htmx sends it, see static/js/app.js). Exempt: bearer-token API calls and
-    API calls without a logged-in session, since neither carries ambient browser credentials.
+    ``X-CSRF-Token`` header (htmx sends it, see static/js/app.js). Exempt: API calls without a
+    logged-in session cookie (token clients), since they carry no ambient browser credentials. An
+    ``Authorization`` header does not exempt a request that also carries a logged-in cookie: anyone can
+    add a bogus header to a forged request.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -117,9 +119,6 @@ class CSRFMiddleware:
             return
         headers = Headers(scope=scope)
         session = scope.get("session") or {}
-        if headers.get("authorization", "").lower().startswith("bearer "):
-            await self.app(scope, receive, send)
-            return
         if scope["path"].startswith("/api/") and SESSION_USER_KEY not in session:
             await self.app(scope, receive, send)
             return

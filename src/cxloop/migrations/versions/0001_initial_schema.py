@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 05:00:25.768160
+Create Date: 2026-12-02 05:03:33.342275
 """
 
 from __future__ import annotations
@@ -683,6 +683,8 @@ def upgrade() -> None:
     sa.Column('prefix', sa.String(length=16), nullable=False),
     sa.Column('last_used_at', sa.DateTime(), nullable=True),
     sa.Column('revoked', sa.Boolean(), nullable=False),
+    sa.Column('scopes', sa.String(length=64), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
@@ -691,6 +693,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
+
+    op.create_table('auth_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_auth_sessions_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_auth_sessions')),
+    sa.UniqueConstraint('key_hash', name=op.f('uq_auth_sessions_key_hash'))
+    )
+    with op.batch_alter_table('auth_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_auth_sessions_user_id'), ['user_id'], unique=False)
 
     op.create_table('cases',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -874,6 +892,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cases_assignee_id'))
 
     op.drop_table('cases')
+    with op.batch_alter_table('auth_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_auth_sessions_user_id'))
+
+    op.drop_table('auth_sessions')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
 
