@@ -23,6 +23,8 @@ from cxloop.loop import pages as loop_pages
 from cxloop.loop import views as loop_views
 from cxloop.metrics import views as metrics_views
 from cxloop.orders import views as orders_views
+from cxloop.surveys import pages as surveys_pages
+from cxloop.surveys import views as surveys_views
 from cxloop.web import pages as web_pages
 from cxloop.web import setup as web_setup
 
@@ -40,6 +42,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     customers_views.router,
     metrics_views.router,
     loop_views.router,
+    surveys_views.router,
 )
 
 #: Routers of the HTML pages (mounted at the root).
@@ -47,6 +50,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     web_pages.router,
     auth_pages.router,
     loop_pages.router,
+    surveys_pages.router,
 )
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"

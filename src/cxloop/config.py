@@ -45,6 +45,18 @@ class Settings(BaseSettings):
         None, description="Aspect taxonomy YAML; empty uses the shipped e-commerce taxonomy."
     )
     analysis_batch_size: int = Field(2000, ge=50, le=50_000)
+    survey_fatigue_days: int = Field(
+        30, ge=0, le=365, description="Ask a customer at most one survey per this many days (0: no limit)."
+    )
+    survey_rate_per_link: str = Field(
+        "30/minute", description="Requests one survey link may make (limits notation, e.g. 30/minute)."
+    )
+    survey_rate_per_address: str = Field(
+        "300/minute", description="Requests one client address may make to the public survey pages."
+    )
+    survey_anonymous_days: int = Field(
+        365, ge=1, le=3650, description="Days an anonymous survey link (parcel-insert QR code) stays valid."
+    )
 
     @field_validator("timezone")
     @classmethod

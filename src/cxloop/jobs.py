@@ -37,7 +37,8 @@ def load_job_modules() -> None:
     import cxloop.feedback.flows
     import cxloop.imports.flows
     import cxloop.loop.flows
-    import cxloop.pipeline  # noqa: F401
+    import cxloop.pipeline
+    import cxloop.surveys.jobs  # noqa: F401
 
 
 def registered_jobs() -> dict[str, Callable[..., Any]]:
