@@ -267,7 +267,7 @@ def surveys_page(request: Request, db_session: SessionDep, user: User = Reader) 
     service.ensure_default_surveys(db_session=db_session)
     surveys = service.list_surveys(db_session=db_session)
     figures = service.survey_figures(db_session=db_session)
-    rows = [(s, figures.get(s.id, {})) for s in surveys]
+    rows = [(s, figures.get(s.id) or service.empty_figures()) for s in surveys]
     return render(request, "surveys/list.html", {"rows": rows})
 
 
@@ -344,7 +344,9 @@ def survey_page(request: Request, key: str, db_session: SessionDep, user: User =
         for q in definition.questions
         if q.options
     ]
-    figures = service.survey_figures(db_session=db_session, survey_ids=[survey.id]).get(survey.id, {})
+    figures = service.survey_figures(db_session=db_session, survey_ids=[survey.id]).get(survey.id) or (
+        service.empty_figures()
+    )
     return render(
         request,
         "surveys/results.html",

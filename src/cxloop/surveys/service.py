@@ -5,6 +5,7 @@ Every decision lives here; the API, pages, CLI, jobs and the demo only parse, ca
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -141,7 +142,7 @@ def parse_definitions(text: str, *, source: str = "<input>") -> list[SurveyDefin
             definition = SurveyDefinition.model_validate(item)
         except ValidationError as exc:
             for error in exc.errors():
-                loc = tuple(error["loc"])
+                loc = _question_loc(item, tuple(error["loc"]), error["msg"])
                 problems.append(
                     {
                         "file": source,
@@ -170,6 +171,21 @@ def parse_definitions(text: str, *, source: str = "<input>") -> list[SurveyDefin
     if problems:
         raise DefinitionError(problems)
     return out
+
+
+_QUESTION_IN_MESSAGE = re.compile(r"question '([a-z0-9_]+)'")
+
+
+def _question_loc(item: dict[str, Any], loc: tuple[Any, ...], message: str) -> tuple[Any, ...]:
+    """Errors about a question found by the survey-wide check point at that question, not the file's top."""
+    match = _QUESTION_IN_MESSAGE.search(message) if not loc else None
+    questions = item.get("questions")
+    if match and isinstance(questions, list):
+        for index, question in enumerate(questions):
+            if isinstance(question, dict) and question.get("id") == match.group(1):
+                found = (*loc, "questions", index)
+                return (*found, "show_if") if "show_if" in message and "show_if" in question else found
+    return loc
 
 
 @lru_cache(maxsize=2)
@@ -1101,6 +1117,11 @@ def _rate(answered: int, invited: int) -> float | None:
     return answered / invited if invited else None
 
 
+def empty_figures() -> dict[str, Any]:
+    """The figures of a survey nobody was asked yet."""
+    return {"invited": 0, "answered": 0, "response_rate": None, "csat": None, "nps": None, "ces": None}
+
+
 def survey_figures(
     *, db_session: Session, survey_ids: Iterable[int] | None = None
 ) -> dict[int, dict[str, Any]]:
@@ -1115,9 +1136,7 @@ def survey_figures(
         .where(inv.status != "skipped")
         .group_by(inv.survey_id)
     )
-    out: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"invited": 0, "answered": 0, "response_rate": None, "csat": None, "nps": None, "ces": None}
-    )
+    out: dict[int, dict[str, Any]] = defaultdict(empty_figures)
     for survey_id, invited, answered in db_session.execute(query):
         out[survey_id].update(
             invited=int(invited),
