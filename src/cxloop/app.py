@@ -21,6 +21,8 @@ from cxloop.feedback import views as feedback_views
 from cxloop.imports import views as imports_views
 from cxloop.loop import pages as loop_pages
 from cxloop.loop import views as loop_views
+from cxloop.messaging import pages as messaging_pages
+from cxloop.messaging import views as messaging_views
 from cxloop.metrics import views as metrics_views
 from cxloop.orders import views as orders_views
 from cxloop.surveys import pages as surveys_pages
@@ -42,6 +44,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     customers_views.router,
     metrics_views.router,
     loop_views.router,
+    messaging_views.router,
     surveys_views.router,
 )
 
@@ -50,6 +53,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     web_pages.router,
     auth_pages.router,
     loop_pages.router,
+    messaging_pages.router,
     surveys_pages.router,
 )
 

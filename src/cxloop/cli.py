@@ -16,6 +16,7 @@ from cxloop.demo import cli as demo_cli
 from cxloop.feedback import cli as feedback_cli
 from cxloop.imports import cli as imports_cli
 from cxloop.loop import cli as loop_cli
+from cxloop.messaging import cli as messaging_cli
 from cxloop.reports import cli as reports_cli
 from cxloop.surveys import cli as surveys_cli
 from cxloop.text import cli as text_cli
@@ -40,6 +41,7 @@ app.add_typer(loop_cli.tasks_app, name="tasks")
 app.add_typer(loop_cli.cases_app, name="cases")
 app.add_typer(loop_cli.rules_app, name="rules")
 app.add_typer(auth_cli.app, name="users")
+app.add_typer(messaging_cli.app, name="messages")
 app.add_typer(surveys_cli.app, name="surveys")
 app.command("import")(imports_cli.import_command)
 app.command("demo")(demo_cli.demo_command)
