@@ -43,7 +43,7 @@ def test_load_list_invite_and_link(sqlite_url: str, tmp_path: Path) -> None:
         '"pulse"' in listed.output and '"pulse2"' not in listed.output and '"after_delivery"' in listed.output
     )
     with Session(get_engine(sqlite_url)) as session:
-        customer = Customer(external_id="c1", phone="13800000000")
+        customer = Customer(external_id="c1", email="c1@example.com")
         session.add(customer)
         session.commit()
         customer_id = customer.id

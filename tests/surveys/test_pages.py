@@ -24,7 +24,7 @@ def _fresh_limits() -> Iterator[None]:
 
 def _invite(url: str, key: str = "after_delivery", ext: str = "c1") -> str:
     with Session(get_engine(url)) as session:
-        customer = Customer(external_id=ext, name="李雷", phone="13900000000", tier="vip")
+        customer = Customer(external_id=ext, name="李雷", email=f"{ext}@example.com", tier="vip")
         session.add(customer)
         session.flush()
         result = service.invite(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from cxloop.customers.models import Customer
 from cxloop.feedback.models import FeedbackItem
 from cxloop.loop.models import Case
+from cxloop.messaging.models import CustomerMessage
 from cxloop.orders.models import Order
 from cxloop.pipeline import STALE_KEY
 from cxloop.surveys import service
@@ -23,7 +24,10 @@ NOW = datetime(2026, 6, 10, 10, 0)
 def _customer(
     session: Session, ext: str = "c1", tier: str = "returning", phone: str | None = "13800138000"
 ) -> Customer:
-    customer = Customer(external_id=ext, name="王小明", phone=phone, tier=tier, preferred_channel="sms")
+    email = f"{ext}@example.com" if phone else None  # SMS needs a provider; tests reach customers by mail
+    customer = Customer(
+        external_id=ext, name="王小明", phone=phone, email=email, tier=tier, preferred_channel="sms"
+    )
     session.add(customer)
     session.flush()
     return customer
@@ -59,6 +63,9 @@ def test_invite_sends_a_signed_link_and_applies_the_fatigue_rules(db_session: Se
         order_id=order.id,
     )
     assert first.sent and first.reason is None
+    message = db_session.get(CustomerMessage, first.message_id)
+    assert message is not None and message.status == "queued" and message.template == "survey.invite"
+    assert message.source == "survey:after_delivery" and first.link in message.body
     payload = service.read_token(_token(first.link), now=NOW)
     assert payload.survey_key == "after_delivery" and payload.nonce and not payload.anonymous
     again = service.invite(
@@ -97,6 +104,8 @@ def test_invite_sends_a_signed_link_and_applies_the_fatigue_rules(db_session: Se
         reminder=True,
     )
     assert reminder.sent and reminder.invitation_id == first.invitation_id
+    reminded = db_session.get(CustomerMessage, reminder.message_id)
+    assert reminded is not None and reminded.template == "survey.reminder" and first.link in reminded.body
     second_reminder = service.invite(
         db_session,
         survey_key="after_delivery",

@@ -27,6 +27,7 @@ from cxloop.customers.models import Customer
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.loop.models import Case
 from cxloop.loop.settings import now as clock_now
+from cxloop.messaging.service import send_to_customer
 from cxloop.orders.models import Order
 from cxloop.surveys.models import Survey, SurveyInvitation, SurveyResponse
 from cxloop.surveys.schemas import MAX_OPEN_LENGTH, Question, SurveyDefinition
@@ -507,6 +508,7 @@ def invite(
         trigger=trigger[:32],
         channel=customer.preferred_channel,
         tier=customer.tier,
+        locale=customer.locale,
         status="skipped" if reason else "sent",
         skip_reason=reason,
         sent_at=now,
@@ -620,14 +622,26 @@ def _deliver(
     dedupe_key: str,
     now: datetime,
 ) -> tuple[bool, str | None, int | None, str | None]:
-    """Hand the link to the customer's channel: (sent, skip reason, message id, channel).
+    """Hand the link to the customer's channel through the shared outbox: (sent, skip reason, message id, channel).
 
-    Until the shared messaging outbox is merged the invitation itself is the record of sending:
-    the link is shown on the survey's page and in the API answer.
+    Messaging applies its own rules (consent, quiet hours, no contact, an open case) and never sends
+    twice for one dedupe key, so a retried journey step does not message the customer again.
     """
-    if not (customer.phone or customer.email or customer.wechat):
-        return False, "no_contact", None, None
-    return True, None, None, customer.preferred_channel or ("sms" if customer.phone else "email")
+    locale = customer.locale if customer.locale in ("zh", "en") else None
+    message = send_to_customer(
+        session,
+        customer_id=customer.id,
+        template=template,
+        context={"survey": survey.name_en if locale == "en" else survey.name_zh, "survey_link": link},
+        purpose="service",
+        source=f"survey:{survey.key}",
+        dedupe_key=dedupe_key,
+        case_id=invitation.case_id,
+        now=now,
+    )
+    if message.status == "skipped":
+        return False, message.reason or "skipped", message.id, message.channel
+    return True, None, message.id, message.channel
 
 
 # --- the public page -------------------------------------------------------------------------------------------
