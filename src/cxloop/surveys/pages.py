@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from cxloop.auth.deps import PageUser, require_roles
 from cxloop.auth.models import User
+from cxloop.db import session_factory
 from cxloop.deps import SessionDep
 from cxloop.i18n import normalize_locale, translate
 from cxloop.surveys import service
@@ -25,6 +30,7 @@ from cxloop.web.templating import (
     templates,
 )
 
+T = TypeVar("T")
 router = APIRouter(include_in_schema=False)
 register_template_dir(Path(__file__).parent / "templates")
 register_nav("surveys", "/surveys", roles=("admin", "cx_manager", "analyst"), order=35)
@@ -165,12 +171,37 @@ async def _read_form(request: Request) -> dict[str, list[str]] | None:
     return raw
 
 
+#: Public requests doing database work at once in one process. SQLite has one writer; more threads
+#: than this only queue on its lock while holding pooled connections (bench/surveys.py measured it).
+PUBLIC_DB_LIMIT = 8
+_db_limiter: anyio.CapacityLimiter | None = None
+
+
+async def _in_db_thread(work: Callable[[Session], T]) -> T:
+    """Run ``work`` with its own session in a worker thread, at most PUBLIC_DB_LIMIT at once."""
+    global _db_limiter
+    if _db_limiter is None:
+        _db_limiter = anyio.CapacityLimiter(PUBLIC_DB_LIMIT)
+
+    def run() -> T:
+        session = session_factory()()
+        try:
+            return work(session)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    return await anyio.to_thread.run_sync(run, limiter=_db_limiter)
+
+
 @router.get("/s/{token}", response_class=HTMLResponse)
-def public_page(request: Request, token: str, db_session: SessionDep) -> HTMLResponse:
+async def public_page(request: Request, token: str) -> HTMLResponse:
     """The survey a customer opens from their link (no login)."""
     try:
         service.check_rate(token=token, address=_address(request))
-        form = service.open_link(db_session=db_session, token=token)
+        form = await _in_db_thread(lambda session: service.open_link(db_session=session, token=token))
     except service.LinkError as exc:
         return _link_error(request, exc.reason)
     locale = public_locale(request, form.locale)
@@ -185,7 +216,7 @@ def public_page(request: Request, token: str, db_session: SessionDep) -> HTMLRes
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
-async def public_submit(request: Request, token: str, db_session: SessionDep) -> HTMLResponse:
+async def public_submit(request: Request, token: str) -> HTMLResponse:
     """A submitted answer (a plain form post: works without JavaScript)."""
     try:
         service.check_rate(token=token, address=_address(request))
@@ -196,12 +227,15 @@ async def public_submit(request: Request, token: str, db_session: SessionDep) ->
         raise HTTPException(413, detail="answer too large")
     locale = public_locale(request)
     try:
-        result = service.submit(db_session=db_session, token=token, raw=raw, locale=locale)
+        result = await _in_db_thread(
+            lambda session: service.submit(db_session=session, token=token, raw=raw, locale=locale)
+        )
     except service.LinkError as exc:
         return _link_error(request, exc.reason, locale)
     except service.AnswerError as exc:
-        payload = service.read_token(token)
-        survey = service.get_survey(db_session=db_session, key=payload.survey_key)
+        survey = await _in_db_thread(
+            lambda session: service.get_survey(db_session=session, key=service.read_token(token).survey_key)
+        )
         assert survey is not None  # submit checked the link's survey
         definition = service.definition_of(survey)
         # Show the form again with what was valid kept and each wrong answer explained.
@@ -223,7 +257,7 @@ async def public_submit(request: Request, token: str, db_session: SessionDep) ->
 
 
 @router.post("/s/{token}/progress")
-async def public_progress(request: Request, token: str, db_session: SessionDep) -> JSONResponse:
+async def public_progress(request: Request, token: str) -> JSONResponse:
     """Answers saved while the customer is answering (survey.js sends them as JSON)."""
     try:
         service.check_rate(token=token, address=_address(request))
@@ -241,7 +275,9 @@ async def public_progress(request: Request, token: str, db_session: SessionDep) 
         return JSONResponse({"error": "bad_json", "expected": '{"answers": {...}}'}, status_code=400)
     locale = public_locale(request)
     try:
-        saved = service.save_progress(db_session=db_session, token=token, raw=answers, locale=locale)
+        saved = await _in_db_thread(
+            lambda session: service.save_progress(db_session=session, token=token, raw=answers, locale=locale)
+        )
     except service.LinkError as exc:
         return JSONResponse({"error": exc.reason}, status_code=LINK_STATUS[exc.reason])
     except service.AnswerError as exc:
