@@ -43,6 +43,20 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _cpu_seconds(parent: int) -> float:
+    """CPU seconds (user + system) used so far by the server's worker processes (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / ticks
+
+
 def _seed(count: int) -> list[str]:
     """Customers and invitations written directly (set-up is not what is measured); returns their tokens."""
     from datetime import timedelta
@@ -268,7 +282,10 @@ def main() -> None:
             # warm every worker (imports, template compilation) before measuring
             for token in page_tokens[:20]:
                 httpx.get(f"{base}/s/{token}", timeout=30)
+            cpu_before = _cpu_seconds(server.pid)
             figures = asyncio.run(_run(base, answer_tokens, page_tokens, args.concurrency))
+            # Includes the page loads and the baseline run: an upper bound of the CPU one answer costs.
+            figures["server_cpu_s"] = round(_cpu_seconds(server.pid) - cpu_before, 1)
         finally:
             server.terminate()
             server.wait(timeout=30)

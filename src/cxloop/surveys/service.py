@@ -1028,12 +1028,13 @@ def _store_answers(
     if rows:
         session.execute(insert(SurveyResponse), rows)
     case_id = _recovery_case(session, survey, definition, invitation, clean, texts, feedback_id, now)
-    session.execute(
-        update(SurveyInvitation)
-        .where(SurveyInvitation.id == invitation.id)
-        .values(feedback_id=feedback_id, recovery_case_id=case_id)
-        .execution_options(synchronize_session=False)
-    )
+    if feedback_id is not None or case_id is not None:  # most answers have neither: no statement
+        session.execute(
+            update(SurveyInvitation)
+            .where(SurveyInvitation.id == invitation.id)
+            .values(feedback_id=feedback_id, recovery_case_id=case_id)
+            .execution_options(synchronize_session=False)
+        )
     return len(rows), feedback_id, case_id
 
 
@@ -1112,7 +1113,11 @@ def _follow_up(session: Session, now: datetime) -> None:
         since = state.value.get("since")
         if state.value.get("everything") or (since and datetime.fromisoformat(since) <= day):
             return
-    mark_stale(db_session=session, since=day)
+    try:
+        mark_stale(db_session=session, since=day)
+    except IntegrityError:
+        # Another answer created the mark at the same moment: the mark exists now, which is all we need.
+        session.rollback()
 
 
 def _emit_answered(session: Session, invitation: SurveyInvitation, now: datetime) -> None:
