@@ -17,6 +17,8 @@ from cxloop.auth import views as auth_views
 from cxloop.auth.deps import api_auth
 from cxloop.config import get_settings
 from cxloop.customers import views as customers_views
+from cxloop.delivery import pages as delivery_pages
+from cxloop.delivery import views as delivery_views
 from cxloop.feedback import views as feedback_views
 from cxloop.imports import views as imports_views
 from cxloop.loop import pages as loop_pages
@@ -45,6 +47,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     metrics_views.router,
     loop_views.router,
     messaging_views.router,
+    delivery_views.router,
     surveys_views.router,
 )
 
@@ -54,6 +57,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     auth_pages.router,
     loop_pages.router,
     messaging_pages.router,
+    delivery_pages.router,
     surveys_pages.router,
 )
 

@@ -45,6 +45,31 @@ class Settings(BaseSettings):
         None, description="Aspect taxonomy YAML; empty uses the shipped e-commerce taxonomy."
     )
     analysis_batch_size: int = Field(2000, ge=50, le=50_000)
+    delivery_early_hours: float = Field(
+        24.0, ge=0, description="A delivery this many hours or more before its promise counts as early."
+    )
+    delivery_cutoff_hour: int = Field(
+        16, ge=0, le=23, description="Orders placed before this hour (business time) ship the same day."
+    )
+    delivery_promise_target: float = Field(
+        0.95,
+        gt=0,
+        lt=1,
+        description="Promise recommendation: share of orders the promise must be beaten for.",
+    )
+    delivery_carrier_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "speed": 0.3,
+            "on_time": 0.25,
+            "damage": 0.15,
+            "cost": 0.2,
+            "complaints": 0.1,
+        },
+        description="Carrier recommendation: weight of each criterion (JSON in the environment).",
+    )
+    delivery_warning_threshold: float = Field(
+        0.5, gt=0, lt=1, description="Early warning: an open order at or above this late risk is at risk."
+    )
     survey_fatigue_days: int = Field(
         30, ge=0, le=365, description="Ask a customer at most one survey per this many days (0: no limit)."
     )

@@ -34,6 +34,7 @@ def job(name: str) -> Callable[[F], F]:
 def load_job_modules() -> None:
     """Import every module that defines jobs, so that workers know them all at start."""
     # Imported here, not at the top: these modules import ``job`` from this one.
+    import cxloop.delivery.jobs
     import cxloop.feedback.flows
     import cxloop.imports.flows
     import cxloop.loop.flows

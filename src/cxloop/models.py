@@ -6,6 +6,7 @@ from cxloop.auth.models import ApiToken, User
 from cxloop.catalog.models import Brand, Product, Supplier
 from cxloop.customers.models import Customer, CustomerEvent, CustomerTag
 from cxloop.db import Base
+from cxloop.delivery import models as delivery_models
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.imports.models import ImportReject, ImportRun
 from cxloop.logistics.models import Carrier, Warehouse
@@ -18,7 +19,7 @@ from cxloop.surveys.models import Survey, SurveyInvitation, SurveyResponse
 from cxloop.system.models import AppState
 
 #: Domains whose tables are not re-exported by name above; importing them registers their tables.
-DOMAIN_MODEL_MODULES = (loop_models, messaging_models, metrics_models)
+DOMAIN_MODEL_MODULES = (delivery_models, loop_models, messaging_models, metrics_models)
 
 __all__ = [
     "ApiToken",

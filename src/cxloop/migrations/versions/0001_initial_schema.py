@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 03:41:53.147937
+Create Date: 2026-12-02 04:09:56.052538
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def upgrade() -> None:
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('warehouse_id', sa.Integer(), nullable=True),
     sa.Column('carrier_id', sa.Integer(), nullable=True),
-    sa.Column('stage', sa.String(length=32), nullable=False),
+    sa.Column('stage', sa.String(length=64), nullable=False),
     sa.Column('excess_hours', sa.Float(), nullable=False),
     sa.Column('late_hours', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('order_id', name=op.f('pk_metrics_late_orders'))
@@ -248,6 +248,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.create_index('ix_alerts_rule_status', ['rule_id', 'status'], unique=False)
+
+    op.create_table('carrier_profiles',
+    sa.Column('carrier_id', sa.Integer(), nullable=False),
+    sa.Column('max_weight_kg', sa.Float(), nullable=True),
+    sa.Column('max_size_cm', sa.Float(), nullable=True),
+    sa.Column('collection_times', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['carrier_id'], ['carriers.id'], name=op.f('fk_carrier_profiles_carrier_id_carriers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('carrier_id', name=op.f('pk_carrier_profiles'))
+    )
+    op.create_table('carrier_rates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('carrier_id', sa.Integer(), nullable=False),
+    sa.Column('region', sa.String(length=64), nullable=False),
+    sa.Column('weight_to_kg', sa.Float(), nullable=False),
+    sa.Column('price', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.ForeignKeyConstraint(['carrier_id'], ['carriers.id'], name=op.f('fk_carrier_rates_carrier_id_carriers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_carrier_rates')),
+    sa.UniqueConstraint('carrier_id', 'region', 'weight_to_kg', name='uq_carrier_rates_carrier_region_weight')
+    )
+    with op.batch_alter_table('carrier_rates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_carrier_rates_carrier_id'), ['carrier_id'], unique=False)
 
     op.create_table('import_rejects',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -884,6 +908,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_import_rejects_run_id'))
 
     op.drop_table('import_rejects')
+    with op.batch_alter_table('carrier_rates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_carrier_rates_carrier_id'))
+
+    op.drop_table('carrier_rates')
+    op.drop_table('carrier_profiles')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.drop_index('ix_alerts_rule_status')
 
