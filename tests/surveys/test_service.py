@@ -105,7 +105,9 @@ def test_invite_sends_a_signed_link_and_applies_the_fatigue_rules(db_session: Se
     )
     assert reminder.sent and reminder.invitation_id == first.invitation_id
     reminded = db_session.get(CustomerMessage, reminder.message_id)
-    assert reminded is not None and reminded.template == "survey.reminder" and first.link in reminded.body
+    assert reminded is not None and reminded.template == "survey.reminder" and reminder.link in reminded.body
+    # The reminder's link opens the same invitation (same nonce), not a new one.
+    assert service.read_token(_token(reminder.link)).nonce == payload.nonce
     second_reminder = service.invite(
         db_session,
         survey_key="after_delivery",
