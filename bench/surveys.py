@@ -319,6 +319,13 @@ def main() -> None:
     print(
         f"baseline GET /api/v1/health, same server and clients: {figures['baseline_health_per_s']:,.0f} req/s"
     )
+    served = figures["requests"] + figures["page_loads"] + args.answers  # + the baseline's requests
+    cpu_ms = 1000 * figures["server_cpu_s"] / max(1, served)
+    result["server_cpu_ms_per_request"] = round(cpu_ms, 2)
+    print(
+        f"server CPU: {figures['server_cpu_s']} s over {served} requests, {cpu_ms:.1f} ms each on average "
+        f"(the machine had {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end)"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if lost_or_doubled:
