@@ -33,7 +33,13 @@ from cxloop.web.templating import (
 T = TypeVar("T")
 router = APIRouter(include_in_schema=False)
 register_template_dir(Path(__file__).parent / "templates")
-register_nav("surveys", "/surveys", roles=("admin", "cx_manager", "analyst"), order=35)
+register_nav(
+    "surveys",
+    "/surveys",
+    roles=("admin", "cx_manager", "analyst"),
+    label={"zh": "问卷", "en": "Surveys"},
+    order=35,
+)
 
 #: Who may see survey results, and who may change surveys.
 READERS = ("admin", "cx_manager", "analyst")
