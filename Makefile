@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data
 PYTEST_ARGS ?=
 
-.PHONY: demo test install lint typecheck pytest browser model serve migration bench clean
+.PHONY: demo test install lint typecheck pytest browser model model-check serve migration bench clean
 
 # Re-install whenever the dependency list changes.
 $(VENV)/.installed: pyproject.toml
@@ -53,9 +53,13 @@ browser:
 		|| echo "could not install Chromium: browser tests will skip (and fail in CI)"; \
 	else echo "Chromium not found: browser tests will skip (install chromium or set CXLOOP_CHROMIUM)"; fi
 
-## Retrain the sentiment model from the shared review data
+## Retrain the text models from the shared data (same code + same data = the same file, byte for byte)
 model: install
 	$(BIN)/python -m cxloop.text.train --data-dir $(DATA)
+
+## Check that `make model` reproduces the shipped model byte for byte (trains into a temporary file)
+model-check: install
+	$(BIN)/python -m cxloop.text.train --data-dir $(DATA) --check
 
 serve: install
 	$(BIN)/cxloop serve

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -165,3 +166,8 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests call ``get_settings.cache_clear()``)."""
     return Settings()
+
+
+def business_now() -> datetime:
+    """The one clock: now, naive, in the business time zone (how every timestamp is stored and shown)."""
+    return datetime.now(get_settings().tz).replace(tzinfo=None, microsecond=0)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from cxloop.config import get_settings
+from cxloop.config import business_now, get_settings
 
 # Stable constraint names let Alembic's batch mode (SQLite) alter tables the same way as PostgreSQL.
 NAMING_CONVENTION = {
@@ -31,9 +31,13 @@ class Base(DeclarativeBase):
 class TimestampMixin:
     """created_at / updated_at columns, in the business time zone (naive)."""
 
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+    # The database's CURRENT_TIMESTAMP is UTC on SQLite (and the server's zone on PostgreSQL), so rows
+    # written by cxloop take the business clock; the server default only covers rows written by hand.
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime, default=business_now, server_default=func.current_timestamp()
+    )
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime, server_default=func.current_timestamp(), onupdate=func.current_timestamp()
+        DateTime, default=business_now, server_default=func.current_timestamp(), onupdate=business_now
     )
 
 

@@ -101,3 +101,16 @@ def test_carriers_page_and_api(client: TestClient) -> None:
     assert {c["carrier"] for c in rec["ranked"]} == {"FAST", "SLOW"}
     assert client.get("/api/v1/delivery/carriers/recommend?region=SP&weight_kg=-1").status_code == 422
     assert client.get("/api/v1/delivery/carriers").json()
+
+
+def test_trained_warning_through_cli_api_and_page(client: TestClient) -> None:
+    """`cxloop delivery train-warning` stores a model; the API and the page then list open orders."""
+    out = CliRunner().invoke(cli_app, ["delivery", "train-warning", "--holdout-days", "7"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["path"].endswith("delivery-warning.joblib")
+    risks = client.get("/api/v1/delivery/at-risk").json()
+    assert risks and {"order_id", "probability", "late_stage", "department_id"} <= set(risks[0])
+    assert all(0.0 <= r["probability"] <= 1.0 for r in risks)
+    assert client.get("/delivery/at-risk").status_code == 200
+    table = CliRunner().invoke(cli_app, ["delivery", "at-risk", "--json"])
+    assert table.exit_code == 0 and json.loads(table.output)[0]["order_id"] == risks[0]["order_id"]

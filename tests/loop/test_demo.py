@@ -43,3 +43,41 @@ def test_loop_run_on_the_demo_finds_the_planted_problems(request: pytest.Fixture
     assert found == expected, f"tasks beyond the planted problems: {found - expected}"
     assert len(tasks) == len(expected)
     assert {t["task_id"] for t in report["tasks_created"]} == {t.id for t in tasks}
+
+
+def test_task_evidence_is_its_alerts_evidence(request: pytest.FixtureRequest) -> None:
+    """Regression: a carrier-damage task shows damage complaints about that carrier, and every task's
+    last trend point is its alert's live value for the alert's latest period."""
+    store = request.getfixturevalue("demo_store")
+    from cxloop.feedback.models import FeedbackItem
+    from cxloop.logistics.models import Carrier
+    from cxloop.loop.models import Alert, Task
+    from cxloop.metrics.registry import get_indicator
+    from cxloop.orders.models import Order
+
+    engine = create_engine(store.url)
+    with Session(engine) as s:
+        tasks = list(s.scalars(select(Task).where(Task.alert_id.is_not(None))))
+        assert tasks
+        for task in tasks:
+            alert = s.get(Alert, task.alert_id)
+            assert alert is not None
+            evidence = task.evidence or {}
+            assert evidence["period"] == alert.details["period"], (task.id, evidence["period"], alert.details)
+            label, value = evidence["series"][-1]
+            assert label == alert.details["period"] and value == pytest.approx(alert.value), (task.id, value)
+            allowed = set(get_indicator(task.indicator or "").evidence)
+            assert {c["aspect"] for c in evidence["complaints"]} <= allowed, (task.indicator, evidence)
+        damage = next(t for t in tasks if t.indicator == "damage_rate")
+        carrier = (damage.scope or {})["value"]
+        assert damage.evidence["complaints"], "the damage task has no complaints to show"
+        for c in damage.evidence["complaints"]:
+            assert c["aspect"] == "damage_loss"
+            on = s.execute(
+                select(Carrier.external_id)
+                .join(Order, Order.carrier_id == Carrier.id)
+                .join(FeedbackItem, FeedbackItem.order_id == Order.id)
+                .where(FeedbackItem.id == c["id"])
+            ).scalar_one()
+            assert on == carrier, (c, carrier)
+    engine.dispose()

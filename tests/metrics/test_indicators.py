@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+from datetime import date, datetime
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.metrics import service
 from cxloop.metrics.periods import Period, Scope
+from cxloop.metrics.registry import INSUFFICIENT, get_indicator, registry
 from cxloop.metrics.rollup import refresh
 from cxloop.metrics.schemas import TargetIn
 from cxloop.metrics.taxonomy import aspect_info
+from cxloop.surveys.models import SurveyResponse
 from tests.metrics import factory
 
 AUG = Period.month("2026-08")
@@ -46,8 +51,9 @@ EXPECTED = {
 
 
 @pytest.fixture
-def shop(db_session: Session) -> Session:
-    """The factory's shop, rolled up."""
+def shop(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> Session:
+    """The factory's shop, rolled up (minimum samples lowered to its size)."""
+    factory.allow_small_samples(monkeypatch)
     factory.build(db_session)
     refresh(db_session=db_session)
     return db_session
@@ -127,7 +133,8 @@ def test_targets_are_editable(shop: Session) -> None:
 def test_pareto_and_items(shop: Session) -> None:
     """Own-brand negative mentions only; three bars, all focus; drill-down returns the evidence."""
     p = service.pareto(db_session=shop, month="2026-08")
-    assert p.total == 3 and [i.count for i in p.items] == [1, 1, 1]
+    # Three complaints about three aspects from two items: one item complains about two aspects.
+    assert p.total == 2 and p.bars_total == 3 and [i.count for i in p.items] == [1, 1, 1]
     assert p.items[-1].cumulative_share == 100.0 and len(p.focus) == 3
     page = service.pareto_items(db_session=shop, month="2026-08", aspect="packaging", limit=10)
     assert page.total == 1 and page.items[0].evidence == "包装破了" and page.items[0].external_id == "F2"
@@ -171,7 +178,7 @@ def test_scorecards_and_competitors(shop: Session) -> None:
     assert [(c.brand, c.mentions, c.negative_share) for c in packaging.cells] == [
         ("own", 1, 100.0),
         ("COMP", 1, 100.0),
-    ]
+    ]  # the shop fixture lowers every minimum sample to 1
 
 
 def test_overview_and_latest_month(shop: Session) -> None:
@@ -190,3 +197,108 @@ def test_refresh_since_keeps_earlier_months(shop: Session) -> None:
         == 100.0
     )
     assert service.compute(db_session=shop, indicator="on_time_rate", period=AUG).value == 30.0
+
+
+def _add_survey(session: Session, kind: str, scores: list[int], at: datetime) -> None:
+    session.add_all(
+        SurveyResponse(external_id=f"X{kind}{at:%m}-{i}", kind=kind, score=score, responded_at=at)
+        for i, score in enumerate(scores)
+    )
+    session.commit()
+
+
+def test_ces_seven_is_very_easy_and_green(db_session: Session) -> None:
+    """Regression: CES answers of 6–7 (easy on the surveys' 1–7 scale, 7 = very easy) are green, not red."""
+    _add_survey(db_session, "ces", [7, 6] * 20, datetime(2026, 8, 3, 10))
+    _add_survey(db_session, "ces", [2, 1] * 20, datetime(2026, 7, 3, 10))
+    refresh(db_session=db_session)
+    easy = service.compute(db_session=db_session, indicator="ces", period=AUG)
+    assert easy.value == 6.5 and easy.direction == "higher_better" and easy.status == "green"
+    assert easy.previous == 1.5 and easy.previous_status == "red" and easy.change == 5.0
+
+
+def test_minimum_sample_gives_not_enough_data(db_session: Session) -> None:
+    """Below the registry's minimum sample a value is shown with status 'insufficient' (样本不足)."""
+    ind = get_indicator("csat")
+    _add_survey(db_session, "csat", [1] * (ind.min_n - 1), datetime(2026, 8, 3, 10))
+    _add_survey(db_session, "csat", [1] * ind.min_n, datetime(2026, 7, 3, 10))
+    refresh(db_session=db_session)
+    value = service.compute(db_session=db_session, indicator="csat", period=AUG)
+    assert value.value == 0.0 and value.n == ind.min_n - 1 and value.min_n == ind.min_n
+    assert value.status == INSUFFICIENT and value.previous_status == "red"
+    points = service.series(
+        db_session=db_session, indicator="csat", start=date(2026, 7, 1), end=date(2026, 9, 1)
+    )
+    assert [p.status for p in points] == ["red", INSUFFICIENT]
+
+
+def test_pareto_counts_each_item_once_per_aspect(
+    db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a review naming packaging three times is one packaging complaint, listed once."""
+    factory.allow_small_samples(monkeypatch)
+    factory.build(db_session)
+    f2 = db_session.scalars(select(FeedbackItem).where(FeedbackItem.external_id == "F2")).one()
+    db_session.add_all(
+        FeedbackAspect(feedback_id=f2.id, aspect="packaging", sentiment="negative", score=0.2, start=s, end=s + 2,
+                       occurred_at=f2.occurred_at, brand_id=f2.brand_id, channel=f2.channel)
+        for s in (1, 2)
+    )  # fmt: skip
+    db_session.commit()
+    refresh(db_session=db_session)
+    pareto = service.pareto(db_session=db_session, month="2026-08")
+    assert {i.aspect: i.count for i in pareto.items} == {
+        "packaging": 1,
+        "cs_response": 1,
+        "delivery_speed": 1,
+    }
+    assert pareto.total == 2 and pareto.bars_total == 3
+    page = service.pareto_items(db_session=db_session, month="2026-08", aspect="packaging")
+    assert page.total == 1 and [i.external_id for i in page.items] == ["F2"]
+    share = service.compute(db_session=db_session, indicator="aspect_neg:packaging", period=AUG)
+    assert (share.value, share.n) == (100.0, 1)
+
+
+def test_default_month_is_the_latest_complete_one(
+    db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One chat dated today does not turn the dashboard to a month that has barely begun."""
+    monkeypatch.setattr(service, "business_today", lambda: date(2026, 9, 2))
+    factory.allow_small_samples(monkeypatch)
+    factory.build(db_session)
+    db_session.add(FeedbackItem(external_id="TODAY", channel="chat", text="在吗", occurred_at=datetime(2026, 9, 2, 9),
+                                sentiment="negative", sentiment_score=0.2))  # fmt: skip
+    db_session.commit()
+    refresh(db_session=db_session)
+    assert service.latest_month(db_session=db_session) == "2026-09"
+    assert service.default_month(db_session=db_session) == "2026-08"
+    ov = service.overview(db_session=db_session)
+    assert ov.month == "2026-08" and not ov.month_to_date
+    assert service.pareto(db_session=db_session, month="2026-09").month_to_date
+    choices = service.month_choices(db_session=db_session)
+    assert (choices[0].month, choices[0].month_to_date) == ("2026-09", True)
+    assert (choices[1].month, choices[1].month_to_date) == ("2026-08", False)
+
+
+def test_scorecards_judge_departments_fairly(shop: Session) -> None:
+    """Scorecards use complaints per 1,000 orders, never the ~100 % negative share of a complaint aspect."""
+    cards = service.scorecards(db_session=shop, month="2026-08")
+    codes = {i.code for card in cards.departments for i in card.indicators}
+    assert not any(c.startswith("aspect_neg:") for c in codes)
+    assert {"aspect_negative_share", "negative_share"}.isdisjoint(codes)
+    assert {"complaint_rate:packaging", "complaint_rate:delivery_speed"} <= codes
+    warehouse = next(c for c in cards.departments if c.department == "warehouse")
+    packaging = next(i for i in warehouse.indicators if i.code == "complaint_rate:packaging")
+    assert (packaging.value, packaging.n, packaging.unit) == (100.0, 10, "‰")  # 1 complaint / 10 orders
+
+
+def test_competitor_share_needs_the_minimum_sample(shop: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: one competitor mention is no 100 % bar."""
+    ind = get_indicator("aspect_neg:packaging")
+    monkeypatch.setitem(registry(), ind.code, dataclasses.replace(ind, min_n=2))
+    comp = service.competitors(db_session=shop, month="2026-08")
+    packaging = next(r for r in comp.rows if r.aspect == "packaging")
+    assert [(c.brand, c.mentions, c.negative_share, c.enough) for c in packaging.cells] == [
+        ("own", 1, None, False),
+        ("COMP", 1, None, False),
+    ]

@@ -129,3 +129,45 @@ def test_a_domain_specialist_leans_its_own_domain_and_survives_saving() -> None:
     state = plain.to_state()
     del state["specialist"]
     assert SentimentModel.from_state(state).specialist_ is None
+
+
+def test_analyze_leaves_the_garbage_collector_alone(analyzer: Analyzer) -> None:
+    import gc
+
+    assert gc.isenabled()
+    analyzer.analyze(["味道不错，但是送餐太慢了"])
+    assert gc.isenabled()
+
+
+def test_collector_paused_nests_and_overlaps_across_threads() -> None:
+    import gc
+    import threading
+
+    from cxloop.text.analyzer import collector_paused
+
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def other() -> None:
+        with collector_paused():
+            inside.set()
+            leave.wait(10)
+
+    t = threading.Thread(target=other)
+    with collector_paused():
+        assert not gc.isenabled()
+        t.start()
+        inside.wait(10)
+    # The other thread still holds it: the collector stays paused until it leaves.
+    assert not gc.isenabled()
+    leave.set()
+    t.join()
+    assert gc.isenabled()
+    # A collector the application switched off stays off.
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

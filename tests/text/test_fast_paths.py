@@ -1,35 +1,32 @@
-"""The batch/vectorised fast paths give exactly what the straightforward code gives."""
+"""The fast paths give exactly what the plain reference code (`reference.py`) gives.
+
+Exactly: the same clauses, detections and counts, and CSR matrices with the same arrays (the
+same column order within each row), not merely equal after sorting.
+"""
 
 from __future__ import annotations
 
 import random
 
 import numpy as np
-import pytest
-import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from cxloop.text import kernels
-from cxloop.text.aspects import AspectModel
-from cxloop.text.clauses import split_clauses
+from cxloop.text.aspects import AspectModel, Detection
+from cxloop.text.clauses import Clause, scan, split_clauses, split_clauses_batch
 from cxloop.text.features import (
     build_vocab,
     char_ngram_counts,
     char_wb_hashed_counts,
     row_norms,
     vocab_counts,
-    vocab_table,
 )
 from cxloop.text.language import script_counts, script_counts_batch
-from cxloop.text.lexicon import (
-    ZH_NEGATIVE,
-    ZH_POSITIVE,
-    compiled_lexicon_counts,
-    lexicon_counts,
-    lexicon_features,
-)
+from cxloop.text.lexicon import ZH_NEGATIVE, ZH_POSITIVE, lexicon_counts_batch, lexicon_features
 from cxloop.text.normalize import normalize, normalize_batch
 from cxloop.text.taxonomy import default_taxonomy
+
+from . import reference
 
 _CHARS = (
     "這個東西很好用乾燥後台髮ＡＢＣａｂ１！～…“”·—\n\t \u3000\u200b👍😡½好好好好 aaaaa!!!!!.。，但是不过却"
@@ -82,41 +79,65 @@ def test_split_clauses_contrast_and_punctuation() -> None:
         assert text[c.start : c.end] == c.text
 
 
-def test_lexicon_features_memo_consistent() -> None:
-    texts = ["物流很快", "不满意", "物流很快", "并不好", "not good at all"]
-    first = lexicon_features(texts)
-    assert np.array_equal(first, lexicon_features(texts))
-    counts = np.array([lexicon_counts(t) for t in texts])
-    assert np.allclose(first[:, 0], np.tanh(counts[:, 0] / 2.0))
-    assert np.allclose(first[:, 1], np.tanh(counts[:, 1] / 2.0))
+def _scan_texts(model: AspectModel, n: int, seed: int) -> list[str]:
+    """Random texts of clause punctuation, contrast words, keywords and characters beyond the BMP."""
+    rng = random.Random(seed)
+    pool = [
+        *"但是不过可然而只就有点非愿却好很差物流快递客服.。，!?  \t\n~…|abutheowvrlgxcpy吗_1",
+        *("but ", "however", "though", "although", "except", "yet", "不但", "但愿", "就是有点"),
+        *("...", ". ", "  ", "\u2028", "𠀀", "😀", "𠀀but"),
+        *rng.sample(sorted(model.keyword_owner_), 200),
+    ]
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 20))) for _ in range(n)]
+    return [*texts, "", " ", "味道不错，但是送餐太慢了", "great food but slow delivery", "wifi差😀app闪退"]
 
 
-def _same_matrix(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
-    """Equal as matrices, whatever the order of columns inside a row."""
-    a, b = a.copy(), b.copy()
-    a.sort_indices()
-    b.sort_indices()
-    return (
-        a.shape == b.shape
-        and np.array_equal(a.indptr, b.indptr)
-        and np.array_equal(a.indices, b.indices)
-        and np.array_equal(a.data, b.data)
-    )
+def test_scan_equals_reference_clauses_keywords_and_contrast() -> None:
+    model = AspectModel(default_taxonomy()).fit([], [])
+    texts = _scan_texts(model, 5000, seed=6)
+    assert split_clauses_batch(texts) == [reference.split_clauses(t) for t in texts]
+    assert scan(texts).contrast == [reference.has_contrast(t) for t in texts]
+    clause_lists, detections = model.split_and_detect(texts)
+    want_clauses = [reference.split_clauses(t) for t in texts]
+    assert clause_lists == want_clauses
+    # The reference keyword pass; the similarity pass for clauses without keywords is shared.
+    want: list[list[Detection]] = []
+    pending: list[tuple[int, Clause]] = []
+    for i, (t, clauses) in enumerate(zip(texts, want_clauses, strict=True)):
+        found, without = reference.detect_keywords(t, clauses, model.keyword_owner_)
+        want.append(found)
+        pending += [(i, c) for c in without if len(c.text) >= model.min_clause_chars]
+    model._add_similar(pending, want)
+    assert detections == want
+    assert sum(d.method == "keyword" for dets in detections for d in dets) > 1000
+    assert any(d.method == "similar" for dets in detections for d in dets)
 
 
-@pytest.mark.skipif(
-    not kernels.AVAILABLE, reason="compiled kernels are off (CXLOOP_JIT=0, or numba is missing)"
-)
-def test_compiled_ngram_counts_equal_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
-    texts = [*_random_texts(2000, seed=3), "", "a", "好好好好好好" * 40, "𠀀好a"]
+def test_keywords_beyond_the_bmp() -> None:
+    owner = {"𠀀好": "a", "x𠀀": "b", "ok": "c"}
+    model = AspectModel(default_taxonomy()).fit([], [])
+    model.keyword_owner_ = owner
+    from cxloop.text.clauses import compile_keywords
+
+    model.keywords_ = compile_keywords(owner)
+    texts = ["𠀀好 ok，x𠀀", "b𠀀好", "𠀀ok𠀀", "okx𠀀"]
+    _, detections = model.split_and_detect(texts)
+    for t, dets in zip(texts, detections, strict=True):
+        want, _ = reference.detect_keywords(t, reference.split_clauses(t), owner)
+        assert [d for d in dets if d.method == "keyword"] == want
+    assert [d.aspect for d in detections[0]] == ["a", "c", "b"]
+
+
+def test_ngram_counts_equal_reference() -> None:
+    texts = [*_random_texts(1500, seed=3), "", "a", "好好好好好好" * 40, "𠀀好a"]
+    for rng, n_features in (((1, 3), 2**18), ((2, 3), 2**12), ((1, 5), 2**21)):
+        got = char_ngram_counts(texts, rng, n_features)
+        assert reference.same_csr(got, reference.hashed_counts(texts, rng, n_features)), rng
     vocab = build_vocab(_random_texts(3000, seed=4), min_df=3)
-    compiled = {rng: char_ngram_counts(texts, rng, 2**18) for rng in ((1, 3), (2, 3), (1, 5))}
-    compiled_vocab = vocab_counts(texts, vocab, (1, 5), kernels.vocab_buckets(vocab))
-    monkeypatch.setattr(kernels, "AVAILABLE", False)
-    for rng, got in compiled.items():
-        assert _same_matrix(got, char_ngram_counts(texts, rng, 2**18)), rng
-    assert _same_matrix(compiled_vocab, vocab_counts(texts, vocab, (1, 5), vocab_table(vocab)))
-    assert compiled_vocab.nnz > 1000
+    assert np.array_equal(vocab, reference.build_vocab(_random_texts(3000, seed=4), 3, (1, 5)))
+    got = vocab_counts(texts, vocab, kernels.vocab_buckets(vocab))
+    assert reference.same_csr(got, reference.vocab_counts(texts, vocab, (1, 5)))
+    assert got.nnz > 1000
 
 
 def test_row_norms() -> None:
@@ -125,45 +146,25 @@ def test_row_norms() -> None:
     assert np.allclose(row_norms(x), want)
 
 
-@pytest.mark.skipif(
-    not kernels.AVAILABLE, reason="compiled kernels are off (CXLOOP_JIT=0, or numba is missing)"
-)
-def test_compiled_scan_equals_split_clauses_and_detect_batch() -> None:
-    model = AspectModel(default_taxonomy())
-    rng = random.Random(6)
-    pool = [
-        *"但是不过可然而只就有点非愿却好很差物流快递客服.。，!?  \t\n~…|abutheowvrlgxcpy吗_1",
-        *("but ", "however", "though", "although", "except", "yet", "不但", "但愿", "就是有点"),
-        *("...", ". ", "  ", "\u2028", "𠀀"),
-        *rng.sample(sorted(model.keyword_owner_), 200),
-    ]
-    texts = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 20))) for _ in range(5000)]
-    texts += ["", " ", "味道不错，但是送餐太慢了", "great food but slow delivery", "wifi差😀app闪退"]
-    clause_lists, detections = model.split_and_detect(texts)
-    want_clauses = [split_clauses(t) for t in texts]
-    assert clause_lists == want_clauses
-    assert detections == model.detect_batch(texts, want_clauses)
-    assert sum(map(len, detections)) > 1000
-
-
-@pytest.mark.skipif(
-    not kernels.AVAILABLE, reason="compiled kernels are off (CXLOOP_JIT=0, or numba is missing)"
-)
-def test_compiled_lexicon_counts_equal_lexicon_counts() -> None:
+def test_lexicon_counts_equal_reference() -> None:
     rng = random.Random(7)
     lexicon = sorted({*ZH_POSITIVE, *ZH_NEGATIVE})
     words = [
         *rng.sample(lexicon, min(300, len(lexicon))),
-        "不",
-        "没",
-        "并不",
-        "不怎么",
-        "not good",
-        "great",
-        "😀",
+        *("不", "没", "并不", "不怎么", "not good", "great", "isn't bad", "😀", "𠀀"),
     ]
-    texts = ["".join(rng.choice(words) for _ in range(rng.randint(0, 12))) for _ in range(5000)]
+    texts = ["".join(rng.choice(words) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
     texts += ["", "不好不", "abc", "物流很快，但是包装不太好"]
-    want = np.array([lexicon_counts(t) for t in texts])
-    assert np.array_equal(compiled_lexicon_counts(texts), want)
-    assert want.sum() > 5000
+    want = np.array([reference.lexicon_counts(t) for t in texts])
+    assert np.array_equal(lexicon_counts_batch(texts), want)
+    assert want.sum() > 3000
+    features = lexicon_features(texts)
+    assert np.allclose(features[:, 0], np.tanh(want[:, 0] / 2.0))
+    assert np.allclose(features[:, 2], np.tanh((want[:, 0] - want[:, 1]) / 2.0))
+
+
+def test_kernels_run_compiled_unless_switched_off() -> None:
+    # CXLOOP_JIT=0 runs the same functions as plain Python; this suite passes either way.
+    import os
+
+    assert (os.environ.get("CXLOOP_JIT", "1") != "0") == kernels.COMPILED

@@ -91,15 +91,16 @@ def test_restaurant_zero_shot() -> None:
     assert got["waiting_time"] == "negative"
     assert got["waiter_attitude"] == "negative"
     assert "environment" in got
-    # Fuzzy match against the examples, with no shared keyword.
-    assert "waiting_time" in AspectModel(load_taxonomy(RESTAURANT)).predict(["上菜慢，等了四十多分钟"])[0]
+    # Fuzzy match against the examples, with no shared keyword: the zero-shot model is fit([], []).
+    zero_shot = AspectModel(load_taxonomy(RESTAURANT)).fit([], [])
+    assert "waiting_time" in zero_shot.predict(["上菜慢，等了四十多分钟"])[0]
 
 
 def test_restaurant_improves_with_labels() -> None:
     tax = load_taxonomy(RESTAURANT)
     model = AspectModel(tax)
     probe = ["店里氛围感很棒，很有格调", "灯光氛围太暗了"]
-    before = model.predict(probe)
+    before = AspectModel(tax).fit([], []).predict(probe)
     assert all("environment" not in ids for ids in before)
     texts = [
         "氛围很好，有格调",
@@ -131,3 +132,38 @@ def test_absa_sentences_keep_only_agreeing_sentences(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert absa_sentences(read_absa(path)) == (["外观真漂亮"], [1])
+
+
+def test_aspect_model_follows_the_estimator_contract() -> None:
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    tax = load_taxonomy(RESTAURANT)
+    model = AspectModel(tax, similarity_threshold=0.5)
+    # __init__ only stores its parameters: nothing is learnt before fit.
+    assert model.get_params() == {
+        "taxonomy": tax,
+        "similarity_threshold": 0.5,
+        "learned_threshold": 0.5,
+        "min_clause_chars": 2,
+    }
+    assert not [k for k in vars(model) if k.endswith("_")]
+    with pytest.raises(NotFittedError):
+        model.predict(["菜很好吃"])
+    assert model.fit(["氛围很好", "菜很好吃"], [["environment"], ["taste"]]) is model
+    assert model.classifiers_ == {}  # fewer than two texts on either side: no classifier
+    assert "taste" in model.predict(["菜很好吃"])[0]
+    assert clone(model).get_params()["similarity_threshold"] == 0.5
+
+
+def test_aspect_sentiment_model_takes_its_review_model_as_a_parameter(analyzer: Analyzer) -> None:
+    from cxloop.text import AspectSentimentModel
+    from cxloop.text.clauses import Clause
+
+    absa = analyzer.bundle.absa
+    assert absa.get_params()["review"] is analyzer.bundle.zh
+    text = "电池不耐用"
+    [p] = absa.score([(text, Clause(0, len(text), text), 0, 2)])
+    assert p < 0.5
+    with pytest.raises(ValueError, match="review model"):
+        AspectSentimentModel().fit([(text, Clause(0, len(text), text), 0, 2)], [0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from pathlib import Path
@@ -57,7 +58,8 @@ def at_risk_command(
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from None
     if as_json:
-        typer.echo(json.dumps([r.model_dump(mode="json") for r in risks], ensure_ascii=False, indent=2))
+        rows = [dataclasses.asdict(r) for r in risks]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
     table = Table(title=f"at risk at {at:%Y-%m-%d %H:%M} (threshold {service.warning_threshold():.2f})")
     for col in ("order", "risk", "promised", "expected", "stage"):

@@ -423,13 +423,15 @@ class _StageGuess:
         self.model = model
         self.recorded = {e for pair in model.normals for e in pair} or set(EVENT_CHAIN)
         self.cache: dict[tuple[Any, Any, int, bool], str] = {}
+        self.segments: dict[int, Segment | None] = {}
 
     def current(self, last: int) -> Segment | None:
         """The stretch an order whose last event is EVENT_CHAIN[last] is in now (hours not filled)."""
-        if last >= len(EVENT_CHAIN) - 1:
-            return None
-        t0 = datetime(2000, 1, 1)
-        return segments({EVENT_CHAIN[last]: t0}, stop=t0, recorded=self.recorded)[-1]
+        if last not in self.segments:
+            t0 = datetime(2000, 1, 1)
+            found = segments({EVENT_CHAIN[last]: t0}, stop=t0, recorded=self.recorded)
+            self.segments[last] = found[-1] if last < len(EVENT_CHAIN) - 1 and found else None
+        return self.segments[last]
 
     def guess(self, carrier: Any, warehouse: Any, last: int, hours_in_stage: float) -> str:
         """The stage key for one order."""
@@ -479,9 +481,8 @@ def score_open_orders(
     out: list[OrderRisk] = []
     for i in range(len(orders.order_id)):
         stage = guesser.guess(orders.carrier[i], orders.warehouse[i], int(stage_idx[i]), float(in_stage[i]))
-        # model_construct: the values are built here, validating a million of them again costs seconds.
         out.append(
-            OrderRisk.model_construct(
+            OrderRisk(
                 order_id=int(orders.order_id[i]),
                 probability=float(proba[i]),
                 promised_at=promised[i],

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cxloop.config import business_now
 from cxloop.db import Base, TimestampMixin
 
 RULE_KINDS = ("threshold", "change", "emerging_topic")
@@ -134,7 +135,9 @@ class TaskComment(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     author: Mapped[str] = mapped_column(String(128))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime, default=business_now, server_default=func.current_timestamp()
+    )
 
 
 class Case(TimestampMixin, Base):

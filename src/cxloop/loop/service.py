@@ -152,6 +152,10 @@ def _after_changes(
     source: IndicatorSource | None,
 ) -> None:
     for change in changes:
+        if change.action == "updated":
+            # The task shows the alert as it is now: its trend ends at the alert's latest period.
+            task_service.refresh_evidence(db_session=db_session, change=change, info=info, source=source)
+            continue
         if change.action != "opened":
             continue
         db_session.flush()

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from cxloop.config import get_settings
+from cxloop.config import business_now, get_settings
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
 
@@ -51,4 +51,4 @@ def loop_settings() -> dict[str, Any]:
 
 def now() -> datetime:
     """The current time, naive, in the business time zone (how every timestamp is stored)."""
-    return datetime.now(get_settings().tz).replace(tzinfo=None, microsecond=0)
+    return business_now()

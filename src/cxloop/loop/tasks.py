@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.feedback.models import FeedbackItem
 from cxloop.i18n import both_locales
 from cxloop.loop import audit
 from cxloop.loop.calendar import get_calendar
@@ -184,9 +184,10 @@ def task_for_alert(
         return None
     for task in db_session.scalars(select(Task).where(Task.rule_id == rule.id, Task.status != "verified")):
         if (task.scope or {}).get("key") == alert.scope_key:
-            # A flapping alert must not breed tasks: the unfinished one gets the new alert.
+            # A flapping alert must not breed tasks: the unfinished one gets the new alert and its evidence.
             task.alert_id = alert.id
             alert.task_id = task.id
+            refresh_evidence(db_session=db_session, change=change, info=info, source=source)
             return None
     kind, key = parse_scope(alert.scope_key)
     evidence = build_evidence(
@@ -265,79 +266,67 @@ def build_evidence(
             for r in rows
         ]
         return evidence
-    evidence["complaints"] = sample_complaints(
-        db_session=db_session,
-        start=period.start,
-        end=period.end,
-        scope_kind=kind,
-        scope_key=key,
-        indicator=rule.indicator,
+    evidence["complaints"] = alert_complaints(
+        db_session=db_session, indicator=rule.indicator, period=period, scope_kind=kind, scope_key=key
     )
     return evidence
 
 
-def sample_complaints(
+def alert_complaints(
     *,
     db_session: Session,
-    start: date,
-    end: date,
+    indicator: str | None,
+    period: Period,
     scope_kind: str | None,
     scope_key: str | None,
-    indicator: str | None,
-    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """A few negative feedback items of the window and scope (the voice behind the number)."""
-    from cxloop.catalog.models import Product, Supplier
-    from cxloop.logistics.models import Carrier, Warehouse
-    from cxloop.orders.models import Order
+    """The complaints behind an alert: metrics' evidence for its indicator, period and scope.
 
-    limit = limit or int(loop_settings()["evaluation"].get("sample_complaints", 5))
-    query = select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.occurred_at, FeedbackItem.channel).where(
-        FeedbackItem.sentiment == "negative",
-        FeedbackItem.occurred_at >= datetime.combine(start, datetime.min.time()),
-        FeedbackItem.occurred_at < datetime.combine(end, datetime.min.time()),
-    )
-    if indicator and indicator.startswith("aspect_neg:"):
-        aspect = indicator.split(":", 1)[1]
-        query = query.where(
-            select(FeedbackAspect.id)
-            .where(FeedbackAspect.feedback_id == FeedbackItem.id, FeedbackAspect.aspect == aspect)
-            .exists()
+    The same filter as the alert's number (the registry's evidence aspects, the scope cut as the
+    rollup cuts it), so a carrier-damage task shows damage complaints about that carrier.
+    """
+    from cxloop.metrics.periods import Scope
+    from cxloop.metrics.service import evidence_items
+
+    if not indicator:
+        return []
+    scope = Scope(scope_kind, scope_key) if scope_kind and scope_key else None
+    limit = int(loop_settings()["evaluation"].get("sample_complaints", 5))
+    try:
+        found = evidence_items(
+            db_session=db_session, indicator=indicator, period=period, scope=scope, limit=limit
         )
-    if scope_kind in ("carrier", "warehouse", "region") and scope_key:
-        query = query.join(Order, Order.id == FeedbackItem.order_id)
-        if scope_kind == "carrier":
-            query = query.join(Carrier, Carrier.id == Order.carrier_id).where(
-                Carrier.external_id == scope_key
-            )
-        elif scope_kind == "warehouse":
-            query = query.join(Warehouse, Warehouse.id == Order.warehouse_id).where(
-                Warehouse.external_id == scope_key
-            )
-        else:
-            query = query.where(Order.region == scope_key)
-    elif scope_kind in ("product", "supplier") and scope_key:
-        query = query.join(Product, Product.id == FeedbackItem.product_id)
-        if scope_kind == "product":
-            query = query.where(Product.external_id == scope_key)
-        else:
-            query = query.join(Supplier, Supplier.id == Product.supplier_id).where(
-                Supplier.external_id == scope_key
-            )
-    elif scope_kind == "shift" and scope_key:
-        query = query.where(FeedbackItem.shift == scope_key)
-    elif scope_kind == "channel" and scope_key:
-        query = query.where(FeedbackItem.channel == scope_key)
-    rows = db_session.execute(query.order_by(FeedbackItem.sentiment_score, FeedbackItem.id).limit(limit))
+    except KeyError:  # an indicator the registry no longer has: no evidence rather than a failed run
+        return []
     return [
         {
-            "id": r.id,
-            "text": (r.text or "")[:500],
-            "occurred_at": r.occurred_at.isoformat(),
-            "channel": r.channel,
+            "id": c.feedback_id,
+            "text": c.text[:500],
+            "occurred_at": c.occurred_at.isoformat(),
+            "channel": c.channel,
+            "aspect": c.aspect,
+            "evidence": c.evidence,
         }
-        for r in rows
+        for c in found
     ]
+
+
+def refresh_evidence(
+    *, db_session: Session, change: AlertChange, info: IndicatorInfo | None, source: IndicatorSource | None
+) -> Task | None:
+    """Rebuild the evidence of the alert's task from the alert's latest period (trend point = alert value)."""
+    alert = change.alert
+    if alert.task_id is None:
+        return None
+    task = db_session.get(Task, alert.task_id)
+    if task is None or task.status == "verified":
+        return None
+    fresh = build_evidence(
+        db_session=db_session, rule=change.rule, info=info, source=source, alert=alert, period=change.period
+    )
+    # Keep what verification wrote (before/after values) next to the fresh trend and complaints.
+    task.evidence = {**(task.evidence or {}), **fresh}
+    return task
 
 
 def get_task(*, db_session: Session, task_id: int) -> Task:

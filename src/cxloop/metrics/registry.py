@@ -1,11 +1,20 @@
-"""The indicator registry: code, names, unit, direction, owner, scopes, formula and default targets."""
+"""The indicator registry: each indicator defined once in ``indicators.yaml``, read by everything else.
+
+The YAML is the single definition of code, names, unit, direction, scale, numerator/denominator,
+minimum sample, scopes, default targets, evidence aspects and whether a department's scorecard uses
+it. Pages, API routes, report commands, alert rules and scorecards all read :func:`registry`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
 
 from cxloop.metrics.taxonomy import aspects
-from cxloop.vocab import ORDER_STAGE_OWNERS, ORDER_STAGES
 
 # Which scope kinds each data source can be cut by (see rollup.py for how each key is found).
 ORDER_SCOPES = ("warehouse", "carrier", "region", "channel", "brand", "tier")
@@ -23,443 +32,226 @@ FEEDBACK_SCOPES = (
 )
 ASPECT_SCOPES = (*FEEDBACK_SCOPES, "department")
 SURVEY_SCOPES = ("brand", "region", "tier")
+#: The named scope sets an entry of indicators.yaml may use.
+SCOPE_SETS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "order": ORDER_SCOPES,
+    "line": LINE_SCOPES,
+    "feedback": FEEDBACK_SCOPES,
+    "aspect": ASPECT_SCOPES,
+    # Per-aspect rollups are not kept per product (products × aspects × days would dwarf the rest).
+    "aspect_item": tuple(s for s in FEEDBACK_SCOPES if s != "product"),
+    # Feedback counted against orders: only where both sides are keyed the same way.
+    "order_feedback": ("warehouse", "carrier", "brand"),
+    "survey": SURVEY_SCOPES,
+}
 
 HIGHER = "higher_better"
 LOWER = "lower_better"
+DIRECTIONS = (HIGHER, LOWER)
+GROUPS = ("operational", "experience", "aspect", "complaint_rate")
+#: Status of a value whose denominator is below the indicator's minimum sample.
+INSUFFICIENT = "insufficient"
+#: Statuses in order of how urgently they need a look.
+STATUSES = ("red", "amber", "green", INSUFFICIENT, "grey")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Indicator:
     """One indicator: value = factor × Σnum / Σden of daily components (or a histogram percentile)."""
 
     code: str
     name_zh: str
     name_en: str
+    group: str
+    owner: str
     unit: str
     direction: str
-    owner: str
-    scopes: tuple[str, ...]
-    target: float
-    amber: float
-    red: float
+    scale: str
     num: tuple[str, ...] = ()
     den: tuple[str, ...] = ()
     factor: float = 1.0
     #: For page-load percentiles: the percentile (0..100) read from the ``load_b:`` histogram.
     percentile: float | None = None
-    description: str = ""
-    group: str = field(default="operational")
+    base_zh: str = ""
+    base_en: str = ""
+    #: The smallest denominator a status may rest on; below it the status is ``insufficient``.
+    min_n: int = 1
+    scopes: tuple[str, ...] = ()
+    target: float = 0.0
+    amber: float = 0.0
+    red: float = 0.0
+    #: Aspects whose negative mentions are the voice behind this number (alert and task evidence).
+    evidence: tuple[str, ...] = ()
+    #: True when a department may fairly be judged by it (department scorecards).
+    scorecard: bool = True
+    description_zh: str = ""
+    description_en: str = ""
 
     @property
     def components(self) -> tuple[str, ...]:
         """Every rollup component the formula reads (signs stripped)."""
         return tuple(c.lstrip("-") for c in (*self.num, *self.den))
 
+    @property
+    def description(self) -> str:
+        """The English description (kept for callers that show one language)."""
+        return self.description_en
+
     def name(self, lang: str = "zh") -> str:
         """The display name in ``lang``."""
         return self.name_en if lang == "en" else self.name_zh
 
-
-_STAGE_NAMES = {
-    "payment": ("支付时长", "Payment time", 0.5, 2.0),
-    "processing": ("订单处理时长", "Order processing time", 12.0, 24.0),
-    "picking": ("拣货时长", "Picking time", 8.0, 16.0),
-    "sorting": ("分拣时长", "Sorting time", 4.0, 8.0),
-    "handover": ("交接揽收时长", "Handover time", 4.0, 8.0),
-    "carrier": ("承运配送时长", "Carrier transit time", 48.0, 72.0),
-}
+    def base(self, lang: str = "zh") -> str:
+        """What one unit of the denominator is, in ``lang``."""
+        return self.base_en if lang == "en" else self.base_zh
 
 
-def _build() -> dict[str, Indicator]:
-    items: list[Indicator] = [
-        Indicator(
-            "on_time_rate",
-            "准时交付率",
-            "On-time delivery rate",
-            "%",
-            HIGHER,
-            "logistics",
-            ORDER_SCOPES,
-            95.0,
-            95.0,
-            90.0,
-            ("on_time",),
-            ("promised_n",),
-            100.0,
-            description="Orders delivered by the promised time / orders with a promise whose outcome is known (delivered, failed or lost).",
-        ),
-        Indicator(
-            "delivery_success_rate",
-            "妥投成功率",
-            "Delivery success rate",
-            "%",
-            HIGHER,
-            "logistics",
-            ORDER_SCOPES,
-            98.0,
-            98.0,
-            95.0,
-            ("delivered_ok",),
-            ("outcome_n",),
-            100.0,
-            description="Shipped orders delivered / shipped orders that were delivered, failed or lost.",
-        ),
-        Indicator(
-            "damage_rate",
-            "破损率",
-            "Damage rate",
-            "%",
-            LOWER,
-            "logistics",
-            ORDER_SCOPES,
-            0.5,
-            0.5,
-            1.5,
-            ("damaged",),
-            ("shipped",),
-            100.0,
-            description="Orders flagged damaged / orders handed to a carrier.",
-        ),
-        Indicator(
-            "loss_rate",
-            "丢件率",
-            "Loss rate",
-            "%",
-            LOWER,
-            "logistics",
-            ORDER_SCOPES,
-            0.2,
-            0.2,
-            0.5,
-            ("lost",),
-            ("shipped",),
-            100.0,
-            description="Orders flagged lost / orders handed to a carrier.",
-        ),
-        Indicator(
-            "spill_rate",
-            "泄漏率",
-            "Spill / leak rate",
-            "%",
-            LOWER,
-            "warehouse",
-            ORDER_SCOPES,
-            0.3,
-            0.3,
-            1.0,
-            ("spilled",),
-            ("shipped",),
-            100.0,
-            description="Orders flagged spilled or leaking / orders handed to a carrier.",
-        ),
-    ]
-    for stage, (zh, en, target, red) in _STAGE_NAMES.items():
-        start, end = ORDER_STAGES[stage]
-        items.append(
-            Indicator(
-                f"{stage}_hours",
-                zh,
-                en,
-                "h",
-                LOWER,
-                ORDER_STAGE_OWNERS[stage],
-                ORDER_SCOPES,
-                target,
-                target,
-                red,
-                (f"dur_sum:{stage}",),
-                (f"dur_n:{stage}",),
-                description=f"Mean hours from '{start}' to '{end}' over orders that have both times.",
-            )
-        )
-    items += [
-        Indicator(
-            "cs_first_response_minutes",
-            "客服首次响应时长",
-            "CS first response time",
-            "min",
-            LOWER,
-            "customer_service",
-            FEEDBACK_SCOPES,
-            3.0,
-            3.0,
-            10.0,
-            ("frt_sum",),
-            ("frt_n",),
-            description="Mean minutes from a chat, ticket or call to the agent's first answer.",
-        ),
-        Indicator(
-            "cs_resolution_hours",
-            "客服解决时长",
-            "CS resolution time",
-            "h",
-            LOWER,
-            "customer_service",
-            FEEDBACK_SCOPES,
-            24.0,
-            24.0,
-            48.0,
-            ("res_sum",),
-            ("res_n",),
-            description="Mean hours from a chat, ticket or call to its resolution.",
-        ),
-        Indicator(
-            "refund_hours",
-            "退款时长",
-            "Refund time",
-            "h",
-            LOWER,
-            "customer_service",
-            ORDER_SCOPES,
-            24.0,
-            24.0,
-            72.0,
-            ("refund_sum",),
-            ("refund_n",),
-            description="Mean hours from refund request to refund.",
-        ),
-        Indicator(
-            "stockout_rate",
-            "缺货率（按需求加权）",
-            "Stock-out rate (demand-weighted)",
-            "%",
-            LOWER,
-            "quality",
-            LINE_SCOPES,
-            2.0,
-            2.0,
-            5.0,
-            ("stockout",),
-            ("qty",),
-            100.0,
-            description="Σ stock-out quantity / Σ ordered quantity of order lines.",
-        ),
-        Indicator(
-            "page_load_p50_ms",
-            "页面加载时间 P50",
-            "Page load time p50",
-            "ms",
-            LOWER,
-            "it",
-            (),
-            800.0,
-            800.0,
-            1500.0,
-            percentile=50.0,
-            description="Median page load time of browse events (50 ms histogram buckets, interpolated).",
-        ),
-        Indicator(
-            "page_load_p90_ms",
-            "页面加载时间 P90",
-            "Page load time p90",
-            "ms",
-            LOWER,
-            "it",
-            (),
-            2000.0,
-            2000.0,
-            4000.0,
-            percentile=90.0,
-            description="90th percentile page load time of browse events.",
-        ),
-        # Experience
-        Indicator(
-            "csat",
-            "满意度 CSAT",
-            "CSAT",
-            "%",
-            HIGHER,
-            "customer_service",
-            SURVEY_SCOPES,
-            85.0,
-            85.0,
-            75.0,
-            ("csat_pos",),
-            ("csat_n",),
-            100.0,
-            group="experience",
-            description="Share of CSAT answers (1..5) that are 4 or 5.",
-        ),
-        Indicator(
-            "nps",
-            "净推荐值 NPS",
-            "NPS",
-            "pt",
-            HIGHER,
-            "marketing",
-            SURVEY_SCOPES,
-            30.0,
-            30.0,
-            10.0,
-            ("nps_pro", "-nps_det"),
-            ("nps_n",),
-            100.0,
-            group="experience",
-            description="% promoters (9-10) minus % detractors (0-6) of NPS answers.",
-        ),
-        Indicator(
-            "ces",
-            "费力度 CES",
-            "Customer effort (CES)",
-            "1-7",
-            LOWER,
-            "customer_service",
-            SURVEY_SCOPES,
-            3.0,
-            3.0,
-            4.0,
-            ("ces_sum",),
-            ("ces_n",),
-            group="experience",
-            description="Mean CES answer, 1 = very easy .. 7 = very hard.",
-        ),
-        Indicator(
-            "negative_share",
-            "负面声量占比",
-            "Negative feedback share",
-            "%",
-            LOWER,
-            "customer_service",
-            FEEDBACK_SCOPES,
-            15.0,
-            15.0,
-            25.0,
-            ("fb_neg",),
-            ("fb_n",),
-            100.0,
-            group="experience",
-            description="Analysed feedback items (own brands) with negative sentiment / all analysed items.",
-        ),
-        Indicator(
-            "positive_share",
-            "正面声量占比",
-            "Positive feedback share",
-            "%",
-            HIGHER,
-            "marketing",
-            FEEDBACK_SCOPES,
-            60.0,
-            60.0,
-            45.0,
-            ("fb_pos",),
-            ("fb_n",),
-            100.0,
-            group="experience",
-            description="Analysed feedback items with positive sentiment / all analysed items.",
-        ),
-        Indicator(
-            "rating_mean",
-            "平均评分",
-            "Mean rating",
-            "1-5",
-            HIGHER,
-            "product",
-            FEEDBACK_SCOPES,
-            4.5,
-            4.5,
-            4.0,
-            ("rating_sum",),
-            ("rating_n",),
-            group="experience",
-            description="Mean star rating (1..5) of rated feedback.",
-        ),
-        Indicator(
-            "aspect_negative_share",
-            "方面负面提及占比",
-            "Negative aspect mentions share",
-            "%",
-            LOWER,
-            "customer_service",
-            ASPECT_SCOPES,
-            20.0,
-            20.0,
-            35.0,
-            ("asp_neg",),
-            ("asp_n",),
-            100.0,
-            group="experience",
-            description="Negative aspect mentions / all aspect mentions; the department scope counts the aspects it owns.",
-        ),
-        Indicator(
-            "satisfaction_hours",
-            "满意度（体验−期望）",
-            "Satisfaction (experience − expectation)",
-            "h",
-            HIGHER,
-            "logistics",
-            ORDER_SCOPES,
-            0.0,
-            0.0,
-            -12.0,
-            ("sat_sum",),
-            ("sat_n",),
-            group="experience",
-            description="Mean of (promised − actual) delivery hours per delivered order: > 0 beat the promise.",
-        ),
-        Indicator(
-            "surprise_rate",
-            "惊喜率（感知−预期）",
-            "Surprise rate (perceived − expected)",
-            "%",
-            HIGHER,
-            "logistics",
-            ORDER_SCOPES,
-            20.0,
-            20.0,
-            10.0,
-            ("early_n",),
-            ("sat_n",),
-            100.0,
-            group="experience",
-            description="Delivered orders that arrived earlier than promised by at least 20% of the promised lead time / delivered orders with a promise.",
-        ),
-    ]
+def _pair(entry: dict[str, Any], field: str, where: str) -> tuple[str, str]:
+    value = entry.get(field) or {}
+    if not isinstance(value, dict) or not value.get("zh") or not value.get("en"):
+        raise ValueError(f"indicators.yaml {where}: {field} needs both zh and en")
+    return str(value["zh"]), str(value["en"])
+
+
+def _fill(value: Any, slots: dict[str, str]) -> Any:
+    """Fill ``{id}``-style slots in every string of a per-aspect template."""
+    if isinstance(value, str):
+        return value.format(**slots)
+    if isinstance(value, list):
+        return [_fill(v, slots) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, slots) for k, v in value.items()}
+    return value
+
+
+_KNOWN = {
+    "code", "name", "group", "owner", "unit", "direction", "scale", "numerator", "denominator", "factor",
+    "percentile", "base", "min_n", "scopes", "target", "amber", "red", "evidence", "scorecard",
+    "description",
+}  # fmt: skip
+
+
+def _indicator(entry: dict[str, Any]) -> Indicator:
+    """One validated entry of indicators.yaml."""
+    code = str(entry.get("code") or "")
+    where = code or repr(entry)[:60]
+    unknown = set(entry) - _KNOWN
+    if unknown:
+        raise ValueError(f"indicators.yaml {where}: unknown fields {sorted(unknown)}")
+    for field in ("code", "group", "owner", "unit", "direction", "scale", "min_n", "scopes"):
+        if entry.get(field) in (None, ""):
+            raise ValueError(f"indicators.yaml {where}: {field} is required")
+    if entry["direction"] not in DIRECTIONS:
+        raise ValueError(f"indicators.yaml {where}: direction must be one of {DIRECTIONS}")
+    if entry["group"] not in GROUPS:
+        raise ValueError(f"indicators.yaml {where}: group must be one of {GROUPS}")
+    if entry["scopes"] not in SCOPE_SETS:
+        raise ValueError(f"indicators.yaml {where}: scopes must be one of {sorted(SCOPE_SETS)}")
+    percentile = entry.get("percentile")
+    if percentile is None and not (entry.get("numerator") and entry.get("denominator")):
+        raise ValueError(f"indicators.yaml {where}: numerator and denominator (or percentile) are required")
+    name_zh, name_en = _pair(entry, "name", where)
+    base_zh, base_en = _pair(entry, "base", where)
+    desc_zh, desc_en = _pair(entry, "description", where)
+    amber, red = float(entry["amber"]), float(entry["red"])
+    if (amber < red) if entry["direction"] == HIGHER else (amber > red):
+        raise ValueError(f"indicators.yaml {where}: red must be worse than amber")
+    return Indicator(
+        code=code, name_zh=name_zh, name_en=name_en, group=str(entry["group"]), owner=str(entry["owner"]),
+        unit=str(entry["unit"]), direction=str(entry["direction"]), scale=str(entry["scale"]),
+        num=tuple(str(c) for c in entry.get("numerator") or ()),
+        den=tuple(str(c) for c in entry.get("denominator") or ()),
+        factor=float(entry.get("factor", 1.0)),
+        percentile=None if percentile is None else float(percentile),
+        base_zh=base_zh, base_en=base_en, min_n=int(entry["min_n"]), scopes=SCOPE_SETS[entry["scopes"]],
+        target=float(entry["target"]), amber=amber, red=red,
+        evidence=tuple(str(a) for a in entry.get("evidence") or ()), scorecard=bool(entry.get("scorecard", True)),
+        description_zh=desc_zh, description_en=desc_en,
+    )  # fmt: skip
+
+
+def load(text: str) -> dict[str, Indicator]:
+    """Every indicator of an indicators.yaml text (per-aspect entries expanded over the taxonomy)."""
+    data = yaml.safe_load(text) or {}
+    out: dict[str, Indicator] = {}
+    entries: list[dict[str, Any]] = list(data.get("indicators") or [])
     for info in aspects().values():
-        items.append(
-            Indicator(
-                f"aspect_neg:{info.id}",
-                f"{info.name_zh}负面占比",
-                f"{info.name_en} negative share",
-                "%",
-                LOWER,
-                info.department,
-                tuple(s for s in FEEDBACK_SCOPES if s != "product"),
-                20.0,
-                20.0,
-                35.0,
-                (f"asp_neg:{info.id}",),
-                (f"asp_n:{info.id}",),
-                100.0,
-                group="aspect",
-                description=f"Negative mentions of '{info.id}' / all its mentions (own brands).",
-            )
-        )
-    return {i.code: i for i in items}
+        slots = {
+            "id": info.id,
+            "name_zh": info.name_zh,
+            "name_en": info.name_en,
+            "department": info.department,
+        }
+        entries += [_fill(template, slots) for template in data.get("per_aspect") or []]
+    for entry in entries:
+        ind = _indicator(entry)
+        if ind.code in out:
+            raise ValueError(f"indicators.yaml: {ind.code} is defined twice")
+        out[ind.code] = ind
+    return out
 
 
-_REGISTRY: dict[str, Indicator] | None = None
-
-
+@lru_cache(maxsize=1)
 def registry() -> dict[str, Indicator]:
-    """Every indicator by code (built once; aspect indicators follow the taxonomy)."""
-    global _REGISTRY
-    if _REGISTRY is None:
-        _REGISTRY = _build()
-    return _REGISTRY
+    """Every indicator by code, from indicators.yaml (aspect indicators follow the taxonomy)."""
+    return load(_yaml_text())
 
 
 def get_indicator(code: str) -> Indicator:
-    """The indicator ``code``; KeyError with the known codes when it does not exist."""
+    """The indicator ``code``; KeyError when it does not exist."""
     try:
         return registry()[code]
     except KeyError:
         raise KeyError(f"unknown indicator {code!r}") from None
 
 
-def status_of(value: float | None, *, direction: str, amber: float, red: float) -> str:
-    """green when at least as good as ``amber``, red when worse than ``red``, amber between; grey: no data."""
+def status_of(
+    value: float | None, *, direction: str, amber: float, red: float, n: float | None = None, min_n: int = 0
+) -> str:
+    """green when at least as good as ``amber``, red when worse than ``red``, amber between.
+
+    grey: no data; ``insufficient``: a value resting on fewer than ``min_n`` cases (「样本不足」).
+    """
     if value is None:
         return "grey"
+    if n is not None and n < min_n:
+        return INSUFFICIENT
     if direction == HIGHER:
         return "green" if value >= amber else ("amber" if value >= red else "red")
     return "green" if value <= amber else ("amber" if value <= red else "red")
+
+
+def indicator_status(ind: Indicator, value: float | None, n: float, *, amber: float, red: float) -> str:
+    """The status of ``value`` resting on ``n`` cases, by the indicator's direction and minimum sample."""
+    return status_of(value, direction=ind.direction, amber=amber, red=red, n=n, min_n=ind.min_n)
+
+
+def _yaml_text() -> str:
+    return resources.files("cxloop.metrics").joinpath("indicators.yaml").read_text(encoding="utf-8")
+
+
+def markdown_table() -> str:
+    """The registry as the Markdown table of docs/indicators.md (a test keeps the docs equal to it)."""
+    data = yaml.safe_load(_yaml_text()) or {}
+    slots = {"id": "<aspect>", "name_zh": "〈方面〉", "name_en": "<aspect>", "department": "(aspect's)"}
+    entries = list(data.get("indicators") or []) + [_fill(t, slots) for t in data.get("per_aspect") or []]
+    lines = [
+        "| code | 名称 / name | unit | direction | scale | numerator / denominator | base (denominator) "
+        "| min sample | default target (amber / red) | owner | on scorecards | evidence aspects |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for entry in entries:
+        ind = _indicator(entry)
+        arrow = "↑ higher better" if ind.direction == HIGHER else "↓ lower better"
+        if ind.percentile is not None:
+            formula = f"p{ind.percentile:g} of the page-load histogram"
+        else:
+            factor = "" if ind.factor == 1 else f"{ind.factor:g} × "
+            formula = f"{factor}Σ{' + '.join(ind.num)} / Σ{' + '.join(ind.den)}".replace("+ -", "− ")
+        lines.append(
+            f"| `{ind.code}` | {ind.name_zh} / {ind.name_en} | {ind.unit} | {arrow} | {ind.scale} | {formula} "
+            f"| {ind.base_zh} / {ind.base_en} | {ind.min_n} | {ind.target:g} ({ind.amber:g} / {ind.red:g}) "
+            f"| {ind.owner} | {'yes' if ind.scorecard else 'no'} | {', '.join(ind.evidence) or '—'} |"
+        )
+    return "\n".join(lines) + "\n"

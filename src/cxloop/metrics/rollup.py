@@ -25,7 +25,7 @@ from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.metrics.models import MetricsCustomerMonth, MetricsDaily, MetricsLateOrder
 from cxloop.metrics.periods import Period
 from cxloop.metrics.sql import as_date, day_of, hours_between
-from cxloop.metrics.taxonomy import aspect_info
+from cxloop.metrics.taxonomy import aspect_info, aspects
 from cxloop.orders.models import Order, OrderLine
 from cxloop.surveys.models import SurveyResponse
 from cxloop.vocab import ORDER_STAGES
@@ -244,25 +244,55 @@ def _feedback(session: Session, counts: Counts, since: datetime | None, competit
         _add(counts, _run(session, day, key, stmt, list(comps.values()), where), kind, names)
 
 
-def _aspects(session: Session, counts: Counts, since: datetime | None, competitors: list[int]) -> None:
+def _aspect_pairs(since: datetime | None) -> Any:
+    """One row per (feedback item, aspect): an item that names an aspect three times is one complaint.
+
+    ``neg`` is 1 when any mention of the aspect in the item is negative; ``pos`` when one is positive
+    and none negative; ``score`` is the mean score of its mentions.
+    """
     asp = FeedbackAspect
-    day = day_of(session, asp.occurred_at)
-    neg = _sum_if(asp.sentiment == "negative")
-    pos = _sum_if(asp.sentiment == "positive")
+    neg = func.max(case((asp.sentiment == "negative", 1), else_=0))
+    pos = func.max(case((asp.sentiment == "positive", 1), else_=0))
+    stmt = select(
+        asp.feedback_id.label("feedback_id"),
+        asp.aspect.label("aspect"),
+        asp.occurred_at.label("occurred_at"),
+        asp.brand_id.label("brand_id"),
+        asp.channel.label("channel"),
+        neg.label("neg"),
+        (pos * (1 - neg)).label("pos"),
+        func.avg(asp.score).label("score"),
+    )
+    if since is not None:
+        stmt = stmt.where(asp.occurred_at >= since)
+    return stmt.group_by(asp.feedback_id, asp.aspect, asp.occurred_at, asp.brand_id, asp.channel).subquery()
+
+
+def _aspects(session: Session, counts: Counts, since: datetime | None, competitors: list[int]) -> None:
+    pairs = _aspect_pairs(since)
+    day = day_of(session, pairs.c.occurred_at)
     for kind in FEEDBACK_KINDS:
-        where: list[Any] = [] if since is None else [asp.occurred_at >= since]
+        where: list[Any] = []
         if kind != "brand":
-            where.append(_own(asp.brand_id, competitors))
-        base = select().select_from(asp)
+            where.append(_own(pairs.c.brand_id, competitors))
+        base = select().select_from(pairs)
         if kind in ("all", "channel", "brand"):
-            stmt, key = _feedback_scope(kind, base, item=asp)
+            stmt, key = _feedback_scope(kind, base, item=pairs.c)
         else:
-            stmt, key = _feedback_scope(kind, base.join(FeedbackItem, FeedbackItem.id == asp.feedback_id))
+            stmt, key = _feedback_scope(kind, base.join(FeedbackItem, FeedbackItem.id == pairs.c.feedback_id))
         key_expr = key if key is not None else literal("")
         query = (
-            stmt.add_columns(day, key_expr, asp.aspect, func.count(), neg, pos, func.sum(asp.score))
+            stmt.add_columns(
+                day,
+                key_expr,
+                pairs.c.aspect,
+                func.count(),
+                func.sum(pairs.c.neg),
+                func.sum(pairs.c.pos),
+                func.sum(pairs.c.score),
+            )
             .where(*where)
-            .group_by(day, key_expr, asp.aspect)
+            .group_by(day, key_expr, pairs.c.aspect)
         )
         per_aspect = kind != "product"  # products x aspects x days would dwarf everything else
         for d, k, aspect, n, n_neg, n_pos, score in session.execute(query):
@@ -291,7 +321,35 @@ def _aspects(session: Session, counts: Counts, since: datetime | None, competito
                     if value:
                         slot = (dd, "department", info.department, name)
                         counts[slot] = counts.get(slot, 0.0) + float(value)
-    # Items with a touchpoint but no aspect still say how that stage felt.
+    _complaint_items(session, counts, pairs, competitors)
+    _touchpoints(session, counts, since, competitors)
+
+
+def _complaint_items(session: Session, counts: Counts, pairs: Any, competitors: list[int]) -> None:
+    """``cmp_items``: distinct feedback items with at least one negative aspect (the Pareto's total)."""
+    departments = {a.id: a.department for a in aspects().values()}
+    dept = case(departments, value=pairs.c.aspect, else_="customer_service") if departments else literal("")
+    day = day_of(session, pairs.c.occurred_at)
+    distinct = func.count(func.distinct(pairs.c.feedback_id))
+    own = _own(pairs.c.brand_id, competitors)
+    queries = (
+        ("all", select(day, literal(""), distinct).where(pairs.c.neg == 1, own).group_by(day)),
+        ("department", select(day, dept, distinct).where(pairs.c.neg == 1, own).group_by(day, dept)),
+        (
+            "brand",
+            select(day, Brand.external_id, distinct)
+            .join(Brand, Brand.id == pairs.c.brand_id)
+            .where(pairs.c.neg == 1)
+            .group_by(day, Brand.external_id),
+        ),
+    )
+    for kind, query in queries:
+        _add(counts, session.execute(query), kind, ["cmp_items"])
+
+
+def _touchpoints(session: Session, counts: Counts, since: datetime | None, competitors: list[int]) -> None:
+    """Items with a touchpoint but no aspect still say how that stage felt."""
+    asp = FeedbackAspect
     item = FeedbackItem
     no_aspect = ~select(asp.id).where(asp.feedback_id == item.id).exists()
     where = [item.touchpoint.is_not(None), item.sentiment.is_not(None), no_aspect]

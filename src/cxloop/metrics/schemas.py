@@ -17,11 +17,18 @@ class IndicatorDef(BaseModel):
     direction: str = Field(description="higher_better or lower_better")
     owner: str = Field(description="Owning department code")
     group: str
+    scale: str = Field(description="The range the value lives on, in words (e.g. '1–7, 7 = very easy')")
+    base_zh: str = Field(description="What one unit of the denominator is (zh)")
+    base_en: str = Field(description="What one unit of the denominator is (en)")
+    min_n: int = Field(description="Smallest denominator a status may rest on; below it: insufficient")
     scopes: list[str]
     target: float
     amber: float
     red: float
+    evidence: list[str] = Field(description="Aspects whose negative mentions are the evidence behind it")
+    scorecard: bool = Field(description="Whether department scorecards judge the owner by it")
     description: str
+    description_zh: str
 
 
 class IndicatorValue(BaseModel):
@@ -35,11 +42,12 @@ class IndicatorValue(BaseModel):
     period: str
     scope: str | None = None
     value: float | None
-    n: int = Field(description="How many orders/answers/mentions the value rests on")
+    n: int = Field(description="How many orders/answers/items the value rests on (the denominator)")
+    min_n: int = Field(description="The indicator's minimum sample for a status")
     target: float
     amber: float
     red: float
-    status: str = Field(description="green, amber, red or grey (no data)")
+    status: str = Field(description="green, amber, red, insufficient (n < min_n) or grey (no data)")
     previous: float | None = None
     previous_status: str | None = None
     change: float | None = None
@@ -85,12 +93,19 @@ class ParetoItem(BaseModel):
 
 
 class Pareto(BaseModel):
-    """Negative aspect mentions of a month by aspect, worst first, with the focus items marked."""
+    """Complaints of a month by aspect, worst first, with the focus items marked.
+
+    A bar counts distinct feedback items with a negative mention of its aspect (an item naming it
+    three times counts once); ``total`` counts distinct complaint items, so an item about two aspects
+    is one complaint in ``total`` and one in each of the two bars (``bars_total``).
+    """
 
     month: str
     previous_month: str
+    month_to_date: bool = Field(False, description="The month has not ended yet (本月至今)")
     brand: str | None
-    total: int
+    total: int = Field(description="Distinct feedback items with at least one negative aspect")
+    bars_total: int = Field(description="Sum of the bars (item × aspect); shares are of this")
     previous_total: int
     items: list[ParetoItem]
     focus: list[str]
@@ -108,6 +123,7 @@ class ComplaintItem(BaseModel):
     start: int
     end: int
     evidence: str
+    aspect: str | None = None
     order: str | None
     product: str | None
 
@@ -116,6 +132,7 @@ class ComplaintPage(BaseModel):
     """One page of the complaints behind a Pareto bar."""
 
     month: str
+    month_to_date: bool = Field(False, description="The month has not ended yet (本月至今)")
     aspect: str
     total: int
     limit: int
@@ -150,6 +167,7 @@ class RootCause(BaseModel):
     """Root-cause decomposition of a month's late orders and late-delivery complaints."""
 
     month: str
+    month_to_date: bool = Field(False, description="The month has not ended yet (本月至今)")
     orders: int
     late_orders: int
     late_rate: float | None
@@ -186,6 +204,7 @@ class EmotionMap(BaseModel):
     """Sentiment along the journey, the weighted overall score and the peak-end summary."""
 
     month: str
+    month_to_date: bool = Field(False, description="The month has not ended yet (本月至今)")
     stages: list[StageEmotion]
     weights: dict[str, float]
     overall_score: float | None
@@ -223,6 +242,7 @@ class ScorecardIndicator(BaseModel):
     direction: str
     value: float | None
     n: int
+    min_n: int
     target: float
     status: str
     previous: float | None
@@ -235,7 +255,9 @@ class Scorecard(BaseModel):
     department: str
     name_zh: str
     name_en: str
-    score: float | None = Field(description="0..100: green 100, amber 50, red 0 points, averaged")
+    score: float | None = Field(
+        description="0..100: green 100, amber 50, red 0 points, averaged over indicators with enough data"
+    )
     status: str
     indicators: list[ScorecardIndicator]
 
@@ -244,6 +266,7 @@ class Scorecards(BaseModel):
     """Every department's scorecard for a month."""
 
     month: str
+    month_to_date: bool = Field(False, description="The month has not ended yet (本月至今)")
     departments: list[Scorecard]
 
 
@@ -253,8 +276,9 @@ class CompetitorCell(BaseModel):
     brand: str
     label: str
     own: bool
-    mentions: int
-    negative_share: float | None
+    mentions: int = Field(description="Feedback items mentioning the aspect (each item once)")
+    negative_share: float | None = Field(description="None below the minimum sample (too few mentions)")
+    enough: bool = Field(True, description="mentions reach the aspect indicator's minimum sample")
 
 
 class CompetitorRow(BaseModel):
@@ -270,6 +294,7 @@ class Competitors(BaseModel):
     """Competitor comparison per aspect for a month (empty when no competitor feedback exists)."""
 
     month: str
+    month_to_date: bool = Field(False, description="The month has not ended yet (本月至今)")
     brands: list[str]
     rows: list[CompetitorRow]
 
@@ -278,6 +303,7 @@ class Overview(BaseModel):
     """The first screen of the month: key indicators, what turned red and the focus complaints."""
 
     month: str
+    month_to_date: bool = Field(False, description="The month has not ended yet (本月至今)")
     previous_month: str
     indicators: list[IndicatorValue]
     red: list[str]
@@ -301,3 +327,18 @@ class TargetOut(TargetIn):
     """A stored target (``source`` is 'table' for an edited one, 'default' for the registry's)."""
 
     source: str = "table"
+
+
+class MonthChoice(BaseModel):
+    """A month of the month picker."""
+
+    month: str
+    month_to_date: bool = Field(description="The month has not ended yet (本月至今)")
+
+
+class IndicatorTable(BaseModel):
+    """Every indicator of the registry for one month (the registry page, the report, the API)."""
+
+    month: str
+    month_to_date: bool = Field(False, description="The month has not ended yet (本月至今)")
+    indicators: list[IndicatorValue]

@@ -12,9 +12,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from cxloop.catalog.models import Brand, Product, Supplier
+from cxloop.config import business_now
 from cxloop.customers.models import Customer
 from cxloop.delivery import service as delivery
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
@@ -28,8 +29,15 @@ from cxloop.metrics.models import (
     MetricsSetting,
 )
 from cxloop.metrics.periods import SCOPE_KINDS, Period, Scope
-from cxloop.metrics.registry import HIGHER, Indicator, get_indicator, registry, status_of
-from cxloop.metrics.rollup import LOAD_BUCKET_MS, _own
+from cxloop.metrics.registry import (
+    HIGHER,
+    INSUFFICIENT,
+    Indicator,
+    get_indicator,
+    indicator_status,
+    registry,
+)
+from cxloop.metrics.rollup import LOAD_BUCKET_MS, _feedback_scope, _own
 from cxloop.metrics.sql import as_date
 from cxloop.metrics.taxonomy import aspect_info, aspects
 from cxloop.orders.models import Order
@@ -174,8 +182,10 @@ def set_target(*, db_session: Session, target_in: s.TargetIn) -> s.TargetOut:
 def _def(ind: Indicator) -> s.IndicatorDef:
     return s.IndicatorDef(
         code=ind.code, name_zh=ind.name_zh, name_en=ind.name_en, unit=ind.unit, direction=ind.direction,
-        owner=ind.owner, group=ind.group, scopes=list(ind.scopes), target=ind.target, amber=ind.amber,
-        red=ind.red, description=ind.description,
+        owner=ind.owner, group=ind.group, scale=ind.scale, base_zh=ind.base_zh, base_en=ind.base_en,
+        min_n=ind.min_n, scopes=list(ind.scopes), target=ind.target, amber=ind.amber, red=ind.red,
+        evidence=list(ind.evidence), scorecard=ind.scorecard, description=ind.description_en,
+        description_zh=ind.description_zh,
     )  # fmt: skip
 
 
@@ -195,14 +205,14 @@ def _indicator_value(
 ) -> s.IndicatorValue:
     value, n = _value(ind, sums)
     target, amber, red = _target_for(targets, ind, scope)
-    previous = _value(ind, prev_sums)[0] if prev_sums is not None else None
+    previous, prev_n = _value(ind, prev_sums) if prev_sums is not None else (None, 0)
     return s.IndicatorValue(
         indicator=ind.code, name=ind.name(lang), unit=ind.unit, direction=ind.direction, owner=ind.owner,
-        period=period.label, scope=str(scope) if scope else None, value=value, n=n, target=target,
-        amber=amber, red=red, status=status_of(value, direction=ind.direction, amber=amber, red=red),
+        period=period.label, scope=str(scope) if scope else None, value=value, n=n, min_n=ind.min_n,
+        target=target, amber=amber, red=red, status=indicator_status(ind, value, n, amber=amber, red=red),
         previous=previous,
         previous_status=None if prev_sums is None
-        else status_of(previous, direction=ind.direction, amber=amber, red=red),
+        else indicator_status(ind, previous, prev_n, amber=amber, red=red),
         change=None if value is None or previous is None else round(value - previous, 4),
     )  # fmt: skip
 
@@ -261,7 +271,7 @@ def series(
     out = []
     for p in periods:
         value, n = _value(ind, per.get(p.start, {}))
-        status = status_of(value, direction=ind.direction, amber=amber, red=red)
+        status = indicator_status(ind, value, n, amber=amber, red=red)
         out.append(s.SeriesPoint(period=p.label, start=p.start, value=value, n=n, status=status))
     return out
 
@@ -309,30 +319,110 @@ def breakdown(
         target, amber, red = _target_for(targets, ind, Scope(by, key))
         out.append(s.BreakdownRow(
             key=key, label=labels.get(key, key), value=value, n=n, target=target,
-            status=status_of(value, direction=ind.direction, amber=amber, red=red),
+            status=indicator_status(ind, value, n, amber=amber, red=red),
             previous=_value(ind, before.get(key, {}))[0],
         ))  # fmt: skip
-    # Worst first: the highest value of a lower-is-better indicator, the lowest of a higher-is-better one.
+    # Worst first: the highest value of a lower-is-better indicator, the lowest of a higher-is-better one;
+    # scopes with too small a sample go last, whatever their value.
     out.sort(key=lambda r: r.value or 0.0, reverse=ind.direction != HIGHER)
+    out.sort(key=lambda r: r.status == INSUFFICIENT)
     return out
 
 
 # ---------------------------------------------------------------- months
 
 
+def business_today() -> date:
+    """Today in the business time zone (the one clock, cxloop.config.business_now)."""
+    return business_now().date()
+
+
+def is_month_to_date(period: Period, *, today: date | None = None) -> bool:
+    """True while ``period`` has not ended: its numbers are month-to-date (本月至今), not a month's."""
+    return period.end > (today or business_today())
+
+
 def latest_month(*, db_session: Session) -> str | None:
-    """The latest month with rolled-up data ("YYYY-MM"), or None when there is none."""
+    """The latest month with rolled-up data ("YYYY-MM"), even one still running; None without data."""
     day = db_session.scalar(select(func.max(MetricsDaily.day)))
-    return None if day is None else Period.month(as_date(day)).label
+    if day is None:
+        return None
+    return Period.month(min(as_date(day), business_today())).label
+
+
+def default_month(*, db_session: Session) -> str:
+    """The month every page, API route and report shows when none is asked for.
+
+    The latest COMPLETE month with data: one chat dated today must not turn the dashboard to a month
+    that has barely begun. Only a shop whose data all lies in the running month gets that month
+    (shown as month-to-date).
+    """
+    today = business_today()
+    m = MetricsDaily
+    current = Period.month(today)
+    day = db_session.scalar(select(func.max(m.day)).where(m.day < current.start))
+    if day is not None:
+        return Period.month(as_date(day)).label
+    return current.label
+
+
+def month_choices(*, db_session: Session, month: str | None = None, count: int = 12) -> list[s.MonthChoice]:
+    """The month picker: the latest month with data and the ones before it, the running one marked."""
+    latest = latest_month(db_session=db_session) or month or default_month(db_session=db_session)
+    last = Period.month(latest)
+    periods = [last.previous(i) for i in range(count)]
+    if month and month not in {p.label for p in periods}:
+        periods.insert(0, Period.month(month))
+    return [s.MonthChoice(month=p.label, month_to_date=is_month_to_date(p)) for p in periods]
 
 
 def _month(db_session: Session, month: str | None) -> Period:
-    if month:
-        return Period.month(month)
-    latest = latest_month(db_session=db_session)
-    if latest is None:
-        return Period.month(date.today())
-    return Period.month(latest)
+    return Period.month(month or default_month(db_session=db_session))
+
+
+#: The overview's headline indicators; aspect and complaint-rate indicators live on their own pages.
+HEADLINE_GROUPS = ("operational", "experience")
+
+
+def indicator_values(
+    *,
+    db_session: Session,
+    period: Period,
+    department: str | None = None,
+    groups: Iterable[str] | None = None,
+    codes: Iterable[str] | None = None,
+    lang: str = "zh",
+) -> list[s.IndicatorValue]:
+    """Every registry indicator (or those of ``groups``/``codes``/``department``) for one period.
+
+    The one computation behind the overview, the indicator registry page, the scorecards' current
+    month, ``cxloop report indicators`` and ``GET /api/v1/metrics/values``.
+    """
+    wanted_groups = None if groups is None else set(groups)
+    wanted_codes = None if codes is None else set(codes)
+    inds = [
+        i for i in registry().values()
+        if department in (None, i.owner)
+        and (wanted_groups is None or i.group in wanted_groups)
+        and (wanted_codes is None or i.code in wanted_codes)
+    ]  # fmt: skip
+    if not inds:
+        return []
+    prev = period.previous()
+    cond = _many_filter(inds)
+    sums = _sums(db_session, cond=cond, kind="all", key="", start=period.start, end=period.end)
+    prev_sums = _sums(db_session, cond=cond, kind="all", key="", start=prev.start, end=prev.end)
+    targets = _target_table(db_session)
+    return [_indicator_value(i, period, None, sums, prev_sums, targets, lang) for i in inds]
+
+
+def indicator_page(
+    *, db_session: Session, month: str | None = None, department: str | None = None, lang: str = "zh"
+) -> s.IndicatorTable:
+    """Every indicator of the registry (aspect and complaint-rate ones included) for one month."""
+    period = _month(db_session, month)
+    values = indicator_values(db_session=db_session, period=period, department=department, lang=lang)
+    return s.IndicatorTable(month=period.label, month_to_date=is_month_to_date(period), indicators=values)
 
 
 def overview(
@@ -341,17 +431,14 @@ def overview(
     """The month at a glance: every headline indicator with change and status, the Pareto focus."""
     period = _month(db_session, month)
     prev = period.previous()
-    inds = [i for i in registry().values() if i.group != "aspect" and department in (None, i.owner)]
-    cond = _many_filter(inds)
-    sums = _sums(db_session, cond=cond, kind="all", key="", start=period.start, end=period.end)
-    prev_sums = _sums(db_session, cond=cond, kind="all", key="", start=prev.start, end=prev.end)
-    targets = _target_table(db_session)
-    values = [_indicator_value(i, period, None, sums, prev_sums, targets, lang) for i in inds]
+    values = indicator_values(
+        db_session=db_session, period=period, department=department, groups=HEADLINE_GROUPS, lang=lang
+    )
     # The late rate is the delivery domain's one definition, read from the same rollups as root cause.
     late_rate = delivery.late_rate(_outcome_sums(db_session, period))
     emotion = emotion_map(db_session=db_session, month=period.label)
     return s.Overview(
-        month=period.label, previous_month=prev.label, indicators=values,
+        month=period.label, month_to_date=is_month_to_date(period), previous_month=prev.label, indicators=values,
         red=[v.indicator for v in values if v.status == "red"],
         pareto=pareto(db_session=db_session, month=period.label, department=department),
         late_rate=late_rate, emotion_score=emotion.overall_score,
@@ -368,10 +455,13 @@ def _brand_scope(brand: str | None) -> tuple[str, str]:
 def pareto(
     *, db_session: Session, month: str | None = None, brand: str | None = None, department: str | None = None
 ) -> s.Pareto:
-    """Negative aspect mentions of the month by aspect: share, cumulative share, change, focus."""
+    """Complaints of the month by aspect: distinct items per aspect, share, cumulative share, change, focus."""
     period = _month(db_session, month)
     prev = period.previous()
     kind, key = _brand_scope(brand)
+    # asp_neg:<aspect> counts distinct feedback items per aspect (rollup._aspect_pairs), cmp_items
+    # distinct complaint items: the same review is never counted twice in a bar.
+    # Two range scans rather than one OR, which would keep SQLite off the lookup index.
     cond = and_(MetricsDaily.component >= "asp_neg:", MetricsDaily.component < "asp_neg;")
     now = _sums(db_session, cond=cond, kind=kind, key=key, start=period.start, end=period.end)
     before = _sums(db_session, cond=cond, kind=kind, key=key, start=prev.start, end=prev.end)
@@ -380,6 +470,12 @@ def pareto(
     if department is not None:
         counts = {a: n for a, n in counts.items() if aspect_info(a).department == department}
         prev_counts = {a: n for a, n in prev_counts.items() if aspect_info(a).department == department}
+    items_kind, items_key = ("department", department) if department is not None else (kind, key)
+    items_total, prev_items_total = (
+        int(_sums(db_session, cond=MetricsDaily.component == "cmp_items", kind=items_kind, key=items_key,
+                  start=p.start, end=p.end).get("cmp_items", 0))
+        for p in (period, prev)
+    )  # fmt: skip
     total = sum(counts.values())
     items: list[s.ParetoItem] = []
     cumulative = 0.0
@@ -401,8 +497,9 @@ def pareto(
         else:
             break
     return s.Pareto(
-        month=period.label, previous_month=prev.label, brand=brand, total=total,
-        previous_total=sum(prev_counts.values()), items=items, focus=[i.aspect for i in items if i.focus],
+        month=period.label, previous_month=prev.label, month_to_date=is_month_to_date(period), brand=brand,
+        total=items_total, bars_total=total, previous_total=prev_items_total, items=items,
+        focus=[i.aspect for i in items if i.focus],
     )  # fmt: skip
 
 
@@ -433,7 +530,16 @@ def pareto_items(
     else:
         brand_id = db_session.scalar(select(Brand.id).where(Brand.external_id == brand))
         where.append(a.brand_id == brand_id)
-    total = db_session.scalar(select(func.count()).select_from(a).where(*where)) or 0
+    # One row per feedback item (its first negative span of the aspect): a review that names the aspect
+    # three times is one complaint, listed once, exactly as the Pareto bar counts it. The correlated
+    # lookup (feedback_id index) keeps the newest-first scan able to stop at the page's end.
+    a2 = aliased(FeedbackAspect)
+    first_span = (
+        select(func.min(a2.id))
+        .where(a2.feedback_id == a.feedback_id, a2.aspect == aspect, a2.sentiment == "negative")
+        .scalar_subquery()
+    )
+    total = db_session.scalar(select(func.count(func.distinct(a.feedback_id))).where(*where)) or 0
     rows = db_session.execute(
         select(item.id, item.external_id, item.occurred_at, item.channel, item.text, item.rating, a.start,
                a.end, Order.external_id, Product.external_id)
@@ -441,7 +547,7 @@ def pareto_items(
         .join(item, item.id == a.feedback_id)
         .outerjoin(Order, Order.id == item.order_id)
         .outerjoin(Product, Product.id == item.product_id)
-        .where(*where)
+        .where(*where, a.id == first_span)
         .order_by(a.occurred_at.desc(), a.id.desc())
         .limit(max(1, min(limit, 500)))
         .offset(max(0, offset))
@@ -454,8 +560,70 @@ def pareto_items(
         for fid, ext, at, channel, text, rating, start, end, order, product in rows
     ]  # fmt: skip
     return s.ComplaintPage(
-        month=period.label, aspect=aspect, total=total, limit=limit, offset=offset, items=items
+        month=period.label, month_to_date=is_month_to_date(period), aspect=aspect, total=total, limit=limit,
+        offset=offset, items=items,
+    )  # fmt: skip
+
+
+def evidence_aspects(indicator: str, scope: Scope | None = None) -> tuple[str, ...]:
+    """The aspects whose negative mentions are the evidence behind ``indicator`` in ``scope``.
+
+    The registry's ``evidence`` list; a department scope keeps the aspects that department owns.
+    """
+    ind = get_indicator(indicator)
+    found = ind.evidence
+    if scope is not None and scope.kind == "department":
+        owned = tuple(a for a in aspects() if aspect_info(a).department == scope.key)
+        found = tuple(a for a in found if a in owned) if found else owned
+    return found
+
+
+def evidence_items(
+    *, db_session: Session, indicator: str, period: Period, scope: Scope | None = None, limit: int = 5
+) -> list[s.ComplaintItem]:
+    """The complaints behind an indicator in a period and scope: the alert's and its task's evidence.
+
+    Distinct feedback items with a negative mention of one of the indicator's evidence aspects, in
+    the period, cut by the scope exactly as the rollup cuts it (own brands unless a brand scope),
+    most negative first. An indicator without evidence aspects (e.g. stock-outs) has none, rather
+    than unrelated complaints.
+    """
+    wanted = evidence_aspects(indicator, scope)
+    if not wanted:
+        return []
+    a, item = FeedbackAspect, FeedbackItem
+    where: list[Any] = [
+        a.occurred_at >= period.start_at, a.occurred_at < period.end_at, a.aspect.in_(wanted),
+        a.sentiment == "negative",
+    ]  # fmt: skip
+    first: Any = select(
+        a.feedback_id.label("fid"), func.min(a.id).label("aid"), func.min(a.score).label("worst")
     )
+    if scope is None or scope.kind != "brand":
+        where.append(_own(a.brand_id, _competitor_ids(db_session)))
+    if scope is not None and scope.kind not in ("department",):
+        first = first.select_from(a).join(item, item.id == a.feedback_id)
+        first, key = _feedback_scope(scope.kind, first)
+        where.append(key == scope.key)
+    chosen = first.where(*where).group_by(a.feedback_id).subquery()
+    rows = db_session.execute(
+        select(item.id, item.external_id, item.occurred_at, item.channel, item.text, item.rating, a.start,
+               a.end, a.aspect, Order.external_id, Product.external_id)
+        .select_from(chosen)
+        .join(a, a.id == chosen.c.aid)
+        .join(item, item.id == chosen.c.fid)
+        .outerjoin(Order, Order.id == item.order_id)
+        .outerjoin(Product, Product.id == item.product_id)
+        .order_by(chosen.c.worst, item.occurred_at.desc(), item.id)
+        .limit(max(1, limit))
+    )  # fmt: skip
+    return [
+        s.ComplaintItem(
+            feedback_id=fid, external_id=ext, occurred_at=at, channel=channel, text=text or "", rating=rating,
+            start=start, end=end, evidence=(text or "")[start:end], aspect=aspect, order=order, product=product,
+        )
+        for fid, ext, at, channel, text, rating, start, end, aspect, order, product in rows
+    ]  # fmt: skip
 
 
 # ---------------------------------------------------------------- root cause
@@ -516,7 +684,7 @@ def root_cause(
     findings.sort(key=lambda r: -(r.rate or 0.0))
     complaints, complaints_total = _late_complaints(db_session, period, department)
     return s.RootCause(
-        month=period.label, orders=int(orders), late_orders=late_total,
+        month=period.label, month_to_date=is_month_to_date(period), orders=int(orders), late_orders=late_total,
         late_rate=delivery.late_rate(outcome_sums), by_stage=by_stage,
         by_scope=by_scope, findings=findings[:5], complaints_total=complaints_total, complaints=complaints,
     )  # fmt: skip
@@ -638,7 +806,7 @@ def emotion_map(*, db_session: Session, month: str | None = None) -> s.EmotionMa
         mean_peak_end_score=None if row[5] is None else round(float(row[5]), 4),
     )  # fmt: skip
     return s.EmotionMap(
-        month=period.label, stages=stages, weights=weights,
+        month=period.label, month_to_date=is_month_to_date(period), stages=stages, weights=weights,
         overall_score=round(weighted / weight_total, 4) if weight_total else None, peak_end=peak_end,
     )  # fmt: skip
 
@@ -694,7 +862,9 @@ def scorecards(
     period = _month(db_session, month)
     months = [period.previous(i) for i in range(TREND_MONTHS - 1, -1, -1)]
     codes = [department] if department else list(DEPARTMENTS)
-    inds = [i for i in registry().values() if i.owner in codes]
+    # Only indicators a department can fairly be judged by (registry ``scorecard``): not the negative
+    # share of a complaint-only aspect, which is ~100 % by construction, but its complaints per 1,000 orders.
+    inds = [i for i in registry().values() if i.owner in codes and i.scorecard]
     cond = _many_filter(inds)
     per_month = [_sums(db_session, cond=cond, kind="all", key="", start=p.start, end=p.end) for p in months]
     targets = _target_table(db_session)
@@ -708,21 +878,21 @@ def scorecards(
             for p, sums in zip(months, per_month, strict=True):
                 value, n = _value(ind, sums)
                 trend.append(s.SeriesPoint(period=p.label, start=p.start, value=value, n=n,
-                                           status=status_of(value, direction=ind.direction, amber=amber, red=red)))  # fmt: skip
+                                           status=indicator_status(ind, value, n, amber=amber, red=red)))  # fmt: skip
             current = trend[-1]
-            if current.value is None and ind.group == "aspect":
-                continue  # an aspect nobody mentioned is not news for the review
+            if ind.group == "complaint_rate" and not any(p.value for p in trend):
+                continue  # an aspect nobody complained about for six months is not news for the review
             rows.append(s.ScorecardIndicator(
                 code=ind.code, name=ind.name(lang), unit=ind.unit, direction=ind.direction, value=current.value,
-                n=current.n, target=target, status=current.status,
+                n=current.n, min_n=ind.min_n, target=target, status=current.status,
                 previous=trend[-2].value if len(trend) > 1 else None, trend=trend,
             ))  # fmt: skip
-        points = [STATUS_POINTS[r.status] for r in rows if r.status in STATUS_POINTS]
+        points = [STATUS_POINTS[r.status] for r in rows if r.status in STATUS_POINTS]  # not insufficient/grey
         score = round(sum(points) / len(points), 1) if points else None
         status = "grey" if score is None else ("green" if score >= 80 else "amber" if score >= 50 else "red")
         cards.append(s.Scorecard(department=code, name_zh=names[0], name_en=names[1], score=score,
                                  status=status, indicators=rows))  # fmt: skip
-    return s.Scorecards(month=period.label, departments=cards)
+    return s.Scorecards(month=period.label, month_to_date=is_month_to_date(period), departments=cards)
 
 
 def competitors(*, db_session: Session, month: str | None = None, lang: str = "zh") -> s.Competitors:
@@ -731,8 +901,9 @@ def competitors(*, db_session: Session, month: str | None = None, lang: str = "z
     comp_brands = db_session.execute(
         select(Brand.external_id, Brand.name).where(Brand.is_own.is_(False)).order_by(Brand.external_id)
     ).all()
+    mtd = is_month_to_date(period)
     if not comp_brands:
-        return s.Competitors(month=period.label, brands=[], rows=[])
+        return s.Competitors(month=period.label, month_to_date=mtd, brands=[], rows=[])
     m = MetricsDaily
     cond = and_(m.component >= "asp_", m.component < "asp`", m.component.contains(":"))
     own = _sums(db_session, cond=cond, kind="all", key="", start=period.start, end=period.end)
@@ -747,7 +918,7 @@ def competitors(*, db_session: Session, month: str | None = None, lang: str = "z
         theirs[key][comp] = float(value or 0)
     brands = [b for b, _ in comp_brands if theirs.get(b)]
     if not brands:
-        return s.Competitors(month=period.label, brands=[], rows=[])
+        return s.Competitors(month=period.label, month_to_date=mtd, brands=[], rows=[])
     own_label = "自有品牌" if lang != "en" else "Own brands"
     out = []
     for aspect, info in aspects().items():
@@ -755,15 +926,19 @@ def competitors(*, db_session: Session, month: str | None = None, lang: str = "z
         for key, label, sums, is_own in [("own", own_label, own, True)] + [
             (b, n, theirs[b], False) for b, n in comp_brands if b in brands
         ]:
+            # The same definition as the aspect_neg indicator, minimum sample included: one mention
+            # makes no 100 % bar.
+            ind = registry().get(f"aspect_neg:{aspect}")
             n = int(sums.get(f"asp_n:{aspect}", 0))
             neg = sums.get(f"asp_neg:{aspect}", 0.0)
-            cells.append(s.CompetitorCell(brand=key, label=label, own=is_own, mentions=n,
-                                          negative_share=round(100.0 * neg / n, 2) if n else None))  # fmt: skip
+            enough = ind is not None and n >= ind.min_n
+            cells.append(s.CompetitorCell(brand=key, label=label, own=is_own, mentions=n, enough=enough,
+                                          negative_share=round(100.0 * neg / n, 2) if n and enough else None))  # fmt: skip
         if any(c.mentions for c in cells):
             out.append(
                 s.CompetitorRow(aspect=aspect, name_zh=info.name_zh, name_en=info.name_en, cells=cells)
             )
-    return s.Competitors(month=period.label, brands=["own", *brands], rows=out)
+    return s.Competitors(month=period.label, month_to_date=mtd, brands=["own", *brands], rows=out)
 
 
 def days_between(start: date, end: date) -> list[date]:

@@ -17,7 +17,7 @@ router = APIRouter(tags=["metrics"])
 
 T = TypeVar("T")
 
-MonthQ = Annotated[str | None, Query(description="YYYY-MM; default: the latest month with data")]
+MonthQ = Annotated[str | None, Query(description="YYYY-MM; default: the latest complete month with data")]
 DeptQ = Annotated[str | None, Query(description="Only this department's part (department code)")]
 LangQ = Annotated[str, Query(pattern="^(zh|en)$")]
 
@@ -38,6 +38,16 @@ def get_indicators(department: DeptQ = None) -> list[s.IndicatorDef]:
     return service.list_indicators(department=department)
 
 
+@router.get("/metrics/values", response_model=s.IndicatorTable)
+def get_values(
+    db_session: SessionDep, month: MonthQ = None, department: DeptQ = None, lang: LangQ = "zh"
+) -> s.IndicatorTable:
+    """Every indicator of the registry for one month (the registry page's numbers)."""
+    return _call(
+        lambda: service.indicator_page(db_session=db_session, month=month, department=department, lang=lang)
+    )
+
+
 @router.get("/metrics/indicators/{code}", response_model=s.IndicatorValue)
 def get_indicator_value(
     db_session: SessionDep,
@@ -53,7 +63,7 @@ def get_indicator_value(
             indicator=code,
             period=Period.parse(period)
             if period
-            else Period.month(service.latest_month(db_session=db_session) or date.today()),
+            else Period.month(service.default_month(db_session=db_session)),
             scope=Scope.parse(scope),
             lang=lang,
         )
@@ -92,7 +102,7 @@ def get_breakdown(
             indicator=code,
             period=Period.parse(period)
             if period
-            else Period.month(service.latest_month(db_session=db_session) or date.today()),
+            else Period.month(service.default_month(db_session=db_session)),
             by=by,
             lang=lang,
         )

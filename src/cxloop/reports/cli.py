@@ -21,7 +21,7 @@ from cxloop.vocab import DEPARTMENTS
 app = typer.Typer(help="Monthly reports. 月度报告。", no_args_is_help=True)
 console = Console()
 
-_STATUS_STYLE = {"green": "green", "amber": "yellow", "red": "bold red", "grey": "dim"}
+_STATUS_STYLE = {"green": "green", "amber": "yellow", "red": "bold red", "grey": "dim", "insufficient": "dim"}
 _L = {
     "aspect": ("方面", "Aspect"), "department": ("部门", "Department"), "count": ("投诉数", "Complaints"),
     "share": ("占比%", "Share %"), "cum": ("累计%", "Cumulative %"), "change": ("环比", "vs last month"),
@@ -47,7 +47,9 @@ class Lang(StrEnum):
     en = "en"
 
 
-MonthOpt = Annotated[str | None, typer.Option("--month", help="YYYY-MM (default: latest month with data).")]
+MonthOpt = Annotated[
+    str | None, typer.Option("--month", help="YYYY-MM (default: the latest complete month with data).")
+]
 FormatOpt = Annotated[Format, typer.Option("--format", help="table or json.")]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="zh or en.")]
 DeptOpt = Annotated[str | None, typer.Option("--department", help="Department code, e.g. warehouse.")]
@@ -184,5 +186,36 @@ def overview_command(
         console.print(table)
         focus = ", ".join(i.name_en if lang is Lang.en else i.name_zh for i in o.pareto.items if i.focus)
         console.print(f"{_t('focus', lang)}: {focus or '—'}")
+
+    _emit(result, fmt, render)
+
+
+@app.command("indicators")
+def indicators_command(
+    month: MonthOpt = None, department: DeptOpt = None, fmt: FormatOpt = Format.table, lang: LangOpt = Lang.zh
+) -> None:
+    """Every indicator of the registry for a month, with base and status. 全部指标。"""
+    with _session() as session:
+        result = service.indicator_page(
+            db_session=session, month=month, department=department, lang=lang.value
+        )
+
+    def render(data: s.IndicatorTable) -> None:
+        title = data.month + (" (month to date / 本月至今)" if data.month_to_date else "")
+        table = Table(title=title)
+        for key in ("indicator", "unit", "value", "previous", "target", "status"):
+            table.add_column(_t(key, lang))
+        table.add_column("n")
+        for v in data.indicators:
+            table.add_row(
+                v.name,
+                v.unit,
+                _num(v.value),
+                _num(v.previous),
+                _num(v.target),
+                _status(v.status),
+                f"{v.n}/{v.min_n}",
+            )
+        console.print(table)
 
     _emit(result, fmt, render)

@@ -61,10 +61,11 @@ def load_bundle_file(path: str | Path) -> ModelBundle:
     state = joblib.load(path)
     if state.get("format") != BUNDLE_FORMAT:
         raise ValueError(f"unsupported model bundle format {state.get('format')!r} in {path}")
+    zh = SentimentModel.from_state(state["zh"])
     return ModelBundle(
-        zh=SentimentModel.from_state(state["zh"]),
+        zh=zh,
         en=SentimentModel.from_state(state["en"]),
-        absa=AspectSentimentModel.from_state(state["absa"]),
+        absa=AspectSentimentModel.from_state(state["absa"], review=zh),
         meta=dict(state.get("meta") or {}),
         version=file_version(path),
     )

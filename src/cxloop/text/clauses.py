@@ -1,8 +1,13 @@
-"""Clause splitting so that one review can hold several opinions."""
+"""Clause splitting, so that one review can hold several opinions, and keyword scanning.
+
+Both run in one compiled walk over a batch's characters (`kernels.scan_texts`); the rules
+are written out in its docstring, and `tests/text/reference.py` states them as regexes.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import NamedTuple
 
@@ -10,21 +15,11 @@ import numpy as np
 
 from cxloop.text import kernels
 
-# Punctuation that ends a clause (ASCII forms too: normalisation folds full-width ones).
-_PUNCT = "。!?;,，！？；、\n\r\t~…|"
-# Contrast connectives start a new clause; the opinion after them usually differs. "但" inside
-# "不但/非但/但愿" and "却是" are not contrasts.
-_CONTRAST = r"但是|不过|可是|然而|只是|就是有点|(?<![不非])但(?!愿)|却(?!是)|\b(?:but|however|although|though|except|yet)\b"
-_CONTRAST_RE = re.compile(_CONTRAST)
-_PUNCT_PATTERN = r"[。!?;,，！？；、\n\r\t~…|]+|\.(?:\s|$)+|\.{2,}|\s{2,}"
-_PUNCT_RE = re.compile(_PUNCT_PATTERN)
-# One scan finds both kinds of boundary: the two patterns match disjoint sets of characters
-# (punctuation/whitespace vs letters), so the combined scan yields exactly the matches of the
-# punctuation scan over the text and of the contrast scan inside each punctuation-free piece.
-# The lookahead lists every character a boundary can start with, so `re` skips other positions
-# after one set test (the lookbehinds in the alternatives would otherwise stop that).
-_BOUNDARY_START = r"[。!?;,，！？；、\n\r\t~…|.\s但不可然只就却bhatey]"
-_BOUNDARY_RE = re.compile(f"(?={_BOUNDARY_START})(?:({_PUNCT_PATTERN})|(?:{_CONTRAST}))")
+#: Punctuation that ends a clause (ASCII forms too: normalisation folds full-width ones).
+PUNCTUATION = "。!?;,，！？；、\n\r\t~…|"
+_CONTRAST_WORDS = kernels.padded_codes(kernels.EN_CONTRAST)
+_BMP = 0x10000
+_UNICODE = 0x110000
 
 
 class Clause(NamedTuple):
@@ -35,66 +30,104 @@ class Clause(NamedTuple):
     text: str
 
 
-# tuple.__new__ builds a Clause without the Python-level NamedTuple constructor.
-_new_clause = tuple.__new__
+class Keywords(NamedTuple):
+    """Keywords compiled for `scan`: tries of the non-Latin and the Latin words, and their aspects."""
+
+    trie: kernels.Trie
+    aspect_of: np.ndarray  # the aspect index of each keyword, in trie word order
+    aspects: list[str]
 
 
-def has_contrast(text: str) -> bool:
-    """Whether a normalised text holds a contrast connective (但是, 不过, but...): a mixed opinion."""
-    return _CONTRAST_RE.search(text) is not None
+def compile_keywords(owner: Mapping[str, str]) -> Keywords:
+    """Compile {keyword: aspect id}; Latin-script (ASCII) keywords need no a-z letter either side."""
+    other = sorted(w for w in owner if not w.isascii())
+    latin = sorted(w for w in owner if w.isascii())
+    aspects = sorted(set(owner.values()))
+    index = {a: i for i, a in enumerate(aspects)}
+    return Keywords(
+        kernels.build_trie([other, latin]),
+        np.array([index[owner[w]] for w in [*other, *latin]], dtype=np.int64),
+        aspects,
+    )
 
 
-def _contrast_cuts(text: str) -> list[int]:
-    """Positions inside a punctuation-free segment where a contrast connective begins."""
-    return [m.start() for m in _CONTRAST_RE.finditer(text) if m.start() > 1]
+@cache
+def _no_keywords() -> Keywords:
+    """The empty keyword set, for splitting without keyword detection."""
+    return compile_keywords({})
 
 
-def _append_stripped(out: list[Clause], text: str, a: int, b: int) -> None:
-    """Append text[a:b] as a clause, stripped of surrounding spaces, unless that leaves it empty."""
-    seg = text[a:b]
-    if seg[0] == " " or seg[-1] == " ":
-        stripped = seg.lstrip(" ")
-        a += len(seg) - len(stripped)
-        seg = stripped.rstrip(" ")
-        if not seg:
-            return
-    out.append(_new_clause(Clause, (a, a + len(seg), seg)))
+class Scan(NamedTuple):
+    """`kernels.scan_texts` output for a batch (see there), as Python lists."""
+
+    clause_ptr: list[int]
+    clause_start: list[int]
+    clause_end: list[int]
+    det_ptr: list[int]
+    det_aspect: list[int]
+    det_start: list[int]
+    det_end: list[int]
+    contrast: list[bool]
+
+
+@cache
+def char_classes(size: int) -> np.ndarray:
+    """Class bits (kernels.PUNCT / SPACE / WORD / LOWER) of the first `size` code points.
+
+    SPACE and WORD are what regex \\s and \\w match. The Basic Multilingual Plane is built in
+    milliseconds; all of Unicode takes a few tenths of a second, so `scan` asks for it only
+    once a text holds a character beyond the BMP.
+    """
+    everything = np.arange(size, dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+    classes = np.zeros(size, dtype=np.uint8)
+    patterns = (
+        (f"[{re.escape(PUNCTUATION)}]+", kernels.PUNCT),
+        (r"\s+", kernels.SPACE),
+        (r"\w+", kernels.WORD),
+        ("[a-z]+", kernels.LOWER),
+    )
+    for pattern, bit in patterns:
+        for m in re.finditer(pattern, everything):
+            classes[m.start() : m.end()] |= bit
+    return classes
+
+
+def scan(texts: Sequence[str], keywords: Keywords | None = None) -> Scan:
+    """Clauses, keyword detections and contrast flags of normalised texts (`kernels.scan_texts`)."""
+    codes, starts = kernels.code_points(texts)
+    wide = len(codes) > 0 and int(codes.max()) >= _BMP
+    kw = keywords or _no_keywords()
+    arrays = kernels.scan_texts(
+        codes,
+        starts,
+        char_classes(_UNICODE if wide else _BMP),
+        *_CONTRAST_WORDS,
+        kw.trie,
+        kw.aspect_of,
+        len(kw.aspects),
+    )
+    return Scan(*(a.tolist() for a in arrays))
+
+
+def clauses_of(texts: Sequence[str], scanned: Scan) -> list[list[Clause]]:
+    """The clauses of each text from its scan."""
+    ptr, start, end = scanned.clause_ptr, scanned.clause_start, scanned.clause_end
+    return [
+        [Clause(start[m], end[m], t[start[m] : end[m]]) for m in range(ptr[i], ptr[i + 1])]
+        for i, t in enumerate(texts)
+    ]
+
+
+def split_clauses_batch(texts: Sequence[str]) -> list[list[Clause]]:
+    """Split normalised texts into clauses on punctuation and contrast connectives."""
+    return clauses_of(texts, scan(texts))
 
 
 def split_clauses(text: str) -> list[Clause]:
     """Split a normalised text into clauses on punctuation and contrast connectives."""
-    if not text:
-        return []
-    out: list[Clause] = []
-    piece = 0  # start of the current punctuation-free piece
-    cut = 0  # start of the current clause inside it
-    for m in _BOUNDARY_RE.finditer(text):
-        s = m.start()
-        if m.lastindex:  # punctuation: close the piece
-            if s > cut:
-                _append_stripped(out, text, cut, s)
-            piece = cut = m.end()
-        elif s - piece > 1:  # a contrast connective not at the very start of the piece
-            _append_stripped(out, text, cut, s)
-            cut = s
-    if cut < len(text):
-        _append_stripped(out, text, cut, len(text))
-    return out
+    return split_clauses_batch([text])[0]
 
 
-@cache
-def char_classes() -> np.ndarray:
-    """Class bits (kernels.PUNCT/SPACE/WORD/LOWER) of every BMP character, for the compiled scan.
-
-    SPACE and WORD are what the regex module's \\s and \\w match (str.isspace, str.isalnum or "_").
-    """
-    classes = np.zeros(0x10000, dtype=np.uint8)
-    for i in range(0x10000):
-        c = chr(i)
-        classes[i] = (
-            (kernels.PUNCT if c in _PUNCT else 0)
-            | (kernels.SPACE if c.isspace() else 0)
-            | (kernels.WORD if c.isalnum() or c == "_" else 0)
-            | (kernels.LOWER if "a" <= c <= "z" else 0)
-        )
-    return classes
+def has_contrast(text: str) -> bool:
+    """Whether a normalised text holds a contrast connective (但是, 不过, but...): a mixed opinion."""
+    return scan([text]).contrast[0]

@@ -47,7 +47,7 @@ def analyze(
     batch_size: int = typer.Option(512, "--batch-size", min=1),
 ) -> None:
     """Analyse every row and write sentiment, score and aspects next to the input columns."""
-    from cxloop.text.analyzer import Analyzer
+    from cxloop.text.analyzer import Analyzer, collector_paused
     from cxloop.text.io import read_table, write_table
     from cxloop.text.taxonomy import load_taxonomy
 
@@ -55,9 +55,13 @@ def analyze(
     _column(rows, text_column, file)
     analyzer = Analyzer(taxonomy=load_taxonomy(taxonomy))
     out_rows: list[dict[str, Any]] = []
-    with Progress(
-        TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
-    ) as progress:
+    # This process does nothing but analyse: pausing the collector is safe and worth it here.
+    with (
+        Progress(
+            TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+        ) as progress,
+        collector_paused(),
+    ):
         task = progress.add_task("analyse", total=len(rows))
         for i in range(0, len(rows), batch_size):
             chunk = rows[i : i + batch_size]

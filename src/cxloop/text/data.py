@@ -11,6 +11,8 @@ from cxloop.text.clauses import Clause, split_clauses
 from cxloop.text.normalize import normalize
 
 ABSA_DOMAINS = ("phone", "camera", "notebook")
+#: The English labelled sentence files, under reviews/english/.
+ENGLISH_FILES = ("amazon_cells_labelled.txt", "imdb_labelled.txt")
 
 
 def read_reviews(path: str | Path) -> tuple[list[str], list[int]]:
@@ -28,7 +30,7 @@ def read_english(data_dir: str | Path) -> tuple[list[str], list[int]]:
     """Read the UCI English labelled sentences (amazon + imdb)."""
     texts: list[str] = []
     labels: list[int] = []
-    for name in ("amazon_cells_labelled.txt", "imdb_labelled.txt"):
+    for name in ENGLISH_FILES:
         path = Path(data_dir) / "reviews" / "english" / name
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             if "\t" not in line:

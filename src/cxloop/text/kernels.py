@@ -1,17 +1,17 @@
-"""Compiled (numba) kernels for the per-text loops that numpy and `re` leave to Python.
+"""The per-text loops of the text package, compiled with numba: the one fast path.
 
-- `ngram_csr`: a text's character n-gram counts. numpy needed a COO→CSR conversion and a
-  per-row index sort over the whole batch; here one pass per text hashes its n-grams, looks
-  them up and counts them, and writes CSR directly.
-- `scan_texts`: clause splitting and taxonomy keyword matching. The regex scans (a trie regex
-  over ~650 keywords, the boundary regex of `clauses.py`) plus the Python loops around them
-  cost more than the review model; the kernel walks a character trie instead.
-- `lexicon_counts`: the opinion-word counts of `lexicon.lexicon_counts` (the same trie walk over
-  the Chinese opinion words, with its negation rule) for the aspect-polarity features.
+- `ngram_csr`: a text's character n-gram counts, as a CSR matrix written in one pass per text
+  (hash, look up, count), over a hashed space or an exact n-gram vocabulary; `ngram_keys`: the
+  64-bit n-gram keys themselves, from which training builds that vocabulary.
+- `scan_texts`: clause splitting and taxonomy keyword matching in one walk over the characters.
+- `lexicon_counts`: the Chinese opinion-word counts with their negation rule.
 
-Each computes exactly what the Python code it replaces computes (the same keys, columns and
-counts; the same clauses, detections and word counts); `tests/text/test_fast_paths.py` checks it. When
-numba is not importable, or `CXLOOP_JIT=0` is set, the callers keep their numpy/regex path.
+Each is checked against a plain, readable reference implementation (regex and dict code in
+`tests/text/reference.py`) by `tests/text/test_fast_paths.py`, which compares exactly.
+
+`CXLOOP_JIT=0` (or a platform without numba) runs these same functions as ordinary Python: the
+same results, but each text costs milliseconds instead of microseconds, so it is for debugging
+a kernel in a Python debugger and for platforms without numba wheels, not for production.
 Compiled code is cached on disk (numba's `cache=True`), so only the first run after an install
 pays the compile, about ten seconds.
 """
@@ -19,19 +19,38 @@ pays the compile, about ten seconds.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
-njit: Any = None
-try:  # numba is a dependency, but a platform without its wheels still gets the numpy path
-    if os.environ.get("CXLOOP_JIT", "1") != "0":
-        from numba import njit
-except ImportError:  # pragma: no cover - exercised only where numba is absent
-    njit = None
+_F = TypeVar("_F", bound=Callable[..., Any])
 
-AVAILABLE = njit is not None
+
+def _numba_njit() -> Any:
+    """numba's compiler with on-disk caching, or None when disabled (CXLOOP_JIT=0) or absent."""
+    # Read here, not through cxloop.config: the text package sits below the settings layer.
+    if os.environ.get("CXLOOP_JIT", "1") == "0":
+        return None
+    try:
+        from numba import njit
+    except ImportError:  # pragma: no cover - exercised only where numba is absent
+        return None
+    return njit(cache=True, nogil=True)
+
+
+_NJIT = _numba_njit()
+#: Whether the kernels below run compiled (False: the same functions run as plain Python).
+COMPILED = _NJIT is not None
+
+
+def kernel(fn: _F) -> _F:
+    """Compile a kernel function with numba when `COMPILED`, else return it unchanged."""
+    compiled: _F = _NJIT(fn) if _NJIT is not None else fn
+    return compiled
+
+
+# -- character n-grams ------------------------------------------------------------------------
 
 _PRIME = np.uint64(1_000_003)
 _M1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -39,13 +58,16 @@ _M2 = np.uint64(0xC4CEB9FE1A85EC53)
 _S33 = np.uint64(33)
 _ZERO = np.uint64(0)
 
+BUCKET_BITS = 20
+BUCKET_SHIFT = np.uint64(64 - BUCKET_BITS)
+
 
 def code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """The code points of all texts (uint32) and where each text starts (n + 1 offsets)."""
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     starts = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=starts[1:])
-    return np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32), starts
+    return np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32), starts
 
 
 def ngram_constants(hi: int) -> np.ndarray:
@@ -53,7 +75,65 @@ def ngram_constants(hi: int) -> np.ndarray:
     return np.array([n * 0x9E3779B97F4A7C15 % 2**64 for n in range(hi + 1)], dtype=np.uint64)
 
 
-def _ngram_csr_py(
+def vocab_buckets(vocab: np.ndarray, bits: int = BUCKET_BITS) -> np.ndarray:
+    """Start of each top-`bits` key prefix in a sorted key array (2**bits + 1 int32 offsets).
+
+    4 MB instead of a 32 MB direct table: most look-ups of n-grams outside the vocabulary
+    end at an empty bucket, and the rest scan one or two neighbouring keys, so the index
+    stays in the CPU cache, which the direct table did not.
+    """
+    prefixes = vocab >> np.uint64(64 - bits)
+    # int32 offsets: half the bytes to keep in cache (5.7 instead of 7.1 us per review).
+    return np.searchsorted(prefixes, np.arange(2**bits + 1, dtype=np.uint64)).astype(np.int32)
+
+
+@kernel
+def _ngram_key(h: np.uint64, const: np.uint64) -> np.uint64:
+    """The key of an n-gram from its polynomial hash: MurmurHash3's fmix64 of h + const."""
+    key = h + const
+    key = key ^ (key >> _S33)
+    key = key * _M1
+    key = key ^ (key >> _S33)
+    key = key * _M2
+    return key ^ (key >> _S33)
+
+
+@kernel
+def ngram_keys(
+    codes: np.ndarray, starts: np.ndarray, lo: int, hi: int, consts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row, 64-bit key) of every character n-gram occurrence, lo <= n <= hi, text by text.
+
+    The key of an n-gram is `_ngram_key` of the polynomial hash (base 1,000,003, modulo 2**64)
+    of its code points, mixed with the constant of its length n.
+    """
+    n_docs = len(starts) - 1
+    total = 0
+    for d in range(n_docs):
+        size = starts[d + 1] - starts[d]
+        for n in range(lo, hi + 1):
+            if size >= n:
+                total += size - n + 1
+    rows = np.empty(total, dtype=np.int64)
+    keys = np.empty(total, dtype=np.uint64)
+    k = 0
+    for d in range(n_docs):
+        e = starts[d + 1]
+        for p in range(starts[d], e):
+            h = _ZERO
+            for n in range(1, hi + 1):
+                if p + n > e:
+                    break
+                h = h * _PRIME + np.uint64(codes[p + n - 1])
+                if n >= lo:
+                    rows[k] = d
+                    keys[k] = _ngram_key(h, consts[n])
+                    k += 1
+    return rows, keys
+
+
+@kernel
+def ngram_csr(
     codes: np.ndarray,
     starts: np.ndarray,
     lo: int,
@@ -64,12 +144,11 @@ def _ngram_csr_py(
     bucket_shift: np.uint64,
     vocab: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CSR (indptr, indices, counts) of character n-gram columns per text.
+    """CSR (indptr, indices, counts) of the character n-grams of each text (keys as `ngram_keys`).
 
-    `codes` are the code points of all texts, text d being codes[starts[d]:starts[d + 1]].
-    With a non-empty `vocab` (sorted 64-bit keys) a column is the key's index in it and keys
-    outside it are dropped; `buckets` (see `vocab_buckets`) gives, for the key's top bits, the
-    range of `vocab` to scan, and the columns of a row come in first-seen order. With an empty
+    With a non-empty `vocab` (sorted keys) a column is the key's index in it, keys outside it
+    are dropped and a row's columns come in the order their n-grams first occur; `buckets`
+    (`vocab_buckets`) gives, for a key's top bits, the range of `vocab` to scan. With an empty
     `vocab` the column is the key's top bits (`key >> shift`) and a row's columns are sorted.
     """
     n_docs = len(starts) - 1
@@ -105,12 +184,7 @@ def _ngram_csr_py(
                 h = h * _PRIME + np.uint64(codes[p + n - 1])
                 if n < lo:
                     continue
-                key = h + consts[n]
-                key = key ^ (key >> _S33)
-                key = key * _M1
-                key = key ^ (key >> _S33)
-                key = key * _M2
-                key = key ^ (key >> _S33)
+                key = _ngram_key(h, consts[n])
                 if use_vocab:
                     b = np.int64(key >> bucket_shift)
                     j = buckets[b]
@@ -154,30 +228,17 @@ def _ngram_csr_py(
     return indptr, indices[:out].copy(), counts[:out].copy()
 
 
-BUCKET_BITS = 20
-BUCKET_SHIFT = np.uint64(64 - BUCKET_BITS)
+# -- character tries --------------------------------------------------------------------------
 
-
-def vocab_buckets(vocab: np.ndarray, bits: int = BUCKET_BITS) -> np.ndarray:
-    """Start of each top-`bits` key prefix in a sorted key array (2**bits + 1 int32 offsets).
-
-    4 MB instead of a 32 MB direct table: most look-ups of n-grams outside the vocabulary
-    end at an empty bucket, and the rest scan one or two neighbouring keys, so the index
-    stays in the CPU cache, which the direct table did not.
-    """
-    prefixes = vocab >> np.uint64(64 - bits)
-    # int32 offsets: half the bytes to keep in cache (5.7 instead of 7.1 us per review).
-    return np.searchsorted(prefixes, np.arange(2**bits + 1, dtype=np.uint64)).astype(np.int32)
-
-
-ngram_csr: Any = njit(cache=True, nogil=True)(_ngram_csr_py) if njit is not None else None
+# Node ids at and above this stand for the roots of the groups (see `build_trie`).
+_ROOT_BASE = 1 << 40
 
 
 class Trie(NamedTuple):
     """Character tries of groups of words as arrays (see `build_trie`)."""
 
     roots: np.ndarray  # (groups, 0x10000): the root's child for each BMP character, or -1
-    edge_keys: np.ndarray  # sorted (node << 21 | character) keys of the deeper edges
+    edge_keys: np.ndarray  # sorted (node << 21 | character) keys of the other edges
     edge_child: np.ndarray  # the child node of each edge key
     terminal: np.ndarray  # the index of the word ending at a node, or -1
 
@@ -185,9 +246,9 @@ class Trie(NamedTuple):
 def build_trie(groups: Sequence[Sequence[str]]) -> Trie:
     """One character trie per group of words, sharing their node arrays.
 
-    Words are numbered across the groups in order. A word holding a character beyond the BMP
-    is left out: the kernels only walk texts within the BMP or read such characters as
-    matching nothing, so it could never be found anyway.
+    Words are numbered across the groups in order. A root's children for characters of the
+    Basic Multilingual Plane are a direct table (the hot look-up); its children for characters
+    beyond it are edges of the pseudo-node `_ROOT_BASE + group`.
     """
     roots = np.full((len(groups), 0x10000), -1, dtype=np.int64)
     edges: dict[int, int] = {}
@@ -196,13 +257,21 @@ def build_trie(groups: Sequence[Sequence[str]]) -> Trie:
     for g, words in enumerate(groups):
         for w in words:
             k += 1
-            if not w or max(map(ord, w)) >= 0x10000:
+            if not w:
                 continue
-            node = int(roots[g, ord(w[0])])
-            if node < 0:
-                node = len(terminal)
-                roots[g, ord(w[0])] = node
-                terminal.append(-1)
+            first = ord(w[0])
+            if first < 0x10000:
+                node = int(roots[g, first])
+                if node < 0:
+                    node = len(terminal)
+                    roots[g, first] = node
+                    terminal.append(-1)
+            else:
+                key = ((_ROOT_BASE + g) << 21) | first
+                if key not in edges:
+                    edges[key] = len(terminal)
+                    terminal.append(-1)
+                node = edges[key]
             for ch in w[1:]:
                 key = (node << 21) | ord(ch)
                 if key not in edges:
@@ -219,17 +288,52 @@ def build_trie(groups: Sequence[Sequence[str]]) -> Trie:
     )
 
 
+@kernel
+def _child(node: int, c: int, group: int, trie: Trie) -> int:
+    """The trie node reached from `node` by character c, or -1 (node -1 is the group's root)."""
+    if node < 0:
+        if c < 0x10000:
+            return trie.roots[group, c]
+        node = _ROOT_BASE + group
+    key = (np.int64(node) << 21) | np.int64(c)
+    j = np.searchsorted(trie.edge_keys, key)
+    if j < len(trie.edge_keys) and trie.edge_keys[j] == key:
+        return trie.edge_child[j]
+    return -1
+
+
+@kernel
+def _longest(t: np.ndarray, q: int, stop: int, group: int, trie: Trie) -> tuple[int, int]:
+    """The longest word of a trie group starting at t[q] and ending by `stop`: (word, end) or (-1, -1)."""
+    best = -1
+    best_end = -1
+    node = _child(-1, t[q], group, trie)
+    r = q
+    while node >= 0:
+        r += 1
+        if trie.terminal[node] >= 0:
+            best = trie.terminal[node]
+            best_end = r
+        if r >= stop:
+            break
+        node = _child(node, t[r], group, trie)
+    return best, best_end
+
+
+# -- clauses and keywords ---------------------------------------------------------------------
+
 # Character classes for `scan_texts` (bit flags of `clauses.char_classes`).
-PUNCT = 1  # a character of clauses._PUNCT
+PUNCT = 1  # a character of clauses.PUNCTUATION
 SPACE = 2  # regex \s (str.isspace)
 WORD = 4  # regex \w (str.isalnum or "_")
 LOWER = 8  # a-z, the letters the Latin keyword boundaries look at
 
-# Code points of the contrast connectives of clauses._CONTRAST, in the regex's order.
+# Code points of the Chinese contrast connectives (see `_contrast_end`).
 _DAN, _SHI, _BU, _GUO, _KE, _RAN, _ER, _ZHI, _JIU, _YOU, _DIAN, _FEI, _YUAN, _QUE = (
     ord(c) for c in "但是不过可然而只就有点非愿却"
 )
 _DOT = ord(".")
+#: The English contrast connectives, matched as whole words.
 EN_CONTRAST = ("but", "however", "although", "though", "except", "yet")
 
 
@@ -241,10 +345,15 @@ def padded_codes(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.array([len(w) for w in words], dtype=np.int64)
 
 
+@kernel
 def _contrast_end(
     t: np.ndarray, p: int, n: int, cls: np.ndarray, words: np.ndarray, word_len: np.ndarray
 ) -> int:
-    """End of the contrast connective starting at t[p], or -1: `clauses._CONTRAST` at p."""
+    """End of the contrast connective starting at t[p], or -1.
+
+    但是 不过 可是 然而 只是 就是有点; 但 unless in 不但 / 非但 / 但愿; 却 unless in 却是; and the
+    English words of `EN_CONTRAST` with a word boundary on both sides.
+    """
     c = t[p]
     nxt = t[p + 1] if p + 1 < n else -1
     if c == _DAN and nxt == _SHI:
@@ -262,7 +371,6 @@ def _contrast_end(
         return -1
     if c == _QUE:
         return p + 1 if nxt != _SHI else -1
-    # \b(?:but|however|...)\b: a word boundary before (t[p] is a letter) and after.
     if p > 0 and cls[t[p - 1]] & WORD:
         return -1
     for w in range(len(word_len)):
@@ -279,29 +387,35 @@ def _contrast_end(
     return -1
 
 
+@kernel
 def _boundary(t: np.ndarray, p: int, n: int, cls: np.ndarray, words: np.ndarray, word_len: np.ndarray) -> int:
-    """`clauses._BOUNDARY_RE` at t[p]: the end of a punctuation match, -(end + 2) of a contrast match, or -1."""
+    """The clause boundary starting at t[p]: the end of a punctuation boundary, -(end + 2) of a
+    contrast connective, or -1.
+
+    Punctuation boundaries are a run of clause punctuation, a "." followed by whitespace or the
+    end and the whitespace after it, two or more dots, or two or more whitespace characters.
+    """
     c = t[p]
     k = cls[c]
-    if k & PUNCT:  # [punctuation]+
+    if k & PUNCT:
         q = p + 1
         while q < n and cls[t[q]] & PUNCT:
             q += 1
         return q
     if c == _DOT:
-        if p + 1 == n or cls[t[p + 1]] & SPACE:  # \.(?:\s|$)+
+        if p + 1 == n or cls[t[p + 1]] & SPACE:
             q = p + 1
             while q < n and cls[t[q]] & SPACE:
                 q += 1
             return q
-        if t[p + 1] == _DOT:  # \.{2,}
+        if t[p + 1] == _DOT:
             q = p + 2
             while q < n and t[q] == _DOT:
                 q += 1
             return q
         return -1
     if k & SPACE:
-        if p + 1 < n and cls[t[p + 1]] & SPACE:  # \s{2,}
+        if p + 1 < n and cls[t[p + 1]] & SPACE:
             q = p + 2
             while q < n and cls[t[q]] & SPACE:
                 q += 1
@@ -311,6 +425,7 @@ def _boundary(t: np.ndarray, p: int, n: int, cls: np.ndarray, words: np.ndarray,
     return -(e + 2) if e >= 0 else -1
 
 
+@kernel
 def _emit_clause(t: np.ndarray, a: int, b: int, out_start: np.ndarray, out_end: np.ndarray, m: int) -> int:
     """Store t[a:b] stripped of spaces as clause m when not empty; return the new clause count."""
     while a < b and t[a] == 32:
@@ -324,83 +439,41 @@ def _emit_clause(t: np.ndarray, a: int, b: int, out_start: np.ndarray, out_end: 
     return m + 1
 
 
-def _child(node: int, c: int, root: np.ndarray, edge_keys: np.ndarray, edge_child: np.ndarray) -> int:
-    """The trie node reached from `node` by character c, or -1 (node -1 stands for the root)."""
-    if node < 0:
-        return root[c] if c < len(root) else -1
-    key = (np.int64(node) << 21) | np.int64(c)
-    j = np.searchsorted(edge_keys, key)
-    if j < len(edge_keys) and edge_keys[j] == key:
-        return edge_child[j]
-    return -1
-
-
-def _longest(
-    t: np.ndarray,
-    q: int,
-    stop: int,
-    root: np.ndarray,
-    edge_keys: np.ndarray,
-    edge_child: np.ndarray,
-    terminal: np.ndarray,
-) -> tuple[int, int]:
-    """The longest trie word starting at t[q] and ending by `stop`: (word index, end), or (-1, -1)."""
-    best = -1
-    best_end = -1
-    node = _child(-1, t[q], root, edge_keys, edge_child)
-    r = q
-    while node >= 0:
-        r += 1
-        if terminal[node] >= 0:
-            best = terminal[node]
-            best_end = r
-        if r >= stop:
-            break
-        node = _child(node, t[r], root, edge_keys, edge_child)
-    return best, best_end
-
-
-def _scan_texts_py(
+@kernel
+def scan_texts(
     codes: np.ndarray,
     starts: np.ndarray,
     cls: np.ndarray,
     words: np.ndarray,
     word_len: np.ndarray,
-    roots: np.ndarray,
-    edge_keys: np.ndarray,
-    edge_child: np.ndarray,
-    terminal: np.ndarray,
+    trie: Trie,
     keyword_aspect: np.ndarray,
     n_aspects: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Clauses and keyword detections of many normalised texts, as `split_clauses` and
-    `AspectModel.detect_batch`'s keyword pass give them.
+    """Clauses, keyword detections and contrast flags of many normalised texts.
 
-    Returns clause_ptr (clauses of text d are clause_ptr[d]:clause_ptr[d + 1]), clause start and
-    end, det_ptr (detections of clause m are det_ptr[m]:det_ptr[m + 1]), detection aspect and
-    term start / end, and which texts were skipped. Offsets are relative to each text. Texts
-    holding a character beyond the Basic Multilingual Plane are skipped (no clauses; the caller
-    takes the regex path for them): the character class table covers the BMP only.
+    Clauses: a text is cut at every punctuation boundary (which is dropped) and before every
+    contrast connective that is not at the very start of its punctuation-free piece (or one
+    character after it); clauses are stripped of spaces and empty ones dropped.
+    Keywords, clause by clause, left to right: the longest non-Latin keyword (trie group 0) at a
+    position, else the longest Latin one (group 1) with no a-z letter right before or after it
+    inside the clause; one detection per aspect and clause; the scan resumes after the match.
+
+    Returns clause_ptr (the clauses of text d are clause_ptr[d]:clause_ptr[d + 1]), clause start
+    and end, det_ptr (the detections of clause m are det_ptr[m]:det_ptr[m + 1]), detection aspect
+    and term start / end, and whether each text holds a contrast connective anywhere. Offsets are
+    relative to each text. `cls` must cover every code point of the texts.
     """
     n_docs = len(starts) - 1
     total = len(codes)
     clause_ptr = np.zeros(n_docs + 1, dtype=np.int64)
     c_start = np.empty(total + n_docs, dtype=np.int64)
     c_end = np.empty(total + n_docs, dtype=np.int64)
-    skipped = np.zeros(n_docs, dtype=np.bool_)
+    contrast = np.zeros(n_docs, dtype=np.bool_)
     m = 0
     for d in range(n_docs):
         t = codes[starts[d] : starts[d + 1]]
         n = len(t)
-        bmp = True
-        for p in range(n):
-            if t[p] >= len(cls):
-                bmp = False
-                break
-        if not bmp:
-            skipped[d] = True
-            clause_ptr[d + 1] = m
-            continue
         piece = 0
         cut = 0
         p = 0
@@ -416,6 +489,7 @@ def _scan_texts_py(
                 cut = r
                 p = r
             else:
+                contrast[d] = True
                 if p - piece > 1:  # a contrast connective not at the very start of the piece
                     m = _emit_clause(t, cut, p, c_start, c_end, m)
                     cut = p
@@ -423,15 +497,11 @@ def _scan_texts_py(
         if cut < n:
             m = _emit_clause(t, cut, n, c_start, c_end, m)
         clause_ptr[d + 1] = m
-    # Keywords, clause by clause: the longest non-Latin keyword at a position, else the longest
-    # Latin one with no a-z letter right before or after it inside the clause.
     det_ptr = np.zeros(m + 1, dtype=np.int64)
     det_aspect = np.empty(total, dtype=np.int64)
     det_start = np.empty(total, dtype=np.int64)
     det_end = np.empty(total, dtype=np.int64)
     seen = np.full(max(n_aspects, 1), -1, dtype=np.int64)
-    root_other = roots[0]  # non-Latin keywords
-    root_latin = roots[1]  # Latin keywords, which need no a-z letter on either side
     k = 0
     for d in range(n_docs):
         t = codes[starts[d] : starts[d + 1]]
@@ -440,23 +510,23 @@ def _scan_texts_py(
             b = c_end[ci]
             q = a
             while q < b:
-                best, best_end = _longest(t, q, b, root_other, edge_keys, edge_child, terminal)
+                best, best_end = _longest(t, q, b, 0, trie)
                 if best < 0 and (q == a or not (cls[t[q - 1]] & LOWER)):
-                    node = _child(-1, t[q], root_latin, edge_keys, edge_child)
+                    node = _child(-1, t[q], 1, trie)
                     r = q
                     while node >= 0:
                         r += 1
-                        if terminal[node] >= 0 and (r == b or not (cls[t[r]] & LOWER)):
-                            best = terminal[node]
+                        if trie.terminal[node] >= 0 and (r == b or not (cls[t[r]] & LOWER)):
+                            best = trie.terminal[node]
                             best_end = r
                         if r >= b:
                             break
-                        node = _child(node, t[r], root_latin, edge_keys, edge_child)
+                        node = _child(node, t[r], 1, trie)
                 if best < 0:
                     q += 1
                     continue
                 asp = keyword_aspect[best]
-                if seen[asp] != ci:  # one detection per aspect and clause
+                if seen[asp] != ci:
                     seen[asp] = ci
                     det_aspect[k] = asp
                     det_start[k] = q
@@ -472,10 +542,14 @@ def _scan_texts_py(
         det_aspect[:k].copy(),
         det_start[:k].copy(),
         det_end[:k].copy(),
-        skipped,
+        contrast,
     )
 
 
+# -- opinion words ----------------------------------------------------------------------------
+
+
+@kernel
 def _negated(t: np.ndarray, start: int, negators: np.ndarray, negator_len: np.ndarray) -> bool:
     """Whether the (up to) three characters before `start` end with a negator."""
     for j in range(len(negator_len)):
@@ -492,38 +566,36 @@ def _negated(t: np.ndarray, start: int, negators: np.ndarray, negator_len: np.nd
     return False
 
 
-def _lexicon_counts_py(
+@kernel
+def lexicon_counts(
     codes: np.ndarray,
     starts: np.ndarray,
-    trie_roots: np.ndarray,
-    edge_keys: np.ndarray,
-    edge_child: np.ndarray,
-    terminal: np.ndarray,
+    trie: Trie,
     polarity: np.ndarray,
     self_negated: np.ndarray,
     negators: np.ndarray,
     negator_len: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Chinese opinion-word counts per text, as `lexicon.lexicon_counts` finds them.
+    """Chinese opinion-word counts per text.
 
     The longest lexicon word at each position, left to right without overlaps; a word flips
-    when a negator ends within the three characters before it, unless it starts with one
-    itself. Returns (n, 2) positive / negative counts and whether each text holds an a-z letter
-    (the caller adds the English counts of those).
+    when a negator ends within the three characters before it, unless it is self-negated (it
+    starts with one). Returns (n, 2) positive / negative counts and whether each text holds an
+    a-z letter (the caller adds the English counts of those).
     """
     n_docs = len(starts) - 1
     out = np.zeros((n_docs, 2), dtype=np.float64)
     latin = np.zeros(n_docs, dtype=np.bool_)
-    root = trie_roots[0]
     for d in range(n_docs):
         t = codes[starts[d] : starts[d + 1]]
         n = len(t)
+        for i in range(n):
+            if 97 <= t[i] <= 122:
+                latin[d] = True
+                break
         q = 0
         while q < n:
-            c = t[q]
-            if 97 <= c <= 122:
-                latin[d] = True
-            best, best_end = _longest(t, q, n, root, edge_keys, edge_child, terminal)
+            best, best_end = _longest(t, q, n, 0, trie)
             if best < 0:
                 q += 1
                 continue
@@ -534,19 +606,5 @@ def _lexicon_counts_py(
                 out[d, 0] += 1.0
             else:
                 out[d, 1] += 1.0
-            for i in range(q + 1, best_end):  # the letters inside the word
-                if 97 <= t[i] <= 122:
-                    latin[d] = True
             q = best_end
     return out, latin
-
-
-if njit is not None:
-    _negated = njit(cache=True)(_negated)
-    _contrast_end = njit(cache=True)(_contrast_end)
-    _boundary = njit(cache=True)(_boundary)
-    _emit_clause = njit(cache=True)(_emit_clause)
-    _child = njit(cache=True)(_child)
-    _longest = njit(cache=True)(_longest)
-scan_texts: Any = njit(cache=True, nogil=True)(_scan_texts_py) if njit is not None else None
-lexicon_counts: Any = njit(cache=True, nogil=True)(_lexicon_counts_py) if njit is not None else None

@@ -7,11 +7,13 @@ opinion words (and negation) into domains and phrasings those reviews never cove
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 
 from cxloop.text import kernels
-from cxloop.text.regex import trie_regex
 
 ZH_POSITIVE = [
     "好",
@@ -425,51 +427,58 @@ _EN_NEGATORS = {
     "hardly",
 }
 
-# Words already negative on their own ("不好") are in the lexicon whole; longest match first.
-_ZH_WORDS = sorted({(w, 1) for w in ZH_POSITIVE} | {(w, -1) for w in ZH_NEGATIVE}, key=lambda x: -len(x[0]))
-_ZH_POLARITY = dict(_ZH_WORDS)
-# A trie-shaped regex: a flat alternation of ~400 words was slow (every word tried everywhere).
-_ZH_RE = re.compile(trie_regex([w for w, _ in _ZH_WORDS]))
+# Words already negative on their own ("不好") are in the lexicon whole, and a word that starts
+# with a negator is not flipped by the negator before it.
+_ZH_POLARITY = {w: 1 for w in ZH_POSITIVE} | {w: -1 for w in ZH_NEGATIVE}
+_ZH_SELF_NEGATED = ("不", "没")
 _EN_POLARITY = {w: 1 for w in EN_POSITIVE} | {w: -1 for w in EN_NEGATIVE}
 _EN_TOKEN_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
-_LATIN_RE = re.compile("[a-z]")
-_ZH_SELF_NEGATED = ("不", "没")
-# Every Chinese negator holds a one-character negator; texts without any need no negation check.
-_NEGATOR_CHARS = "".join(sorted(n for n in _ZH_NEGATORS if len(n) == 1))
-assert all(any(ch in n for ch in _NEGATOR_CHARS) for n in _ZH_NEGATORS)
-_NEGATOR_CHAR_RE = re.compile(f"[{_NEGATOR_CHARS}]")
 
 N_FEATURES = 3
 
 
+class _ZhLexicon(NamedTuple):
+    """The Chinese lexicon as `kernels.lexicon_counts` takes it."""
+
+    trie: kernels.Trie
+    polarity: np.ndarray
+    self_negated: np.ndarray
+    negators: np.ndarray
+    negator_len: np.ndarray
+
+
+@cache
+def _zh_lexicon() -> _ZhLexicon:
+    """Compile the Chinese words and negators once per process."""
+    words = sorted(_ZH_POLARITY)
+    return _ZhLexicon(
+        kernels.build_trie([words]),
+        np.array([_ZH_POLARITY[w] for w in words], dtype=np.int64),
+        np.array([w.startswith(_ZH_SELF_NEGATED) for w in words], dtype=np.bool_),
+        *kernels.padded_codes(_ZH_NEGATORS),
+    )
+
+
+def lexicon_counts_batch(texts: Sequence[str]) -> np.ndarray:
+    """(n, 2) positive / negative opinion-word counts of normalised texts, negation applied.
+
+    Chinese: the longest lexicon word at each position, left to right; a negator ending within
+    the three characters before a word flips it (`kernels.lexicon_counts`). English: the tokens
+    of the lexicon, flipped by a negator among the three tokens before.
+    """
+    lex = _zh_lexicon()
+    codes, starts = kernels.code_points(texts)
+    counts, latin = kernels.lexicon_counts(
+        codes, starts, lex.trie, lex.polarity, lex.self_negated, lex.negators, lex.negator_len
+    )
+    for i in np.flatnonzero(latin).tolist():
+        counts[i] += _en_counts(texts[i])
+    return counts
+
+
 def lexicon_counts(text: str) -> tuple[float, float]:
     """Return (positive, negative) opinion-word counts of a normalised text, negation applied."""
-    pos = neg = 0.0
-    if _NEGATOR_CHAR_RE.search(text) is None:
-        # No negator can precede any word: plain counts of the words found.
-        for word in _ZH_RE.findall(text):
-            if _ZH_POLARITY[word] > 0:
-                pos += 1
-            else:
-                neg += 1
-    else:
-        for m in _ZH_RE.finditer(text):
-            word = m.group(0)
-            pol = _ZH_POLARITY[word]
-            start = m.start()
-            # A negator just before flips the word ("不满意" is in the lexicon; "没 快" is not).
-            if not word.startswith(_ZH_SELF_NEGATED) and text[max(0, start - 3) : start].endswith(
-                _ZH_NEGATORS
-            ):
-                pol = -pol
-            if pol > 0:
-                pos += 1
-            else:
-                neg += 1
-    if _LATIN_RE.search(text):
-        p, n = _en_counts(text)
-        pos += p
-        neg += n
+    pos, neg = lexicon_counts_batch([text])[0].tolist()
     return pos, neg
 
 
@@ -490,63 +499,12 @@ def _en_counts(text: str) -> tuple[float, float]:
     return pos, neg
 
 
-_COUNTS_MEMO: dict[str, tuple[float, float]] = {}
-_MEMO_MAX = 200_000
-_MEMO_TEXT_MAX = 48
-
-
-_TRIE: kernels.Trie | None = None
-
-
-def compiled_lexicon_counts(texts: list[str]) -> np.ndarray:
-    """`lexicon_counts` of many texts: the Chinese words through the compiled trie scan."""
-    global _TRIE
-    if _TRIE is None:
-        _TRIE = kernels.build_trie([[w for w, _ in _ZH_WORDS]])
-    codes, starts = kernels.code_points(texts)
-    counts, latin = kernels.lexicon_counts(
-        codes,
-        starts,
-        *_TRIE,
-        _ZH_POLARITY_ARRAY,
-        _ZH_SELF_NEGATED_ARRAY,
-        *_NEGATOR_CODES,
-    )
-    for i in np.flatnonzero(latin).tolist():
-        counts[i] += _en_counts(texts[i])
-    return counts
-
-
-_ZH_POLARITY_ARRAY = np.array([p for _, p in _ZH_WORDS], dtype=np.int64)
-_ZH_SELF_NEGATED_ARRAY = np.array([w.startswith(_ZH_SELF_NEGATED) for w, _ in _ZH_WORDS], dtype=np.bool_)
-_NEGATOR_CODES = kernels.padded_codes(_ZH_NEGATORS)
-
-
-def lexicon_features(texts: list[str]) -> np.ndarray:
+def lexicon_features(texts: Sequence[str]) -> np.ndarray:
     """Return an (n, 3) float32 array: squashed positive count, negative count and their balance."""
     out = np.zeros((len(texts), N_FEATURES), dtype=np.float32)
     if not texts:
         return out
-    if kernels.AVAILABLE:
-        return _squash(compiled_lexicon_counts(texts), out)
-    # Mentions share clauses, and short clauses and windows repeat across reviews ("物流很快"):
-    # counts of short texts are kept in a bounded process-wide memo.
-    memo = _COUNTS_MEMO
-    if len(memo) > _MEMO_MAX:
-        memo.clear()
-    pairs: list[tuple[float, float]] = []
-    for t in texts:
-        c = memo.get(t)
-        if c is None:
-            c = lexicon_counts(t)
-            if len(t) <= _MEMO_TEXT_MAX:
-                memo[t] = c
-        pairs.append(c)
-    return _squash(np.array(pairs, dtype=np.float64), out)
-
-
-def _squash(counts: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Fill the (n, 3) feature array from (n, 2) positive / negative counts."""
+    counts = lexicon_counts_batch(texts)
     p, n = counts[:, 0], counts[:, 1]
     out[:, 0] = np.tanh(p / 2.0)
     out[:, 1] = np.tanh(n / 2.0)

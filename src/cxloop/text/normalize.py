@@ -115,12 +115,20 @@ class Normalized(NamedTuple):
         return (o_start, max(o_end, o_start + 1))
 
 
+#: Characters that end a line; normalised to "\n", which split_clauses treats as a boundary.
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x85\u2028\u2029")
+
+
 def _clean_char(ch: str) -> str:
     """Return the replacement for one original character (may be empty or several chars)."""
     if ch in EMOJI_WORDS:
         return EMOJI_WORDS[ch]
     if _is_emoji(ch):
         return " "
+    if ch in _LINE_BREAKS:
+        # A line break ends what was said (chat turns, ticket lines): kept, so clauses split on it
+        # and "麻烦补发\n谢谢客服" is two opinions, not one about customer service.
+        return "\n"
     cat = unicodedata.category(ch)
     if cat in ("Cc", "Cs", "Co", "Cn", "Cf"):
         # Control characters, lone surrogates, private use and binary junk become a space.
@@ -192,9 +200,9 @@ def _collapse(s: str, original: str, base: Sequence[int] | None = None) -> Norma
 def _trimmed(chars: str, offsets: Sequence[int], original: str) -> Normalized:
     """The text without leading and trailing spaces, its offset map cut to match."""
     lo, hi = 0, len(chars)
-    while lo < hi and chars[lo] == " ":
+    while lo < hi and chars[lo] in " \n":
         lo += 1
-    while hi > lo and chars[hi - 1] == " ":
+    while hi > lo and chars[hi - 1] in " \n":
         hi -= 1
     return Normalized(chars[lo:hi], offsets[lo:hi], original)
 
@@ -295,7 +303,6 @@ def normalize_batch(texts: Sequence[str | None]) -> list[Normalized]:
         starts = np.cumsum([0] + [len(p) + 1 for p in parts[:-1]])
         flagged = set(np.searchsorted(starts, np.flatnonzero(run), side="right").tolist())
         flagged.update(np.searchsorted(starts, np.flatnonzero(spaces), side="right").tolist())
-        new = tuple.__new__  # builds the named tuple without its Python-level __new__
         for k, (i, c, p) in enumerate(zip(idx, cleaned, parts, strict=True)):
             t = texts[i]
             assert t is not None
@@ -305,5 +312,5 @@ def normalize_batch(texts: Sequence[str | None]) -> list[Normalized]:
                 n = _collapse(p, t)
                 out[i] = n if n.text else normalize(t)
             else:
-                out[i] = new(Normalized, (p, range(len(p)), t))
+                out[i] = Normalized(p, range(len(p)), t)
     return out  # type: ignore[return-value]

@@ -13,9 +13,11 @@ from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer
 
+from cxloop.text import kernels
 from cxloop.text.features import (
     build_vocab,
     char_ngram_counts,
@@ -23,7 +25,6 @@ from cxloop.text.features import (
     row_norms,
     scale_rows,
     vocab_counts,
-    vocab_index,
 )
 from cxloop.text.lexicon import lexicon_features
 
@@ -65,7 +66,7 @@ def _vectorizers(n_features: int) -> list[HashingVectorizer]:
     ]
 
 
-class SentimentModel:
+class SentimentModel(BaseEstimator):
     """Binary sentiment classifier over character/word n-grams; `predict_proba` is calibrated."""
 
     # Look-up index derived from vocab_ on first use (not persisted: it is rebuilt in ~0.1 s).
@@ -102,8 +103,8 @@ class SentimentModel:
         if self.kind == "zh" and self.min_df > 0:
             # Exact n-gram vocabulary (64-bit keys): no hash collisions, rare n-grams dropped.
             if self._index is None:
-                self._index = vocab_index(self.vocab_)
-            x = vocab_counts(texts, self.vocab_, (1, 5), self._index)
+                self._index = kernels.vocab_buckets(self.vocab_)
+            x = vocab_counts(texts, self.vocab_, self._index, (1, 5))
         elif self.kind == "zh":
             # Character n-grams need no segmentation and cope with typos and new words.
             x = char_ngram_counts(texts, (1, 5), self.n_features)

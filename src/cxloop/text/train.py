@@ -1,7 +1,18 @@
-"""Reproducible training of the shipped text models: `python -m cxloop.text.train --data-dir D`."""
+"""Reproducible training of the shipped text models: `python -m cxloop.text.train --data-dir D`.
+
+The same training code and the same data give the same model file, byte for byte: seeds are
+fixed, nothing depends on the order of a set or a dict built from one, and the metadata holds
+no time stamp. The metadata records what the model was trained from: the sha256 of every
+training file and of the training code (`code_sha256`: the source files `train.py` imports,
+directly or not, within `cxloop.text`, and the default taxonomy). The git commit is not
+recorded: the model is committed after it is trained, so the file would have to name a commit
+that does not exist yet; `code_sha256` identifies the code instead (see docs/text.md).
+"""
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -9,9 +20,11 @@ from typing import Any
 import numpy as np
 import typer
 
-from cxloop.text.aspects import AspectSentimentModel
+from cxloop.text.aspects import AspectModel, AspectSentimentModel
 from cxloop.text.bundle import MODEL_FILE, ModelBundle
-from cxloop.text.data import ABSA_DOMAINS, read_absa, read_english, read_reviews
+from cxloop.text.clauses import Clause, clauses_of, scan
+from cxloop.text.data import ABSA_DOMAINS, ENGLISH_FILES, read_absa, read_english, read_reviews
+from cxloop.text.lexicon import lexicon_counts_batch
 from cxloop.text.normalize import normalize
 from cxloop.text.sentiment import SentimentModel
 
@@ -22,6 +35,9 @@ SPECIALIST_DOMAIN = "waimai"
 CLAUSE_WEIGHT = 0.2
 CLAUSE_MIN_CHARS = 4
 REPO_ROOT = Path(__file__).resolve().parents[3]
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The Chinese review files the model trains on, under reviews/.
+REVIEW_FILES = ("online_shopping", "waimai")
 
 
 def default_data_dir() -> Path:
@@ -70,10 +86,10 @@ def _absa_cv_accuracy(
     y = np.asarray(labels)
     correct = 0
     for tr, va in StratifiedKFold(folds, shuffle=True, random_state=SEED).split(items, y):
-        m = AspectSentimentModel(n_features=n_features, random_state=SEED).fit(
-            review, [items[i] for i in tr], y[tr]
+        m = AspectSentimentModel(review, n_features=n_features, random_state=SEED).fit(
+            [items[i] for i in tr], y[tr]
         )
-        pred = (m.score(review, [items[i] for i in va]) > 0.5).astype(int)
+        pred = (m.score([items[i] for i in va]) > 0.5).astype(int)
         correct += int((pred == y[va]).sum())
     return correct / len(y)
 
@@ -86,20 +102,16 @@ def _weak_absa_items(texts: list[str], labels: list[int], limit: int = 15000) ->
     They come from single-clause reviews and from the clauses that `labelled_clauses` lets take
     their review's label, wherever the clause names exactly one aspect by keyword.
     """
-    from cxloop.text.aspects import AspectModel
-    from cxloop.text.clauses import split_clauses
-
-    model = AspectModel()
+    clause_lists, detections = AspectModel().fit([], []).split_and_detect(texts)
+    contrast = scan(texts).contrast
     items: list[Any] = []
     out_labels: list[int] = []
-    clause_lists = [split_clauses(t) for t in texts]
-    detections = model.detect_batch(texts, clause_lists)
     for single in (True, False):
         for i, dets in enumerate(detections):
             clauses = clause_lists[i]
             if (len(clauses) == 1) != single or not dets:
                 continue
-            usable = clauses if single else labelled_clauses(texts[i], labels[i], clauses)
+            usable = clauses if single else _labelled(clauses, labels[i], contrast[i])
             starts = {c.start: c for c in usable}
             per_clause: dict[int, list[Any]] = {}
             for d in dets:
@@ -114,28 +126,27 @@ def _weak_absa_items(texts: list[str], labels: list[int], limit: int = 15000) ->
     return items, out_labels
 
 
-def labelled_clauses(text: str, label: int, clauses: list[Any] | None = None) -> list[Any]:
+def _labelled(clauses: list[Clause], label: int, contrast: bool) -> list[Clause]:
+    """`labelled_clauses` from a review's clauses and whether it holds a contrast."""
+    if contrast or len(clauses) < 2:
+        return []
+    counts = lexicon_counts_batch([c.text for c in clauses]).tolist()
+    return [
+        clause
+        for clause, (pos, neg) in zip(clauses, counts, strict=True)
+        if not ((label == 1 and neg > 0 and pos == 0) or (label == 0 and pos > 0 and neg == 0))
+    ]
+
+
+def labelled_clauses(text: str, label: int) -> list[Clause]:
     """The clauses of a review with several that may take the review's label as their own.
 
     None when the review holds a contrast (但是, 不过...): its clauses disagree. Otherwise every
     clause but those whose own opinion words all say the opposite of the label ("少发了一件" in
     a review that praised how it was put right).
     """
-    from cxloop.text.clauses import has_contrast, split_clauses
-    from cxloop.text.lexicon import lexicon_counts
-
-    if has_contrast(text):
-        return []
-    clauses = split_clauses(text) if clauses is None else clauses
-    if len(clauses) < 2:
-        return []
-    kept = []
-    for clause in clauses:
-        pos, neg = lexicon_counts(clause.text)
-        if (label == 1 and neg > 0 and pos == 0) or (label == 0 and pos > 0 and neg == 0):
-            continue
-        kept.append(clause)
-    return kept
+    scanned = scan([text])
+    return _labelled(clauses_of([text], scanned)[0], label, scanned.contrast[0])
 
 
 def clause_examples(
@@ -150,16 +161,79 @@ def clause_examples(
     point (+0.5 with the waimai specialist), and 4.4 points more on the phone/camera/laptop
     sentences of other domains.
     """
+    scanned = scan(texts)
+    clause_lists = clauses_of(texts, scanned)
     out_texts: list[str] = []
     out_labels: list[int] = []
     out_domains: list[str] = []
-    for text, label, domain in zip(texts, labels, domains, strict=True):
-        for clause in labelled_clauses(text, label):
+    for i, (label, domain) in enumerate(zip(labels, domains, strict=True)):
+        for clause in _labelled(clause_lists[i], label, scanned.contrast[i]):
             if len(clause.text) >= CLAUSE_MIN_CHARS:
                 out_texts.append(clause.text)
                 out_labels.append(label)
                 out_domains.append(domain)
     return out_texts, out_labels, out_domains
+
+
+def training_files(data: Path) -> list[Path]:
+    """The data files training reads (test files are never read)."""
+    return [
+        *(data / "reviews" / name / "train.csv" for name in REVIEW_FILES),
+        *(data / "reviews" / "english" / name for name in ENGLISH_FILES),
+        *(data / "aspects" / f"{dom}.train.txt" for dom in ABSA_DOMAINS),
+    ]
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _imported_text_modules(path: Path) -> set[str]:
+    """The cxloop.text modules a source file imports (at the top or inside functions)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "cxloop.text":  # `from cxloop.text import kernels`
+                found.update(f"cxloop.text.{a.name}" for a in node.names)
+            elif node.module.startswith("cxloop.text."):
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("cxloop.text."))
+    return found
+
+
+def training_sources() -> list[Path]:
+    """The files whose content decides the trained model: `train.py`, the cxloop.text modules it
+    imports directly or not, and the default taxonomy (its keywords pick the weak aspect items).
+
+    The package's `__init__.py`, the analyzer, the CLI and the other modules training does not
+    import are left out, so that editing them needs no retraining.
+    """
+    todo = ["cxloop.text.train"]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        path = PACKAGE_DIR / f"{name.removeprefix('cxloop.text.')}.py"
+        if name in seen or not path.exists():
+            continue
+        seen.add(name)
+        todo.extend(_imported_text_modules(path))
+    files = [PACKAGE_DIR / f"{name.removeprefix('cxloop.text.')}.py" for name in seen]
+    return sorted([*files, PACKAGE_DIR / "taxonomies" / "ecommerce.yaml"])
+
+
+def code_sha256() -> str:
+    """One sha256 over the training sources: each file's path in the package and its bytes."""
+    h = hashlib.sha256()
+    for path in training_sources():
+        h.update(path.relative_to(PACKAGE_DIR).as_posix().encode() + b"\0")
+        h.update(file_sha256(path).encode() + b"\n")
+    return h.hexdigest()
 
 
 def train_models(
@@ -180,7 +254,7 @@ def train_models(
     zh_texts: list[str] = []
     zh_labels: list[int] = []
     zh_domains: list[str] = []
-    for name in ("online_shopping", "waimai"):
+    for name in REVIEW_FILES:
         texts, labels = read_reviews(data / "reviews" / name / "train.csv")
         zh_texts += [normalize(t).text for t in texts]
         zh_labels += labels
@@ -219,12 +293,15 @@ def train_models(
     log(f"Aspect polarity items: {len(items)} labelled + {len(weak_items)} weak (single-clause reviews)")
     absa_cv = _absa_cv_accuracy(zh, items, absa_labels, n_features=min(n_features, 2**19))
     log(f"Aspect polarity 5-fold CV accuracy: {absa_cv:.4f}")
-    absa = AspectSentimentModel(n_features=min(n_features, 2**19), random_state=SEED).fit(
-        zh, items + weak_items, absa_labels + weak_labels
+    absa = AspectSentimentModel(zh, n_features=min(n_features, 2**19), random_state=SEED).fit(
+        items + weak_items, absa_labels + weak_labels
     )
 
     meta = {
-        "trained_on": ["online_shopping/train.csv", "waimai/train.csv", "english/*", "aspects/*.train.txt"],
+        # Paths relative to the data folder, so that the file does not depend on where it lies.
+        "data_sha256": {f.relative_to(data).as_posix(): file_sha256(f) for f in training_files(data)},
+        "code_sha256": code_sha256(),
+        "code_files": [f.relative_to(PACKAGE_DIR).as_posix() for f in training_sources()],
         "n_zh": len(zh_texts),
         "n_zh_clauses": len(clause_texts),
         "zh_specialist": SPECIALIST_DOMAIN if zh.specialist_ is not None else None,
@@ -252,9 +329,27 @@ def main(
         None, "--out", help="Output folder or .joblib file (default: inside the package)."
     ),
     n_features: int = typer.Option(2**21, "--n-features", help="Hashed feature space size (power of two)."),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Train into a temporary file and compare it byte for byte with the shipped model.",
+    ),
 ) -> None:
     """Train and save the text models."""
-    train_models(data_dir, out, n_features=n_features)
+    if not check:
+        train_models(data_dir, out, n_features=n_features)
+        return
+    import tempfile
+
+    shipped = Path(out) if out else MODEL_FILE
+    with tempfile.TemporaryDirectory() as tmp:
+        trained = Path(train_models(data_dir, tmp, n_features=n_features)["path"])
+        same = trained.read_bytes() == shipped.read_bytes()
+        digest = file_sha256(trained)
+    print(
+        f"{'same' if same else 'DIFFERENT'}: trained sha256 {digest}, shipped {file_sha256(shipped)} ({shipped})"
+    )
+    raise typer.Exit(0 if same else 1)
 
 
 if __name__ == "__main__":

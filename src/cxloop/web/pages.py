@@ -22,7 +22,7 @@ from cxloop.deps import SessionDep
 from cxloop.i18n import translate
 from cxloop.metrics import service as metrics
 from cxloop.metrics.periods import Period
-from cxloop.metrics.schemas import TargetIn
+from cxloop.metrics.schemas import MonthChoice, TargetIn
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web import charts
 from cxloop.web.tables import Column, Table, export_response, rows_of
@@ -70,14 +70,9 @@ def _department_name(code: str, locale: str) -> str:
     return names[1] if locale == "en" else names[0]
 
 
-def _months(db_session: SessionDep, month: str) -> list[str]:
-    """The month picker: the latest month with data and the eleven before it (plus the chosen one)."""
-    latest = metrics.latest_month(db_session=db_session) or month
-    last = Period.month(latest)
-    months = [last.previous(i).label for i in range(PICKER_MONTHS)]
-    if month not in months:
-        months.insert(0, month)
-    return months
+def _months(db_session: SessionDep, month: str) -> list[MonthChoice]:
+    """The month picker: the latest month with data and the eleven before it, the running one marked."""
+    return metrics.month_choices(db_session=db_session, month=month, count=PICKER_MONTHS)
 
 
 def _page(
@@ -545,7 +540,7 @@ def indicators_page(
     locale, t = get_locale(request), _t(request)
     department = _scope_department(user)
     definitions = metrics.list_indicators(department=department)
-    data = metrics.overview(db_session=db_session, month=month, department=department, lang=locale)
+    data = metrics.indicator_page(db_session=db_session, month=month, department=department, lang=locale)
     values = {v.indicator: v for v in data.indicators}
     rows = []
     for d in definitions:
@@ -556,6 +551,9 @@ def indicators_page(
                 "name": d.name_en if locale == "en" else d.name_zh,
                 "owner_name": _department_name(d.owner, locale),
                 "value": value.value if value else None,
+                "n": value.n if value else None,
+                # The effective lines: an edited target wins over the registry's default.
+                **({"target": value.target, "amber": value.amber, "red": value.red} if value else {}),
                 "status": value.status if value else None,
                 "scopes_text": ", ".join(t(f"scope.{s}") for s in d.scopes),
             }
@@ -572,6 +570,8 @@ def indicators_page(
             Column("amber", t("col.amber"), "number", 2),
             Column("red", t("col.red"), "number", 2),
             Column("status", t("col.status"), "status"),
+            Column("n", t("col.n"), "int"),
+            Column("min_n", t("col.min_n"), "int"),
             Column("code", t("col.code")),
         ],
         rows,
@@ -606,6 +606,7 @@ def indicators_page(
         )
     current = values.get(selected.code) if selected is not None else None
     context = {
+        "data": data,
         "month": data.month,
         "months": _months(db_session, data.month),
         "selected": selected,
