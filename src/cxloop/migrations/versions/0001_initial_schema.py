@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 04:09:56.052538
+Create Date: 2026-12-02 04:44:17.064990
 """
 
 from __future__ import annotations
