@@ -30,7 +30,7 @@ def _invite(name: str) -> tuple[str, int]:
     at = now()
     with session_scope() as session:
         customer = Customer(
-            external_id=f"browser-{name}", name="测试顾客", phone="13700000000", tier="returning"
+            external_id=f"browser-{name}", name="测试顾客", email=f"{name}@example.com", tier="returning"
         )
         session.add(customer)
         session.flush()
