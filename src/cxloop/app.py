@@ -21,6 +21,8 @@ from cxloop.delivery import pages as delivery_pages
 from cxloop.delivery import views as delivery_views
 from cxloop.feedback import views as feedback_views
 from cxloop.imports import views as imports_views
+from cxloop.journeys import pages as journeys_pages
+from cxloop.journeys import views as journeys_views
 from cxloop.loop import pages as loop_pages
 from cxloop.loop import views as loop_views
 from cxloop.messaging import pages as messaging_pages
@@ -47,6 +49,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     metrics_views.router,
     loop_views.router,
     messaging_views.router,
+    journeys_views.router,
     delivery_views.router,
     surveys_views.router,
 )
@@ -57,6 +60,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     auth_pages.router,
     loop_pages.router,
     messaging_pages.router,
+    journeys_pages.router,
     delivery_pages.router,
     surveys_pages.router,
 )

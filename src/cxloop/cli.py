@@ -16,6 +16,7 @@ from cxloop.delivery import cli as delivery_cli
 from cxloop.demo import cli as demo_cli
 from cxloop.feedback import cli as feedback_cli
 from cxloop.imports import cli as imports_cli
+from cxloop.journeys import cli as journeys_cli
 from cxloop.loop import cli as loop_cli
 from cxloop.messaging import cli as messaging_cli
 from cxloop.reports import cli as reports_cli
@@ -43,6 +44,7 @@ app.add_typer(loop_cli.cases_app, name="cases")
 app.add_typer(loop_cli.rules_app, name="rules")
 app.add_typer(auth_cli.app, name="users")
 app.add_typer(messaging_cli.app, name="messages")
+app.add_typer(journeys_cli.app, name="journeys")
 app.add_typer(delivery_cli.app, name="delivery")
 reports_cli.app.command("delivery-experience")(delivery_cli.delivery_experience_command)
 reports_cli.app.command("promises")(delivery_cli.promises_command)

@@ -86,7 +86,11 @@ class Settings(BaseSettings):
 
     # --- messages to customers (cxloop.messaging) ---
     shop_name: str = Field("cxloop 演示商店", description="Shop name used in customer messages and SMS sign.")
-    sms_provider: str = Field("none", description="SMS provider: aliyun, tencent or none (SMS skipped).")
+    sms_provider: str = Field(
+        "none",
+        description="SMS provider: aliyun, tencent, log (written to the log only: demos and trials) or none "
+        "(SMS messages fail at once, visible to staff).",
+    )
     sms_endpoint: str | None = Field(
         None, description="Provider API address; empty uses the provider's public endpoint."
     )
@@ -110,6 +114,25 @@ class Settings(BaseSettings):
     message_cap_per_week: int = Field(5, ge=0, description="Most marketing messages per customer per week.")
     message_max_attempts: int = Field(6, ge=1, description="Tries before a customer message is failed.")
     message_backoff_seconds: float = Field(30.0, ge=0, description="First retry delay; doubles each try.")
+    message_lease_seconds: float = Field(
+        300.0, gt=0, description="A claimed message whose worker died is sent again after this long."
+    )
+    shop_url: str = Field(
+        "https://shop.example.com",
+        description="The shop's own site: order, payment and cart links in messages.",
+    )
+    # --- journeys (cxloop.journeys) ---
+    journeys_max_event_age_hours: float = Field(
+        48.0, ge=0, description="Older events (a late import) start no journey, except in a replay."
+    )
+    journeys_high_value_spend: float = Field(
+        2000.0,
+        ge=0,
+        description="Spend (CNY) from which a customer counts as high value (high_value condition).",
+    )
+    journeys_batch_size: int = Field(
+        500, ge=10, le=20_000, description="Due timers processed per transaction."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -128,8 +151,8 @@ class Settings(BaseSettings):
     @field_validator("sms_provider")
     @classmethod
     def _known_sms_provider(cls, value: str) -> str:
-        if value not in {"aliyun", "tencent", "none"}:
-            raise ValueError("sms_provider must be aliyun, tencent or none")
+        if value not in {"aliyun", "tencent", "log", "none"}:
+            raise ValueError("sms_provider must be aliyun, tencent, log or none")
         return value
 
     @field_validator("default_locale")

@@ -37,6 +37,7 @@ def load_job_modules() -> None:
     import cxloop.delivery.jobs
     import cxloop.feedback.flows
     import cxloop.imports.flows
+    import cxloop.journeys.jobs
     import cxloop.loop.flows
     import cxloop.messaging.jobs
     import cxloop.pipeline

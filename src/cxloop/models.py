@@ -9,6 +9,7 @@ from cxloop.db import Base
 from cxloop.delivery import models as delivery_models
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.imports.models import ImportReject, ImportRun
+from cxloop.journeys import models as journeys_models
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.loop import models as loop_models
 from cxloop.messaging import models as messaging_models
@@ -19,7 +20,13 @@ from cxloop.surveys.models import Survey, SurveyInvitation, SurveyResponse
 from cxloop.system.models import AppState
 
 #: Domains whose tables are not re-exported by name above; importing them registers their tables.
-DOMAIN_MODEL_MODULES = (delivery_models, loop_models, messaging_models, metrics_models)
+DOMAIN_MODEL_MODULES = (
+    delivery_models,
+    journeys_models,
+    loop_models,
+    messaging_models,
+    metrics_models,
+)
 
 __all__ = [
     "ApiToken",

@@ -16,6 +16,10 @@ SCHEDULE: dict[str, float] = {
     "loop.tick": 60.0,
     "pipeline.after_data": 5 * 60.0,
     "messaging.deliver": 30.0,
+    "journeys.tick": 10.0,
+    "journeys.capture": 60.0,
+    "journeys.calendar": 3600.0,
+    "journeys.delivery_care": 15 * 60.0,
 }
 
 

@@ -26,7 +26,9 @@ from .conftest import Recorder
 KEY_ID, SECRET = "LTAI-test", "s3cr3t/+="
 
 
-def _setup(url: str, monkeypatch: pytest.MonkeyPatch, **env: str) -> Customer:
+def _setup(
+    url: str, monkeypatch: pytest.MonkeyPatch, phone: str | None = "13912345678", **env: str
+) -> Customer:
     for key, value in env.items():
         monkeypatch.setenv(f"CXLOOP_{key.upper()}", value)
     get_settings.cache_clear()
@@ -34,7 +36,7 @@ def _setup(url: str, monkeypatch: pytest.MonkeyPatch, **env: str) -> Customer:
         c = Customer(
             external_id="C1",
             name="韩梅梅",
-            phone="13912345678",
+            phone=phone,
             email="mei@example.com",
             consent_marketing=True,
         )
@@ -201,7 +203,7 @@ def test_email_goes_through_real_smtp(sqlite_url: str, monkeypatch: pytest.Monke
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        _setup(sqlite_url, monkeypatch, sms_provider="none", smtp_port=str(port))
+        _setup(sqlite_url, monkeypatch, phone=None, sms_provider="none", smtp_port=str(port))
         assert service.deliver_pending(url=sqlite_url).sent == 1
     finally:
         controller.stop()
@@ -239,3 +241,11 @@ def test_provider_down_is_retried_with_backoff_then_failed(
         assert row.status == "failed" and row.attempts == 3
         assert service.list_messages(db_session=db, status="failed")[0].id == row.id
     assert len(http_server.requests) == 3
+
+
+def test_sms_without_a_provider_fails_at_once_for_staff_to_see(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setup(sqlite_url, monkeypatch, sms_provider="none")
+    report = service.deliver_pending(url=sqlite_url, at=datetime(2026, 12, 1, 10, 1))
+    assert report.failed == 1 and "CXLOOP_SMS_PROVIDER" in report.errors[0]

@@ -31,8 +31,9 @@ class Customer(TimestampMixin, Base):
     locale: Mapped[str | None] = mapped_column(String(8), nullable=True)
     #: When the customer unsubscribed from marketing (link or 回T reply); service messages still go.
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    #: The staff member who owns the relationship (follow-up calls for high-value customers).
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), nullable=True)
+    #: The staff member (people.id) who owns the relationship (follow-up calls for high-value customers).
+    #: No foreign key: customers are loaded before people in some imports, and people may be removed.
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class CustomerTag(Base):

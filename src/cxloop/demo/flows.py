@@ -50,6 +50,12 @@ def _run_loop(*, db_session: Session) -> Any:
     return run_loop(db_session=db_session)
 
 
+def _run_journeys(*, db_session: Session) -> Any:
+    from cxloop.journeys.jobs import run_demo_journeys
+
+    return run_demo_journeys(db_session=db_session)
+
+
 @dataclasses.dataclass(frozen=True)
 class PostLoadStep:
     """One piece of work done after the demo files are loaded, called as ``fn(db_session=session)``."""
@@ -67,6 +73,7 @@ POST_LOAD_STEPS: tuple[PostLoadStep, ...] = (
     PostLoadStep("feedback.analyse_pending", "text analysis / 文本分析", _analyse),
     PostLoadStep("metrics.refresh", "metric rollups / 指标汇总", _refresh_rollups),
     PostLoadStep("loop.run_loop", "alerts and tasks / 预警与任务", _run_loop),
+    PostLoadStep("journeys.replay", "customer journeys / 客户旅程", _run_journeys),
 )
 
 

@@ -20,11 +20,11 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from cxloop.config import business_now as clock
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer
 from cxloop.db import session_scope
 from cxloop.loop.models import Case
-from cxloop.loop.settings import now as clock
 from cxloop.messaging import channels
 from cxloop.messaging.models import CHANNELS, CustomerMessage
 from cxloop.messaging.templates import MessageTemplate, get_template, registry
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 COUNTED = ("queued", "sending", "sent")
 OPEN_CASE_STATUSES = ("open", "in_progress")
 SMS_OPT_OUT = "回T退订"
-LEASE = timedelta(minutes=5)
 UNSUBSCRIBE_WORDS = frozenset({"T", "TD", "N", "退订", "STOP", "UNSUBSCRIBE"})
 
 
@@ -127,7 +126,7 @@ def pick_channel(customer: Customer, wanted: str | None = None) -> tuple[str | N
     """The channel and recipient for a customer: the asked one, their preferred one, then SMS/email/webhook."""
     s = get_settings()
     reachable: dict[str, str | None] = {
-        "sms": customer.phone if s.sms_provider != "none" else None,
+        "sms": customer.phone,
         "email": customer.email,
         "webhook": customer.external_id if s.customer_webhook_url else None,
     }
@@ -226,6 +225,7 @@ def _skip_reason(
     if case_id is None and _open_case(session, customer.id) is not None:
         return "open_case"
     if purpose == "marketing":
+        session.flush()  # messages decided earlier in this transaction count towards the caps
         if _counted_since(session, customer.id, at - timedelta(days=1)) >= s.message_cap_per_day:
             return "frequency_cap"
         if _counted_since(session, customer.id, at - timedelta(days=7)) >= s.message_cap_per_week:
@@ -324,9 +324,12 @@ def _claimable(at: datetime) -> Any:
 
 
 def deliver_pending(
-    *, limit: int = 500, url: str | None = None, at: datetime | None = None
+    *, limit: int = 500, url: str | None = None, at: datetime | None = None, log_only: bool = False
 ) -> DeliveryReport:
-    """Send every due queued message once; each claim, send and mark is its own commit."""
+    """Send every due queued message once; each claim, send and mark is its own commit.
+
+    ``log_only`` (the demo) writes each message to the log instead of a channel: nothing leaves the machine.
+    """
     report = DeliveryReport()
     moment = at or clock()
     with session_scope(url) as s:
@@ -347,7 +350,7 @@ def deliver_pending(
                     .values(
                         status="sending",
                         attempt_token=token,
-                        locked_until=claim_at + LEASE,
+                        locked_until=claim_at + timedelta(seconds=get_settings().message_lease_seconds),
                         attempts=CustomerMessage.attempts + 1,
                     )
                 ),
@@ -360,7 +363,7 @@ def deliver_pending(
             customer = s.get(Customer, message.customer_id)
             s.expunge_all()
         try:
-            ref = _send(message, customer)
+            ref = _log_only(message) if log_only else _send(message, customer)
         except Exception as exc:
             _failed(url, message, token, exc, report, at or clock())
             continue
@@ -376,11 +379,24 @@ def deliver_pending(
     return report
 
 
+class NotConfigured(channels.ChannelError):
+    """A channel that is not set up: retrying cannot help, so the message fails at once."""
+
+
+def _log_only(message: CustomerMessage) -> str:
+    log.info(
+        "customer message %s (%s to %s): %s", message.id, message.channel, message.recipient, message.body
+    )
+    return f"log:{message.id}"
+
+
 def _send(message: CustomerMessage, customer: Customer | None) -> str:
     if message.channel == "sms":
+        if get_settings().sms_provider == "log":
+            return _log_only(message)
         provider = channels.sms_provider()
         if provider is None:
-            raise channels.ChannelError("CXLOOP_SMS_PROVIDER is none")
+            raise NotConfigured("no SMS provider is configured (CXLOOP_SMS_PROVIDER=none)")
         tpl = get_template(message.template)
         code = tpl.sms_codes.get(provider.name)
         params = dict(message.params) if code else {"content": message.body}
@@ -422,7 +438,7 @@ def _failed(
 ) -> None:
     s = get_settings()
     attempts = message.attempts  # already counted by the claim
-    final = attempts >= s.message_max_attempts
+    final = attempts >= s.message_max_attempts or isinstance(exc, NotConfigured)
     delay = min(s.message_backoff_seconds * 2 ** (attempts - 1), 6 * 3600.0)
     error = f"{type(exc).__name__}: {exc}"[:2000]
     with session_scope(url) as db:
@@ -442,3 +458,17 @@ def _failed(
         report.failed += 1
     else:
         report.retried += 1
+
+
+def deliver_to_log(*, db_session: Session, until: datetime) -> int:
+    """Mark every message queued up to ``until`` as delivered to the log (the demo: nothing leaves the
+    machine, and the history shows what a live shop would have sent, at the time it would have)."""
+    result = cast(
+        CursorResult[Any],
+        db_session.execute(
+            update(CustomerMessage)
+            .where(CustomerMessage.status == "queued", CustomerMessage.next_attempt_at <= until)
+            .values(status="sent", sent_at=CustomerMessage.next_attempt_at, provider_ref="log", attempts=1)
+        ),
+    )
+    return int(result.rowcount or 0)

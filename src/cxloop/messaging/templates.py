@@ -63,6 +63,12 @@ LOCALES = ("zh", "en")
 _env = jinja2.Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
+@lru_cache(maxsize=4096)
+def _compiled(source: str) -> jinja2.Template:
+    # Compiling a Jinja text costs far more than rendering it; each text is compiled once per process.
+    return _env.from_string(source)
+
+
 @dataclass(frozen=True)
 class MessageTemplate:
     """One template: its purpose, declared variables, texts per locale and optional provider codes."""
@@ -92,7 +98,7 @@ class MessageTemplate:
             raise ValueError(f"template {self.key!r} needs {', '.join(missing)}")
         subject, body = self.texts.get(locale) or self.texts["zh"]
         values = {var: "" if context[var] is None else context[var] for var in self.all_variables}
-        return _env.from_string(subject).render(values).strip(), _env.from_string(body).render(values).strip()
+        return _compiled(subject).render(values).strip(), _compiled(body).render(values).strip()
 
 
 def parse_templates(text: str, file: str) -> dict[str, MessageTemplate]:

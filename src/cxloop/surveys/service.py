@@ -1121,8 +1121,21 @@ def _follow_up(session: Session, now: datetime) -> None:
 
 
 def _emit_answered(session: Session, invitation: SurveyInvitation, now: datetime) -> None:
-    """Tell journeys (a reminder waits for this event) once that domain is merged."""
-    return None
+    """Tell journeys the customer answered (a reminder step waits for this event), in the answer's transaction."""
+    from cxloop.journeys.service import emit_event
+
+    emit_event(
+        session,
+        kind="survey.answered",
+        customer_id=invitation.customer_id,
+        occurred_at=now,
+        ref=str(invitation.id),
+        payload={
+            "survey_id": invitation.survey_id,
+            "order_id": invitation.order_id,
+            "case_id": invitation.case_id,
+        },
+    )
 
 
 # --- figures -----------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 04:44:17.064990
+Create Date: 2026-12-02 04:58:31.238933
 """
 
 from __future__ import annotations
@@ -83,6 +83,31 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_carriers')),
     sa.UniqueConstraint('external_id', name=op.f('uq_carriers_external_id'))
     )
+    op.create_table('customers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=128), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=True),
+    sa.Column('phone', sa.String(length=32), nullable=True),
+    sa.Column('email', sa.String(length=320), nullable=True),
+    sa.Column('wechat', sa.String(length=128), nullable=True),
+    sa.Column('tier', sa.String(length=16), nullable=False),
+    sa.Column('preferred_channel', sa.String(length=16), nullable=True),
+    sa.Column('consent_marketing', sa.Boolean(), nullable=False),
+    sa.Column('region', sa.String(length=64), nullable=True),
+    sa.Column('city', sa.String(length=64), nullable=True),
+    sa.Column('first_seen_at', sa.DateTime(), nullable=True),
+    sa.Column('locale', sa.String(length=8), nullable=True),
+    sa.Column('unsubscribed_at', sa.DateTime(), nullable=True),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customers')),
+    sa.UniqueConstraint('external_id', name=op.f('uq_customers_external_id'))
+    )
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customers_region'), ['region'], unique=False)
+        batch_op.create_index(batch_op.f('ix_customers_tier'), ['tier'], unique=False)
+
     op.create_table('departments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=64), nullable=False),
@@ -124,6 +149,26 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_indicator_targets')),
     sa.UniqueConstraint('indicator', 'scope_kind', 'scope_key', name='uq_indicator_targets_scope')
     )
+    op.create_table('journeys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('name_zh', sa.String(length=200), nullable=False),
+    sa.Column('name_en', sa.String(length=200), nullable=False),
+    sa.Column('trigger', sa.String(length=64), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('control_share', sa.Float(), nullable=False),
+    sa.Column('definition', sa.JSON(), nullable=False),
+    sa.Column('source_yaml', sa.Text(), nullable=False),
+    sa.Column('source_file', sa.String(length=300), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journeys')),
+    sa.UniqueConstraint('key', name=op.f('uq_journeys_key'))
+    )
+    with op.batch_alter_table('journeys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_journeys_trigger'), ['trigger'], unique=False)
+
     op.create_table('metrics_customer_months',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('month', sa.Date(), nullable=False),
@@ -273,6 +318,52 @@ def upgrade() -> None:
     with op.batch_alter_table('carrier_rates', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_carrier_rates_carrier_id'), ['carrier_id'], unique=False)
 
+    op.create_table('customer_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=300), nullable=False),
+    sa.Column('template', sa.String(length=128), nullable=False),
+    sa.Column('purpose', sa.String(length=16), nullable=False),
+    sa.Column('source', sa.String(length=128), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=True),
+    sa.Column('locale', sa.String(length=8), nullable=False),
+    sa.Column('recipient', sa.String(length=320), nullable=True),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=64), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=True),
+    sa.Column('locked_until', sa.DateTime(), nullable=True),
+    sa.Column('attempt_token', sa.String(length=64), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('provider_ref', sa.String(length=128), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_messages_customer_id_customers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_messages')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_customer_messages_dedupe_key'))
+    )
+    with op.batch_alter_table('customer_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_customer_messages_customer_created', ['customer_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_customer_messages_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_customer_messages_source'), ['source'], unique=False)
+
+    op.create_table('customer_tags',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('tag', sa.String(length=64), nullable=False),
+    sa.Column('source', sa.String(length=128), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_tags_customer_id_customers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_tags')),
+    sa.UniqueConstraint('customer_id', 'tag', name='uq_customer_tags_customer_tag')
+    )
+    with op.batch_alter_table('customer_tags', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customer_tags_customer_id'), ['customer_id'], unique=False)
+
     op.create_table('import_rejects',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=False),
@@ -284,6 +375,93 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('import_rejects', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_import_rejects_run_id'), ['run_id'], unique=False)
+
+    op.create_table('journey_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('ref', sa.String(length=128), nullable=True),
+    sa.Column('dedupe_key', sa.String(length=300), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_journey_events_customer_id_customers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journey_events')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_journey_events_dedupe_key'))
+    )
+    with op.batch_alter_table('journey_events', schema=None) as batch_op:
+        batch_op.create_index('ix_journey_events_customer_kind', ['customer_id', 'kind', 'occurred_at'], unique=False)
+        batch_op.create_index('ix_journey_events_ref_kind', ['ref', 'kind'], unique=False)
+
+    op.create_table('journey_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('journey_key', sa.String(length=64), nullable=False),
+    sa.Column('entry_key', sa.String(length=200), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('ref', sa.String(length=128), nullable=True),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('event_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('control', sa.Boolean(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('context', sa.JSON(), nullable=False),
+    sa.Column('entered_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('exit_reason', sa.String(length=64), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_journey_runs_customer_id_customers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journey_runs')),
+    sa.UniqueConstraint('journey_key', 'entry_key', name='uq_journey_runs_entry')
+    )
+    with op.batch_alter_table('journey_runs', schema=None) as batch_op:
+        batch_op.create_index('ix_journey_runs_customer', ['customer_id', 'journey_key', 'entered_at'], unique=False)
+        batch_op.create_index('ix_journey_runs_journey_status', ['journey_key', 'status'], unique=False)
+
+    op.create_table('orders',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=128), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('brand_id', sa.Integer(), nullable=True),
+    sa.Column('warehouse_id', sa.Integer(), nullable=True),
+    sa.Column('carrier_id', sa.Integer(), nullable=True),
+    sa.Column('sales_channel', sa.String(length=64), nullable=True),
+    sa.Column('region', sa.String(length=64), nullable=True),
+    sa.Column('city', sa.String(length=64), nullable=True),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('total_amount', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('weight_kg', sa.Double(), nullable=True),
+    sa.Column('placed_at', sa.DateTime(), nullable=False),
+    sa.Column('promised_delivery_at', sa.DateTime(), nullable=True),
+    sa.Column('paid_at', sa.DateTime(), nullable=True),
+    sa.Column('picked_at', sa.DateTime(), nullable=True),
+    sa.Column('sorted_at', sa.DateTime(), nullable=True),
+    sa.Column('shipped_at', sa.DateTime(), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(), nullable=True),
+    sa.Column('delivery_failed_at', sa.DateTime(), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(), nullable=True),
+    sa.Column('refund_requested_at', sa.DateTime(), nullable=True),
+    sa.Column('refunded_at', sa.DateTime(), nullable=True),
+    sa.Column('returned_at', sa.DateTime(), nullable=True),
+    sa.Column('damaged', sa.Boolean(), nullable=False),
+    sa.Column('lost', sa.Boolean(), nullable=False),
+    sa.Column('spilled', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_orders_brand_id_brands'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['carrier_id'], ['carriers.id'], name=op.f('fk_orders_carrier_id_carriers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_orders_customer_id_customers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouses.id'], name=op.f('fk_orders_warehouse_id_warehouses'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_orders')),
+    sa.UniqueConstraint('external_id', name=op.f('uq_orders_external_id'))
+    )
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_orders_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index('ix_orders_delivered', ['delivered_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_orders_placed_at'), ['placed_at'], unique=False)
+        batch_op.create_index('ix_orders_placed_carrier', ['placed_at', 'carrier_id'], unique=False)
+        batch_op.create_index('ix_orders_placed_warehouse', ['placed_at', 'warehouse_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_orders_region'), ['region'], unique=False)
 
     op.create_table('people',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -324,31 +502,136 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_products_category'), ['category'], unique=False)
         batch_op.create_index(batch_op.f('ix_products_supplier_id'), ['supplier_id'], unique=False)
 
-    op.create_table('customers',
+    op.create_table('customer_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('external_id', sa.String(length=128), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=True),
-    sa.Column('phone', sa.String(length=32), nullable=True),
-    sa.Column('email', sa.String(length=320), nullable=True),
-    sa.Column('wechat', sa.String(length=128), nullable=True),
-    sa.Column('tier', sa.String(length=16), nullable=False),
-    sa.Column('preferred_channel', sa.String(length=16), nullable=True),
-    sa.Column('consent_marketing', sa.Boolean(), nullable=False),
-    sa.Column('region', sa.String(length=64), nullable=True),
-    sa.Column('city', sa.String(length=64), nullable=True),
-    sa.Column('first_seen_at', sa.DateTime(), nullable=True),
-    sa.Column('locale', sa.String(length=8), nullable=True),
-    sa.Column('unsubscribed_at', sa.DateTime(), nullable=True),
-    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=True),
+    sa.Column('page', sa.String(length=300), nullable=True),
+    sa.Column('load_ms', sa.Integer(), nullable=True),
+    sa.Column('session_id', sa.String(length=128), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_events_customer_id_customers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_customer_events_product_id_products'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_events')),
+    sa.UniqueConstraint('external_id', name=op.f('uq_customer_events_external_id'))
+    )
+    with op.batch_alter_table('customer_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customer_events_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index('ix_customer_events_kind_occurred', ['kind', 'occurred_at'], unique=False)
+
+    op.create_table('feedback_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=128), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('title', sa.String(length=500), nullable=True),
+    sa.Column('rating', sa.Integer(), nullable=True),
+    sa.Column('language', sa.String(length=8), nullable=True),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('order_ref', sa.String(length=128), nullable=True),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('brand_id', sa.Integer(), nullable=True),
+    sa.Column('touchpoint', sa.String(length=32), nullable=True),
+    sa.Column('agent_id', sa.Integer(), nullable=True),
+    sa.Column('shift', sa.String(length=64), nullable=True),
+    sa.Column('first_response_at', sa.DateTime(), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.Column('author', sa.String(length=200), nullable=True),
+    sa.Column('url', sa.String(length=1000), nullable=True),
+    sa.Column('sentiment', sa.String(length=16), nullable=True),
+    sa.Column('sentiment_score', sa.Float(), nullable=True),
+    sa.Column('analysis_key', sa.String(length=160), nullable=True),
+    sa.Column('analysed_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.ForeignKeyConstraint(['owner_id'], ['people.id'], name=op.f('fk_customers_owner_id_people'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_customers')),
-    sa.UniqueConstraint('external_id', name=op.f('uq_customers_external_id'))
+    sa.ForeignKeyConstraint(['agent_id'], ['people.id'], name=op.f('fk_feedback_items_agent_id_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_feedback_items_brand_id_brands'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_feedback_items_customer_id_customers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_feedback_items_order_id_orders'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_feedback_items_product_id_products'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback_items')),
+    sa.UniqueConstraint('external_id', name=op.f('uq_feedback_items_external_id'))
     )
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_customers_region'), ['region'], unique=False)
-        batch_op.create_index(batch_op.f('ix_customers_tier'), ['tier'], unique=False)
+    with op.batch_alter_table('feedback_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_feedback_items_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index('ix_feedback_items_occurred_channel', ['occurred_at', 'channel'], unique=False)
+        batch_op.create_index(batch_op.f('ix_feedback_items_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_feedback_items_order_ref'), ['order_ref'], unique=False)
+        batch_op.create_index(batch_op.f('ix_feedback_items_product_id'), ['product_id'], unique=False)
+
+    op.create_table('journey_steps',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('journey_key', sa.String(length=64), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('outcome', sa.String(length=32), nullable=False),
+    sa.Column('detail', sa.String(length=300), nullable=True),
+    sa.Column('message_id', sa.Integer(), nullable=True),
+    sa.Column('task_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['journey_runs.id'], name=op.f('fk_journey_steps_run_id_journey_runs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journey_steps')),
+    sa.UniqueConstraint('run_id', 'position', name='uq_journey_steps_run_position')
+    )
+    with op.batch_alter_table('journey_steps', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_journey_steps_journey_key'), ['journey_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_journey_steps_run_id'), ['run_id'], unique=False)
+
+    op.create_table('journey_timers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('due_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('wait_event', sa.String(length=64), nullable=True),
+    sa.Column('wait_match', sa.String(length=200), nullable=True),
+    sa.Column('fired_by', sa.String(length=16), nullable=True),
+    sa.Column('fired_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['run_id'], ['journey_runs.id'], name=op.f('fk_journey_timers_run_id_journey_runs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journey_timers')),
+    sa.UniqueConstraint('run_id', 'position', name='uq_journey_timers_run_position')
+    )
+    with op.batch_alter_table('journey_timers', schema=None) as batch_op:
+        batch_op.create_index('ix_journey_timers_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_journey_timers_wait', ['status', 'wait_event'], unique=False)
+
+    op.create_table('order_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.Column('external_id', sa.String(length=128), nullable=True),
+    sa.Column('location', sa.String(length=200), nullable=True),
+    sa.Column('note', sa.String(length=1000), nullable=True),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_events_order_id_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_events')),
+    sa.UniqueConstraint('order_id', 'kind', 'occurred_at', name='uq_order_events_order_kind_time')
+    )
+    with op.batch_alter_table('order_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_order_events_order_id'), ['order_id'], unique=False)
+
+    op.create_table('order_lines',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('unit_price', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('amount', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('stockout_qty', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_lines_order_id_orders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_order_lines_product_id_products'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_lines')),
+    sa.UniqueConstraint('order_id', 'line_no', name='uq_order_lines_order_line')
+    )
+    with op.batch_alter_table('order_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_order_lines_product_id'), ['product_id'], unique=False)
 
     op.create_table('tasks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -420,235 +703,6 @@ def upgrade() -> None:
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
 
-    op.create_table('customer_events',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('external_id', sa.String(length=128), nullable=False),
-    sa.Column('customer_id', sa.Integer(), nullable=True),
-    sa.Column('product_id', sa.Integer(), nullable=True),
-    sa.Column('kind', sa.String(length=32), nullable=False),
-    sa.Column('occurred_at', sa.DateTime(), nullable=False),
-    sa.Column('quantity', sa.Integer(), nullable=True),
-    sa.Column('page', sa.String(length=300), nullable=True),
-    sa.Column('load_ms', sa.Integer(), nullable=True),
-    sa.Column('session_id', sa.String(length=128), nullable=True),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_events_customer_id_customers'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_customer_events_product_id_products'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_events')),
-    sa.UniqueConstraint('external_id', name=op.f('uq_customer_events_external_id'))
-    )
-    with op.batch_alter_table('customer_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_customer_events_customer_id'), ['customer_id'], unique=False)
-        batch_op.create_index('ix_customer_events_kind_occurred', ['kind', 'occurred_at'], unique=False)
-
-    op.create_table('customer_messages',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('dedupe_key', sa.String(length=300), nullable=False),
-    sa.Column('template', sa.String(length=128), nullable=False),
-    sa.Column('purpose', sa.String(length=16), nullable=False),
-    sa.Column('source', sa.String(length=128), nullable=False),
-    sa.Column('channel', sa.String(length=16), nullable=True),
-    sa.Column('locale', sa.String(length=8), nullable=False),
-    sa.Column('recipient', sa.String(length=320), nullable=True),
-    sa.Column('case_id', sa.Integer(), nullable=True),
-    sa.Column('subject', sa.String(length=300), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('params', sa.JSON(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('reason', sa.String(length=64), nullable=True),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', sa.DateTime(), nullable=True),
-    sa.Column('locked_until', sa.DateTime(), nullable=True),
-    sa.Column('attempt_token', sa.String(length=64), nullable=True),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('provider_ref', sa.String(length=128), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('sent_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_messages_customer_id_customers'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_messages')),
-    sa.UniqueConstraint('dedupe_key', name=op.f('uq_customer_messages_dedupe_key'))
-    )
-    with op.batch_alter_table('customer_messages', schema=None) as batch_op:
-        batch_op.create_index('ix_customer_messages_customer_created', ['customer_id', 'created_at'], unique=False)
-        batch_op.create_index('ix_customer_messages_due', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_customer_messages_source'), ['source'], unique=False)
-
-    op.create_table('customer_tags',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('tag', sa.String(length=64), nullable=False),
-    sa.Column('source', sa.String(length=128), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_tags_customer_id_customers'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_tags')),
-    sa.UniqueConstraint('customer_id', 'tag', name='uq_customer_tags_customer_tag')
-    )
-    with op.batch_alter_table('customer_tags', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_customer_tags_customer_id'), ['customer_id'], unique=False)
-
-    op.create_table('notifications',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('channel', sa.String(length=16), nullable=False),
-    sa.Column('event', sa.String(length=64), nullable=False),
-    sa.Column('dedupe_key', sa.String(length=300), nullable=True),
-    sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.Column('person_id', sa.Integer(), nullable=True),
-    sa.Column('recipient', sa.String(length=320), nullable=True),
-    sa.Column('webhook_id', sa.Integer(), nullable=True),
-    sa.Column('locale', sa.String(length=8), nullable=False),
-    sa.Column('subject', sa.String(length=500), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('link', sa.String(length=1000), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('attempt_token', sa.String(length=64), nullable=True),
-    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
-    sa.Column('locked_until', sa.DateTime(), nullable=True),
-    sa.Column('sent_at', sa.DateTime(), nullable=True),
-    sa.Column('read_at', sa.DateTime(), nullable=True),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'], name=op.f('fk_notifications_webhook_id_webhooks'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
-    sa.UniqueConstraint('dedupe_key', name=op.f('uq_notifications_dedupe_key'))
-    )
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.create_index('ix_notifications_due', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index('ix_notifications_inbox', ['user_id', 'channel', 'read_at'], unique=False)
-
-    op.create_table('orders',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('external_id', sa.String(length=128), nullable=False),
-    sa.Column('customer_id', sa.Integer(), nullable=True),
-    sa.Column('brand_id', sa.Integer(), nullable=True),
-    sa.Column('warehouse_id', sa.Integer(), nullable=True),
-    sa.Column('carrier_id', sa.Integer(), nullable=True),
-    sa.Column('sales_channel', sa.String(length=64), nullable=True),
-    sa.Column('region', sa.String(length=64), nullable=True),
-    sa.Column('city', sa.String(length=64), nullable=True),
-    sa.Column('status', sa.String(length=32), nullable=False),
-    sa.Column('total_amount', sa.Numeric(precision=14, scale=2), nullable=True),
-    sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('weight_kg', sa.Double(), nullable=True),
-    sa.Column('placed_at', sa.DateTime(), nullable=False),
-    sa.Column('promised_delivery_at', sa.DateTime(), nullable=True),
-    sa.Column('paid_at', sa.DateTime(), nullable=True),
-    sa.Column('picked_at', sa.DateTime(), nullable=True),
-    sa.Column('sorted_at', sa.DateTime(), nullable=True),
-    sa.Column('shipped_at', sa.DateTime(), nullable=True),
-    sa.Column('delivered_at', sa.DateTime(), nullable=True),
-    sa.Column('delivery_failed_at', sa.DateTime(), nullable=True),
-    sa.Column('cancelled_at', sa.DateTime(), nullable=True),
-    sa.Column('refund_requested_at', sa.DateTime(), nullable=True),
-    sa.Column('refunded_at', sa.DateTime(), nullable=True),
-    sa.Column('returned_at', sa.DateTime(), nullable=True),
-    sa.Column('damaged', sa.Boolean(), nullable=False),
-    sa.Column('lost', sa.Boolean(), nullable=False),
-    sa.Column('spilled', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_orders_brand_id_brands'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['carrier_id'], ['carriers.id'], name=op.f('fk_orders_carrier_id_carriers'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_orders_customer_id_customers'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouses.id'], name=op.f('fk_orders_warehouse_id_warehouses'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_orders')),
-    sa.UniqueConstraint('external_id', name=op.f('uq_orders_external_id'))
-    )
-    with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_orders_customer_id'), ['customer_id'], unique=False)
-        batch_op.create_index('ix_orders_delivered', ['delivered_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_orders_placed_at'), ['placed_at'], unique=False)
-        batch_op.create_index('ix_orders_placed_carrier', ['placed_at', 'carrier_id'], unique=False)
-        batch_op.create_index('ix_orders_placed_warehouse', ['placed_at', 'warehouse_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_orders_region'), ['region'], unique=False)
-
-    op.create_table('task_comments',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('task_id', sa.Integer(), nullable=False),
-    sa.Column('author', sa.String(length=128), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_task_comments_task_id_tasks'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_comments'))
-    )
-    with op.batch_alter_table('task_comments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_task_comments_task_id'), ['task_id'], unique=False)
-
-    op.create_table('feedback_items',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('external_id', sa.String(length=128), nullable=False),
-    sa.Column('channel', sa.String(length=16), nullable=False),
-    sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('title', sa.String(length=500), nullable=True),
-    sa.Column('rating', sa.Integer(), nullable=True),
-    sa.Column('language', sa.String(length=8), nullable=True),
-    sa.Column('occurred_at', sa.DateTime(), nullable=False),
-    sa.Column('customer_id', sa.Integer(), nullable=True),
-    sa.Column('order_ref', sa.String(length=128), nullable=True),
-    sa.Column('order_id', sa.Integer(), nullable=True),
-    sa.Column('product_id', sa.Integer(), nullable=True),
-    sa.Column('brand_id', sa.Integer(), nullable=True),
-    sa.Column('touchpoint', sa.String(length=32), nullable=True),
-    sa.Column('agent_id', sa.Integer(), nullable=True),
-    sa.Column('shift', sa.String(length=64), nullable=True),
-    sa.Column('first_response_at', sa.DateTime(), nullable=True),
-    sa.Column('resolved_at', sa.DateTime(), nullable=True),
-    sa.Column('author', sa.String(length=200), nullable=True),
-    sa.Column('url', sa.String(length=1000), nullable=True),
-    sa.Column('sentiment', sa.String(length=16), nullable=True),
-    sa.Column('sentiment_score', sa.Float(), nullable=True),
-    sa.Column('analysis_key', sa.String(length=160), nullable=True),
-    sa.Column('analysed_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.ForeignKeyConstraint(['agent_id'], ['people.id'], name=op.f('fk_feedback_items_agent_id_people'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_feedback_items_brand_id_brands'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_feedback_items_customer_id_customers'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_feedback_items_order_id_orders'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_feedback_items_product_id_products'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback_items')),
-    sa.UniqueConstraint('external_id', name=op.f('uq_feedback_items_external_id'))
-    )
-    with op.batch_alter_table('feedback_items', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_feedback_items_customer_id'), ['customer_id'], unique=False)
-        batch_op.create_index('ix_feedback_items_occurred_channel', ['occurred_at', 'channel'], unique=False)
-        batch_op.create_index(batch_op.f('ix_feedback_items_order_id'), ['order_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_feedback_items_order_ref'), ['order_ref'], unique=False)
-        batch_op.create_index(batch_op.f('ix_feedback_items_product_id'), ['product_id'], unique=False)
-
-    op.create_table('order_events',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('order_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=32), nullable=False),
-    sa.Column('occurred_at', sa.DateTime(), nullable=False),
-    sa.Column('external_id', sa.String(length=128), nullable=True),
-    sa.Column('location', sa.String(length=200), nullable=True),
-    sa.Column('note', sa.String(length=1000), nullable=True),
-    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_events_order_id_orders'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_events')),
-    sa.UniqueConstraint('order_id', 'kind', 'occurred_at', name='uq_order_events_order_kind_time')
-    )
-    with op.batch_alter_table('order_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_order_events_order_id'), ['order_id'], unique=False)
-
-    op.create_table('order_lines',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('order_id', sa.Integer(), nullable=False),
-    sa.Column('line_no', sa.Integer(), nullable=False),
-    sa.Column('product_id', sa.Integer(), nullable=True),
-    sa.Column('quantity', sa.Integer(), nullable=False),
-    sa.Column('unit_price', sa.Numeric(precision=14, scale=2), nullable=True),
-    sa.Column('amount', sa.Numeric(precision=14, scale=2), nullable=True),
-    sa.Column('stockout_qty', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_lines_order_id_orders'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_order_lines_product_id_products'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_lines')),
-    sa.UniqueConstraint('order_id', 'line_no', name='uq_order_lines_order_line')
-    )
-    with op.batch_alter_table('order_lines', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_order_lines_product_id'), ['product_id'], unique=False)
-
     op.create_table('cases',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('feedback_id', sa.Integer(), nullable=True),
@@ -712,6 +766,49 @@ def upgrade() -> None:
     with op.batch_alter_table('feedback_aspects', schema=None) as batch_op:
         batch_op.create_index('ix_feedback_aspects_feedback', ['feedback_id'], unique=False)
         batch_op.create_index('ix_feedback_aspects_occurred_aspect', ['occurred_at', 'aspect', 'sentiment'], unique=False)
+
+    op.create_table('notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('event', sa.String(length=64), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=300), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('recipient', sa.String(length=320), nullable=True),
+    sa.Column('webhook_id', sa.Integer(), nullable=True),
+    sa.Column('locale', sa.String(length=8), nullable=False),
+    sa.Column('subject', sa.String(length=500), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('link', sa.String(length=1000), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('attempt_token', sa.String(length=64), nullable=True),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(), nullable=True),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('read_at', sa.DateTime(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'], name=op.f('fk_notifications_webhook_id_webhooks'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_notifications_dedupe_key'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_notifications_inbox', ['user_id', 'channel', 'read_at'], unique=False)
+
+    op.create_table('task_comments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('author', sa.String(length=128), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_task_comments_task_id_tasks'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_comments'))
+    )
+    with op.batch_alter_table('task_comments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_task_comments_task_id'), ['task_id'], unique=False)
 
     op.create_table('case_steps',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -816,6 +913,15 @@ def downgrade() -> None:
 
     op.drop_table('survey_invitations')
     op.drop_table('case_steps')
+    with op.batch_alter_table('task_comments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_task_comments_task_id'))
+
+    op.drop_table('task_comments')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_inbox')
+        batch_op.drop_index('ix_notifications_due')
+
+    op.drop_table('notifications')
     with op.batch_alter_table('feedback_aspects', schema=None) as batch_op:
         batch_op.drop_index('ix_feedback_aspects_occurred_aspect')
         batch_op.drop_index('ix_feedback_aspects_feedback')
@@ -829,55 +935,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cases_assignee_id'))
 
     op.drop_table('cases')
-    with op.batch_alter_table('order_lines', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_order_lines_product_id'))
-
-    op.drop_table('order_lines')
-    with op.batch_alter_table('order_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_order_events_order_id'))
-
-    op.drop_table('order_events')
-    with op.batch_alter_table('feedback_items', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_feedback_items_product_id'))
-        batch_op.drop_index(batch_op.f('ix_feedback_items_order_ref'))
-        batch_op.drop_index(batch_op.f('ix_feedback_items_order_id'))
-        batch_op.drop_index('ix_feedback_items_occurred_channel')
-        batch_op.drop_index(batch_op.f('ix_feedback_items_customer_id'))
-
-    op.drop_table('feedback_items')
-    with op.batch_alter_table('task_comments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_task_comments_task_id'))
-
-    op.drop_table('task_comments')
-    with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_orders_region'))
-        batch_op.drop_index('ix_orders_placed_warehouse')
-        batch_op.drop_index('ix_orders_placed_carrier')
-        batch_op.drop_index(batch_op.f('ix_orders_placed_at'))
-        batch_op.drop_index('ix_orders_delivered')
-        batch_op.drop_index(batch_op.f('ix_orders_customer_id'))
-
-    op.drop_table('orders')
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.drop_index('ix_notifications_inbox')
-        batch_op.drop_index('ix_notifications_due')
-
-    op.drop_table('notifications')
-    with op.batch_alter_table('customer_tags', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_customer_tags_customer_id'))
-
-    op.drop_table('customer_tags')
-    with op.batch_alter_table('customer_messages', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_customer_messages_source'))
-        batch_op.drop_index('ix_customer_messages_due')
-        batch_op.drop_index('ix_customer_messages_customer_created')
-
-    op.drop_table('customer_messages')
-    with op.batch_alter_table('customer_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_customer_events_kind_occurred')
-        batch_op.drop_index(batch_op.f('ix_customer_events_customer_id'))
-
-    op.drop_table('customer_events')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
 
@@ -889,11 +946,37 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tasks_alert_id'))
 
     op.drop_table('tasks')
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_customers_tier'))
-        batch_op.drop_index(batch_op.f('ix_customers_region'))
+    with op.batch_alter_table('order_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_order_lines_product_id'))
 
-    op.drop_table('customers')
+    op.drop_table('order_lines')
+    with op.batch_alter_table('order_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_order_events_order_id'))
+
+    op.drop_table('order_events')
+    with op.batch_alter_table('journey_timers', schema=None) as batch_op:
+        batch_op.drop_index('ix_journey_timers_wait')
+        batch_op.drop_index('ix_journey_timers_due')
+
+    op.drop_table('journey_timers')
+    with op.batch_alter_table('journey_steps', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_journey_steps_run_id'))
+        batch_op.drop_index(batch_op.f('ix_journey_steps_journey_key'))
+
+    op.drop_table('journey_steps')
+    with op.batch_alter_table('feedback_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_feedback_items_product_id'))
+        batch_op.drop_index(batch_op.f('ix_feedback_items_order_ref'))
+        batch_op.drop_index(batch_op.f('ix_feedback_items_order_id'))
+        batch_op.drop_index('ix_feedback_items_occurred_channel')
+        batch_op.drop_index(batch_op.f('ix_feedback_items_customer_id'))
+
+    op.drop_table('feedback_items')
+    with op.batch_alter_table('customer_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_customer_events_kind_occurred')
+        batch_op.drop_index(batch_op.f('ix_customer_events_customer_id'))
+
+    op.drop_table('customer_events')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_products_supplier_id'))
         batch_op.drop_index(batch_op.f('ix_products_category'))
@@ -904,10 +987,39 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_people_department_id'))
 
     op.drop_table('people')
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_orders_region'))
+        batch_op.drop_index('ix_orders_placed_warehouse')
+        batch_op.drop_index('ix_orders_placed_carrier')
+        batch_op.drop_index(batch_op.f('ix_orders_placed_at'))
+        batch_op.drop_index('ix_orders_delivered')
+        batch_op.drop_index(batch_op.f('ix_orders_customer_id'))
+
+    op.drop_table('orders')
+    with op.batch_alter_table('journey_runs', schema=None) as batch_op:
+        batch_op.drop_index('ix_journey_runs_journey_status')
+        batch_op.drop_index('ix_journey_runs_customer')
+
+    op.drop_table('journey_runs')
+    with op.batch_alter_table('journey_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_journey_events_ref_kind')
+        batch_op.drop_index('ix_journey_events_customer_kind')
+
+    op.drop_table('journey_events')
     with op.batch_alter_table('import_rejects', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_import_rejects_run_id'))
 
     op.drop_table('import_rejects')
+    with op.batch_alter_table('customer_tags', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customer_tags_customer_id'))
+
+    op.drop_table('customer_tags')
+    with op.batch_alter_table('customer_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customer_messages_source'))
+        batch_op.drop_index('ix_customer_messages_due')
+        batch_op.drop_index('ix_customer_messages_customer_created')
+
+    op.drop_table('customer_messages')
     with op.batch_alter_table('carrier_rates', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_carrier_rates_carrier_id'))
 
@@ -935,9 +1047,18 @@ def downgrade() -> None:
         batch_op.drop_index('ix_metrics_customer_months_month')
 
     op.drop_table('metrics_customer_months')
+    with op.batch_alter_table('journeys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_journeys_trigger'))
+
+    op.drop_table('journeys')
     op.drop_table('indicator_targets')
     op.drop_table('import_runs')
     op.drop_table('departments')
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customers_tier'))
+        batch_op.drop_index(batch_op.f('ix_customers_region'))
+
+    op.drop_table('customers')
     op.drop_table('carriers')
     op.drop_table('brands')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
