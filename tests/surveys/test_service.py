@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from cxloop.customers.models import Customer
 from cxloop.feedback.models import FeedbackItem
+from cxloop.journeys.models import JourneyEvent
 from cxloop.loop.models import Case
 from cxloop.messaging.models import CustomerMessage
 from cxloop.orders.models import Order
@@ -226,6 +227,9 @@ def test_a_low_score_is_stored_once_with_feedback_and_a_recovery_case(db_session
     )
     invitation = db_session.get(SurveyInvitation, invited.invitation_id)
     assert invitation is not None and invitation.status == "answered" and invitation.partial is None
+    # Journeys hear of it (a reminder waiting for the answer stops).
+    event = db_session.scalar(select(JourneyEvent).where(JourneyEvent.kind == "survey.answered"))
+    assert event is not None and event.customer_id == customer.id and event.ref == str(invited.invitation_id)
     # The indicators are refreshed the same day from the answer's day on.
     stale = db_session.get(AppState, STALE_KEY)
     assert stale is not None and stale.value["since"].startswith("2026-06-10")
