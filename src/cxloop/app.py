@@ -36,6 +36,8 @@ from cxloop.messaging import pages as messaging_pages
 from cxloop.messaging import views as messaging_views
 from cxloop.metrics import views as metrics_views
 from cxloop.orders import views as orders_views
+from cxloop.surveys import pages as surveys_pages
+from cxloop.surveys import views as surveys_views
 from cxloop.web import pages as web_pages
 from cxloop.web import setup as web_setup
 
@@ -56,6 +58,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     messaging_views.router,
     journeys_views.router,
     delivery_views.router,
+    surveys_views.router,
 )
 
 #: Routers of the HTML pages (mounted at the root).
@@ -66,6 +69,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     messaging_pages.router,
     journeys_pages.router,
     delivery_pages.router,
+    surveys_pages.router,
 )
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"

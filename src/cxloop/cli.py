@@ -20,6 +20,7 @@ from cxloop.journeys import cli as journeys_cli
 from cxloop.loop import cli as loop_cli
 from cxloop.messaging import cli as messaging_cli
 from cxloop.reports import cli as reports_cli
+from cxloop.surveys import cli as surveys_cli
 from cxloop.text import cli as text_cli
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ app.add_typer(journeys_cli.app, name="journeys")
 app.add_typer(delivery_cli.app, name="delivery")
 reports_cli.app.command("delivery-experience")(delivery_cli.delivery_experience_command)
 reports_cli.app.command("promises")(delivery_cli.promises_command)
+app.add_typer(surveys_cli.app, name="surveys")
 app.command("import")(imports_cli.import_command)
 app.command("demo")(demo_cli.demo_command)
 

@@ -84,6 +84,18 @@ class Settings(BaseSettings):
     delivery_warning_threshold: float = Field(
         0.5, gt=0, lt=1, description="Early warning: an open order at or above this late risk is at risk."
     )
+    survey_fatigue_days: int = Field(
+        30, ge=0, le=365, description="Ask a customer at most one survey per this many days (0: no limit)."
+    )
+    survey_rate_per_link: str = Field(
+        "30/minute", description="Requests one survey link may make (limits notation, e.g. 30/minute)."
+    )
+    survey_rate_per_address: str = Field(
+        "300/minute", description="Requests one client address may make to the public survey pages."
+    )
+    survey_anonymous_days: int = Field(
+        365, ge=1, le=3650, description="Days an anonymous survey link (parcel-insert QR code) stays valid."
+    )
 
     # --- messages to customers (cxloop.messaging) ---
     shop_name: str = Field("cxloop 演示商店", description="Shop name used in customer messages and SMS sign.")

@@ -40,7 +40,8 @@ def load_job_modules() -> None:
     import cxloop.journeys.jobs
     import cxloop.loop.flows
     import cxloop.messaging.jobs
-    import cxloop.pipeline  # noqa: F401
+    import cxloop.pipeline
+    import cxloop.surveys.jobs  # noqa: F401
 
 
 def registered_jobs() -> dict[str, Callable[..., Any]]:

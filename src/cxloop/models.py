@@ -16,7 +16,7 @@ from cxloop.messaging import models as messaging_models
 from cxloop.metrics import models as metrics_models
 from cxloop.orders.models import Order, OrderEvent, OrderLine
 from cxloop.org.models import Department, Person
-from cxloop.surveys.models import SurveyResponse
+from cxloop.surveys.models import Survey, SurveyInvitation, SurveyResponse
 from cxloop.system.models import AppState
 
 #: Domains whose tables are not re-exported by name above; importing them registers their tables.
@@ -48,6 +48,8 @@ __all__ = [
     "Person",
     "Product",
     "Supplier",
+    "Survey",
+    "SurveyInvitation",
     "SurveyResponse",
     "User",
     "Warehouse",

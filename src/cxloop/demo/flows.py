@@ -25,6 +25,12 @@ def _create_demo_users(*, db_session: Session) -> Any:
     return create_demo_users(db_session=db_session)
 
 
+def _survey_answers(*, db_session: Session) -> Any:
+    from cxloop.demo.surveys import simulate_survey_answers
+
+    return simulate_survey_answers(db_session=db_session)
+
+
 def _analyse(*, db_session: Session) -> Any:
     # Imported when the step runs: the text stack (scikit-learn, numba) is slow to import.
     from cxloop.feedback.service import analyse_pending
@@ -62,6 +68,8 @@ class PostLoadStep:
 #: Work done after the files are loaded, in order; each step commits when it is done.
 POST_LOAD_STEPS: tuple[PostLoadStep, ...] = (
     PostLoadStep("auth.create_demo_users", "demo accounts / 演示账号", _create_demo_users),
+    # Before the analysis: survey answers with text are feedback items the next steps analyse and count.
+    PostLoadStep("surveys.simulate_answers", "survey answers / 问卷回答", _survey_answers),
     PostLoadStep("feedback.analyse_pending", "text analysis / 文本分析", _analyse),
     PostLoadStep("metrics.refresh", "metric rollups / 指标汇总", _refresh_rollups),
     PostLoadStep("loop.run_loop", "alerts and tasks / 预警与任务", _run_loop),

@@ -25,6 +25,7 @@ PACKAGE = Path(__file__).resolve().parent.parent
 TEMPLATE_FILES: tuple[Path, ...] = (
     PACKAGE / "messaging" / "message_templates.yaml",
     PACKAGE / "journeys" / "message_templates.yaml",
+    PACKAGE / "surveys" / "message_templates.yaml",
 )
 
 #: Variables every template may use without declaring them: the service fills them in.

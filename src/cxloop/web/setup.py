@@ -32,6 +32,9 @@ SESSION_COOKIE = "cxloop_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+#: Public pages whose address is itself the credential (signed survey links): they never act on the
+#: session's user, so there is nothing for a forged cross-site request to borrow.
+CSRF_EXEMPT_PREFIXES: tuple[str, ...] = ("/s/",)
 
 #: Only our own origin: scripts, styles and charts are vendored (no CDN). ECharts writes inline styles
 #: into its tooltips, hence 'unsafe-inline' for styles only; scripts stay strictly 'self'.
@@ -114,7 +117,11 @@ class CSRFMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+        if (
+            scope["type"] != "http"
+            or scope["method"] in SAFE_METHODS
+            or scope["path"].startswith(CSRF_EXEMPT_PREFIXES)
+        ):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 05:03:33.342275
+Create Date: 2026-12-02 05:04:14.204919
 """
 
 from __future__ import annotations
@@ -229,6 +229,20 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_suppliers')),
     sa.UniqueConstraint('external_id', name=op.f('uq_suppliers_external_id'))
+    )
+    op.create_table('surveys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('name_zh', sa.String(length=200), nullable=False),
+    sa.Column('name_en', sa.String(length=200), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('definition', sa.JSON(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('updated_by', sa.String(length=128), nullable=False),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_surveys')),
+    sa.UniqueConstraint('key', name=op.f('uq_surveys_key'))
     )
     op.create_table('warehouses',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -805,34 +819,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_notifications_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_notifications_inbox', ['user_id', 'channel', 'read_at'], unique=False)
 
-    op.create_table('survey_responses',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('external_id', sa.String(length=128), nullable=False),
-    sa.Column('survey', sa.String(length=128), nullable=False),
-    sa.Column('kind', sa.String(length=8), nullable=False),
-    sa.Column('score', sa.Integer(), nullable=True),
-    sa.Column('comment', sa.Text(), nullable=True),
-    sa.Column('responded_at', sa.DateTime(), nullable=False),
-    sa.Column('customer_id', sa.Integer(), nullable=True),
-    sa.Column('order_ref', sa.String(length=128), nullable=True),
-    sa.Column('order_id', sa.Integer(), nullable=True),
-    sa.Column('brand_id', sa.Integer(), nullable=True),
-    sa.Column('touchpoint', sa.String(length=32), nullable=True),
-    sa.Column('feedback_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_survey_responses_brand_id_brands'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_survey_responses_customer_id_customers'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['feedback_id'], ['feedback_items.id'], name=op.f('fk_survey_responses_feedback_id_feedback_items'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_survey_responses_order_id_orders'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_responses')),
-    sa.UniqueConstraint('external_id', name=op.f('uq_survey_responses_external_id'))
-    )
-    with op.batch_alter_table('survey_responses', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_survey_responses_customer_id'), ['customer_id'], unique=False)
-        batch_op.create_index('ix_survey_responses_kind_time', ['kind', 'responded_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_survey_responses_order_id'), ['order_id'], unique=False)
-
     op.create_table('task_comments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('task_id', sa.Integer(), nullable=False),
@@ -857,23 +843,101 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_steps')),
     sa.UniqueConstraint('case_id', 'step', name='uq_case_steps_case_step')
     )
+    op.create_table('survey_invitations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('survey_id', sa.Integer(), nullable=False),
+    sa.Column('nonce', sa.String(length=32), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('trigger', sa.String(length=32), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=True),
+    sa.Column('tier', sa.String(length=16), nullable=True),
+    sa.Column('locale', sa.String(length=8), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('skip_reason', sa.String(length=32), nullable=True),
+    sa.Column('sent_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('opened_at', sa.DateTime(), nullable=True),
+    sa.Column('reminded_at', sa.DateTime(), nullable=True),
+    sa.Column('answered_at', sa.DateTime(), nullable=True),
+    sa.Column('partial', sa.JSON(), nullable=True),
+    sa.Column('message_id', sa.Integer(), nullable=True),
+    sa.Column('recovery_case_id', sa.Integer(), nullable=True),
+    sa.Column('feedback_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_survey_invitations_case_id_cases'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_survey_invitations_customer_id_customers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['feedback_id'], ['feedback_items.id'], name=op.f('fk_survey_invitations_feedback_id_feedback_items'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_survey_invitations_order_id_orders'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['recovery_case_id'], ['cases.id'], name=op.f('fk_survey_invitations_recovery_case_id_cases'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_survey_invitations_survey_id_surveys'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_invitations')),
+    sa.UniqueConstraint('nonce', name=op.f('uq_survey_invitations_nonce'))
+    )
+    with op.batch_alter_table('survey_invitations', schema=None) as batch_op:
+        batch_op.create_index('ix_survey_invitations_customer_sent', ['customer_id', 'sent_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_survey_invitations_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_survey_invitations_survey_sent', ['survey_id', 'sent_at'], unique=False)
+
+    op.create_table('survey_responses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=128), nullable=False),
+    sa.Column('survey', sa.String(length=128), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=True),
+    sa.Column('responded_at', sa.DateTime(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('order_ref', sa.String(length=128), nullable=True),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('brand_id', sa.Integer(), nullable=True),
+    sa.Column('touchpoint', sa.String(length=32), nullable=True),
+    sa.Column('feedback_id', sa.Integer(), nullable=True),
+    sa.Column('invitation_id', sa.Integer(), nullable=True),
+    sa.Column('question', sa.String(length=64), nullable=True),
+    sa.Column('aspect', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_survey_responses_brand_id_brands'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_survey_responses_customer_id_customers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['feedback_id'], ['feedback_items.id'], name=op.f('fk_survey_responses_feedback_id_feedback_items'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['invitation_id'], ['survey_invitations.id'], name=op.f('fk_survey_responses_invitation_id_survey_invitations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_survey_responses_order_id_orders'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_responses')),
+    sa.UniqueConstraint('external_id', name=op.f('uq_survey_responses_external_id'))
+    )
+    with op.batch_alter_table('survey_responses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_survey_responses_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_survey_responses_invitation_id'), ['invitation_id'], unique=False)
+        batch_op.create_index('ix_survey_responses_kind_time', ['kind', 'responded_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_survey_responses_order_id'), ['order_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Revert this revision."""
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('survey_responses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_survey_responses_order_id'))
+        batch_op.drop_index('ix_survey_responses_kind_time')
+        batch_op.drop_index(batch_op.f('ix_survey_responses_invitation_id'))
+        batch_op.drop_index(batch_op.f('ix_survey_responses_customer_id'))
+
+    op.drop_table('survey_responses')
+    with op.batch_alter_table('survey_invitations', schema=None) as batch_op:
+        batch_op.drop_index('ix_survey_invitations_survey_sent')
+        batch_op.drop_index(batch_op.f('ix_survey_invitations_order_id'))
+        batch_op.drop_index('ix_survey_invitations_customer_sent')
+
+    op.drop_table('survey_invitations')
     op.drop_table('case_steps')
     with op.batch_alter_table('task_comments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_comments_task_id'))
 
     op.drop_table('task_comments')
-    with op.batch_alter_table('survey_responses', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_survey_responses_order_id'))
-        batch_op.drop_index('ix_survey_responses_kind_time')
-        batch_op.drop_index(batch_op.f('ix_survey_responses_customer_id'))
-
-    op.drop_table('survey_responses')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('ix_notifications_inbox')
         batch_op.drop_index('ix_notifications_due')
@@ -992,6 +1056,7 @@ def downgrade() -> None:
     op.drop_table('alerts')
     op.drop_table('webhooks')
     op.drop_table('warehouses')
+    op.drop_table('surveys')
     op.drop_table('suppliers')
     op.drop_table('metrics_settings')
     with op.batch_alter_table('metrics_late_orders', schema=None) as batch_op:

@@ -1,0 +1,1503 @@
+"""Surveys: definitions (YAML and editor), signed links, invitations with fatigue rules, answers into the loop.
+
+Every decision lives here; the API, pages, CLI, jobs and the demo only parse, call and render.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cxloop.config import get_settings
+from cxloop.customers.models import Customer
+from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.loop.models import Case
+from cxloop.loop.settings import now as clock_now
+from cxloop.messaging.service import send_to_customer
+from cxloop.orders.models import Order
+from cxloop.surveys.models import Survey, SurveyInvitation, SurveyResponse
+from cxloop.surveys.schemas import MAX_OPEN_LENGTH, Question, SurveyDefinition
+
+DEFAULTS_DIR = Path(__file__).with_name("defaults")
+#: Survey keys shipped with cxloop (CONTRACTS.md); journeys invite with these.
+DEFAULT_SURVEY_KEYS = ("after_delivery", "case_closed", "after_chat", "relationship_nps")
+#: Case statuses during which a customer is not asked for a survey (fatigue rule).
+OPEN_CASE_STATUSES = ("open", "in_progress")
+#: External id prefixes of what an answer on cxloop's page stores (imports use "survey:<id>").
+RESPONSE_PREFIX = "cx:"
+FEEDBACK_PREFIX = "survey:cx:"
+_LINK_SALT = "cxloop.surveys.link"
+
+
+# --- definitions --------------------------------------------------------------------------------------
+
+
+class DefinitionError(ValueError):
+    """A survey definition that cannot be used: where (file, line), what is wrong and what was expected."""
+
+    def __init__(self, problems: list[dict[str, Any]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(_problem_text(p) for p in problems))
+
+
+def _problem_text(problem: dict[str, Any]) -> str:
+    where = problem.get("file") or "<input>"
+    if problem.get("line"):
+        where += f":{problem['line']}"
+    field_path = f" {problem['field']}:" if problem.get("field") else ""
+    return f"{where}:{field_path} {problem['expected']}"
+
+
+def _node_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    """Map each path in the YAML document (keys and list indexes) to its 1-based line."""
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[(*path, key)] = key_node.start_mark.line + 1
+            _node_lines(value_node, (*path, key), out)
+            # The key's own line is more useful for "missing"/"extra" errors than the value's.
+            out[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _node_lines(item, (*path, index), out)
+
+
+def _line_for(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
+    # Pydantic adds pseudo-steps (a literal's value, a validator's name); the longest known prefix wins.
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def parse_definitions(text: str, *, source: str = "<input>") -> list[SurveyDefinition]:
+    """Parse one survey (a mapping) or several (``surveys: [...]``) from YAML; all or nothing.
+
+    Raises DefinitionError naming the file, line, field and what was expected.
+    """
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DefinitionError(
+            [
+                {
+                    "file": source,
+                    "line": mark.line + 1 if mark else None,
+                    "field": None,
+                    "expected": f"valid YAML ({problem})",
+                }
+            ]
+        ) from None
+    lines: dict[tuple[Any, ...], int] = {}
+    if root is not None:
+        _node_lines(root, (), lines)
+    base: tuple[Any, ...] = ()
+    if isinstance(data, dict) and "surveys" in data and set(data) == {"surveys"}:
+        items, base = data["surveys"], ("surveys",)
+        if not isinstance(items, list):
+            raise DefinitionError(
+                [
+                    {
+                        "file": source,
+                        "line": lines.get(base),
+                        "field": "surveys",
+                        "expected": "a list of surveys",
+                    }
+                ]
+            )
+    else:
+        items = [data]
+    problems: list[dict[str, Any]] = []
+    out: list[SurveyDefinition] = []
+    for index, item in enumerate(items):
+        prefix = (*base, index) if base else ()
+        if not isinstance(item, dict):
+            problems.append(
+                {
+                    "file": source,
+                    "line": lines.get(prefix),
+                    "field": None,
+                    "expected": "a survey: a mapping with key, name and questions",
+                }
+            )
+            continue
+        try:
+            definition = SurveyDefinition.model_validate(item)
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = _question_loc(item, tuple(error["loc"]), error["msg"])
+                problems.append(
+                    {
+                        "file": source,
+                        "line": _line_for(lines, (*prefix, *loc)),
+                        "field": ".".join(str(part) for part in loc) or None,
+                        "expected": error["msg"].removeprefix("Value error, "),
+                    }
+                )
+            continue
+        for qi, question in enumerate(definition.questions):
+            if question.aspect and question.aspect not in _aspect_ids():
+                problems.append(
+                    {
+                        "file": source,
+                        "line": _line_for(lines, (*prefix, "questions", qi, "aspect")),
+                        "field": f"questions.{qi}.aspect",
+                        "expected": f"an aspect of the taxonomy, not {question.aspect!r}",
+                    }
+                )
+        out.append(definition)
+    keys = [d.key for d in out]
+    for key in {k for k in keys if keys.count(k) > 1}:
+        problems.append(
+            {"file": source, "line": None, "field": "key", "expected": f"unique keys ({key!r} twice)"}
+        )
+    if problems:
+        raise DefinitionError(problems)
+    return out
+
+
+_QUESTION_IN_MESSAGE = re.compile(r"question '([a-z0-9_]+)'")
+
+
+def _question_loc(item: dict[str, Any], loc: tuple[Any, ...], message: str) -> tuple[Any, ...]:
+    """Errors about a question found by the survey-wide check point at that question, not the file's top."""
+    match = _QUESTION_IN_MESSAGE.search(message) if not loc else None
+    questions = item.get("questions")
+    if match and isinstance(questions, list):
+        for index, question in enumerate(questions):
+            if isinstance(question, dict) and question.get("id") == match.group(1):
+                found = (*loc, "questions", index)
+                return (*found, "show_if") if "show_if" in message and "show_if" in question else found
+    return loc
+
+
+@lru_cache(maxsize=2)
+def _aspect_ids_for(taxonomy_path: str | None) -> frozenset[str]:
+    from cxloop.text.taxonomy import default_taxonomy, load_taxonomy
+
+    taxonomy = load_taxonomy(taxonomy_path) if taxonomy_path else default_taxonomy()
+    return frozenset(aspect.id for aspect in taxonomy.aspects)
+
+
+def _aspect_ids() -> frozenset[str]:
+    path = get_settings().taxonomy
+    return _aspect_ids_for(str(path) if path else None)
+
+
+def aspect_names(locale: str) -> dict[str, str]:
+    """Aspect id -> name in ``locale`` from the configured taxonomy."""
+    from cxloop.text.taxonomy import default_taxonomy, load_taxonomy
+
+    path = get_settings().taxonomy
+    taxonomy = load_taxonomy(path) if path else default_taxonomy()
+    return {aspect.id: aspect.display_name(locale) for aspect in taxonomy.aspects}
+
+
+def save_definition(*, db_session: Session, definition: SurveyDefinition, actor: str) -> tuple[Survey, str]:
+    """Create or update the survey ``definition.key``; returns it and "created", "updated" or "unchanged"."""
+    data = definition.model_dump(mode="json", exclude_none=True)
+    survey = db_session.scalar(select(Survey).where(Survey.key == definition.key))
+    if survey is None:
+        survey = Survey(
+            key=definition.key,
+            name_zh=definition.name.zh,
+            name_en=definition.name.en,
+            active=definition.active,
+            definition=data,
+            version=1,
+            updated_by=actor,
+        )
+        db_session.add(survey)
+        db_session.flush()
+        return survey, "created"
+    if survey.definition == data:
+        return survey, "unchanged"
+    survey.definition = data
+    survey.name_zh, survey.name_en = definition.name.zh, definition.name.en
+    survey.active = definition.active
+    survey.version += 1
+    survey.updated_by = actor
+    db_session.flush()
+    return survey, "updated"
+
+
+def load_text(*, db_session: Session, text: str, source: str, actor: str) -> dict[str, str]:
+    """Validate every survey in ``text`` first, then save them all (a bad file changes nothing)."""
+    definitions = parse_definitions(text, source=source)
+    done = {}
+    for definition in definitions:
+        _, outcome = save_definition(db_session=db_session, definition=definition, actor=actor)
+        done[definition.key] = outcome
+    db_session.commit()
+    return done
+
+
+def load_file(*, db_session: Session, path: Path, actor: str = "cli") -> dict[str, str]:
+    """``cxloop surveys load FILE``: the surveys of a YAML file, refused whole when any is wrong."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DefinitionError(
+            [{"file": str(path), "line": None, "field": None, "expected": f"a readable UTF-8 file ({exc})"}]
+        ) from None
+    return load_text(db_session=db_session, text=text, source=str(path), actor=actor)
+
+
+def default_definitions() -> list[SurveyDefinition]:
+    """The shipped surveys."""
+    out = []
+    for key in DEFAULT_SURVEY_KEYS:
+        path = DEFAULTS_DIR / f"{key}.yaml"
+        out.extend(parse_definitions(path.read_text(encoding="utf-8"), source=str(path)))
+    return out
+
+
+def ensure_default_surveys(*, db_session: Session) -> int:
+    """Create the shipped surveys that are missing (an edited one is left as the business changed it)."""
+    existing = set(db_session.scalars(select(Survey.key)))
+    added = 0
+    for definition in default_definitions():
+        if definition.key not in existing:
+            save_definition(db_session=db_session, definition=definition, actor="system")
+            added += 1
+    if added:
+        db_session.commit()
+    return added
+
+
+def get_survey(*, db_session: Session, key: str) -> Survey | None:
+    """The survey ``key`` or None."""
+    return db_session.scalar(select(Survey).where(Survey.key == key))
+
+
+def list_surveys(*, db_session: Session) -> list[Survey]:
+    """Every survey, by key."""
+    return list(db_session.scalars(select(Survey).order_by(Survey.key)))
+
+
+@lru_cache(maxsize=256)
+def _parsed(survey_id: int, version: int, raw: str) -> SurveyDefinition:
+    return SurveyDefinition.model_validate_json(raw)
+
+
+def definition_of(survey: Survey) -> SurveyDefinition:
+    """The validated definition of a stored survey (parsed once per version)."""
+    import json
+
+    return _parsed(survey.id, survey.version, json.dumps(survey.definition, sort_keys=True))
+
+
+def definition_yaml(definition: SurveyDefinition) -> str:
+    """A definition as YAML for the editor (keys in their natural order, Chinese kept readable)."""
+    data = definition.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    dumped: str = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
+    return dumped
+
+
+# --- links ----------------------------------------------------------------------------------------------
+
+
+class LinkError(Exception):
+    """A link that cannot be answered: forged, expired, already answered, survey switched off, too many tries."""
+
+    def __init__(self, reason: Literal["forged", "expired", "answered", "inactive", "rate_limited"]) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class LinkPayload:
+    """What a signed link says: which survey, which invitation (nonce), whether anonymous."""
+
+    survey_key: str
+    nonce: str | None
+    anonymous: bool
+    days: int
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(get_settings().secret_key, salt=_LINK_SALT)
+
+
+def make_token(*, survey_key: str, nonce: str | None, days: int, anonymous: bool = False) -> str:
+    """A signed, expiring token for a survey link (the nonce names one invitation; none: an anonymous link)."""
+    payload: dict[str, Any] = {"s": survey_key, "d": days}
+    if nonce:
+        payload["n"] = nonce
+    if anonymous:
+        payload["a"] = 1
+    token: str = _serializer().dumps(payload)
+    return token
+
+
+def read_token(token: str, *, now: datetime | None = None) -> LinkPayload:
+    """Check a token's signature and age; raises LinkError("forged" / "expired")."""
+    try:
+        payload, signed_at = _serializer().loads(token, return_timestamp=True)
+    except BadSignature:
+        raise LinkError("forged") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), str):
+        raise LinkError("forged")
+    days = int(payload.get("d") or 14)
+    # The signature's time is UTC-aware; stored times are naive in the business zone.
+    signed_local = signed_at.astimezone(get_settings().tz).replace(tzinfo=None)
+    if (now or clock_now()) > signed_local + timedelta(days=days):
+        raise LinkError("expired")
+    nonce = payload.get("n")
+    return LinkPayload(
+        survey_key=payload["s"],
+        nonce=nonce if isinstance(nonce, str) else None,
+        anonymous=bool(payload.get("a")),
+        days=days,
+    )
+
+
+def link_url(token: str) -> str:
+    """The public address of a survey token."""
+    return f"{get_settings().base_url.rstrip('/')}/s/{token}"
+
+
+def anonymous_link(*, survey: Survey) -> str:
+    """A link anyone may answer (one answer per browser visit), e.g. printed as a QR code on a parcel insert."""
+    token = make_token(
+        survey_key=survey.key, nonce=None, days=get_settings().survey_anonymous_days, anonymous=True
+    )
+    return link_url(token)
+
+
+def qr_svg(url: str, *, title: str = "") -> str:
+    """The QR code of ``url`` as an SVG document (segno; error correction M survives print smudges)."""
+    import io
+
+    import segno
+
+    qr = segno.make_qr(url, error="m")
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="svg", scale=6, border=2, title=title or None, xmldecl=False)
+    return buffer.getvalue().decode("utf-8")
+
+
+# --- rate limits -------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _limiter() -> Any:
+    from limits.storage import storage_from_string
+    from limits.strategies import MovingWindowRateLimiter
+
+    # In-process memory: each web process counts its own requests (see docs/surveys.md).
+    return MovingWindowRateLimiter(storage_from_string("memory://"))
+
+
+def check_rate(*, token: str, address: str | None) -> None:
+    """Count a request of the public page against its link and its client address; LinkError when over."""
+    from limits import parse
+
+    settings = get_settings()
+    limiter = _limiter()
+    per_link = parse(settings.survey_rate_per_link)
+    per_address = parse(settings.survey_rate_per_address)
+    # The token's tail is its signature: unique per link and short enough to keep as a counter key.
+    if not limiter.hit(per_link, "survey-link", token[-27:]):
+        raise LinkError("rate_limited")
+    if address and not limiter.hit(per_address, "survey-address", address):
+        raise LinkError("rate_limited")
+
+
+def reset_rate_limits() -> None:
+    """Forget every counter (tests, and after changing the limits)."""
+    _limiter.cache_clear()
+
+
+# --- invitations --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InviteResult:
+    """What ``invite`` did: sent or skipped (with the reason), the invitation and its link."""
+
+    sent: bool
+    reason: str | None
+    invitation_id: int | None = None
+    link: str | None = None
+    message_id: int | None = None
+
+
+def _new_nonce() -> str:
+    return secrets.token_urlsafe(16)[:22]
+
+
+def invitation_link(*, survey: Survey, invitation: SurveyInvitation) -> str:
+    """The personal link of an invitation, valid until the invitation expires."""
+    days = max(1, (invitation.expires_at - invitation.sent_at).days)
+    token = make_token(survey_key=survey.key, nonce=invitation.nonce, days=days)
+    return link_url(token)
+
+
+def invite(
+    session: Session,
+    *,
+    survey_key: str,
+    customer_id: int,
+    trigger: str,
+    now: datetime,
+    order_id: int | None = None,
+    case_id: int | None = None,
+    reminder: bool = False,
+) -> InviteResult:
+    """Invite a customer to a survey under the fatigue rules and send the link (CONTRACTS.md).
+
+    Fatigue: at most one survey per customer per ``survey_fatigue_days`` days and none while a case
+    of theirs is open. A reminder re-sends the link of the same unanswered invitation instead.
+    """
+    survey = get_survey(db_session=session, key=survey_key)
+    if survey is None and survey_key in DEFAULT_SURVEY_KEYS:
+        ensure_default_surveys(db_session=session)
+        survey = get_survey(db_session=session, key=survey_key)
+    if survey is None:
+        return InviteResult(False, "unknown_survey")
+    if not survey.active:
+        return InviteResult(False, "inactive")
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return InviteResult(False, "unknown_customer")
+    if reminder:
+        return _remind(session, survey=survey, customer=customer, order_id=order_id, case_id=case_id, now=now)
+    same = session.scalar(
+        select(SurveyInvitation).where(
+            SurveyInvitation.survey_id == survey.id,
+            SurveyInvitation.customer_id == customer_id,
+            SurveyInvitation.order_id.is_(None)
+            if order_id is None
+            else SurveyInvitation.order_id == order_id,
+            SurveyInvitation.case_id.is_(None) if case_id is None else SurveyInvitation.case_id == case_id,
+            SurveyInvitation.status != "skipped",
+        )
+    )
+    if same is not None and (order_id is not None or case_id is not None):
+        # Journeys may fire twice for one delivery; one order or case is asked about once.
+        return InviteResult(
+            False, "already_invited", same.id, invitation_link(survey=survey, invitation=same)
+        )
+    reason = _fatigue_reason(session, customer_id=customer_id, now=now)
+    definition = definition_of(survey)
+    invitation = SurveyInvitation(
+        survey_id=survey.id,
+        nonce=_new_nonce(),
+        customer_id=customer_id,
+        order_id=order_id,
+        case_id=case_id,
+        trigger=trigger[:32],
+        channel=customer.preferred_channel,
+        tier=customer.tier,
+        locale=customer.locale,
+        status="skipped" if reason else "sent",
+        skip_reason=reason,
+        sent_at=now,
+        expires_at=now + timedelta(days=definition.link_days),
+    )
+    session.add(invitation)
+    session.flush()
+    if reason:
+        return InviteResult(False, reason, invitation.id)
+    link = invitation_link(survey=survey, invitation=invitation)
+    sent, skip, message_id, channel = _deliver(
+        session,
+        survey=survey,
+        invitation=invitation,
+        customer=customer,
+        link=link,
+        template="survey.invite",
+        dedupe_key=f"survey:{invitation.id}:invite",
+        now=now,
+    )
+    invitation.message_id = message_id
+    invitation.channel = channel or invitation.channel
+    if not sent:
+        invitation.status, invitation.skip_reason = "skipped", skip
+        session.flush()
+        return InviteResult(False, skip, invitation.id, None, message_id)
+    session.flush()
+    return InviteResult(True, None, invitation.id, link, message_id)
+
+
+def _fatigue_reason(session: Session, *, customer_id: int, now: datetime) -> str | None:
+    days = get_settings().survey_fatigue_days
+    if days:
+        recent = session.scalar(
+            select(SurveyInvitation.id)
+            .where(
+                SurveyInvitation.customer_id == customer_id,
+                SurveyInvitation.status != "skipped",
+                SurveyInvitation.sent_at > now - timedelta(days=days),
+                SurveyInvitation.sent_at <= now,
+            )
+            .limit(1)
+        )
+        if recent is not None:
+            return "fatigue"
+    open_case = session.scalar(
+        select(Case.id)
+        .where(
+            Case.customer_id == customer_id,
+            Case.status.in_(OPEN_CASE_STATUSES),
+            Case.opened_at <= now,
+        )
+        .limit(1)
+    )
+    return "open_case" if open_case is not None else None
+
+
+def _remind(
+    session: Session,
+    *,
+    survey: Survey,
+    customer: Customer,
+    order_id: int | None,
+    case_id: int | None,
+    now: datetime,
+) -> InviteResult:
+    query = select(SurveyInvitation).where(
+        SurveyInvitation.survey_id == survey.id,
+        SurveyInvitation.customer_id == customer.id,
+        SurveyInvitation.status != "skipped",
+    )
+    if order_id is not None:
+        query = query.where(SurveyInvitation.order_id == order_id)
+    if case_id is not None:
+        query = query.where(SurveyInvitation.case_id == case_id)
+    invitation = session.scalar(query.order_by(SurveyInvitation.sent_at.desc()).limit(1))
+    if invitation is None:
+        return InviteResult(False, "not_invited")
+    if invitation.status == "answered":
+        return InviteResult(False, "answered", invitation.id)
+    if invitation.expires_at <= now:
+        return InviteResult(False, "expired", invitation.id)
+    if invitation.reminded_at is not None:
+        return InviteResult(False, "already_reminded", invitation.id)
+    link = invitation_link(survey=survey, invitation=invitation)
+    sent, skip, message_id, _ = _deliver(
+        session,
+        survey=survey,
+        invitation=invitation,
+        customer=customer,
+        link=link,
+        template="survey.reminder",
+        dedupe_key=f"survey:{invitation.id}:reminder",
+        now=now,
+    )
+    if not sent:
+        return InviteResult(False, skip, invitation.id, None, message_id)
+    invitation.reminded_at = now
+    session.flush()
+    return InviteResult(True, None, invitation.id, link, message_id)
+
+
+def _deliver(
+    session: Session,
+    *,
+    survey: Survey,
+    invitation: SurveyInvitation,
+    customer: Customer,
+    link: str,
+    template: str,
+    dedupe_key: str,
+    now: datetime,
+) -> tuple[bool, str | None, int | None, str | None]:
+    """Hand the link to the customer's channel through the shared outbox: (sent, skip reason, message id, channel).
+
+    Messaging applies its own rules (consent, quiet hours, no contact, an open case) and never sends
+    twice for one dedupe key, so a retried journey step does not message the customer again.
+    """
+    locale = customer.locale if customer.locale in ("zh", "en") else None
+    message = send_to_customer(
+        session,
+        customer_id=customer.id,
+        template=template,
+        context={"survey": survey.name_en if locale == "en" else survey.name_zh, "survey_link": link},
+        purpose="service",
+        source=f"survey:{survey.key}",
+        dedupe_key=dedupe_key,
+        case_id=invitation.case_id,
+        now=now,
+    )
+    if message.status == "skipped":
+        return False, message.reason or "skipped", message.id, message.channel
+    return True, None, message.id, message.channel
+
+
+# --- the public page -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PublicForm:
+    """What the public page shows: the survey, its respondent token and the answers saved so far."""
+
+    survey: Survey
+    definition: SurveyDefinition
+    token: str
+    answers: dict[str, Any] = field(default_factory=dict)
+    locale: str | None = None
+    invitation_id: int | None = None
+
+
+def _survey_for(session: Session, payload: LinkPayload) -> Survey:
+    survey = get_survey(db_session=session, key=payload.survey_key)
+    if survey is None:
+        raise LinkError("forged")
+    if not survey.active:
+        raise LinkError("inactive")
+    return survey
+
+
+def _invitation_for(
+    session: Session, payload: LinkPayload, survey: Survey, now: datetime
+) -> SurveyInvitation | None:
+    if payload.nonce is None:
+        return None
+    invitation = session.scalar(select(SurveyInvitation).where(SurveyInvitation.nonce == payload.nonce))
+    if invitation is None:
+        if payload.anonymous:
+            return None  # an anonymous respondent who has not saved anything yet
+        raise LinkError("forged")
+    if invitation.survey_id != survey.id:
+        raise LinkError("forged")
+    if invitation.status == "answered":
+        raise LinkError("answered")
+    if invitation.status == "skipped" or invitation.expires_at <= now:
+        raise LinkError("expired")
+    return invitation
+
+
+def open_link(*, db_session: Session, token: str, now: datetime | None = None) -> PublicForm:
+    """Check a link and return the form to show; an anonymous link gets a fresh respondent token."""
+    now = now or clock_now()
+    payload = read_token(token, now=now)
+    survey = _survey_for(db_session, payload)
+    definition = definition_of(survey)
+    if payload.anonymous and payload.nonce is None:
+        # Each visit of a shared link (QR code) answers once, through a token of its own.
+        respondent = make_token(survey_key=survey.key, nonce=_new_nonce(), days=7, anonymous=True)
+        return PublicForm(survey, definition, respondent)
+    invitation = _invitation_for(db_session, payload, survey, now)
+    if invitation is None:
+        return PublicForm(survey, definition, token)
+    if invitation.opened_at is None:
+        db_session.execute(
+            update(SurveyInvitation)
+            .where(SurveyInvitation.id == invitation.id, SurveyInvitation.opened_at.is_(None))
+            .values(opened_at=now, status="opened")
+            .execution_options(synchronize_session=False)
+        )
+        db_session.commit()
+    return PublicForm(
+        survey,
+        definition,
+        token,
+        answers=dict(invitation.partial or {}),
+        locale=invitation.locale,
+        invitation_id=invitation.id,
+    )
+
+
+class AnswerError(ValueError):
+    """Answers that do not fit their questions: question id -> message key and values for the message."""
+
+    def __init__(self, errors: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        self.errors = errors
+        super().__init__(", ".join(f"{qid}: {key}" for qid, (key, _) in errors.items()))
+
+
+def _values(raw: Any) -> list[Any]:
+    if raw is None:
+        return []
+    if isinstance(raw, list | tuple):
+        return [v for v in raw if v not in (None, "")]
+    return [] if raw == "" else [raw]
+
+
+def _clean_one(question: Question, raw: Any) -> tuple[Any, tuple[str, dict[str, Any]] | None]:
+    """One answer checked against its question: (clean value or None, error)."""
+    values = _values(raw)
+    if not values:
+        return None, None
+    if question.scored:
+        low, high = question.scale()
+        if len(values) != 1:
+            return None, ("one_value", {})
+        value = values[0]
+        try:
+            number = int(str(value).strip()) if not isinstance(value, bool) else None
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            return None, ("out_of_range", {"low": low, "high": high, "value": str(value)[:20]})
+        return number, None
+    if question.kind == "single":
+        allowed = {o.value for o in question.options or []}
+        if len(values) != 1 or str(values[0]) not in allowed:
+            return None, ("unknown_option", {})
+        return str(values[0]), None
+    if question.kind == "multiple":
+        allowed_order = [o.value for o in question.options or []]
+        chosen = {str(v) for v in values}
+        if not chosen <= set(allowed_order):
+            return None, ("unknown_option", {})
+        return [v for v in allowed_order if v in chosen], None
+    # open text
+    if len(values) != 1 or not isinstance(values[0], str):
+        return None, ("one_value", {})
+    text = values[0].replace("\r\n", "\n").strip()
+    if len(text) > MAX_OPEN_LENGTH:
+        return None, ("too_long", {"max": MAX_OPEN_LENGTH})
+    return (text or None), None
+
+
+def clean_answers(definition: SurveyDefinition, raw: Mapping[str, Any], *, complete: bool) -> dict[str, Any]:
+    """Answers checked against the survey: unknown fields dropped, skipped questions dropped, errors raised.
+
+    ``complete`` also requires every required question that the skip logic shows.
+    """
+    clean: dict[str, Any] = {}
+    errors: dict[str, tuple[str, dict[str, Any]]] = {}
+    for question in definition.questions:
+        if question.show_if is not None and not question.show_if.matches(
+            clean.get(question.show_if.question)
+        ):
+            continue  # skipped by the skip logic: whatever was sent for it is not kept
+        value, error = _clean_one(question, raw.get(question.id))
+        if error is not None:
+            errors[question.id] = error
+        elif value is not None:
+            clean[question.id] = value
+        elif complete and question.required:
+            errors[question.id] = ("required", {})
+    if errors:
+        raise AnswerError(errors)
+    return clean
+
+
+def visible_questions(definition: SurveyDefinition, answers: Mapping[str, Any]) -> list[Question]:
+    """The questions the skip logic shows for ``answers``."""
+    shown = []
+    for question in definition.questions:
+        if question.show_if is None or question.show_if.matches(answers.get(question.show_if.question)):
+            shown.append(question)
+    return shown
+
+
+def _respondent_invitation(
+    session: Session, payload: LinkPayload, survey: Survey, now: datetime, *, locale: str | None
+) -> SurveyInvitation:
+    invitation = _invitation_for(session, payload, survey, now)
+    if invitation is not None:
+        return invitation
+    if not payload.anonymous or payload.nonce is None:
+        raise LinkError("forged")
+    # First save of an anonymous respondent: the unique nonce makes a double click create one row.
+    invitation = SurveyInvitation(
+        survey_id=survey.id,
+        nonce=payload.nonce,
+        trigger="anonymous",
+        channel="link",
+        locale=locale,
+        status="opened",
+        sent_at=now,
+        opened_at=now,
+        expires_at=now + timedelta(days=payload.days),
+    )
+    try:
+        with session.begin_nested():
+            session.add(invitation)
+            session.flush()
+    except IntegrityError:
+        found = session.scalar(select(SurveyInvitation).where(SurveyInvitation.nonce == payload.nonce))
+        if found is None:
+            raise
+        if found.status == "answered":
+            raise LinkError("answered") from None
+        return found
+    return invitation
+
+
+def save_progress(
+    *,
+    db_session: Session,
+    token: str,
+    raw: Mapping[str, Any],
+    locale: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Keep the answers given so far, so a customer who leaves halfway finds them when coming back."""
+    now = now or clock_now()
+    payload = read_token(token, now=now)
+    survey = _survey_for(db_session, payload)
+    definition = definition_of(survey)
+    clean = clean_answers(definition, raw, complete=False)
+    invitation = _respondent_invitation(db_session, payload, survey, now, locale=locale)
+    db_session.execute(
+        update(SurveyInvitation)
+        .where(SurveyInvitation.id == invitation.id, SurveyInvitation.status != "answered")
+        .values(partial=clean, status="partial", locale=locale or invitation.locale)
+        .execution_options(synchronize_session=False)
+    )
+    db_session.commit()
+    return clean
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What an answer did: the invitation, responses stored, the feedback item and any case opened."""
+
+    invitation_id: int
+    responses: int
+    feedback_id: int | None
+    case_id: int | None
+    thanks: str
+
+
+def _score5(question: Question, value: int) -> int:
+    """A CSAT/aspect score on the 1..5 scale the indicators use (a 3-point scale maps 1, 3, 5)."""
+    points = question.points or 5
+    if points == 5:
+        return value
+    return round(1 + (value - 1) * 4 / (points - 1))
+
+
+def submit(
+    *,
+    db_session: Session,
+    token: str,
+    raw: Mapping[str, Any],
+    locale: str | None = None,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Store a complete answer once: responses, a feedback item for text, a recovery case for a low score."""
+    now = now or clock_now()
+    payload = read_token(token, now=now)
+    survey = _survey_for(db_session, payload)
+    definition = definition_of(survey)
+    clean = clean_answers(definition, raw, complete=True)
+    if not clean:
+        raise AnswerError({definition.questions[0].id: ("required", {})})
+    invitation = _respondent_invitation(db_session, payload, survey, now, locale=locale)
+    return _answer(db_session, survey, definition, invitation, clean, locale=locale, now=now)
+
+
+def answer_invitation(
+    *,
+    db_session: Session,
+    invitation_id: int,
+    raw: Mapping[str, Any],
+    locale: str | None = None,
+    now: datetime,
+    follow_up: bool = True,
+) -> SubmitResult:
+    """Record an answer for an invitation without its link (answers taken by phone, the demo's customers)."""
+    invitation = db_session.get(SurveyInvitation, invitation_id)
+    if invitation is None:
+        raise LinkError("forged")
+    survey = db_session.get(Survey, invitation.survey_id)
+    assert survey is not None  # the foreign key guarantees it
+    definition = definition_of(survey)
+    clean = clean_answers(definition, raw, complete=True)
+    return _answer(
+        db_session, survey, definition, invitation, clean, locale=locale, now=now, follow_up=follow_up
+    )
+
+
+def _answer(
+    session: Session,
+    survey: Survey,
+    definition: SurveyDefinition,
+    invitation: SurveyInvitation,
+    clean: dict[str, Any],
+    *,
+    locale: str | None,
+    now: datetime,
+    follow_up: bool = True,
+) -> SubmitResult:
+    # The claim: only one request can move this invitation to "answered" (a reused or double-posted
+    # link loses here, whatever the timing).
+    claimed = session.execute(
+        update(SurveyInvitation)
+        .where(SurveyInvitation.id == invitation.id, SurveyInvitation.status != "answered")
+        .values(status="answered", answered_at=now, partial=None, locale=locale or invitation.locale)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise LinkError("answered")
+    stored, feedback_id, case_id = _store_answers(session, survey, definition, invitation, clean, now)
+    _emit_answered(session, invitation, now)
+    session.commit()
+    if follow_up:
+        _follow_up(session, now)
+    thanks = definition.thanks.get(locale or "zh") if definition.thanks else ""
+    return SubmitResult(invitation.id, stored, feedback_id, case_id, thanks)
+
+
+def _store_answers(
+    session: Session,
+    survey: Survey,
+    definition: SurveyDefinition,
+    invitation: SurveyInvitation,
+    clean: dict[str, Any],
+    now: datetime,
+) -> tuple[int, int | None, int | None]:
+    order = session.get(Order, invitation.order_id) if invitation.order_id else None
+    texts = []
+    rating: int | None = None
+    rows: list[dict[str, Any]] = []
+    for question in definition.questions:
+        if question.id not in clean:
+            continue
+        value = clean[question.id]
+        score: int | None = None
+        comment: str | None = None
+        if question.scored:
+            score = _score5(question, value) if question.kind in ("csat", "aspect") else int(value)
+            if question.kind == "csat" and rating is None:
+                rating = score
+        elif question.kind == "multiple":
+            comment = ",".join(value)
+        elif question.kind == "single":
+            comment = str(value)
+        else:
+            comment = str(value)
+            texts.append(comment)
+        rows.append(
+            {
+                "external_id": f"{RESPONSE_PREFIX}{invitation.id}:{question.id}",
+                "survey": survey.key,
+                "kind": question.kind,
+                "score": score,
+                "comment": comment,
+                "responded_at": now,
+                "customer_id": invitation.customer_id,
+                "order_id": invitation.order_id,
+                "order_ref": order.external_id if order else None,
+                "brand_id": order.brand_id if order else None,
+                "touchpoint": definition.touchpoint,
+                "invitation_id": invitation.id,
+                "question": question.id,
+                "aspect": question.aspect,
+                "feedback_id": None,
+            }
+        )
+    feedback_id: int | None = None
+    if texts:
+        item = FeedbackItem(
+            external_id=f"{FEEDBACK_PREFIX}{invitation.id}",
+            channel="survey",
+            text="\n".join(texts),
+            title=definition.name.zh,
+            rating=rating,
+            occurred_at=now,
+            customer_id=invitation.customer_id,
+            order_id=invitation.order_id,
+            order_ref=order.external_id if order else None,
+            brand_id=order.brand_id if order else None,
+            touchpoint=definition.touchpoint,
+        )
+        session.add(item)
+        session.flush()
+        feedback_id = item.id
+        for row in rows:
+            if row["kind"] == "open":
+                row["feedback_id"] = feedback_id
+    # One multi-row insert (Core): the public endpoint's hot path, measured by bench/surveys.py.
+    if rows:
+        session.execute(insert(SurveyResponse), rows)
+    case_id = _recovery_case(session, survey, definition, invitation, clean, texts, feedback_id, now)
+    if feedback_id is not None or case_id is not None:  # most answers have neither: no statement
+        session.execute(
+            update(SurveyInvitation)
+            .where(SurveyInvitation.id == invitation.id)
+            .values(feedback_id=feedback_id, recovery_case_id=case_id)
+            .execution_options(synchronize_session=False)
+        )
+    return len(rows), feedback_id, case_id
+
+
+def detractor_reasons(definition: SurveyDefinition, clean: Mapping[str, Any]) -> list[str]:
+    """Which answers fall at or below the survey's case rules (e.g. "csat 1/5")."""
+    rules = definition.case_rules
+    if not rules.enabled:
+        return []
+    limits = {"csat": rules.csat_max, "nps": rules.nps_max, "ces": rules.ces_max, "aspect": rules.aspect_max}
+    reasons = []
+    for question in definition.questions:
+        limit = limits.get(question.kind)
+        value = clean.get(question.id)
+        if limit is None or not isinstance(value, int):
+            continue
+        score = _score5(question, value) if question.kind in ("csat", "aspect") else value
+        if score <= limit:
+            high = question.scale()[1]
+            reasons.append(f"{question.kind} {value}/{high}")
+    return reasons
+
+
+def _recovery_case(
+    session: Session,
+    survey: Survey,
+    definition: SurveyDefinition,
+    invitation: SurveyInvitation,
+    clean: Mapping[str, Any],
+    texts: Sequence[str],
+    feedback_id: int | None,
+    now: datetime,
+) -> int | None:
+    """Detractor recovery: a low score opens a complaint case, like the loop's case rules do for feedback."""
+    reasons = detractor_reasons(definition, clean)
+    if not reasons:
+        return None
+    from cxloop.loop.cases import create_case
+
+    rules = definition.case_rules
+    said = " ".join(texts).replace("\n", " ").strip()
+    title = f"{definition.name.zh}: {', '.join(reasons)}" + (f" — {said[:60]}" if said else "")
+    lines = [
+        f"{question.text.zh}: {clean[question.id]}"
+        for question in definition.questions
+        if question.id in clean
+    ]
+    case = create_case(
+        db_session=session,
+        title=title,
+        description="\n".join(lines),
+        feedback_id=feedback_id,
+        order_id=invitation.order_id,
+        customer_id=invitation.customer_id,
+        priority=rules.priority,
+        department=rules.department,
+        source="survey",
+        actor="system",
+        opened_at=now,
+    )
+    return case.id
+
+
+def _follow_up(session: Session, now: datetime) -> None:
+    """Answers count in the indicators the same day: mark them stale from today; the scheduled
+    ``pipeline.after_data`` job then analyses the new text and refreshes only from that day.
+
+    Running the pipeline per answer would cost a second each; the mark costs one read when it is
+    already set, which it is for every answer after the first of the day.
+    """
+    from cxloop.pipeline import STALE_KEY, mark_stale
+    from cxloop.system.models import AppState
+
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    state = session.get(AppState, STALE_KEY)
+    if state is not None:
+        since = state.value.get("since")
+        if state.value.get("everything") or (since and datetime.fromisoformat(since) <= day):
+            return
+    try:
+        mark_stale(db_session=session, since=day)
+    except IntegrityError:
+        # Another answer created the mark at the same moment: the mark exists now, which is all we need.
+        session.rollback()
+
+
+def _emit_answered(session: Session, invitation: SurveyInvitation, now: datetime) -> None:
+    """Tell journeys the customer answered (a reminder step waits for this event), in the answer's transaction."""
+    from cxloop.journeys.service import emit_event
+
+    emit_event(
+        session,
+        kind="survey.answered",
+        customer_id=invitation.customer_id,
+        occurred_at=now,
+        ref=str(invitation.id),
+        payload={
+            "survey_id": invitation.survey_id,
+            "order_id": invitation.order_id,
+            "case_id": invitation.case_id,
+        },
+    )
+
+
+# --- figures -----------------------------------------------------------------------------------------------------
+
+
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _rate(answered: int, invited: int) -> float | None:
+    return answered / invited if invited else None
+
+
+def empty_figures() -> dict[str, Any]:
+    """The figures of a survey nobody was asked yet."""
+    return {"invited": 0, "answered": 0, "response_rate": None, "csat": None, "nps": None, "ces": None}
+
+
+def survey_figures(
+    *, db_session: Session, survey_ids: Iterable[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Per survey: invited, answered, response rate, CSAT (share 4-5), NPS and mean CES."""
+    inv = SurveyInvitation
+    query = (
+        select(
+            inv.survey_id,
+            func.count(),
+            _count_if(inv.status == "answered"),
+        )
+        .where(inv.status != "skipped")
+        .group_by(inv.survey_id)
+    )
+    out: dict[int, dict[str, Any]] = defaultdict(empty_figures)
+    for survey_id, invited, answered in db_session.execute(query):
+        out[survey_id].update(
+            invited=int(invited),
+            answered=int(answered or 0),
+            response_rate=_rate(int(answered or 0), int(invited)),
+        )
+    keys = {s.key: s.id for s in db_session.scalars(select(Survey))}
+    resp = SurveyResponse
+    scores = db_session.execute(
+        select(resp.survey, resp.kind, resp.score, func.count())
+        .where(
+            resp.invitation_id.is_not(None), resp.score.is_not(None), resp.kind.in_(("csat", "nps", "ces"))
+        )
+        .group_by(resp.survey, resp.kind, resp.score)
+    )
+    dist: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
+    for key, kind, score, n in scores:
+        dist[(key, kind)][int(score or 0)] += int(n)
+    for (key, kind), counter in dist.items():
+        if key in keys:
+            out[keys[key]][kind] = score_summary(kind, counter)
+    wanted = set(survey_ids) if survey_ids is not None else None
+    return {k: v for k, v in out.items() if wanted is None or k in wanted}
+
+
+def score_summary(kind: str, counter: Mapping[int, int]) -> float | None:
+    """CSAT: share of 4-5; NPS: promoters minus detractors (-100..100); CES: mean (1..7, higher is easier)."""
+    n = sum(counter.values())
+    if not n:
+        return None
+    if kind == "csat":
+        return sum(c for s, c in counter.items() if s >= 4) / n
+    if kind == "nps":
+        promoters = sum(c for s, c in counter.items() if s >= 9)
+        detractors = sum(c for s, c in counter.items() if s <= 6)
+        return 100.0 * (promoters - detractors) / n
+    return sum(s * c for s, c in counter.items()) / n
+
+
+@dataclass
+class SurveyResults:
+    """Everything the results page shows for one survey."""
+
+    distribution: dict[str, dict[int, int]]
+    trend: list[dict[str, Any]]
+    aspects: list[dict[str, Any]]
+    choices: dict[str, dict[str, int]]
+    open_answers: list[dict[str, Any]]
+    rates: dict[str, list[dict[str, Any]]]
+    bias: list[dict[str, Any]]
+    invited: int
+    answered: int
+    recovery_cases: int
+
+
+def survey_results(
+    *, db_session: Session, survey: Survey, locale: str = "zh", open_limit: int = 50
+) -> SurveyResults:
+    """Score distribution, weekly trend, answers by aspect, open answers with their analysis, rates, bias."""
+    definition = definition_of(survey)
+    resp = SurveyResponse
+    mine = (resp.survey == survey.key, resp.invitation_id.is_not(None))
+    distribution: dict[str, dict[int, int]] = {}
+    for question in definition.questions:
+        if question.scored:
+            low, high = question.scale()
+            distribution[question.id] = dict.fromkeys(range(low, high + 1), 0)
+    choices: dict[str, dict[str, int]] = {
+        q.id: {o.value: 0 for o in q.options or []} for q in definition.questions if q.options
+    }
+    scores5 = {q.id for q in definition.questions if q.kind in ("csat", "aspect") and (q.points or 5) != 5}
+    raw_rows = db_session.execute(
+        select(resp.question, resp.score, resp.comment).where(*mine, resp.kind != "open")
+    )
+    for qid, score, comment in raw_rows:
+        if qid in distribution and score is not None:
+            asked = definition.question(qid)
+            value = int(score)
+            if qid in scores5 and asked is not None:
+                # Stored on the 1..5 scale; shown on the question's own.
+                points = asked.points or 5
+                value = round(1 + (value - 1) * (points - 1) / 4)
+            distribution[qid][value] = distribution[qid].get(value, 0) + 1
+        elif qid in choices and comment:
+            for choice in comment.split(","):
+                if choice in choices[qid]:
+                    choices[qid][choice] += 1
+    trend = _trend(db_session, survey, definition)
+    aspects = _aspect_answers(db_session, survey, definition, locale)
+    open_answers = _open_answers(db_session, survey, locale, open_limit)
+    rates = response_rates(db_session=db_session, survey=survey)
+    bias = nonresponse_bias(db_session=db_session, survey=survey)
+    inv = SurveyInvitation
+    invited = (
+        db_session.scalar(select(func.count()).where(inv.survey_id == survey.id, inv.status != "skipped"))
+        or 0
+    )
+    answered = (
+        db_session.scalar(select(func.count()).where(inv.survey_id == survey.id, inv.status == "answered"))
+        or 0
+    )
+    cases = (
+        db_session.scalar(
+            select(func.count()).where(inv.survey_id == survey.id, inv.recovery_case_id.is_not(None))
+        )
+        or 0
+    )
+    return SurveyResults(
+        distribution,
+        trend,
+        aspects,
+        choices,
+        open_answers,
+        rates,
+        bias,
+        int(invited),
+        int(answered),
+        int(cases),
+    )
+
+
+def _trend(session: Session, survey: Survey, definition: SurveyDefinition) -> list[dict[str, Any]]:
+    """Per week (Monday): answers and the headline score of each scored kind."""
+    resp = SurveyResponse
+    rows = session.execute(
+        select(resp.kind, resp.score, resp.responded_at).where(
+            resp.survey == survey.key,
+            resp.invitation_id.is_not(None),
+            resp.score.is_not(None),
+            resp.kind.in_(("csat", "nps", "ces")),
+        )
+    )
+    weeks: dict[str, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
+    for kind, score, at in rows:
+        monday = (at - timedelta(days=at.weekday())).date().isoformat()
+        weeks[monday][kind][int(score or 0)] += 1
+    out = []
+    for week in sorted(weeks):
+        point: dict[str, Any] = {"week": week}
+        for kind, counter in weeks[week].items():
+            point[kind] = score_summary(kind, counter)
+            point[f"{kind}_n"] = sum(counter.values())
+        out.append(point)
+    return out
+
+
+def _aspect_answers(
+    session: Session, survey: Survey, definition: SurveyDefinition, locale: str
+) -> list[dict[str, Any]]:
+    """Aspect questions' mean score, and the aspects the analysis found in the open answers."""
+    names = aspect_names(locale)
+    resp = SurveyResponse
+    out: dict[str, dict[str, Any]] = {}
+    for aspect, n, mean, low in session.execute(
+        select(
+            resp.aspect,
+            func.count(),
+            func.avg(resp.score),
+            _count_if(resp.score <= 2),
+        )
+        .where(resp.survey == survey.key, resp.invitation_id.is_not(None), resp.kind == "aspect")
+        .group_by(resp.aspect)
+    ):
+        out[aspect] = {
+            "aspect": aspect,
+            "name": names.get(aspect, aspect),
+            "asked": int(n),
+            "mean": float(mean or 0),
+            "low": int(low or 0),
+            "mentions": 0,
+            "negative": 0,
+            "positive": 0,
+        }
+    item, asp = FeedbackItem, FeedbackAspect
+    query = (
+        select(asp.aspect, asp.sentiment, func.count())
+        .join(item, item.id == asp.feedback_id)
+        .join(SurveyInvitation, SurveyInvitation.feedback_id == item.id)
+        .where(SurveyInvitation.survey_id == survey.id)
+        .group_by(asp.aspect, asp.sentiment)
+    )
+    for aspect, sentiment, n in session.execute(query):
+        entry = out.setdefault(
+            aspect,
+            {
+                "aspect": aspect,
+                "name": names.get(aspect, aspect),
+                "asked": 0,
+                "mean": None,
+                "low": 0,
+                "mentions": 0,
+                "negative": 0,
+                "positive": 0,
+            },
+        )
+        entry["mentions"] += int(n)
+        if sentiment in ("negative", "positive"):
+            entry[sentiment] += int(n)
+    return sorted(out.values(), key=lambda e: (-(e["mentions"] + e["asked"]), e["aspect"]))
+
+
+def _open_answers(session: Session, survey: Survey, locale: str, limit: int) -> list[dict[str, Any]]:
+    names = aspect_names(locale)
+    inv, item = SurveyInvitation, FeedbackItem
+    rows = session.execute(
+        select(item.id, item.text, item.sentiment, item.rating, item.occurred_at, inv.recovery_case_id)
+        .join(inv, inv.feedback_id == item.id)
+        .where(inv.survey_id == survey.id)
+        .order_by(item.occurred_at.desc(), item.id.desc())
+        .limit(limit)
+    ).all()
+    ids = [row.id for row in rows]
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if ids:
+        for fid, aspect, sentiment in session.execute(
+            select(FeedbackAspect.feedback_id, FeedbackAspect.aspect, FeedbackAspect.sentiment).where(
+                FeedbackAspect.feedback_id.in_(ids)
+            )
+        ):
+            found[fid].append({"aspect": aspect, "name": names.get(aspect, aspect), "sentiment": sentiment})
+    return [
+        {
+            "feedback_id": row.id,
+            "text": row.text,
+            "sentiment": row.sentiment,
+            "rating": row.rating,
+            "at": row.occurred_at,
+            "case_id": row.recovery_case_id,
+            "aspects": found.get(row.id, []),
+        }
+        for row in rows
+    ]
+
+
+def response_rates(*, db_session: Session, survey: Survey) -> dict[str, list[dict[str, Any]]]:
+    """Invited, answered and the rate by channel, trigger and customer tier."""
+    inv = SurveyInvitation
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, column in (("channel", inv.channel), ("trigger", inv.trigger), ("tier", inv.tier)):
+        rows = db_session.execute(
+            select(
+                column,
+                func.count(),
+                _count_if(inv.status == "answered"),
+            )
+            .where(inv.survey_id == survey.id, inv.status != "skipped")
+            .group_by(column)
+        )
+        out[name] = sorted(
+            (
+                {
+                    "value": value or "—",
+                    "invited": int(n),
+                    "answered": int(a or 0),
+                    "rate": _rate(int(a or 0), int(n)),
+                }
+                for value, n, a in rows
+            ),
+            key=lambda r: -r["invited"],
+        )
+    return out
+
+
+#: A group's share among respondents this far from its share among the asked is a warning.
+BIAS_GAP = 0.10
+#: Fewer answers than this say too little to warn about.
+BIAS_MIN_ANSWERS = 20
+
+
+def nonresponse_bias(*, db_session: Session, survey: Survey) -> list[dict[str, Any]]:
+    """Where respondents differ from those asked: by tier, and by whether their order went wrong.
+
+    Each entry names the group, its share among the asked and among respondents; only gaps of at
+    least ``BIAS_GAP`` with ``BIAS_MIN_ANSWERS`` answers are reported (e.g. only happy customers answer).
+    """
+    inv = SurveyInvitation
+    rows = db_session.execute(
+        select(
+            inv.tier, inv.status, Order.delivered_at, Order.promised_delivery_at, Order.damaged, Order.lost
+        )
+        .outerjoin(Order, Order.id == inv.order_id)
+        .where(inv.survey_id == survey.id, inv.status != "skipped", inv.customer_id.is_not(None))
+    ).all()
+    answered = [r for r in rows if r.status == "answered"]
+    if len(answered) < BIAS_MIN_ANSWERS:
+        return []
+    warnings: list[dict[str, Any]] = []
+
+    def compare(dimension: str, label_of: Any) -> None:
+        asked = Counter(label_of(r) for r in rows)
+        said = Counter(label_of(r) for r in answered)
+        for group, n in asked.items():
+            if group is None:
+                continue
+            share_asked = n / len(rows)
+            share_answered = said.get(group, 0) / len(answered)
+            if abs(share_answered - share_asked) >= BIAS_GAP:
+                warnings.append(
+                    {
+                        "dimension": dimension,
+                        "group": group,
+                        "share_asked": share_asked,
+                        "share_answered": share_answered,
+                    }
+                )
+
+    compare("tier", lambda r: r.tier)
+
+    def order_went_wrong(r: Any) -> str | None:
+        if r.delivered_at is None and not (r.damaged or r.lost):
+            return None
+        late = (
+            r.promised_delivery_at is not None
+            and r.delivered_at is not None
+            and r.delivered_at > r.promised_delivery_at
+        )
+        return "problem_order" if (late or r.damaged or r.lost) else "smooth_order"
+
+    compare("order", order_went_wrong)
+    return warnings
+
+
+def list_invitations(*, db_session: Session, survey: Survey, limit: int = 100) -> list[SurveyInvitation]:
+    """The latest invitations of a survey."""
+    return list(
+        db_session.scalars(
+            select(SurveyInvitation)
+            .where(SurveyInvitation.survey_id == survey.id)
+            .order_by(SurveyInvitation.sent_at.desc(), SurveyInvitation.id.desc())
+            .limit(limit)
+        )
+    )

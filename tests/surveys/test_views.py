@@ -1,0 +1,49 @@
+"""The surveys API: list with figures, PUT a definition (422 with lines), invite, results, validate."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from cxloop.customers.models import Customer
+from cxloop.db import get_engine
+from tests.web.helpers import login
+
+
+def test_surveys_api(app_client: TestClient, sqlite_url: str) -> None:
+    assert app_client.get("/api/v1/surveys").status_code == 401
+    login(app_client, "admin", "admin-demo")
+    csrf = {
+        "x-csrf-token": app_client.get("/profile").text.split('name="csrf_token" value="')[1].split('"')[0]
+    }
+    surveys = app_client.get("/api/v1/surveys").json()
+    assert {s["key"] for s in surveys} >= {"after_delivery", "case_closed", "after_chat", "relationship_nps"}
+    bad = app_client.put(
+        "/api/v1/surveys/pulse", content="key: pulse\nname: {zh: a, en: b}\nquestions: []\n", headers=csrf
+    )
+    assert bad.status_code == 422 and bad.json()["detail"][0]["line"] == 3
+    good = app_client.put(
+        "/api/v1/surveys/pulse",
+        content='key: pulse\nname: {zh: a, en: b}\nquestions:\n  - {id: nps, kind: nps, text: {zh: 推荐吗, en: "Recommend?"}}\n',
+        headers=csrf,
+    )
+    assert good.json() == {"key": "pulse", "version": 1, "outcome": "created"}
+    with Session(get_engine(sqlite_url)) as session:
+        customer = Customer(external_id="c1", email="a@example.com", tier="new")
+        session.add(customer)
+        session.commit()
+        customer_id = customer.id
+    invited = app_client.post(
+        "/api/v1/surveys/pulse/invitations", json={"customer_id": customer_id}, headers=csrf
+    ).json()
+    assert invited["sent"] is True and "/s/" in invited["link"]
+    again = app_client.post(
+        "/api/v1/surveys/pulse/invitations", json={"customer_id": customer_id}, headers=csrf
+    ).json()
+    assert (again["sent"], again["reason"]) == (False, "fatigue")
+    path = "/s/" + invited["link"].rsplit("/s/", 1)[1]
+    assert app_client.post(path, data={"nps": "10"}).status_code == 200
+    results = app_client.get("/api/v1/surveys/pulse/results").json()
+    assert results["distribution"]["nps"]["10"] == 1 and results["answered"] == 1
+    checked = app_client.post("/api/v1/surveys/pulse/validate", json={"nps": 11}, headers=csrf).json()
+    assert checked["valid"] is False and checked["errors"]["nps"]["error"] == "out_of_range"
