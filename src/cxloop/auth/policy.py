@@ -86,6 +86,9 @@ GRANTS: dict[str, dict[str, dict[str, Reach]]] = {
     # Messages to customers (cxloop.messaging): their contact details and texts, and sending.
     "messages": {"read": _MANAGERS, "write": _MANAGERS},
     "audit": {"read": _MANAGERS},
+    # Journeys (automated customer care) and surveys: analysts read, managers change and send.
+    "journeys": {"read": {"admin": "all", "cx_manager": "all", "analyst": "all"}, "write": _MANAGERS},
+    "surveys": {"read": {"admin": "all", "cx_manager": "all", "analyst": "all"}, "write": _MANAGERS},
 }
 
 

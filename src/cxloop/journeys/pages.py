@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from cxloop.auth.deps import PageUser, require_roles
+from cxloop.auth.deps import PageUser
+from cxloop.auth.policy import allow, roles_allowed
 from cxloop.deps import SessionDep
 from cxloop.journeys import service
 from cxloop.messaging.templates import registry
@@ -20,12 +21,12 @@ register_template_dir(Path(__file__).parent / "templates")
 register_nav(
     "journeys",
     "/journeys",
-    roles=("admin", "cx_manager", "analyst"),
+    roles=roles_allowed("journeys", "read"),
     label={"zh": "客户旅程", "en": "Journeys"},
     order=39,
 )
-Reader = Depends(require_roles("admin", "cx_manager", "analyst"))
-Manager = Depends(require_roles("admin", "cx_manager"))
+Reader = allow("journeys", "read")
+Manager = allow("journeys", "write")
 
 
 @router.get("/journeys", response_class=HTMLResponse, dependencies=[Reader])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, HTTPException, status
 
-from cxloop.auth.deps import require_roles
+from cxloop.auth.policy import allow
 from cxloop.config import business_now as now
 from cxloop.config import get_settings
 from cxloop.customers.service import get_by_external_id
@@ -19,8 +19,9 @@ from cxloop.messaging.yamlspan import ConfigFileError
 
 router = APIRouter(prefix="/journeys", tags=["journeys"])
 #: Reading journeys and their figures: the CX team and analysts; changing them: the CX managers.
-Reader = Depends(require_roles("admin", "cx_manager", "analyst"))
-Manager = Depends(require_roles("admin", "cx_manager"))
+# What each caller may do is the policy's answer (cxloop.auth.policy, resource "journeys").
+Reader = allow("journeys", "read")
+Manager = allow("journeys", "write")
 
 
 def _out(journey: Journey, figures: dict[str, dict[str, int]]) -> JourneyOut:

@@ -76,7 +76,11 @@ def get_indicators(user: DepartmentReader, department: DeptQ = None) -> list[s.I
 
 @router.get("/metrics/values", response_model=s.IndicatorTable)
 def get_values(
-    db_session: SessionDep, month: MonthQ = None, department: DeptQ = None, lang: LangQ = "zh"
+    _user: DepartmentReader,
+    db_session: SessionDep,
+    month: MonthQ = None,
+    department: DeptQ = None,
+    lang: LangQ = "zh",
 ) -> s.IndicatorTable:
     """Every indicator of the registry for one month (the registry page's numbers)."""
     return _call(

@@ -9,12 +9,12 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from cxloop.auth.deps import PageUser, require_roles
 from cxloop.auth.models import User
+from cxloop.auth.policy import allow, public, roles_allowed
 from cxloop.db import session_factory
 from cxloop.deps import SessionDep
 from cxloop.i18n import normalize_locale, translate
@@ -36,16 +36,14 @@ register_template_dir(Path(__file__).parent / "templates")
 register_nav(
     "surveys",
     "/surveys",
-    roles=("admin", "cx_manager", "analyst"),
+    roles=roles_allowed("surveys", "read"),
     label={"zh": "问卷", "en": "Surveys"},
     order=35,
 )
 
-#: Who may see survey results, and who may change surveys.
-READERS = ("admin", "cx_manager", "analyst")
-EDITORS = ("admin", "cx_manager")
-Reader = Depends(require_roles(*READERS))
-Editor = Depends(require_roles(*EDITORS))
+#: Who may see survey results, and who may change surveys: the policy's "surveys" resource.
+Reader = allow("surveys", "read")
+Editor = allow("surveys", "write")
 
 #: HTTP status of each reason a link cannot be answered.
 LINK_STATUS = {"forged": 404, "expired": 410, "answered": 409, "inactive": 410, "rate_limited": 429}
@@ -202,7 +200,7 @@ async def _in_db_thread(work: Callable[[Session], T]) -> T:
     return await anyio.to_thread.run_sync(run, limiter=_db_limiter)
 
 
-@router.get("/s/{token}", response_class=HTMLResponse)
+@router.get("/s/{token}", response_class=HTMLResponse, dependencies=[public()])
 async def public_page(request: Request, token: str) -> HTMLResponse:
     """The survey a customer opens from their link (no login)."""
     try:
@@ -221,7 +219,7 @@ async def public_page(request: Request, token: str) -> HTMLResponse:
     return render_public(request, "surveys/public.html", context)
 
 
-@router.post("/s/{token}", response_class=HTMLResponse)
+@router.post("/s/{token}", response_class=HTMLResponse, dependencies=[public()])
 async def public_submit(request: Request, token: str) -> HTMLResponse:
     """A submitted answer (a plain form post: works without JavaScript)."""
     try:
@@ -262,7 +260,7 @@ async def public_submit(request: Request, token: str) -> HTMLResponse:
     )
 
 
-@router.post("/s/{token}/progress")
+@router.post("/s/{token}/progress", dependencies=[public()])
 async def public_progress(request: Request, token: str) -> JSONResponse:
     """Answers saved while the customer is answering (survey.js sends them as JSON)."""
     try:
@@ -462,10 +460,8 @@ def save_survey(
 
 
 @router.post("/surveys/preview", response_class=HTMLResponse)
-def preview_survey(request: Request, user: PageUser, definition: str = Form("")) -> HTMLResponse:
+def preview_survey(request: Request, user: User = Editor, definition: str = Form("")) -> HTMLResponse:
     """The public page of the YAML being edited (htmx swaps it into the editor as the user types)."""
-    if user.role not in EDITORS:
-        raise HTTPException(403)
     locale = get_locale(request)
     try:
         parsed = service.parse_definitions(definition, source="editor")

@@ -6,19 +6,20 @@ import dataclasses
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from cxloop.auth.deps import require_roles
 from cxloop.auth.models import User
+from cxloop.auth.policy import allow
 from cxloop.deps import SessionDep
 from cxloop.loop.settings import now as clock_now
 from cxloop.surveys import service
 from cxloop.surveys.schemas import InviteOut, InviteRequest, SurveyOut
 
 router = APIRouter(prefix="/surveys", tags=["surveys"])
-Reader = Depends(require_roles("admin", "cx_manager", "analyst"))
-Editor = Depends(require_roles("admin", "cx_manager"))
+# What each caller may do is the policy's answer (cxloop.auth.policy, resource "surveys").
+Reader = allow("surveys", "read")
+Editor = allow("surveys", "write")
 
 
 def _plain(value: Any) -> Any:
