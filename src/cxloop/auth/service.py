@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -30,8 +31,14 @@ DEMO_USERS: tuple[tuple[str, str, str, str | None], ...] = (
 )
 
 _hasher = PasswordHasher()
-# Verified when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verified when the username is unknown, so a wrong name costs as long as a wrong password.
+    # Hashed on first use, not at import: argon2 is deliberately slow and every `cxloop` command
+    # imports this module (issue 10).
+    return _hasher.hash("not-a-real-password")
 
 
 class AuthError(ValueError):
@@ -190,7 +197,7 @@ def authenticate(*, db_session: Session, username: str, password: str) -> User |
     """The active user whose password matches, or None; records the login time."""
     user = get_user(db_session=db_session, username=username.strip())
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         return None
     if not verify_password(user.password_hash, password) or not user.active:
         return None

@@ -13,8 +13,6 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
-import holidays
-
 from cxloop.loop.settings import loop_settings
 
 #: A working day never needs more than this many days to find the next one (9-day Spring Festival).
@@ -37,6 +35,8 @@ class BusinessCalendar:
     extra_workdays: frozenset[date] = frozenset()
 
     def __post_init__(self) -> None:
+        import holidays  # its country tables are slow to import; only working-time maths needs them
+
         self._holidays: Any = holidays.country_holidays(self.country) if self.country else None
 
     @classmethod
