@@ -64,11 +64,12 @@ def main(
     ] = None,
 ) -> None:
     """cxloop: hear every customer, find the few causes that matter, close the loop."""
-    if data_dir is not None:
-        from cxloop.config import get_settings
+    from cxloop.config import get_settings
 
+    if data_dir is not None:
         os.environ["CXLOOP_DATA_DIR"] = str(data_dir)
-        get_settings.cache_clear()
+    # Settings are read when a command starts (the environment it was given), not when first cached.
+    get_settings.cache_clear()
     if ctx.invoked_subcommand not in NO_DATABASE_COMMANDS and not ctx.resilient_parsing:
         from cxloop.migrate import upgrade
 

@@ -6,13 +6,14 @@ import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cxloop import clock
 from cxloop.auth.models import ROLES, ApiToken, User
 from cxloop.org.models import Department
 from cxloop.vocab import DEPARTMENTS, LANGUAGES
@@ -203,7 +204,7 @@ def authenticate(*, db_session: Session, username: str, password: str) -> User |
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)  # argon2 parameters were raised since it was stored
-    user.last_login_at = datetime.now().replace(microsecond=0)
+    user.last_login_at = clock.now()
     db_session.commit()
     return user
 
@@ -274,7 +275,7 @@ def user_for_token(*, db_session: Session, secret: str) -> User | None:
     user = db_session.get(User, token.user_id)
     if user is None or not user.active:
         return None
-    now = datetime.now().replace(microsecond=0)
+    now = clock.now()
     # Writing on every call would turn each API read into a write; a few minutes' precision is enough.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         token.last_used_at = now

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from cxloop import clock
 from cxloop.config import get_settings
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 
@@ -120,7 +121,7 @@ def analyse_pending(
 
 def _store(db_session: Session, analyzer: Analyzer, key: str, rows: Sequence[Any]) -> int:
     results = analyzer.analyze([row.text for row in rows])
-    now = datetime.now(get_settings().tz).replace(tzinfo=None, microsecond=0)
+    now = clock.now()
     item_updates = []
     aspect_rows = []
     for row, result in zip(rows, results, strict=True):

@@ -10,7 +10,6 @@ and to ``import_rejects``.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from sqlalchemy import Connection, Table, bindparam, case, func, insert, null, s
 from sqlalchemy.orm import Session
 
 import cxloop.models  # noqa: F401  (registers every table on Base.metadata)
-from cxloop import vocab
+from cxloop import clock, vocab
 from cxloop.config import get_settings
 from cxloop.db import Base
 from cxloop.imports import parse
@@ -201,12 +200,11 @@ class ImportSummary:
 
 def current_locale() -> str:
     """The language for messages: CXLOOP_LOCALE, else the default_locale setting (zh)."""
-    value = os.environ.get("CXLOOP_LOCALE", "").strip().lower()[:2]
-    return value if value in vocab.LANGUAGES else get_settings().default_locale
+    return get_settings().message_locale
 
 
 def _now() -> datetime:
-    return datetime.now(get_settings().tz).replace(tzinfo=None)
+    return clock.now(microseconds=True)
 
 
 # ------------------------------------------------------------------------------------------ errors

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cxloop.clock import now
 from cxloop.loop import stats
 from cxloop.loop.indicators import Cell, IndicatorInfo, IndicatorSource
 from cxloop.loop.models import Alert, AlertRule
-from cxloop.loop.settings import now
 from cxloop.metrics.periods import Period
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,6 @@ from cxloop.loop import notify as notify_service
 from cxloop.loop import rules as rule_service
 from cxloop.loop import tasks as task_service
 from cxloop.loop.models import CASE_STEPS, RESOLUTIONS, TASK_STATUSES, Alert, AlertRule
-from cxloop.loop.settings import loop_settings
 from cxloop.org.models import Person
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web.templating import register_nav, register_template_dir, render
@@ -266,7 +265,7 @@ def case_page(request: Request, case_id: int, user: PageUser, db_session: Sessio
             "people": _people(db_session),
             "steps": case_service.steps(db_session=db_session, case_id=case_id),
             "step_names": case_service.STEP_NAMES,
-            "promises": loop_settings().get("promises") or {},
+            "promises": case_service.promise_options(),
             "resolutions": RESOLUTIONS,
             "aspects": aspects(),
             "locale_hint": locale,

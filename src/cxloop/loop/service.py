@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cxloop.clock import now
 from cxloop.feedback.models import FeedbackItem
 from cxloop.loop import cases as case_service
 from cxloop.loop import tasks as task_service
@@ -25,7 +26,6 @@ from cxloop.loop.indicators import IndicatorInfo, IndicatorSource, RollupSource
 from cxloop.loop.models import AlertRule, Task
 from cxloop.loop.notify import DeliveryReport, deliver_pending, notify
 from cxloop.loop.rules import ensure_default_rules
-from cxloop.loop.settings import now
 from cxloop.metrics.periods import Period
 
 log = logging.getLogger(__name__)

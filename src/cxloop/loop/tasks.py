@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from cxloop.clock import now
+from cxloop.config import get_settings
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.i18n import both_locales
 from cxloop.loop import audit
@@ -16,7 +18,6 @@ from cxloop.loop.evaluate import AlertChange, evaluate_period, parse_scope
 from cxloop.loop.indicators import IndicatorInfo, IndicatorSource
 from cxloop.loop.models import SEVERITIES, TASK_STATUSES, Alert, AlertRule, Task, TaskComment
 from cxloop.loop.notify import notify
-from cxloop.loop.settings import loop_settings, now
 from cxloop.metrics.periods import Period
 from cxloop.org.models import Department, Person
 from cxloop.vocab import DEPARTMENTS
@@ -88,9 +89,9 @@ def department_head(*, db_session: Session, department: str) -> Person | None:
 
 def due_date(*, severity: str, start: datetime | None = None) -> datetime:
     """The due date of a task of ``severity``: business days from the settings, on the task calendar."""
-    config = loop_settings()
-    days = int((config.get("task_due_business_days") or {}).get(severity, 7))
-    return get_calendar(config.get("task_calendar", "default")).add_business_days(start or now(), days)
+    config = get_settings().loop
+    days = config.task_due_business_days.get(severity, 7)
+    return get_calendar(config.task_calendar).add_business_days(start or now(), days)
 
 
 def create_task(
@@ -231,7 +232,7 @@ def build_evidence(
     }
     kind, key = parse_scope(alert.scope_key)
     if source is not None and info is not None and rule.indicator:
-        count = int(loop_settings()["evaluation"].get("evidence_periods", 12))
+        count = get_settings().loop.evaluation.evidence_periods
         first = period.previous(count - 1)
         cells = source.cells(
             indicator=rule.indicator, start=first.start, end=period.end, scope_kind=kind, scope_key=key
@@ -253,7 +254,7 @@ def build_evidence(
         rows = db_session.execute(
             select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.occurred_at, FeedbackItem.channel)
             .where(FeedbackItem.id.in_(ids))
-            .limit(int(loop_settings()["evaluation"].get("sample_complaints", 5)))
+            .limit(get_settings().loop.evaluation.sample_complaints)
         )
         evidence["complaints"] = [
             {
@@ -291,7 +292,7 @@ def sample_complaints(
     from cxloop.logistics.models import Carrier, Warehouse
     from cxloop.orders.models import Order
 
-    limit = limit or int(loop_settings()["evaluation"].get("sample_complaints", 5))
+    limit = limit or get_settings().loop.evaluation.sample_complaints
     query = select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.occurred_at, FeedbackItem.channel).where(
         FeedbackItem.sentiment == "negative",
         FeedbackItem.occurred_at >= datetime.combine(start, datetime.min.time()),

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from cxloop import clock
 from cxloop.catalog.models import Brand, Product, Supplier
 from cxloop.customers.models import Customer
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
@@ -330,7 +331,7 @@ def _month(db_session: Session, month: str | None) -> Period:
         return Period.month(month)
     latest = latest_month(db_session=db_session)
     if latest is None:
-        return Period.month(date.today())
+        return Period.month(clock.today())
     return Period.month(latest)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query
 
+from cxloop import clock
 from cxloop.deps import SessionDep
 from cxloop.metrics import schemas as s
 from cxloop.metrics import service
@@ -53,7 +54,7 @@ def get_indicator_value(
             indicator=code,
             period=Period.parse(period)
             if period
-            else Period.month(service.latest_month(db_session=db_session) or date.today()),
+            else Period.month(service.latest_month(db_session=db_session) or clock.today()),
             scope=Scope.parse(scope),
             lang=lang,
         )
@@ -92,7 +93,7 @@ def get_breakdown(
             indicator=code,
             period=Period.parse(period)
             if period
-            else Period.month(service.latest_month(db_session=db_session) or date.today()),
+            else Period.month(service.latest_month(db_session=db_session) or clock.today()),
             by=by,
             lang=lang,
         )
