@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 import cxloop.models  # noqa: F401  (registers every table on Base.metadata)
 from cxloop import clock, vocab
-from cxloop.config import get_settings
+from cxloop.config import Settings, get_settings
 from cxloop.db import Base
 from cxloop.imports import parse
 from cxloop.imports.kinds import (
@@ -200,7 +200,9 @@ class ImportSummary:
 
 def current_locale() -> str:
     """The language for messages: CXLOOP_LOCALE, else the default_locale setting (zh)."""
-    return get_settings().message_locale
+    # Read afresh, not from the cached settings: one process may run several commands, each with
+    # its own CXLOOP_LOCALE (the CLI tests do).
+    return Settings().message_locale
 
 
 def _now() -> datetime:
