@@ -23,6 +23,7 @@ from cxloop.loop import pages as loop_pages
 from cxloop.loop import views as loop_views
 from cxloop.metrics import views as metrics_views
 from cxloop.orders import views as orders_views
+from cxloop.taxonomy import check_taxonomy
 from cxloop.web import pages as web_pages
 from cxloop.web import setup as web_setup
 
@@ -76,6 +77,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(*, migrate_on_start: bool = True) -> FastAPI:
     """Build the application: API routers, pages, static files and OpenAPI docs."""
     settings = get_settings()
+    check_taxonomy()  # a broken CXLOOP_TAXONOMY file is an error at start that names its line
     app = FastAPI(
         title="cxloop",
         version=__version__,

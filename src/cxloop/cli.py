@@ -72,6 +72,14 @@ def main(
     get_settings.cache_clear()
     if ctx.invoked_subcommand not in NO_DATABASE_COMMANDS and not ctx.resilient_parsing:
         from cxloop.migrate import upgrade
+        from cxloop.taxonomy import check_taxonomy
+        from cxloop.text.taxonomy import TaxonomyError
+
+        try:
+            check_taxonomy()  # a broken CXLOOP_TAXONOMY file stops here, naming its line
+        except TaxonomyError as exc:
+            console.print(f"[red]taxonomy 分类体系: {exc}[/red]")
+            raise typer.Exit(2) from exc
 
         # The first command run against a new data folder creates its schema; later ones migrate it.
         upgrade()

@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
@@ -17,7 +16,7 @@ from cxloop.config import get_settings
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 
 if TYPE_CHECKING:
-    from cxloop.text import Analyzer, Taxonomy
+    from cxloop.text import Analyzer
 
 
 @dataclass(frozen=True)
@@ -35,22 +34,17 @@ class AnalysisRun:
 @lru_cache(maxsize=4)
 def _analyzer_for(taxonomy_path: str | None) -> Analyzer:
     # Loading the model and compiling the taxonomy takes most of a second: do it once per process.
-    from cxloop.text import Analyzer, default_taxonomy, load_taxonomy
+    from cxloop.taxonomy import active_taxonomy
+    from cxloop.text import Analyzer
 
-    taxonomy = load_taxonomy(Path(taxonomy_path)) if taxonomy_path else default_taxonomy()
-    return Analyzer(taxonomy=taxonomy)
+    return Analyzer(taxonomy=active_taxonomy())
 
 
 def get_analyzer() -> Analyzer:
     """The process-wide analyser for the configured taxonomy."""
     path = get_settings().taxonomy
+    # Keyed by the path so a settings change builds the analyser of the newly active taxonomy.
     return _analyzer_for(str(path) if path else None)
-
-
-def get_taxonomy() -> Taxonomy:
-    """The taxonomy feedback is analysed against."""
-    taxonomy: Taxonomy = get_analyzer().taxonomy
-    return taxonomy
 
 
 def analysis_key(analyzer: Analyzer | None = None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cxloop.metrics.taxonomy import aspects
+from cxloop.metrics.taxonomy import AspectInfo, aspects
 from cxloop.vocab import ORDER_STAGE_OWNERS, ORDER_STAGES
 
 # Which scope kinds each data source can be cut by (see rollup.py for how each key is found).
@@ -437,15 +437,16 @@ def _build() -> dict[str, Indicator]:
     return {i.code: i for i in items}
 
 
-_REGISTRY: dict[str, Indicator] | None = None
+_REGISTRY: tuple[dict[str, AspectInfo], dict[str, Indicator]] | None = None
 
 
 def registry() -> dict[str, Indicator]:
-    """Every indicator by code (built once; aspect indicators follow the taxonomy)."""
+    """Every indicator by code (rebuilt when the active taxonomy changes: aspect indicators follow it)."""
     global _REGISTRY
-    if _REGISTRY is None:
-        _REGISTRY = _build()
-    return _REGISTRY
+    current = aspects()
+    if _REGISTRY is None or _REGISTRY[0] is not current:
+        _REGISTRY = (current, _build())
+    return _REGISTRY[1]
 
 
 def get_indicator(code: str) -> Indicator:
