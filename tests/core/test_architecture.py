@@ -35,13 +35,7 @@ SHAPE_EXCEPTIONS: dict[str, str] = {
 }
 
 #: Handler modules that still issue SQL themselves, with the reason. Remove entries as fixed.
-SQL_EXCEPTIONS: dict[str, str] = {
-    "demo/cli.py": "counts existing rows before building the demo; moving into demo service",
-    "imports/views.py": "import-run queries; engineer input is moving them into imports/service",
-    "loop/cli.py": "'list alerts' query; one service function replaces the three copies (item 3)",
-    "loop/views.py": "'list alerts' query; one service function replaces the three copies (item 3)",
-    "loop/pages.py": "'list alerts' and people queries; moving into loop services (item 3)",
-}
+SQL_EXCEPTIONS: dict[str, str] = {}
 
 SQL_FUNCTIONS = frozenset({"select", "insert", "update", "delete", "text"})
 SQL_METHODS = frozenset({"execute", "query", "scalars", "scalar", "scalar_one", "exec_driver_sql"})

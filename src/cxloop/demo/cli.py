@@ -25,15 +25,14 @@ def _use_data_dir(data_dir: Path | None) -> Path:
 
 
 def _database_has_orders() -> bool:
-    from sqlalchemy import func, select
     from sqlalchemy.exc import SQLAlchemyError
 
     from cxloop.db import session_scope
-    from cxloop.orders.models import Order
+    from cxloop.orders.service import has_orders
 
     try:
         with session_scope() as session:
-            return bool(session.scalar(select(func.count()).select_from(Order)))
+            return has_orders(db_session=session)
     except SQLAlchemyError:
         return False  # no database or no schema yet
 

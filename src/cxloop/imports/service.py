@@ -1239,3 +1239,25 @@ def _finish(db_session: Session, run: ImportRun, summary: ImportSummary, started
     db_session.commit()
     summary.elapsed_s = time.perf_counter() - started
     return summary
+
+
+# ------------------------------------------------------------------------------------- import runs
+
+
+def list_runs(*, db_session: Session, limit: int = 50, kind: str | None = None) -> list[ImportRun]:
+    """The latest import runs, newest first (only of ``kind`` when given)."""
+    query = select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)
+    if kind:
+        query = query.where(ImportRun.kind == kind)
+    return list(db_session.scalars(query))
+
+
+def run_errors(*, db_session: Session, run_id: int, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` row errors of import run ``run_id``, in file order."""
+    errors: list[dict[str, Any]] = []
+    query = select(ImportReject.errors).where(ImportReject.run_id == run_id).order_by(ImportReject.row_number)
+    for (row_errors,) in db_session.execute(query):
+        errors.extend(row_errors)
+        if len(errors) >= limit:
+            break
+    return errors[:limit]

@@ -14,14 +14,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Form, HTTPException, Query, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from cxloop.config import get_settings
 from cxloop.deps import SessionDep
 from cxloop.imports.flows import MAPPING_NAME, OPTIONS_NAME
 from cxloop.imports.kinds import KINDS
-from cxloop.imports.models import ImportReject, ImportRun
+from cxloop.imports.models import ImportRun
 from cxloop.imports.readers import ImportRefused
 from cxloop.imports.schemas import (
     CustomerEventIn,
@@ -30,7 +29,8 @@ from cxloop.imports.schemas import (
     ImportSummaryOut,
     OrderEventIn,
 )
-from cxloop.imports.service import ImportSummary, import_rows, load_mapping
+from cxloop.imports.service import ImportSummary, import_rows, load_mapping, run_errors
+from cxloop.imports.service import list_runs as list_import_runs
 from cxloop.pipeline import follow_up_import
 
 router = APIRouter(tags=["imports"])
@@ -118,13 +118,7 @@ def _run_summary(session: SessionDep, run_id: int) -> Any:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no import run {run_id}")
     if run.status == "failed":
         raise HTTPException(422, detail={"run_id": run.id, "message": run.error or "failed"})
-    errors: list[dict[str, Any]] = []
-    for (row_errors,) in session.execute(
-        select(ImportReject.errors).where(ImportReject.run_id == run_id).order_by(ImportReject.row_number)
-    ):
-        errors.extend(row_errors)
-        if len(errors) >= _MAX_ERRORS:
-            break
+    errors = run_errors(db_session=session, run_id=run_id, limit=_MAX_ERRORS)
     return {
         "run_id": run.id,
         "kind": run.kind,
@@ -134,7 +128,7 @@ def _run_summary(session: SessionDep, run_id: int) -> Any:
         "inserted": run.inserted,
         "updated": run.updated,
         "rejected": run.rejected,
-        "errors": errors[:_MAX_ERRORS],
+        "errors": errors,
         "rejects_url": _rejects_url(run.id, run.rejects_path),
         "elapsed_s": (run.finished_at - run.started_at).total_seconds()
         if run.finished_at and run.started_at
@@ -149,10 +143,7 @@ def list_runs(
     kind: str | None = None,
 ) -> Any:
     """The latest import runs, newest first."""
-    query = select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)
-    if kind:
-        query = query.where(ImportRun.kind == kind)
-    runs = session.scalars(query).all()
+    runs = list_import_runs(db_session=session, limit=limit, kind=kind)
     out = []
     for run in runs:
         item = ImportRunOut.model_validate(run)

@@ -130,14 +130,9 @@ def alerts_command(
     status: Annotated[str | None, typer.Option(help="open or resolved.")] = "open", fmt: Format = "table"
 ) -> None:
     """List alerts. 预警列表。"""
-    from sqlalchemy import select
-
-    from cxloop.loop.models import Alert
+    from cxloop.loop.evaluate import list_alerts
 
     with _session() as session:
-        query = select(Alert).order_by(Alert.id.desc())
-        if status:
-            query = query.where(Alert.status == status)
         rows = [
             {
                 "id": a.id,
@@ -151,7 +146,7 @@ def alerts_command(
                 "task_id": a.task_id,
                 "message": a.message,
             }
-            for a in session.scalars(query.limit(500))
+            for a in list_alerts(db_session=session, status=status)
         ]
     _emit(rows, fmt, ["id", "scope", "status", "department", "task_id", "message"])
 

@@ -464,3 +464,13 @@ def owner_department(*, rule: AlertRule, info: IndicatorInfo | None, scope_key: 
     if info is not None:
         return info.owner
     return "customer_service"
+
+
+def list_alerts(*, db_session: Session, status: str | None = None, limit: int | None = 500) -> list[Alert]:
+    """Alerts, newest first; ``status`` open or resolved (None: both); ``limit`` None: all of them."""
+    query = select(Alert).order_by(Alert.id.desc())
+    if status:
+        query = query.where(Alert.status == status)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db_session.scalars(query))

@@ -8,7 +8,6 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 
 from cxloop.auth.deps import PageUser, require_department_access, require_roles, user_department_code
 from cxloop.auth.models import User
@@ -18,8 +17,8 @@ from cxloop.loop import cases as case_service
 from cxloop.loop import notify as notify_service
 from cxloop.loop import rules as rule_service
 from cxloop.loop import tasks as task_service
-from cxloop.loop.models import CASE_STEPS, RESOLUTIONS, TASK_STATUSES, Alert, AlertRule
-from cxloop.org.models import Person
+from cxloop.loop.evaluate import list_alerts
+from cxloop.loop.models import CASE_STEPS, RESOLUTIONS, TASK_STATUSES
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web.templating import register_nav, register_template_dir, render
 
@@ -98,7 +97,7 @@ Manager = Depends(require_roles("admin", "cx_manager"))
 
 
 def _people(db_session: Any) -> dict[int, str]:
-    return {p.id: p.name for p in db_session.scalars(select(Person))}
+    return task_service.people_names(db_session=db_session)
 
 
 def _back(url: str) -> RedirectResponse:
@@ -348,8 +347,8 @@ def case_resolve(
 def alerts_page(request: Request, db_session: SessionDep, user: User = Manager) -> HTMLResponse:
     """Open alerts and the rule editor (YAML per rule)."""
     rules = rule_service.list_rules(db_session=db_session)
-    alerts = list(db_session.scalars(select(Alert).where(Alert.status == "open").order_by(Alert.id.desc())))
-    codes = {r.id: r.code for r in db_session.scalars(select(AlertRule))}
+    alerts = list_alerts(db_session=db_session, status="open", limit=None)
+    codes = {r.id: r.code for r in rules}
     texts = {
         r.code: yaml.safe_dump(
             {

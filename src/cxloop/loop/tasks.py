@@ -576,3 +576,8 @@ def open_task_exists(*, db_session: Session, rule_id: int, scope_key: str) -> bo
     """Whether an unfinished task exists for the rule and scope."""
     rows = db_session.scalars(select(Task).where(and_(Task.rule_id == rule_id, Task.status != "verified")))
     return any((t.scope or {}).get("key") == scope_key for t in rows)
+
+
+def people_names(*, db_session: Session) -> dict[int, str]:
+    """Every person's name by id (assignee pickers and lists)."""
+    return {p.id: p.name for p in db_session.scalars(select(Person))}

@@ -7,18 +7,18 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from cxloop.auth.deps import CurrentUser, can_see_department, require_roles
 from cxloop.auth.models import User
 from cxloop.deps import SessionDep
 from cxloop.loop import audit as audit_service
 from cxloop.loop import cases as case_service
+from cxloop.loop import evaluate as alert_service
 from cxloop.loop import notify as notify_service
 from cxloop.loop import rules as rule_service
 from cxloop.loop import tasks as task_service
 from cxloop.loop import webhooks as webhook_service
-from cxloop.loop.models import Alert, Case, Task
+from cxloop.loop.models import Case, Task
 
 router = APIRouter(prefix="/loop", tags=["loop"])
 Manager = Depends(require_roles("admin", "cx_manager"))
@@ -139,12 +139,9 @@ def list_alerts(
     db_session: SessionDep, user: CurrentUser, status_: str | None = None
 ) -> list[dict[str, Any]]:
     """Alerts, newest first (``status_``: open or resolved)."""
-    query = select(Alert).order_by(Alert.id.desc()).limit(500)
-    if status_:
-        query = query.where(Alert.status == status_)
     return [
         _row(a, ALERT_FIELDS)
-        for a in db_session.scalars(query)
+        for a in alert_service.list_alerts(db_session=db_session, status=status_)
         if can_see_department(user, a.department or "")
     ]
 
