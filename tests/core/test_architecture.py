@@ -1,4 +1,4 @@
-"""The shape of the code, checked in CI: import layers and no cycles, domain files, no SQL in handlers.
+"""The shape of the code, checked in CI: import layers and no cycles, domain files, no SQL or commit in handlers.
 
 The allow-lists below name today's exceptions, each with the reason and who is removing it; a new
 exception needs an entry here, which a reviewer sees.
@@ -35,10 +35,14 @@ SHAPE_EXCEPTIONS: dict[str, str] = {
 }
 
 #: Handler modules that still issue SQL themselves, with the reason. Remove entries as fixed.
-SQL_EXCEPTIONS: dict[str, str] = {}
+SQL_EXCEPTIONS: dict[str, str] = {
+    "imports/views.py": "adds the queued ImportRun row and commits it; to move into imports/service",
+    "demo/flows.py": "POST_LOAD_STEPS runner commits after each step (a contract other domains add to)",
+}
 
 SQL_FUNCTIONS = frozenset({"select", "insert", "update", "delete", "text"})
-SQL_METHODS = frozenset({"execute", "query", "scalars", "scalar", "scalar_one", "exec_driver_sql"})
+# commit: services own the transaction of the action they complete (docs/development.md).
+SQL_METHODS = frozenset({"execute", "query", "scalars", "scalar", "scalar_one", "exec_driver_sql", "commit"})
 
 
 def _domains() -> list[Path]:

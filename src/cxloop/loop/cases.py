@@ -46,8 +46,13 @@ def create_case(
     assignee_id: int | None = None,
     source: str = "staff",
     opened_at: datetime | None = None,
+    commit: bool = True,
 ) -> Case:
-    """Open a case with its four steps and SLA clocks; idempotent per feedback item."""
+    """Open a case with its four steps and SLA clocks; idempotent per feedback item.
+
+    Commits, like every service action; a service that opens cases as part of its own work passes
+    ``commit=False`` and commits once at its end (see docs/development.md, transactions).
+    """
     if priority not in SEVERITIES:
         raise ValueError(f"priority must be one of {SEVERITIES}")
     if feedback_id is not None and source != "rule":
@@ -100,6 +105,8 @@ def create_case(
         after=audit.snapshot(case),
     )
     _notify_case(db_session=db_session, case=case, event="case_created", ref=f"case:{case.id}:created")
+    if commit:
+        db_session.commit()
     return case
 
 
@@ -202,6 +209,7 @@ def cases_from_feedback(*, db_session: Session, at: datetime | None = None) -> l
                 department=rules.department,
                 source="rule",
                 actor="system",
+                commit=False,
             )
         )
     db_session.commit()

@@ -239,7 +239,6 @@ def case_create(
             priority=priority,
             actor=user.username,
         )
-        db_session.commit()
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     return _back(f"/cases/{case.id}")

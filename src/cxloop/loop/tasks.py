@@ -109,8 +109,13 @@ def create_task(
     alert_id: int | None = None,
     rule: AlertRule | None = None,
     due_at: datetime | None = None,
+    commit: bool = True,
 ) -> Task:
-    """Create a task (assigned by rule when no assignee is given), audit it and notify the assignee."""
+    """Create a task (assigned by rule when no assignee is given), audit it and notify the assignee.
+
+    Commits, like every service action; a service that creates tasks as part of its own work passes
+    ``commit=False`` and commits once at its end (see docs/development.md, transactions).
+    """
     if severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {SEVERITIES}")
     if assignee_id is None:
@@ -143,6 +148,8 @@ def create_task(
         after=audit.snapshot(task),
     )
     _notify_task(db_session=db_session, task=task, event="task_created", ref=f"task:{task.id}:created")
+    if commit:
+        db_session.commit()
     return task
 
 
@@ -207,6 +214,7 @@ def task_for_alert(
         evidence=evidence,
         alert_id=alert.id,
         rule=rule,
+        commit=False,  # part of rule evaluation, which commits once at its end
     )
     alert.task_id = task.id
     return task

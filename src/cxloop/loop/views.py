@@ -224,7 +224,6 @@ def create_task(body: TaskIn, db_session: SessionDep, user: CurrentUser) -> dict
     """Create a task by hand."""
     try:
         task = task_service.create_task(db_session=db_session, actor=user.username, **body.model_dump())
-        db_session.commit()
     except ValueError as exc:
         raise _bad(exc) from None
     return _row(task, TASK_FIELDS)
@@ -375,7 +374,6 @@ def create_case(body: CaseIn, db_session: SessionDep, user: CurrentUser) -> dict
         source="staff",
         **body.model_dump(),
     )
-    db_session.commit()
     return _case_out(db_session, case)
 
 
