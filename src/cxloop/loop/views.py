@@ -19,6 +19,21 @@ from cxloop.loop import rules as rule_service
 from cxloop.loop import tasks as task_service
 from cxloop.loop import webhooks as webhook_service
 from cxloop.loop.models import Case, Task
+from cxloop.loop.schemas import (
+    AlertOut,
+    AuditEntryOut,
+    CaseDetail,
+    CaseOut,
+    CommentOut,
+    InboxMessageOut,
+    LoopRunOut,
+    MarkedOut,
+    RuleOut,
+    RuleSaved,
+    TaskDetail,
+    TaskOut,
+    WebhookOut,
+)
 
 router = APIRouter(prefix="/loop", tags=["loop"])
 Manager = Depends(require_roles("admin", "cx_manager"))
@@ -64,7 +79,7 @@ class RuleIn(BaseModel):
     description: str | None = None
 
 
-@router.get("/rules")
+@router.get("/rules", response_model=list[RuleOut])
 def list_rules(db_session: SessionDep) -> list[dict[str, Any]]:
     """Every alert rule."""
     return [
@@ -73,7 +88,7 @@ def list_rules(db_session: SessionDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/rules/{code}")
+@router.get("/rules/{code}", response_model=RuleOut)
 def get_rule(code: str, db_session: SessionDep) -> dict[str, Any]:
     """One alert rule."""
     try:
@@ -82,7 +97,7 @@ def get_rule(code: str, db_session: SessionDep) -> dict[str, Any]:
         raise _not_found(exc) from None
 
 
-@router.put("/rules/{code}")
+@router.put("/rules/{code}", response_model=RuleSaved)
 def put_rule(code: str, rule: RuleIn, db_session: SessionDep, user: User = Manager) -> dict[str, Any]:
     """Create or replace the rule ``code`` (audited)."""
     try:
@@ -103,7 +118,7 @@ def delete_rule(code: str, db_session: SessionDep, user: User = Manager) -> None
         raise _not_found(exc) from None
 
 
-@router.post("/run")
+@router.post("/run", response_model=LoopRunOut)
 def run_now(db_session: SessionDep, _user: User = Manager) -> dict[str, Any]:
     """Evaluate the rules now."""
     from cxloop.loop.service import evaluate_rules
@@ -134,7 +149,7 @@ ALERT_FIELDS = [
 ]
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=list[AlertOut])
 def list_alerts(
     db_session: SessionDep, user: CurrentUser, status_: str | None = None
 ) -> list[dict[str, Any]]:
@@ -210,7 +225,7 @@ def _task_for(db_session: Any, task_id: int, user: User) -> Task:
     return task
 
 
-@router.get("/tasks")
+@router.get("/tasks", response_model=list[TaskOut])
 def list_tasks(
     db_session: SessionDep, user: CurrentUser, department: str | None = None, status_: str | None = None
 ) -> list[dict[str, Any]]:
@@ -219,7 +234,7 @@ def list_tasks(
     return [_row(t, TASK_FIELDS) for t in rows if can_see_department(user, t.department)]
 
 
-@router.post("/tasks", status_code=status.HTTP_201_CREATED)
+@router.post("/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskOut)
 def create_task(body: TaskIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """Create a task by hand."""
     try:
@@ -229,7 +244,7 @@ def create_task(body: TaskIn, db_session: SessionDep, user: CurrentUser) -> dict
     return _row(task, TASK_FIELDS)
 
 
-@router.get("/tasks/{task_id}")
+@router.get("/tasks/{task_id}", response_model=TaskDetail)
 def get_task(task_id: int, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """One task with its comments."""
     task = _task_for(db_session, task_id, user)
@@ -240,7 +255,7 @@ def get_task(task_id: int, db_session: SessionDep, user: CurrentUser) -> dict[st
     }
 
 
-@router.patch("/tasks/{task_id}")
+@router.patch("/tasks/{task_id}", response_model=TaskOut)
 def patch_task(task_id: int, body: TaskPatch, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """Change a task (audited)."""
     _task_for(db_session, task_id, user)
@@ -253,7 +268,7 @@ def patch_task(task_id: int, body: TaskPatch, db_session: SessionDep, user: Curr
     return _row(task, TASK_FIELDS)
 
 
-@router.post("/tasks/{task_id}/comments", status_code=status.HTTP_201_CREATED)
+@router.post("/tasks/{task_id}/comments", status_code=status.HTTP_201_CREATED, response_model=CommentOut)
 def comment_task(task_id: int, body: CommentIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """Comment on a task."""
     _task_for(db_session, task_id, user)
@@ -353,7 +368,7 @@ def _call(fn: Any, **kwargs: Any) -> Any:
         raise _bad(exc) from None
 
 
-@router.get("/cases")
+@router.get("/cases", response_model=list[CaseOut])
 def list_cases(
     db_session: SessionDep, _user: CurrentUser, status_: str | None = None
 ) -> list[dict[str, Any]]:
@@ -364,7 +379,7 @@ def list_cases(
     ]
 
 
-@router.post("/cases", status_code=status.HTTP_201_CREATED)
+@router.post("/cases", status_code=status.HTTP_201_CREATED, response_model=CaseDetail)
 def create_case(body: CaseIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """Open a case (idempotent per feedback item)."""
     case = _call(
@@ -377,13 +392,13 @@ def create_case(body: CaseIn, db_session: SessionDep, user: CurrentUser) -> dict
     return _case_out(db_session, case)
 
 
-@router.get("/cases/{case_id}")
+@router.get("/cases/{case_id}", response_model=CaseDetail)
 def get_case(case_id: int, db_session: SessionDep, _user: CurrentUser) -> dict[str, Any]:
     """One case with its checklist and clocks."""
     return _case_out(db_session, _call(case_service.get_case, db_session=db_session, case_id=case_id))
 
 
-@router.patch("/cases/{case_id}")
+@router.patch("/cases/{case_id}", response_model=CaseDetail)
 def patch_case(case_id: int, body: CasePatch, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """Change a case's status, assignee, priority or title."""
     case = _call(
@@ -396,7 +411,7 @@ def patch_case(case_id: int, body: CasePatch, db_session: SessionDep, user: Curr
     return _case_out(db_session, case)
 
 
-@router.post("/cases/{case_id}/steps/{step}")
+@router.post("/cases/{case_id}/steps/{step}", response_model=CaseDetail)
 def complete_step(
     case_id: int, step: str, body: StepIn, db_session: SessionDep, user: CurrentUser
 ) -> dict[str, Any]:
@@ -412,7 +427,7 @@ def complete_step(
     return _case_out(db_session, case)
 
 
-@router.post("/cases/{case_id}/promise")
+@router.post("/cases/{case_id}/promise", response_model=CaseDetail)
 def promise(case_id: int, body: PromiseIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """Record the feedback time promised to the customer."""
     case = _call(
@@ -425,7 +440,7 @@ def promise(case_id: int, body: PromiseIn, db_session: SessionDep, user: Current
     return _case_out(db_session, case)
 
 
-@router.post("/cases/{case_id}/follow-up")
+@router.post("/cases/{case_id}/follow-up", response_model=CaseDetail)
 def follow_up(case_id: int, body: StepIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """Record the follow-up with the customer."""
     case = _call(
@@ -438,7 +453,7 @@ def follow_up(case_id: int, body: StepIn, db_session: SessionDep, user: CurrentU
     return _case_out(db_session, case)
 
 
-@router.post("/cases/{case_id}/resolve")
+@router.post("/cases/{case_id}/resolve", response_model=CaseDetail)
 def resolve(case_id: int, body: ResolveIn, db_session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """Resolve a case with its resolution and root cause."""
     case = _call(
@@ -460,14 +475,14 @@ def root_causes(month: str, db_session: SessionDep) -> dict[str, int]:
 # --- inbox, webhooks, audit ---------------------------------------------------------------------------
 
 
-@router.get("/inbox")
+@router.get("/inbox", response_model=list[InboxMessageOut])
 def get_inbox(db_session: SessionDep, user: CurrentUser, unread: bool = False) -> list[dict[str, Any]]:
     """The caller's in-app messages."""
     rows = notify_service.inbox(db_session=db_session, user_id=user.id, unread_only=unread)
     return [_row(n, ["id", "event", "subject", "body", "link", "created_at", "read_at"]) for n in rows]
 
 
-@router.post("/inbox/read")
+@router.post("/inbox/read", response_model=MarkedOut)
 def read_inbox(
     db_session: SessionDep, user: CurrentUser, notification_id: int | None = None
 ) -> dict[str, int]:
@@ -492,13 +507,13 @@ class WebhookIn(BaseModel):
     enabled: bool = True
 
 
-@router.get("/webhooks")
+@router.get("/webhooks", response_model=list[WebhookOut])
 def list_webhooks(db_session: SessionDep, _user: User = Manager) -> list[dict[str, Any]]:
     """Configured webhooks (secrets masked)."""
     return [webhook_service.webhook_dict(h) for h in webhook_service.list_webhooks(db_session=db_session)]
 
 
-@router.post("/webhooks", status_code=status.HTTP_201_CREATED)
+@router.post("/webhooks", status_code=status.HTTP_201_CREATED, response_model=WebhookOut)
 def save_webhook(body: WebhookIn, db_session: SessionDep, user: User = Manager) -> dict[str, Any]:
     """Create or update a webhook by name."""
     hook = _call(
@@ -513,7 +528,7 @@ def delete_webhook(webhook_id: int, db_session: SessionDep, user: User = Manager
     _call(webhook_service.delete_webhook, db_session=db_session, webhook_id=webhook_id, actor=user.username)
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=list[AuditEntryOut])
 def audit_log(
     db_session: SessionDep, _user: User = Manager, entity: str | None = None, entity_id: int | None = None
 ) -> list[dict[str, Any]]:
