@@ -12,14 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from cxloop.auth.deps import PageUser, require_department_access, require_roles, user_department_code
 from cxloop.auth.models import User
 from cxloop.deps import SessionDep
-from cxloop.i18n import register_messages
 from cxloop.loop import cases as case_service
 from cxloop.loop import notify as notify_service
 from cxloop.loop import rules as rule_service
 from cxloop.loop import tasks as task_service
 from cxloop.loop.evaluate import list_alerts
 from cxloop.loop.models import CASE_STEPS, RESOLUTIONS, TASK_STATUSES
-from cxloop.vocab import DEPARTMENTS
 from cxloop.web.templating import register_nav, register_template_dir, render
 
 router = APIRouter(include_in_schema=False)
@@ -29,70 +27,6 @@ register_nav("cases", "/cases", order=31)
 register_nav("alerts", "/alerts", roles=("admin", "cx_manager"), order=32)
 register_nav("inbox", "/inbox", order=33)
 
-_MESSAGES = {
-    "tasks": ("改进任务", "Improvement tasks"),
-    "cases": ("客诉工单", "Complaint cases"),
-    "alerts": ("预警规则", "Alert rules"),
-    "inbox": ("消息", "Inbox"),
-    "evidence": ("证据", "Evidence"),
-    "trend": ("指标趋势", "Indicator trend"),
-    "complaints": ("样本投诉", "Sample complaints"),
-    "comments": ("评论", "Comments"),
-    "comment": ("添加评论", "Add comment"),
-    "status": ("状态", "Status"),
-    "save": ("保存", "Save"),
-    "department": ("部门", "Department"),
-    "assignee": ("负责人", "Assignee"),
-    "due": ("截止", "Due"),
-    "severity": ("严重程度", "Severity"),
-    "title": ("标题", "Title"),
-    "checklist": ("处理步骤", "Checklist"),
-    "done": ("完成", "Done"),
-    "clocks": ("时限", "SLA clocks"),
-    "first_response": ("首次响应", "First response"),
-    "resolution": ("解决", "Resolution"),
-    "promise": ("承诺反馈时间", "Promise a feedback time"),
-    "resolve": ("结案", "Resolve"),
-    "root_cause": ("根因", "Root cause"),
-    "open_alerts": ("当前预警", "Open alerts"),
-    "rules": ("规则", "Rules"),
-    "enabled": ("启用", "Enabled"),
-    "definition": ("定义 (YAML)", "Definition (YAML)"),
-    "mark_read": ("全部标为已读", "Mark all read"),
-    "none": ("暂无", "Nothing here"),
-    "escalated": ("已升级", "Escalated"),
-    "left": ("剩余(分钟)", "Left (min)"),
-    "outcome": ("结果", "Outcome"),
-    "run": ("立即评估", "Evaluate now"),
-    "new_case": ("新建工单", "New case"),
-    "follow_up": ("已回访", "Followed up"),
-}
-#: Names of the codes shown in loop tables (statuses, severities, priorities), as ``loop.code.<code>``.
-_CODES = {
-    "open": ("待处理", "Open"),
-    "in_progress": ("处理中", "In progress"),
-    "done": ("已完成", "Done"),
-    "verified": ("已验证有效", "Verified"),
-    "reopened": ("已重开", "Reopened"),
-    "resolved": ("已解决", "Resolved"),
-    "closed": ("已关闭", "Closed"),
-    "critical": ("紧急", "Critical"),
-    "high": ("高", "High"),
-    "medium": ("中", "Medium"),
-    "low": ("低", "Low"),
-    "normal": ("普通", "Normal"),
-    "urgent": ("加急", "Urgent"),
-}
-_CODE_MESSAGES = {f"code.{k}": v for k, v in _CODES.items()} | {
-    f"code.{code}": names for code, names in DEPARTMENTS.items()
-}
-
-register_messages(
-    {
-        "zh": {f"loop.{k}": v[0] for k, v in (_MESSAGES | _CODE_MESSAGES).items()},
-        "en": {f"loop.{k}": v[1] for k, v in (_MESSAGES | _CODE_MESSAGES).items()},
-    }
-)
 Manager = Depends(require_roles("admin", "cx_manager"))
 
 

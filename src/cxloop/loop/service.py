@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from cxloop.clock import now
 from cxloop.feedback.models import FeedbackItem
+from cxloop.i18n import department_name
 from cxloop.loop import cases as case_service
 from cxloop.loop import tasks as task_service
 from cxloop.loop.evaluate import (
@@ -162,7 +163,7 @@ def _after_changes(
             context={
                 "rule": change.rule,
                 "alert": change.alert,
-                "department_name": task_service.department_name(change.alert.department or ""),
+                "department_name": department_name(change.alert.department or ""),
             },
             people=[],
             department=change.alert.department,

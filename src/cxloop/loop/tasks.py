@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from cxloop.clock import now
 from cxloop.config import get_settings
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
-from cxloop.i18n import both_locales
+from cxloop.i18n import both_locales, department_name
 from cxloop.loop import audit
 from cxloop.loop.calendar import get_calendar
 from cxloop.loop.evaluate import AlertChange, evaluate_period, parse_scope
@@ -20,7 +20,6 @@ from cxloop.loop.models import SEVERITIES, TASK_STATUSES, Alert, AlertRule, Task
 from cxloop.loop.notify import notify
 from cxloop.metrics.periods import Period
 from cxloop.org.models import Department, Person
-from cxloop.vocab import DEPARTMENTS
 
 #: Which status a task may move to from each status (verified and reopened come from verification too).
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -31,12 +30,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "reopened": ("in_progress", "done"),
 }
 ACTIVE = ("open", "in_progress", "reopened")
-
-
-def department_name(code: str, locale: str = "zh") -> str:
-    """The display name of a department code."""
-    names = DEPARTMENTS.get(code)
-    return (names[1] if locale == "en" else names[0]) if names else code
 
 
 def pick_assignee(*, db_session: Session, department: str, rule: AlertRule | None = None) -> Person | None:

@@ -14,9 +14,9 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from cxloop.db import session_scope
+from cxloop.i18n import department_name
 from cxloop.metrics import schemas as s
 from cxloop.metrics import service
-from cxloop.vocab import DEPARTMENTS
 
 app = typer.Typer(help="Monthly reports. 月度报告。", no_args_is_help=True)
 console = Console()
@@ -67,8 +67,7 @@ def _status(status: str) -> str:
 
 
 def _dept(code: str, lang: Lang) -> str:
-    names = DEPARTMENTS.get(code)
-    return code if names is None else names[1 if lang is Lang.en else 0]
+    return department_name(code, lang.value)
 
 
 @contextmanager

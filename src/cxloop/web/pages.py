@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from cxloop.auth.deps import PageUser, require_department_access, require_roles, user_department_code
 from cxloop.auth.models import User
 from cxloop.deps import SessionDep
-from cxloop.i18n import translate
+from cxloop.i18n import department_name, translate
 from cxloop.metrics import service as metrics
 from cxloop.metrics.periods import Period
 from cxloop.metrics.schemas import TargetIn
@@ -61,10 +61,7 @@ def _scope_department(user: User) -> str | None:
 
 
 def _department_name(code: str, locale: str) -> str:
-    names = DEPARTMENTS.get(code)
-    if names is None:
-        return code
-    return names[1] if locale == "en" else names[0]
+    return department_name(code, locale)
 
 
 def _months(db_session: SessionDep, month: str) -> list[str]:
