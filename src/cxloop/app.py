@@ -21,10 +21,10 @@ from cxloop.feedback import views as feedback_views
 from cxloop.imports import views as imports_views
 from cxloop.loop import pages as loop_pages
 from cxloop.loop import views as loop_views
+from cxloop.metrics import pages as metrics_pages
 from cxloop.metrics import views as metrics_views
 from cxloop.orders import views as orders_views
 from cxloop.taxonomy import check_taxonomy
-from cxloop.web import pages as web_pages
 from cxloop.web import setup as web_setup
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
 
 #: Routers of the HTML pages (mounted at the root).
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
-    web_pages.router,
+    metrics_pages.router,
     auth_pages.router,
     loop_pages.router,
 )

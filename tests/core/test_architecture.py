@@ -28,7 +28,6 @@ DATA_ONLY_DOMAINS = frozenset({"catalog", "logistics", "org", "surveys", "system
 #: Today's domains that break the shape, with the reason. Keep this short; remove entries as fixed.
 SHAPE_EXCEPTIONS: dict[str, str] = {
     "reports/service.py": "reports is the CLI face of metrics (Pareto, scorecards); moving into metrics",
-    "auth/templates": "auth pages still render templates kept in web/templates (issue 10 item 1)",
     "customers/schemas.py": "customers views return plain dicts (typed response models: issue 10 item 3)",
     "auth/schemas.py": "the auth API returns plain dicts; engineer policy is reworking auth",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
@@ -18,9 +19,10 @@ from cxloop.auth.deps import (
 )
 from cxloop.auth.models import ROLES, User
 from cxloop.deps import SessionDep
-from cxloop.web.templating import LOCALE_COOKIE, register_nav, render
+from cxloop.web.templating import LOCALE_COOKIE, register_nav, register_template_dir, render
 
 router = APIRouter(include_in_schema=False)
+register_template_dir(Path(__file__).parent / "templates")
 
 register_nav("users", "/users", roles=("admin",), order=90)
 

@@ -7,6 +7,7 @@ templates (``Table`` doubles as the CSV/XLSX export), render. No database querie
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -23,9 +24,10 @@ from cxloop.metrics.schemas import TargetIn
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web import charts
 from cxloop.web.tables import Column, Table, export_response, rows_of
-from cxloop.web.templating import get_locale, is_htmx, register_nav, render
+from cxloop.web.templating import get_locale, is_htmx, register_nav, register_template_dir, render
 
 router = APIRouter(include_in_schema=False)
+register_template_dir(Path(__file__).parent / "templates")
 
 MonthParam = Annotated[str | None, Query(pattern=r"^\d{4}-\d{1,2}$", description="YYYY-MM")]
 ExportParam = Annotated[str | None, Query(alias="format", pattern="^(csv|xlsx)$")]
@@ -158,7 +160,7 @@ def overview_page(
         "months": _months(db_session, data.month),
         "department": department and _department_name(department, locale),
     }
-    return _page(request, "dash/overview.html", context, [indicators], export, f"overview-{data.month}")
+    return _page(request, "metrics/overview.html", context, [indicators], export, f"overview-{data.month}")
 
 
 # --- Pareto ---------------------------------------------------------------------------------------
@@ -224,7 +226,7 @@ def pareto_page(
         "months": _months(db_session, data.month),
         "department": department and _department_name(department, locale),
     }
-    return _page(request, "dash/pareto.html", context, [table], export, f"pareto-{data.month}")
+    return _page(request, "metrics/pareto.html", context, [table], export, f"pareto-{data.month}")
 
 
 @router.get("/pareto/{aspect}")
@@ -277,7 +279,7 @@ def pareto_drill(
         else None,
         "fragment": is_htmx(request),
     }
-    template = "dash/_complaints.html" if is_htmx(request) else "dash/complaints.html"
+    template = "metrics/_complaints.html" if is_htmx(request) else "metrics/complaints.html"
     return _page(request, template, context, [table], export, f"complaints-{aspect}-{page.month}")
 
 
@@ -362,7 +364,7 @@ def root_cause_page(
         horizontal=True,
     )
     context = {"data": data, "chart": chart, "month": data.month, "months": _months(db_session, data.month)}
-    return _page(request, "dash/root_cause.html", context, tables, export, f"root-cause-{data.month}")
+    return _page(request, "metrics/root_cause.html", context, tables, export, f"root-cause-{data.month}")
 
 
 # --- journey emotion map --------------------------------------------------------------------------
@@ -404,7 +406,7 @@ def journey_page(
         (t("col.positive"), t("col.negative"), t("col.weight")),
     )
     context = {"data": data, "chart": chart, "month": data.month, "months": _months(db_session, data.month)}
-    return _page(request, "dash/journey.html", context, [table], export, f"journey-{data.month}")
+    return _page(request, "metrics/journey.html", context, [table], export, f"journey-{data.month}")
 
 
 # --- department scorecards ------------------------------------------------------------------------
@@ -468,7 +470,7 @@ def departments_page(
     )
     chart = charts.bars([r["name"] for r in table.rows], [r["score"] for r in table.rows], t("col.score"))
     context = {"data": data, "chart": chart, "month": data.month, "months": _months(db_session, data.month)}
-    return _page(request, "dash/departments.html", context, [table], export, f"scorecards-{data.month}")
+    return _page(request, "metrics/departments.html", context, [table], export, f"scorecards-{data.month}")
 
 
 @router.get("/departments/{code}")
@@ -499,7 +501,9 @@ def department_page(
         "month": data.month,
         "months": _months(db_session, data.month),
     }
-    return _page(request, "dash/department.html", context, [table], export, f"scorecard-{code}-{data.month}")
+    return _page(
+        request, "metrics/department.html", context, [table], export, f"scorecard-{code}-{data.month}"
+    )
 
 
 # --- indicators -----------------------------------------------------------------------------------
@@ -600,7 +604,7 @@ def indicators_page(
         if breakdown_rows
         else None,
     }
-    return _page(request, "dash/indicators.html", context, tables, export, f"indicators-{data.month}")
+    return _page(request, "metrics/indicators.html", context, tables, export, f"indicators-{data.month}")
 
 
 #: Roles that may change indicator targets (analysts and department members only read them).
@@ -681,4 +685,4 @@ def competitors_page(
         "month": data.month,
         "months": _months(db_session, data.month),
     }
-    return _page(request, "dash/competitors.html", context, [table], export, f"competitors-{data.month}")
+    return _page(request, "metrics/competitors.html", context, [table], export, f"competitors-{data.month}")
