@@ -134,7 +134,7 @@ def main() -> None:
             refresh(db_session=s)
         figures["rollup_s"] = round(time.perf_counter() - started, 2)
         print(f"metrics rollup refreshed in {figures['rollup_s']} s")
-        from cxloop.loop.rules import load_rules
+        from cxloop.loop.rules.service import load_rules
         from cxloop.loop.service import evaluate_rules
 
         with session_scope() as s:

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from cxloop.auth.models import User
 from cxloop.feedback.models import FeedbackItem
-from cxloop.loop import cases
 from cxloop.loop.audit import history
+from cxloop.loop.cases import service as cases
 from cxloop.loop.models import CaseStep, Notification
-from cxloop.loop.notify import inbox, mark_read
+from cxloop.loop.notifications.service import inbox, mark_read
 from cxloop.loop.settings import now
 from cxloop.org.models import Department, Person
 

@@ -42,7 +42,7 @@ CHILD = textwrap.dedent(
     import os, sys, time
     from pathlib import Path
     from cxloop.db import session_scope
-    from cxloop.loop import notify
+    from cxloop.loop.notifications import service as notify
 
     marker = Path(sys.argv[1])
     with session_scope() as s:

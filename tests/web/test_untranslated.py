@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from cxloop.db import get_engine
 from cxloop.i18n import LOCALES, catalogue
-from cxloop.loop import cases, notify, tasks
+from cxloop.loop.cases import service as cases
+from cxloop.loop.notifications import service as notify
+from cxloop.loop.tasks import service as tasks
 
 from .helpers import login
 

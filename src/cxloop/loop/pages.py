@@ -12,12 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from cxloop.auth.deps import PageUser, require_department_access, require_roles, user_department_code
 from cxloop.auth.models import User
 from cxloop.deps import SessionDep
-from cxloop.loop import cases as case_service
-from cxloop.loop import notify as notify_service
-from cxloop.loop import rules as rule_service
-from cxloop.loop import tasks as task_service
-from cxloop.loop.evaluate import list_alerts
+from cxloop.loop.alerts.service import list_alerts
+from cxloop.loop.cases import service as case_service
 from cxloop.loop.models import CASE_STEPS, RESOLUTIONS, TASK_STATUSES
+from cxloop.loop.notifications import service as notify_service
+from cxloop.loop.rules import service as rule_service
+from cxloop.loop.tasks import service as task_service
 from cxloop.web.templating import register_nav, register_template_dir, render
 
 router = APIRouter(include_in_schema=False)

@@ -13,9 +13,7 @@ from sqlalchemy.orm import Session
 from cxloop.clock import now
 from cxloop.feedback.models import FeedbackItem
 from cxloop.i18n import department_name
-from cxloop.loop import cases as case_service
-from cxloop.loop import tasks as task_service
-from cxloop.loop.evaluate import (
+from cxloop.loop.alerts.service import (
     AlertChange,
     Finding,
     RuleRun,
@@ -23,10 +21,12 @@ from cxloop.loop.evaluate import (
     evaluate_period,
     periods_to_evaluate,
 )
+from cxloop.loop.cases import service as case_service
 from cxloop.loop.indicators import IndicatorInfo, IndicatorSource, RollupSource
 from cxloop.loop.models import AlertRule, Task
-from cxloop.loop.notify import DeliveryReport, deliver_pending, notify
-from cxloop.loop.rules import ensure_default_rules
+from cxloop.loop.notifications.service import DeliveryReport, deliver_pending, notify
+from cxloop.loop.rules.service import ensure_default_rules
+from cxloop.loop.tasks import service as task_service
 from cxloop.metrics.periods import Period
 
 log = logging.getLogger(__name__)

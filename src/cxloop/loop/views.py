@@ -12,13 +12,12 @@ from cxloop.auth.deps import CurrentUser, can_see_department, require_roles
 from cxloop.auth.models import User
 from cxloop.deps import SessionDep
 from cxloop.loop import audit as audit_service
-from cxloop.loop import cases as case_service
-from cxloop.loop import evaluate as alert_service
-from cxloop.loop import notify as notify_service
-from cxloop.loop import rules as rule_service
-from cxloop.loop import tasks as task_service
 from cxloop.loop import webhooks as webhook_service
+from cxloop.loop.alerts import service as alert_service
+from cxloop.loop.cases import service as case_service
 from cxloop.loop.models import Case, Task
+from cxloop.loop.notifications import service as notify_service
+from cxloop.loop.rules import service as rule_service
 from cxloop.loop.schemas import (
     AlertOut,
     AuditEntryOut,
@@ -34,6 +33,7 @@ from cxloop.loop.schemas import (
     TaskOut,
     WebhookOut,
 )
+from cxloop.loop.tasks import service as task_service
 
 router = APIRouter(prefix="/loop", tags=["loop"])
 Manager = Depends(require_roles("admin", "cx_manager"))

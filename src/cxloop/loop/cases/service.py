@@ -16,7 +16,7 @@ from cxloop.feedback.models import FeedbackItem
 from cxloop.loop import audit
 from cxloop.loop.calendar import get_calendar
 from cxloop.loop.models import CASE_STATUSES, CASE_STEPS, RESOLUTIONS, SEVERITIES, Case, CaseStep
-from cxloop.loop.notify import notify
+from cxloop.loop.notifications.service import notify
 from cxloop.org.models import Person
 
 #: The four steps of service recovery (MISSION), in order, with their names.

@@ -13,11 +13,11 @@ from cxloop.config import get_settings
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.i18n import both_locales, department_name
 from cxloop.loop import audit
+from cxloop.loop.alerts.service import AlertChange, evaluate_period, parse_scope
 from cxloop.loop.calendar import get_calendar
-from cxloop.loop.evaluate import AlertChange, evaluate_period, parse_scope
 from cxloop.loop.indicators import IndicatorInfo, IndicatorSource
 from cxloop.loop.models import SEVERITIES, TASK_STATUSES, Alert, AlertRule, Task, TaskComment
-from cxloop.loop.notify import notify
+from cxloop.loop.notifications.service import notify
 from cxloop.metrics.periods import Period
 from cxloop.org.models import Department, Person
 
