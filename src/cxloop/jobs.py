@@ -34,9 +34,9 @@ def job(name: str) -> Callable[[F], F]:
 def load_job_modules() -> None:
     """Import every module that defines jobs, so that workers know them all at start."""
     # Imported here, not at the top: these modules import ``job`` from this one.
-    import cxloop.feedback.flows
-    import cxloop.imports.flows
-    import cxloop.loop.flows
+    import cxloop.feedback.jobs
+    import cxloop.imports.jobs
+    import cxloop.loop.jobs
     import cxloop.pipeline  # noqa: F401
 
 

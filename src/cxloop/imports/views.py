@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cxloop.config import get_settings
 from cxloop.deps import SessionDep
-from cxloop.imports.flows import MAPPING_NAME, OPTIONS_NAME
+from cxloop.imports.jobs import MAPPING_NAME, OPTIONS_NAME
 from cxloop.imports.kinds import KINDS
 from cxloop.imports.models import ImportRun
 from cxloop.imports.readers import ImportRefused
