@@ -125,6 +125,21 @@ def send_command(
         console.print(f"[yellow]{error}[/yellow]")
 
 
+@app.command("retry")
+def retry_command(
+    notification_id: Annotated[int, typer.Argument(help="Outbox message id (see `cxloop loop send`).")],
+) -> None:
+    """Queue a failed outbox message again. 重新发送失败的通知。"""
+    from cxloop.loop.notifications.service import retry_message
+
+    with _session() as session:
+        try:
+            message = retry_message(db_session=session, notification_id=notification_id)
+        except (KeyError, ValueError) as exc:
+            _fail(exc)
+        console.print(f"message #{message.id} queued again (attempts so far: {message.attempts})")
+
+
 @app.command("alerts")
 def alerts_command(
     status: Annotated[str | None, typer.Option(help="open or resolved.")] = "open", fmt: Format = "table"

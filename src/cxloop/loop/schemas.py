@@ -192,6 +192,18 @@ class MarkedOut(_Out):
     marked: int
 
 
+class OutboxMessageOut(_Out):
+    """A message of the notification outbox and where its delivery stands."""
+
+    id: int
+    channel: str
+    event: str
+    status: str = Field(description="pending, sending, sent or failed")
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None = None
+
+
 class WebhookOut(_Out):
     """A chat webhook, its secret masked."""
 

@@ -117,15 +117,3 @@ def holm(p_values: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p_values[index]))
         adjusted[index] = running
     return adjusted
-
-
-def pooled_stats(groups: Sequence[tuple[float, float, float]]) -> tuple[float, float, float]:
-    """Combine (mean, sd, n) groups into one (mean, sd, n), as if their samples were pooled."""
-    n = sum(g[2] for g in groups)
-    if n <= 0:
-        return 0.0, 0.0, 0.0
-    mean = sum(g[0] * g[2] for g in groups) / n
-    # Sum of squares about the pooled mean = within-group + between-group parts.
-    ss = sum((g[2] - 1) * g[1] ** 2 + g[2] * (g[0] - mean) ** 2 for g in groups if g[2] > 0)
-    sd = math.sqrt(ss / (n - 1)) if n > 1 else 0.0
-    return mean, sd, n

@@ -27,6 +27,7 @@ from cxloop.loop.schemas import (
     InboxMessageOut,
     LoopRunOut,
     MarkedOut,
+    OutboxMessageOut,
     RuleOut,
     RuleSaved,
     TaskDetail,
@@ -492,6 +493,15 @@ def read_inbox(
             db_session=db_session, user_id=user.id, notification_id=notification_id
         )
     }
+
+
+@router.post("/outbox/{notification_id}/retry", response_model=OutboxMessageOut)
+def retry_outbox_message(
+    notification_id: int, db_session: SessionDep, _user: User = Manager
+) -> dict[str, Any]:
+    """Queue a failed outbox message again (a sent one is refused: it would go out twice)."""
+    message = _call(notify_service.retry_message, db_session=db_session, notification_id=notification_id)
+    return _row(message, ["id", "channel", "event", "status", "attempts", "next_attempt_at", "last_error"])
 
 
 class WebhookIn(BaseModel):

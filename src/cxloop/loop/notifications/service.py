@@ -432,10 +432,12 @@ def _failed(
 
 
 def retry_message(*, db_session: Session, notification_id: int) -> Notification:
-    """Put a failed (or ``unknown``) message back in the queue now."""
+    """Put a failed message back in the queue now (``cxloop loop retry`` / the API); never a sent one."""
     message = db_session.get(Notification, notification_id)
     if message is None:
         raise KeyError(f"no notification {notification_id}")
+    if message.status == "sent":
+        raise ValueError(f"notification {notification_id} was sent already; retrying would send it twice")
     message.status = "pending"
     message.next_attempt_at = now()
     message.locked_until = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxloop.clock import now
@@ -571,12 +571,6 @@ def verify_done_tasks(
             verified.append(task)
     db_session.commit()
     return verified, reopened
-
-
-def open_task_exists(*, db_session: Session, rule_id: int, scope_key: str) -> bool:
-    """Whether an unfinished task exists for the rule and scope."""
-    rows = db_session.scalars(select(Task).where(and_(Task.rule_id == rule_id, Task.status != "verified")))
-    return any((t.scope or {}).get("key") == scope_key for t in rows)
 
 
 def people_names(*, db_session: Session) -> dict[int, str]:
