@@ -17,10 +17,14 @@ from cxloop.auth import views as auth_views
 from cxloop.auth.deps import api_auth
 from cxloop.config import get_settings
 from cxloop.customers import views as customers_views
+from cxloop.delivery import pages as delivery_pages
+from cxloop.delivery import views as delivery_views
 from cxloop.feedback import views as feedback_views
 from cxloop.imports import views as imports_views
 from cxloop.loop import pages as loop_pages
 from cxloop.loop import views as loop_views
+from cxloop.messaging import pages as messaging_pages
+from cxloop.messaging import views as messaging_views
 from cxloop.metrics import pages as metrics_pages
 from cxloop.metrics import views as metrics_views
 from cxloop.orders import views as orders_views
@@ -41,6 +45,8 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     customers_views.router,
     metrics_views.router,
     loop_views.router,
+    messaging_views.router,
+    delivery_views.router,
 )
 
 #: Routers of the HTML pages (mounted at the root).
@@ -48,6 +54,8 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     metrics_pages.router,
     auth_pages.router,
     loop_pages.router,
+    messaging_pages.router,
+    delivery_pages.router,
 )
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"

@@ -12,10 +12,12 @@ from rich.console import Console
 
 from cxloop import __version__
 from cxloop.auth import cli as auth_cli
+from cxloop.delivery import cli as delivery_cli
 from cxloop.demo import cli as demo_cli
 from cxloop.feedback import cli as feedback_cli
 from cxloop.imports import cli as imports_cli
 from cxloop.loop import cli as loop_cli
+from cxloop.messaging import cli as messaging_cli
 from cxloop.reports import cli as reports_cli
 from cxloop.text import cli as text_cli
 
@@ -39,6 +41,10 @@ app.add_typer(loop_cli.tasks_app, name="tasks")
 app.add_typer(loop_cli.cases_app, name="cases")
 app.add_typer(loop_cli.rules_app, name="rules")
 app.add_typer(auth_cli.app, name="users")
+app.add_typer(messaging_cli.app, name="messages")
+app.add_typer(delivery_cli.app, name="delivery")
+reports_cli.app.command("delivery-experience")(delivery_cli.delivery_experience_command)
+reports_cli.app.command("promises")(delivery_cli.promises_command)
 app.command("import")(imports_cli.import_command)
 app.command("demo")(demo_cli.demo_command)
 

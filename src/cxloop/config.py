@@ -165,11 +165,78 @@ class Settings(BaseSettings):
     loop_config: Path | None = Field(
         None, description="YAML overriding loop/defaults.yaml; empty uses <data_dir>/loop.yaml if present."
     )
+    delivery_early_hours: float = Field(
+        24.0, ge=0, description="A delivery this many hours or more before its promise counts as early."
+    )
+    delivery_cutoff_hour: int = Field(
+        16, ge=0, le=23, description="Orders placed before this hour (business time) ship the same day."
+    )
+    delivery_promise_target: float = Field(
+        0.95,
+        gt=0,
+        lt=1,
+        description="Promise recommendation: share of orders the promise must be beaten for.",
+    )
+    delivery_carrier_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "speed": 0.3,
+            "on_time": 0.25,
+            "damage": 0.15,
+            "cost": 0.2,
+            "complaints": 0.1,
+        },
+        description="Carrier recommendation: weight of each criterion (JSON in the environment).",
+    )
+    delivery_warning_threshold: float = Field(
+        0.5, gt=0, lt=1, description="Early warning: an open order at or above this late risk is at risk."
+    )
+
+    # --- messages to customers (cxloop.messaging) ---
+    shop_name: str = Field("cxloop 演示商店", description="Shop name used in customer messages and SMS sign.")
+    sms_provider: str = Field("none", description="SMS provider: aliyun, tencent or none (SMS skipped).")
+    sms_endpoint: str | None = Field(
+        None, description="Provider API address; empty uses the provider's public endpoint."
+    )
+    sms_access_key_id: str | None = Field(None, description="Aliyun AccessKeyId / Tencent SecretId.")
+    sms_access_key_secret: str | None = Field(None, description="Aliyun AccessKeySecret / Tencent SecretKey.")
+    sms_sign_name: str = Field("cxloop", description="Registered SMS signature (签名) without brackets.")
+    sms_region: str = Field("cn-hangzhou", description="Aliyun RegionId or Tencent X-TC-Region.")
+    sms_app_id: str | None = Field(None, description="Tencent SmsSdkAppId.")
+    sms_template_code: str = Field(
+        "SMS_CXLOOP_CONTENT",
+        description="Provider template (Aliyun TemplateCode / Tencent TemplateId) whose one variable is "
+        "the rendered text, used when a message template names no code of its own.",
+    )
+    customer_webhook_url: str | None = Field(
+        None, description="The shop's own system (app push, WeChat, marketplace) receiving signed messages."
+    )
+    customer_webhook_secret: str | None = Field(None, description="HMAC-SHA256 key of the shop webhook.")
+    message_quiet_start: str = Field("21:00", description="Quiet hours start (no SMS from then).")
+    message_quiet_end: str = Field("08:30", description="Quiet hours end: deferred SMS go out then.")
+    message_cap_per_day: int = Field(2, ge=0, description="Most marketing messages per customer per day.")
+    message_cap_per_week: int = Field(5, ge=0, description="Most marketing messages per customer per week.")
+    message_max_attempts: int = Field(6, ge=1, description="Tries before a customer message is failed.")
+    message_backoff_seconds: float = Field(30.0, ge=0, description="First retry delay; doubles each try.")
 
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         ZoneInfo(value)  # raises for an unknown zone, so a typo fails at start, not at the first import
+        return value
+
+    @field_validator("message_quiet_start", "message_quiet_end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hour, _, minute = value.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError("a quiet-hours time is HH:MM, e.g. 21:00")
+        return value
+
+    @field_validator("sms_provider")
+    @classmethod
+    def _known_sms_provider(cls, value: str) -> str:
+        if value not in {"aliyun", "tencent", "none"}:
+            raise ValueError("sms_provider must be aliyun, tencent or none")
         return value
 
     @field_validator("default_locale")

@@ -34,9 +34,11 @@ def job(name: str) -> Callable[[F], F]:
 def load_job_modules() -> None:
     """Import every module that defines jobs, so that workers know them all at start."""
     # Imported here, not at the top: these modules import ``job`` from this one.
+    import cxloop.delivery.jobs
     import cxloop.feedback.jobs
     import cxloop.imports.jobs
     import cxloop.loop.jobs
+    import cxloop.messaging.jobs
     import cxloop.pipeline  # noqa: F401
 
 

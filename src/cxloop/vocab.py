@@ -65,7 +65,9 @@ ORDER_EVENT_COLUMNS: Final = {
 #: The fulfilment stages between two timeline events, for durations and root cause.
 ORDER_STAGES: Final = {
     "payment": ("placed", "paid"),
-    "processing": ("paid", "picked"),  # order processing until the warehouse has picked it
+    # Order processing: from payment until the parcel is handed to the carrier (picking, sorting and
+    # handover together), so it never measures the same interval as picking alone.
+    "processing": ("paid", "shipped"),
     "picking": ("paid", "picked"),
     "sorting": ("picked", "sorted"),
     "handover": ("sorted", "shipped"),

@@ -15,6 +15,7 @@ SCHEDULE: dict[str, float] = {
     "loop.evaluate": 15 * 60.0,
     "loop.tick": 60.0,
     "pipeline.after_data": 5 * 60.0,
+    "messaging.deliver": 30.0,
 }
 
 

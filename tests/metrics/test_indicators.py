@@ -23,6 +23,7 @@ EXPECTED = {
     "loss_rate": 0.0,
     "payment_hours": 1.0,
     "picking_hours": 14.4,
+    "processing_hours": 18.4,
     "sorting_hours": 2.0,
     "handover_hours": 2.0,
     "carrier_hours": 30.0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxloop.db import Base, TimestampMixin
@@ -27,6 +27,25 @@ class Customer(TimestampMixin, Base):
     region: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     city: Mapped[str | None] = mapped_column(String(64), nullable=True)
     first_seen_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: Language of messages to this customer (zh/en); empty means the shop's default locale.
+    locale: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    #: When the customer unsubscribed from marketing (link or 回T reply); service messages still go.
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: The staff member who owns the relationship (follow-up calls for high-value customers).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), nullable=True)
+
+
+class CustomerTag(Base):
+    """A label on a customer (set by staff or by a journey's ``tag`` action)."""
+
+    __tablename__ = "customer_tags"
+    __table_args__ = (UniqueConstraint("customer_id", "tag", name="uq_customer_tags_customer_tag"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    tag: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(128), default="staff")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class CustomerEvent(Base):

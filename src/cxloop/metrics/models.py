@@ -61,8 +61,9 @@ class MetricsLateOrder(Base):
     day: Mapped[date] = mapped_column(Date)
     warehouse_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     carrier_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    #: The fulfilment stage (vocab.ORDER_STAGES) with the largest excess over its normal time.
-    stage: Mapped[str] = mapped_column(String(32))
+    #: The stretch with the largest excess over its normal time: a stage of vocab.ORDER_STAGES, or stages
+    #: merged with '+' where the order lacks the events between them (cxloop.delivery.service.segments).
+    stage: Mapped[str] = mapped_column(String(64))
     excess_hours: Mapped[float] = mapped_column(Float)
     late_hours: Mapped[float] = mapped_column(Float)
 

@@ -16,6 +16,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from cxloop.auth.deps import PageUser, require_department_access, require_roles, user_department_code
 from cxloop.auth.models import User
+from cxloop.delivery import pages as delivery_pages
+from cxloop.delivery import service as delivery_service
+from cxloop.delivery.service import stage_parts
 from cxloop.deps import SessionDep
 from cxloop.i18n import department_name, translate
 from cxloop.metrics import service as metrics
@@ -160,7 +163,10 @@ def overview_page(
         "months": _months(db_session, data.month),
         "department": department and _department_name(department, locale),
     }
-    return _page(request, "metrics/overview.html", context, [indicators], export, f"overview-{data.month}")
+    experience = _delivery_experience(db_session, data.month, locale)
+    return _page(
+        request, "metrics/overview.html", context, [indicators, experience], export, f"overview-{data.month}"
+    )
 
 
 # --- Pareto ---------------------------------------------------------------------------------------
@@ -296,6 +302,20 @@ def _aspect_name(aspect: str, locale: str) -> str:
 # --- root cause -----------------------------------------------------------------------------------
 
 
+def _delivery_experience(db_session: Any, month: str, locale: str) -> Table:
+    """Satisfaction by delivery outcome for the month's orders (cxloop.delivery)."""
+    period = Period.month(month)
+    data = delivery_service.delivery_experience(
+        db_session=db_session, start=period.start_at, end=period.end_at
+    )
+    return delivery_pages.experience_table(data, locale)
+
+
+def _stage_name(t: Any, stage: str) -> str:
+    """A stage, or stages merged where the order lacks the events between them ("拣货 + 分拣")."""
+    return " + ".join(t(f"order_stage.{part}") for part in stage_parts(stage))
+
+
 @router.get("/root-cause")
 def root_cause_page(
     request: Request,
@@ -313,7 +333,7 @@ def root_cause_page(
         return [
             {
                 **row.model_dump(),
-                "stage_name": t(f"order_stage.{row.stage}"),
+                "stage_name": _stage_name(t, row.stage),
                 "department_name": _department_name(row.department, locale),
             }
             for row in rows
@@ -350,7 +370,7 @@ def root_cause_page(
             [
                 {
                     **c.model_dump(),
-                    "stage_name": t(f"order_stage.{c.stage}"),
+                    "stage_name": _stage_name(t, c.stage),
                     "department_name": _department_name(c.department, locale),
                 }
                 for c in data.complaints
@@ -406,7 +426,10 @@ def journey_page(
         (t("col.positive"), t("col.negative"), t("col.weight")),
     )
     context = {"data": data, "chart": chart, "month": data.month, "months": _months(db_session, data.month)}
-    return _page(request, "metrics/journey.html", context, [table], export, f"journey-{data.month}")
+    experience = _delivery_experience(db_session, data.month, get_locale(request))
+    return _page(
+        request, "metrics/journey.html", context, [table, experience], export, f"journey-{data.month}"
+    )
 
 
 # --- department scorecards ------------------------------------------------------------------------

@@ -8,10 +8,9 @@ the demo is built (see docs/dev/contracts.md, "Metrics API").
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, true
@@ -20,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cxloop.catalog.models import Brand, Product, Supplier
 from cxloop.customers.models import Customer, CustomerEvent
+from cxloop.delivery import service as delivery
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.metrics.models import MetricsCustomerMonth, MetricsDaily, MetricsLateOrder
@@ -41,17 +41,8 @@ LOAD_BUCKETS = 200
 SURPRISE_SHARE = 0.2
 #: Months of history that define a stage's normal time for the root-cause rule.
 NORMAL_MONTHS = 3
-#: Stage timestamps on the orders table, in timeline order (processing and picking share paid->picked).
-_STAGE_COLUMNS = {
-    "placed": Order.placed_at,
-    "paid": Order.paid_at,
-    "picked": Order.picked_at,
-    "sorted": Order.sorted_at,
-    "shipped": Order.shipped_at,
-    "delivered": Order.delivered_at,
-}
-#: Stages the root-cause rule blames (processing duplicates picking's interval, so it is left out).
-CAUSE_STAGES = ("payment", "picking", "sorting", "handover", "carrier")
+#: Stage timestamps on the orders table, in timeline order.
+_STAGE_COLUMNS = delivery.EVENT_COLUMNS
 
 Counts = dict[tuple[date, str, str, str], float]  # (day, scope_kind, scope_key, component) -> value
 
@@ -131,8 +122,6 @@ def _orders(session: Session, counts: Counts, since: datetime | None, kinds: Ite
     on_promise = and_(promised.is_not(None), delivered.is_not(None))
     comps: dict[str, ColumnElement[Any]] = {
         "orders": func.count(),
-        "promised_n": _sum_if(and_(promised.is_not(None), outcome)),
-        "on_time": _sum_if(and_(on_promise, delivered <= promised)),
         "shipped": _sum_if(shipped),
         "outcome_n": _sum_if(and_(shipped, outcome)),
         "delivered_ok": _sum_if(and_(shipped, delivered.is_not(None))),
@@ -157,12 +146,19 @@ def _orders(session: Session, counts: Counts, since: datetime | None, kinds: Ite
         comps[f"dur_n:{stage}"] = _sum_if(ok)
     names = list(comps)
     day = day_of(session, Order.placed_at)
-    where: list[Any] = [Order.cancelled_at.is_(None)]
-    if since is not None:
-        where.append(Order.placed_at >= since)
+    # Cancelled (by time or by status) orders are outside every delivery indicator.
+    where: list[Any] = [~delivery.cancelled_condition()]
+    since_where: list[Any] = [] if since is None else [Order.placed_at >= since]
+    where += since_where
+    # Outcomes (on time, late, still open ...) come from the one definition in cxloop.delivery.service.
+    now = delivery.as_of(session) or datetime.max
+    outcomes = delivery.outcome_components(session, now)
     for kind in kinds:
         stmt, key = _order_scope(kind, select().select_from(Order))
         _add(counts, _run(session, day, key, stmt, list(comps.values()), where), kind, names)
+        _add(
+            counts, _run(session, day, key, stmt, list(outcomes.values()), since_where), kind, list(outcomes)
+        )
     # Demand-weighted stock-out from order lines, also per product and supplier.
     line_cols = [func.sum(OrderLine.quantity), func.sum(OrderLine.stockout_qty)]
     for kind in (*kinds, "product", "supplier"):
@@ -372,121 +368,53 @@ def _months(first: date, last: date) -> Iterator[Period]:
         period = Period.month(period.end)
 
 
-def _stage_means(session: Session, window: Period) -> dict[tuple[str, str, str], float]:
-    """Mean hours per (stage, scope kind, key) over ``window`` from the rollups."""
-    rows = session.execute(
-        select(
-            MetricsDaily.scope_kind,
-            MetricsDaily.scope_key,
-            MetricsDaily.component,
-            func.sum(MetricsDaily.value),
-        )
-        .where(
-            MetricsDaily.scope_kind.in_(("all", "warehouse", "carrier")),
-            MetricsDaily.component.like("dur_%"),
-            MetricsDaily.day >= window.start,
-            MetricsDaily.day < window.end,
-        )
-        .group_by(MetricsDaily.scope_kind, MetricsDaily.scope_key, MetricsDaily.component)
-    )
-    sums: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for kind, key, comp, value in rows:
-        part, stage = comp.split(":", 1)
-        sums[(stage, kind, key)][0 if part == "dur_sum" else 1] += float(value or 0)
-    return {slot: total / n for slot, (total, n) in sums.items() if n}
-
-
-def _normal_time(
-    history: dict[tuple[str, str, str], float],
-    current: dict[tuple[str, str, str], float],
-    stage: str,
-    scope: tuple[str, str],
-) -> float:
-    # The same warehouse/carrier's previous months first; without that history, the whole business's
-    # previous months; only for a brand-new shop this month's business-wide mean.
-    for table, slot in (
-        (history, (stage, *scope)),
-        (history, (stage, "all", "")),
-        (current, (stage, "all", "")),
-    ):
-        if slot in table:
-            return table[slot]
-    return 0.0
-
-
 def _late_orders(session: Session, month: Period, as_of: datetime) -> list[dict[str, Any]]:
-    """Each late order of ``month`` (by placed day) with the stage furthest over its normal time."""
-    history = _stage_means(session, Period(month.previous(NORMAL_MONTHS).start, month.start, "month"))
-    current = _stage_means(session, month)
+    """Each late order of ``month`` (by placed day) with the stretch furthest over its normal time.
+
+    Late is the delivery outcome ``late`` or ``late_open`` (cxloop.delivery.service); the blame works on
+    the stages the order actually has (see ``delivery.blame``).
+    """
+    history = Period(month.previous(NORMAL_MONTHS).start, month.start, "month")
+    normals = [
+        delivery.pair_normals(session, history.start_at, history.end_at),
+        delivery.pair_normals(session, month.start_at, month.end_at),
+    ]
     wh_keys = dict(session.execute(select(Warehouse.id, Warehouse.external_id)).all())
     cr_keys = dict(session.execute(select(Carrier.id, Carrier.external_id)).all())
     o = Order
-    promised = o.promised_delivery_at
-    late = or_(o.delivered_at > promised, and_(o.delivered_at.is_(None), promised < as_of))
     rows = session.execute(
         select(
-            o.id,
-            o.warehouse_id,
-            o.carrier_id,
-            o.placed_at,
-            o.paid_at,
-            o.picked_at,
-            o.sorted_at,
-            o.shipped_at,
-            o.delivered_at,
-            o.delivery_failed_at,
-            promised,
+            o.id, o.warehouse_id, o.carrier_id, o.promised_delivery_at, *delivery.EVENT_COLUMNS.values()
         ).where(
             o.placed_at >= month.start_at,
             o.placed_at < month.end_at,
-            o.cancelled_at.is_(None),
-            promised.is_not(None),
-            late,
+            delivery.outcome_case(session, as_of).in_(delivery.LATE_OUTCOMES),
         )
     )
     out = []
-    for oid, wh, cr, placed, paid, picked, sorted_, shipped, delivered, failed, prom in rows:
-        times = {
-            "placed": placed,
-            "paid": paid,
-            "picked": picked,
-            "sorted": sorted_,
-            "shipped": shipped,
-            "delivered": delivered,
-        }
-        # An undelivered order is measured up to when it failed or when the promise ran out.
-        stop = delivered or failed or min(as_of, prom + timedelta(days=7))
-        best_stage, best_excess = "unknown", float("-inf")
-        for stage in CAUSE_STAGES:
-            start, end = ORDER_STAGES[stage]
-            t0, t1 = times[start], times[end]
-            if t0 is None:
-                continue
-            if t1 is None:
-                # Only the stage the order is stuck in is open-ended; later stages never started.
-                t1 = stop
-            hours = (t1 - t0).total_seconds() / 3600.0
-            if stage == "carrier":
-                scope = ("carrier", cr_keys.get(cr, "")) if cr else ("all", "")
-            elif stage == "payment":
-                scope = ("all", "")
-            else:
-                scope = ("warehouse", wh_keys.get(wh, "")) if wh else ("all", "")
-            excess = hours - _normal_time(history, current, stage, scope)
-            if excess > best_excess:
-                best_stage, best_excess = stage, excess
-            if times[end] is None:
-                break
-        late_hours = ((delivered or stop) - prom).total_seconds() / 3600.0
+    for oid, wh, cr, prom, *stamps in rows:
+        times: dict[str, datetime | None] = dict(zip(delivery.EVENT_CHAIN, stamps, strict=True))
+        delivered = times["delivered"]
+        # Still out after its promise: measured up to the time the data speaks for.
+        stop: datetime = delivered or as_of
+        assert prom is not None  # late outcomes always have a promise
+        found = delivery.blame(
+            times,
+            stop=stop,
+            normals=normals,
+            warehouse=None if wh is None else wh_keys.get(wh),
+            carrier=None if cr is None else cr_keys.get(cr),
+        )
+        placed = stamps[0]
         out.append(
             {
                 "order_id": oid,
                 "day": placed.date(),
                 "warehouse_id": wh,
                 "carrier_id": cr,
-                "stage": best_stage,
-                "excess_hours": 0.0 if best_excess == float("-inf") else round(best_excess, 3),
-                "late_hours": round(late_hours, 3),
+                "stage": found.stage,
+                "excess_hours": round(found.excess_hours or 0.0, 3),
+                "late_hours": round((stop - prom).total_seconds() / 3600.0, 3),
             }
         )
     return out

@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cxloop import clock
 from cxloop.catalog.models import Brand, Product, Supplier
 from cxloop.customers.models import Customer
+from cxloop.delivery import service as delivery
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.metrics import schemas as s
@@ -33,7 +34,7 @@ from cxloop.metrics.rollup import LOAD_BUCKET_MS, _own
 from cxloop.metrics.sql import as_date
 from cxloop.metrics.taxonomy import aspect_info, aspects
 from cxloop.orders.models import Order
-from cxloop.vocab import DEFAULT_STAGE_WEIGHTS, DEPARTMENTS, ORDER_STAGE_OWNERS, STAGES
+from cxloop.vocab import DEFAULT_STAGE_WEIGHTS, DEPARTMENTS, STAGES
 
 #: Pareto focus rule: bars from the top until the cumulative share reaches this, at least 3, at most 4.
 FOCUS_CUMULATIVE = 60.0
@@ -347,8 +348,8 @@ def overview(
     prev_sums = _sums(db_session, cond=cond, kind="all", key="", start=prev.start, end=prev.end)
     targets = _target_table(db_session)
     values = [_indicator_value(i, period, None, sums, prev_sums, targets, lang) for i in inds]
-    late = sums.get("promised_n", 0.0)
-    late_rate = round(100.0 * (late - sums.get("on_time", 0.0)) / late, 2) if late else None
+    # The late rate is the delivery domain's one definition, read from the same rollups as root cause.
+    late_rate = delivery.late_rate(_outcome_sums(db_session, period))
     emotion = emotion_map(db_session=db_session, month=period.label)
     return s.Overview(
         month=period.label, previous_month=prev.label, indicators=values,
@@ -468,8 +469,8 @@ def root_cause(
     period = _month(db_session, month)
     lo = MetricsLateOrder
     in_month = [lo.day >= period.start, lo.day < period.end]
-    orders = _sums(db_session, cond=MetricsDaily.component == "promised_n", kind="all", key="",
-                   start=period.start, end=period.end).get("promised_n", 0.0)  # fmt: skip
+    outcome_sums = _outcome_sums(db_session, period)
+    orders = outcome_sums.get("promised_n", 0.0)
     by_stage_rows = db_session.execute(
         select(lo.stage, func.count(), func.avg(lo.excess_hours)).where(*in_month).group_by(lo.stage)
     ).all()
@@ -479,10 +480,10 @@ def root_cause(
         return round(100.0 * n / late_total, 2) if late_total else 0.0
 
     def owner(stage: str) -> str:
-        return ORDER_STAGE_OWNERS.get(stage, "logistics")
+        return delivery.stage_owner(stage)
 
     by_stage = [
-        s.CauseRow(stage=st, department=owner(st), late_orders=n, share=share(n),
+        s.CauseRow(stage=st, department=owner(st), late_orders=n, share=share(n), label=delivery.stage_label(st, lang),
                    mean_excess_hours=round(ex or 0.0, 2))
         for st, n, ex in sorted(by_stage_rows, key=lambda r: -r[1])
         if department in (None, owner(st))
@@ -501,7 +502,8 @@ def root_cause(
         ).all()
         base = _sums_by_key(db_session, kind=kind, component="promised_n", period=period)
         for st, key, name, n, ex in rows:
-            if (kind == "carrier") != (st == "carrier") or department not in (None, owner(st)):
+            is_carrier = "carrier" in delivery.stage_parts(st)
+            if (kind == "carrier") != is_carrier or department not in (None, owner(st)):
                 continue
             scope_orders = base.get(key, 0.0)
             by_scope.append(s.CauseRow(
@@ -516,9 +518,15 @@ def root_cause(
     complaints, complaints_total = _late_complaints(db_session, period, department)
     return s.RootCause(
         month=period.label, orders=int(orders), late_orders=late_total,
-        late_rate=round(100.0 * late_total / orders, 2) if orders else None, by_stage=by_stage,
+        late_rate=delivery.late_rate(outcome_sums), by_stage=by_stage,
         by_scope=by_scope, findings=findings[:5], complaints_total=complaints_total, complaints=complaints,
     )  # fmt: skip
+
+
+def _outcome_sums(session: Session, period: Period) -> dict[str, float]:
+    """The business-wide delivery outcome counts (``out:*``) and due orders of ``period``."""
+    cond = or_(MetricsDaily.component.like("out:%"), MetricsDaily.component == "promised_n")
+    return _sums(session, cond=cond, kind="all", key="", start=period.start, end=period.end)
 
 
 def _stands_out(row: s.CauseRow, rows: list[s.CauseRow]) -> bool:
@@ -558,7 +566,7 @@ def _late_complaints(
     out = []
     # A complaint whose order was on time by the records is "not_late" (a perception to answer, not a delay).
     for stage, n in sorted(((st or "not_late", n) for st, n in rows), key=lambda r: -r[1]):
-        dept = ORDER_STAGE_OWNERS.get(stage, "customer_service" if stage == "not_late" else "logistics")
+        dept = "customer_service" if stage == "not_late" else delivery.stage_owner(stage)
         if department in (None, dept):
             out.append(s.ComplaintCause(stage=stage, department=dept, complaints=n,
                                         share=round(100.0 * n / total, 2) if total else 0.0))  # fmt: skip

@@ -109,7 +109,7 @@ def root_cause_command(
         for key in ("stage", "department", "late", "share", "excess"):
             table.add_column(_t(key, lang))
         for row in r.by_stage:
-            table.add_row(row.stage, _dept(row.department, lang), str(row.late_orders), _num(row.share, 1),
+            table.add_row(row.label or row.stage, _dept(row.department, lang), str(row.late_orders), _num(row.share, 1),
                           _num(row.mean_excess_hours, 1))  # fmt: skip
         console.print(table)
         table = Table(title=_t("scope", lang))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 23:15:45.831945
+Create Date: 2026-12-02 03:59:42.633093
 """
 
 from __future__ import annotations
@@ -83,28 +83,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_carriers')),
     sa.UniqueConstraint('external_id', name=op.f('uq_carriers_external_id'))
     )
-    op.create_table('customers',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('external_id', sa.String(length=128), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=True),
-    sa.Column('phone', sa.String(length=32), nullable=True),
-    sa.Column('email', sa.String(length=320), nullable=True),
-    sa.Column('wechat', sa.String(length=128), nullable=True),
-    sa.Column('tier', sa.String(length=16), nullable=False),
-    sa.Column('preferred_channel', sa.String(length=16), nullable=True),
-    sa.Column('consent_marketing', sa.Boolean(), nullable=False),
-    sa.Column('region', sa.String(length=64), nullable=True),
-    sa.Column('city', sa.String(length=64), nullable=True),
-    sa.Column('first_seen_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_customers')),
-    sa.UniqueConstraint('external_id', name=op.f('uq_customers_external_id'))
-    )
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_customers_region'), ['region'], unique=False)
-        batch_op.create_index(batch_op.f('ix_customers_tier'), ['tier'], unique=False)
-
     op.create_table('departments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=64), nullable=False),
@@ -180,7 +158,7 @@ def upgrade() -> None:
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('warehouse_id', sa.Integer(), nullable=True),
     sa.Column('carrier_id', sa.Integer(), nullable=True),
-    sa.Column('stage', sa.String(length=32), nullable=False),
+    sa.Column('stage', sa.String(length=64), nullable=False),
     sa.Column('excess_hours', sa.Float(), nullable=False),
     sa.Column('late_hours', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('order_id', name=op.f('pk_metrics_late_orders'))
@@ -257,6 +235,30 @@ def upgrade() -> None:
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.create_index('ix_alerts_rule_status', ['rule_id', 'status'], unique=False)
 
+    op.create_table('carrier_profiles',
+    sa.Column('carrier_id', sa.Integer(), nullable=False),
+    sa.Column('max_weight_kg', sa.Float(), nullable=True),
+    sa.Column('max_size_cm', sa.Float(), nullable=True),
+    sa.Column('collection_times', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['carrier_id'], ['carriers.id'], name=op.f('fk_carrier_profiles_carrier_id_carriers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('carrier_id', name=op.f('pk_carrier_profiles'))
+    )
+    op.create_table('carrier_rates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('carrier_id', sa.Integer(), nullable=False),
+    sa.Column('region', sa.String(length=64), nullable=False),
+    sa.Column('weight_to_kg', sa.Float(), nullable=False),
+    sa.Column('price', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.ForeignKeyConstraint(['carrier_id'], ['carriers.id'], name=op.f('fk_carrier_rates_carrier_id_carriers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_carrier_rates')),
+    sa.UniqueConstraint('carrier_id', 'region', 'weight_to_kg', name='uq_carrier_rates_carrier_region_weight')
+    )
+    with op.batch_alter_table('carrier_rates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_carrier_rates_carrier_id'), ['carrier_id'], unique=False)
+
     op.create_table('import_rejects',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=False),
@@ -268,6 +270,238 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('import_rejects', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_import_rejects_run_id'), ['run_id'], unique=False)
+
+    op.create_table('people',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=128), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('email', sa.String(length=320), nullable=True),
+    sa.Column('phone', sa.String(length=32), nullable=True),
+    sa.Column('department_id', sa.Integer(), nullable=True),
+    sa.Column('shift', sa.String(length=64), nullable=True),
+    sa.Column('is_head', sa.Boolean(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_people_department_id_departments'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_people')),
+    sa.UniqueConstraint('external_id', name=op.f('uq_people_external_id'))
+    )
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_people_department_id'), ['department_id'], unique=False)
+
+    op.create_table('products',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=128), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('category', sa.String(length=200), nullable=True),
+    sa.Column('supplier_id', sa.Integer(), nullable=True),
+    sa.Column('brand_id', sa.Integer(), nullable=True),
+    sa.Column('price', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_products_brand_id_brands'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['supplier_id'], ['suppliers.id'], name=op.f('fk_products_supplier_id_suppliers'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_products')),
+    sa.UniqueConstraint('external_id', name=op.f('uq_products_external_id'))
+    )
+    with op.batch_alter_table('products', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_products_brand_id'), ['brand_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_products_category'), ['category'], unique=False)
+        batch_op.create_index(batch_op.f('ix_products_supplier_id'), ['supplier_id'], unique=False)
+
+    op.create_table('customers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=128), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=True),
+    sa.Column('phone', sa.String(length=32), nullable=True),
+    sa.Column('email', sa.String(length=320), nullable=True),
+    sa.Column('wechat', sa.String(length=128), nullable=True),
+    sa.Column('tier', sa.String(length=16), nullable=False),
+    sa.Column('preferred_channel', sa.String(length=16), nullable=True),
+    sa.Column('consent_marketing', sa.Boolean(), nullable=False),
+    sa.Column('region', sa.String(length=64), nullable=True),
+    sa.Column('city', sa.String(length=64), nullable=True),
+    sa.Column('first_seen_at', sa.DateTime(), nullable=True),
+    sa.Column('locale', sa.String(length=8), nullable=True),
+    sa.Column('unsubscribed_at', sa.DateTime(), nullable=True),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['owner_id'], ['people.id'], name=op.f('fk_customers_owner_id_people'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customers')),
+    sa.UniqueConstraint('external_id', name=op.f('uq_customers_external_id'))
+    )
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customers_region'), ['region'], unique=False)
+        batch_op.create_index(batch_op.f('ix_customers_tier'), ['tier'], unique=False)
+
+    op.create_table('tasks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('alert_id', sa.Integer(), nullable=True),
+    sa.Column('rule_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('department', sa.String(length=64), nullable=False),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('severity', sa.String(length=16), nullable=False),
+    sa.Column('indicator', sa.String(length=128), nullable=True),
+    sa.Column('scope', sa.JSON(), nullable=False),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('due_at', sa.DateTime(), nullable=False),
+    sa.Column('escalated_at', sa.DateTime(), nullable=True),
+    sa.Column('escalated_to_id', sa.Integer(), nullable=True),
+    sa.Column('done_at', sa.DateTime(), nullable=True),
+    sa.Column('verify_after', sa.DateTime(), nullable=True),
+    sa.Column('verified_at', sa.DateTime(), nullable=True),
+    sa.Column('reopen_count', sa.Integer(), nullable=False),
+    sa.Column('outcome', sa.Text(), nullable=True),
+    sa.Column('created_by', sa.String(length=128), nullable=False),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_tasks_alert_id_alerts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['assignee_id'], ['people.id'], name=op.f('fk_tasks_assignee_id_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['rule_id'], ['alert_rules.id'], name=op.f('fk_tasks_rule_id_alert_rules'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tasks'))
+    )
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tasks_alert_id'), ['alert_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tasks_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index('ix_tasks_department_status', ['department', 'status'], unique=False)
+
+    op.create_table('users',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=128), nullable=False),
+    sa.Column('display_name', sa.String(length=200), nullable=True),
+    sa.Column('email', sa.String(length=320), nullable=True),
+    sa.Column('password_hash', sa.String(length=300), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=True),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('locale', sa.String(length=8), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_users_department_id_departments'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_users_person_id_people'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+    sa.UniqueConstraint('username', name=op.f('uq_users_username'))
+    )
+    op.create_table('api_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('token_hash', sa.String(length=128), nullable=False),
+    sa.Column('prefix', sa.String(length=16), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(), nullable=True),
+    sa.Column('revoked', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
+    )
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
+
+    op.create_table('customer_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=128), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=True),
+    sa.Column('page', sa.String(length=300), nullable=True),
+    sa.Column('load_ms', sa.Integer(), nullable=True),
+    sa.Column('session_id', sa.String(length=128), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_events_customer_id_customers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_customer_events_product_id_products'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_events')),
+    sa.UniqueConstraint('external_id', name=op.f('uq_customer_events_external_id'))
+    )
+    with op.batch_alter_table('customer_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customer_events_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index('ix_customer_events_kind_occurred', ['kind', 'occurred_at'], unique=False)
+
+    op.create_table('customer_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=300), nullable=False),
+    sa.Column('template', sa.String(length=128), nullable=False),
+    sa.Column('purpose', sa.String(length=16), nullable=False),
+    sa.Column('source', sa.String(length=128), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=True),
+    sa.Column('locale', sa.String(length=8), nullable=False),
+    sa.Column('recipient', sa.String(length=320), nullable=True),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=64), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=True),
+    sa.Column('locked_until', sa.DateTime(), nullable=True),
+    sa.Column('attempt_token', sa.String(length=64), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('provider_ref', sa.String(length=128), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_messages_customer_id_customers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_messages')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_customer_messages_dedupe_key'))
+    )
+    with op.batch_alter_table('customer_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_customer_messages_customer_created', ['customer_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_customer_messages_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_customer_messages_source'), ['source'], unique=False)
+
+    op.create_table('customer_tags',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('tag', sa.String(length=64), nullable=False),
+    sa.Column('source', sa.String(length=128), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_tags_customer_id_customers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_tags')),
+    sa.UniqueConstraint('customer_id', 'tag', name='uq_customer_tags_customer_tag')
+    )
+    with op.batch_alter_table('customer_tags', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customer_tags_customer_id'), ['customer_id'], unique=False)
+
+    op.create_table('notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('event', sa.String(length=64), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=300), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('recipient', sa.String(length=320), nullable=True),
+    sa.Column('webhook_id', sa.Integer(), nullable=True),
+    sa.Column('locale', sa.String(length=8), nullable=False),
+    sa.Column('subject', sa.String(length=500), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('link', sa.String(length=1000), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('attempt_token', sa.String(length=64), nullable=True),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(), nullable=True),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('read_at', sa.DateTime(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'], name=op.f('fk_notifications_webhook_id_webhooks'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_notifications_dedupe_key'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_notifications_inbox', ['user_id', 'channel', 'read_at'], unique=False)
 
     op.create_table('orders',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -315,64 +549,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_orders_placed_warehouse', ['placed_at', 'warehouse_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_region'), ['region'], unique=False)
 
-    op.create_table('people',
+    op.create_table('task_comments',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('external_id', sa.String(length=128), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('email', sa.String(length=320), nullable=True),
-    sa.Column('phone', sa.String(length=32), nullable=True),
-    sa.Column('department_id', sa.Integer(), nullable=True),
-    sa.Column('shift', sa.String(length=64), nullable=True),
-    sa.Column('is_head', sa.Boolean(), nullable=False),
-    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('author', sa.String(length=128), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_people_department_id_departments'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_people')),
-    sa.UniqueConstraint('external_id', name=op.f('uq_people_external_id'))
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_task_comments_task_id_tasks'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_comments'))
     )
-    with op.batch_alter_table('people', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_people_department_id'), ['department_id'], unique=False)
-
-    op.create_table('products',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('external_id', sa.String(length=128), nullable=False),
-    sa.Column('name', sa.String(length=300), nullable=False),
-    sa.Column('category', sa.String(length=200), nullable=True),
-    sa.Column('supplier_id', sa.Integer(), nullable=True),
-    sa.Column('brand_id', sa.Integer(), nullable=True),
-    sa.Column('price', sa.Numeric(precision=14, scale=2), nullable=True),
-    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_products_brand_id_brands'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['supplier_id'], ['suppliers.id'], name=op.f('fk_products_supplier_id_suppliers'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_products')),
-    sa.UniqueConstraint('external_id', name=op.f('uq_products_external_id'))
-    )
-    with op.batch_alter_table('products', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_products_brand_id'), ['brand_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_products_category'), ['category'], unique=False)
-        batch_op.create_index(batch_op.f('ix_products_supplier_id'), ['supplier_id'], unique=False)
-
-    op.create_table('customer_events',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('external_id', sa.String(length=128), nullable=False),
-    sa.Column('customer_id', sa.Integer(), nullable=True),
-    sa.Column('product_id', sa.Integer(), nullable=True),
-    sa.Column('kind', sa.String(length=32), nullable=False),
-    sa.Column('occurred_at', sa.DateTime(), nullable=False),
-    sa.Column('quantity', sa.Integer(), nullable=True),
-    sa.Column('page', sa.String(length=300), nullable=True),
-    sa.Column('load_ms', sa.Integer(), nullable=True),
-    sa.Column('session_id', sa.String(length=128), nullable=True),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_events_customer_id_customers'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_customer_events_product_id_products'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_events')),
-    sa.UniqueConstraint('external_id', name=op.f('uq_customer_events_external_id'))
-    )
-    with op.batch_alter_table('customer_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_customer_events_customer_id'), ['customer_id'], unique=False)
-        batch_op.create_index('ix_customer_events_kind_occurred', ['kind', 'occurred_at'], unique=False)
+    with op.batch_alter_table('task_comments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_task_comments_task_id'), ['task_id'], unique=False)
 
     op.create_table('feedback_items',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -448,76 +635,6 @@ def upgrade() -> None:
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_lines_product_id'), ['product_id'], unique=False)
 
-    op.create_table('tasks',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('alert_id', sa.Integer(), nullable=True),
-    sa.Column('rule_id', sa.Integer(), nullable=True),
-    sa.Column('title', sa.String(length=500), nullable=False),
-    sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('department', sa.String(length=64), nullable=False),
-    sa.Column('assignee_id', sa.Integer(), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('severity', sa.String(length=16), nullable=False),
-    sa.Column('indicator', sa.String(length=128), nullable=True),
-    sa.Column('scope', sa.JSON(), nullable=False),
-    sa.Column('evidence', sa.JSON(), nullable=False),
-    sa.Column('due_at', sa.DateTime(), nullable=False),
-    sa.Column('escalated_at', sa.DateTime(), nullable=True),
-    sa.Column('escalated_to_id', sa.Integer(), nullable=True),
-    sa.Column('done_at', sa.DateTime(), nullable=True),
-    sa.Column('verify_after', sa.DateTime(), nullable=True),
-    sa.Column('verified_at', sa.DateTime(), nullable=True),
-    sa.Column('reopen_count', sa.Integer(), nullable=False),
-    sa.Column('outcome', sa.Text(), nullable=True),
-    sa.Column('created_by', sa.String(length=128), nullable=False),
-    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_tasks_alert_id_alerts'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['assignee_id'], ['people.id'], name=op.f('fk_tasks_assignee_id_people'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['rule_id'], ['alert_rules.id'], name=op.f('fk_tasks_rule_id_alert_rules'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_tasks'))
-    )
-    with op.batch_alter_table('tasks', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_tasks_alert_id'), ['alert_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_tasks_assignee_id'), ['assignee_id'], unique=False)
-        batch_op.create_index('ix_tasks_department_status', ['department', 'status'], unique=False)
-
-    op.create_table('users',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('username', sa.String(length=128), nullable=False),
-    sa.Column('display_name', sa.String(length=200), nullable=True),
-    sa.Column('email', sa.String(length=320), nullable=True),
-    sa.Column('password_hash', sa.String(length=300), nullable=False),
-    sa.Column('role', sa.String(length=32), nullable=False),
-    sa.Column('department_id', sa.Integer(), nullable=True),
-    sa.Column('person_id', sa.Integer(), nullable=True),
-    sa.Column('locale', sa.String(length=8), nullable=True),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('last_login_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_users_department_id_departments'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_users_person_id_people'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('username', name=op.f('uq_users_username'))
-    )
-    op.create_table('api_tokens',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('token_hash', sa.String(length=128), nullable=False),
-    sa.Column('prefix', sa.String(length=16), nullable=False),
-    sa.Column('last_used_at', sa.DateTime(), nullable=True),
-    sa.Column('revoked', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
-    sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
-    )
-    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
-
     op.create_table('cases',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('feedback_id', sa.Integer(), nullable=True),
@@ -582,37 +699,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_feedback_aspects_feedback', ['feedback_id'], unique=False)
         batch_op.create_index('ix_feedback_aspects_occurred_aspect', ['occurred_at', 'aspect', 'sentiment'], unique=False)
 
-    op.create_table('notifications',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('channel', sa.String(length=16), nullable=False),
-    sa.Column('event', sa.String(length=64), nullable=False),
-    sa.Column('dedupe_key', sa.String(length=300), nullable=True),
-    sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.Column('person_id', sa.Integer(), nullable=True),
-    sa.Column('recipient', sa.String(length=320), nullable=True),
-    sa.Column('webhook_id', sa.Integer(), nullable=True),
-    sa.Column('locale', sa.String(length=8), nullable=False),
-    sa.Column('subject', sa.String(length=500), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('link', sa.String(length=1000), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('attempt_token', sa.String(length=64), nullable=True),
-    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
-    sa.Column('locked_until', sa.DateTime(), nullable=True),
-    sa.Column('sent_at', sa.DateTime(), nullable=True),
-    sa.Column('read_at', sa.DateTime(), nullable=True),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'], name=op.f('fk_notifications_webhook_id_webhooks'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
-    sa.UniqueConstraint('dedupe_key', name=op.f('uq_notifications_dedupe_key'))
-    )
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.create_index('ix_notifications_due', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index('ix_notifications_inbox', ['user_id', 'channel', 'read_at'], unique=False)
-
     op.create_table('survey_responses',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('external_id', sa.String(length=128), nullable=False),
@@ -641,18 +727,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_survey_responses_kind_time', ['kind', 'responded_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_survey_responses_order_id'), ['order_id'], unique=False)
 
-    op.create_table('task_comments',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('task_id', sa.Integer(), nullable=False),
-    sa.Column('author', sa.String(length=128), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_task_comments_task_id_tasks'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_comments'))
-    )
-    with op.batch_alter_table('task_comments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_task_comments_task_id'), ['task_id'], unique=False)
-
     op.create_table('case_steps',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -672,21 +746,12 @@ def downgrade() -> None:
     """Revert this revision."""
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table('case_steps')
-    with op.batch_alter_table('task_comments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_task_comments_task_id'))
-
-    op.drop_table('task_comments')
     with op.batch_alter_table('survey_responses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_survey_responses_order_id'))
         batch_op.drop_index('ix_survey_responses_kind_time')
         batch_op.drop_index(batch_op.f('ix_survey_responses_customer_id'))
 
     op.drop_table('survey_responses')
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.drop_index('ix_notifications_inbox')
-        batch_op.drop_index('ix_notifications_due')
-
-    op.drop_table('notifications')
     with op.batch_alter_table('feedback_aspects', schema=None) as batch_op:
         batch_op.drop_index('ix_feedback_aspects_occurred_aspect')
         batch_op.drop_index('ix_feedback_aspects_feedback')
@@ -700,17 +765,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cases_assignee_id'))
 
     op.drop_table('cases')
-    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
-
-    op.drop_table('api_tokens')
-    op.drop_table('users')
-    with op.batch_alter_table('tasks', schema=None) as batch_op:
-        batch_op.drop_index('ix_tasks_department_status')
-        batch_op.drop_index(batch_op.f('ix_tasks_assignee_id'))
-        batch_op.drop_index(batch_op.f('ix_tasks_alert_id'))
-
-    op.drop_table('tasks')
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_lines_product_id'))
 
@@ -727,11 +781,55 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_feedback_items_customer_id'))
 
     op.drop_table('feedback_items')
+    with op.batch_alter_table('task_comments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_task_comments_task_id'))
+
+    op.drop_table('task_comments')
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_orders_region'))
+        batch_op.drop_index('ix_orders_placed_warehouse')
+        batch_op.drop_index('ix_orders_placed_carrier')
+        batch_op.drop_index(batch_op.f('ix_orders_placed_at'))
+        batch_op.drop_index('ix_orders_delivered')
+        batch_op.drop_index(batch_op.f('ix_orders_customer_id'))
+
+    op.drop_table('orders')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_inbox')
+        batch_op.drop_index('ix_notifications_due')
+
+    op.drop_table('notifications')
+    with op.batch_alter_table('customer_tags', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customer_tags_customer_id'))
+
+    op.drop_table('customer_tags')
+    with op.batch_alter_table('customer_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customer_messages_source'))
+        batch_op.drop_index('ix_customer_messages_due')
+        batch_op.drop_index('ix_customer_messages_customer_created')
+
+    op.drop_table('customer_messages')
     with op.batch_alter_table('customer_events', schema=None) as batch_op:
         batch_op.drop_index('ix_customer_events_kind_occurred')
         batch_op.drop_index(batch_op.f('ix_customer_events_customer_id'))
 
     op.drop_table('customer_events')
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
+
+    op.drop_table('api_tokens')
+    op.drop_table('users')
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_tasks_department_status')
+        batch_op.drop_index(batch_op.f('ix_tasks_assignee_id'))
+        batch_op.drop_index(batch_op.f('ix_tasks_alert_id'))
+
+    op.drop_table('tasks')
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customers_tier'))
+        batch_op.drop_index(batch_op.f('ix_customers_region'))
+
+    op.drop_table('customers')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_products_supplier_id'))
         batch_op.drop_index(batch_op.f('ix_products_category'))
@@ -742,19 +840,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_people_department_id'))
 
     op.drop_table('people')
-    with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_orders_region'))
-        batch_op.drop_index('ix_orders_placed_warehouse')
-        batch_op.drop_index('ix_orders_placed_carrier')
-        batch_op.drop_index(batch_op.f('ix_orders_placed_at'))
-        batch_op.drop_index('ix_orders_delivered')
-        batch_op.drop_index(batch_op.f('ix_orders_customer_id'))
-
-    op.drop_table('orders')
     with op.batch_alter_table('import_rejects', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_import_rejects_run_id'))
 
     op.drop_table('import_rejects')
+    with op.batch_alter_table('carrier_rates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_carrier_rates_carrier_id'))
+
+    op.drop_table('carrier_rates')
+    op.drop_table('carrier_profiles')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.drop_index('ix_alerts_rule_status')
 
@@ -779,11 +873,6 @@ def downgrade() -> None:
     op.drop_table('indicator_targets')
     op.drop_table('import_runs')
     op.drop_table('departments')
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_customers_tier'))
-        batch_op.drop_index(batch_op.f('ix_customers_region'))
-
-    op.drop_table('customers')
     op.drop_table('carriers')
     op.drop_table('brands')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:

@@ -1,0 +1,200 @@
+"""HTML pages of the delivery domain: outcomes and satisfaction, orders at risk, distributions,
+promises and carriers. Pages only parse, call the service and render."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from cxloop.auth.deps import PageUser, user_department_code
+from cxloop.delivery import service
+from cxloop.delivery.schemas import DeliveryExperience
+from cxloop.deps import SessionDep
+from cxloop.i18n import translate
+from cxloop.org.models import Department
+from cxloop.web import charts
+from cxloop.web.tables import Column, Table, export_response
+from cxloop.web.templating import get_locale, register_nav, register_template_dir, render
+
+router = APIRouter(include_in_schema=False)
+register_template_dir(Path(__file__).parent / "templates")
+register_nav("delivery", "/delivery", order=17)
+
+
+def _t(request: Request) -> Any:
+    locale = get_locale(request)
+    return lambda key, **kw: translate(key, locale, **kw)
+
+
+def experience_table(data: DeliveryExperience, locale: str) -> Table:
+    """Satisfaction by delivery outcome and by how late, as one exportable table (overview, journey)."""
+    t = lambda key: translate(key, locale)  # noqa: E731
+    rows = [
+        {**r.model_dump(), "name": r.name_en if locale == "en" else r.name_zh}
+        for r in (*data.outcomes, *data.lateness)
+    ]
+    return Table(
+        "delivery_experience",
+        t("delivery.experience"),
+        [
+            Column("name", t("delivery.outcome")),
+            Column("orders", t("delivery.orders"), "int"),
+            Column("rating", t("delivery.rating"), "number", 2),
+            Column("rated", t("delivery.rated"), "int"),
+            Column("csat", t("delivery.csat"), "percent"),
+            Column("negative_share", t("delivery.negative_share"), "percent"),
+            Column("feedback_n", t("delivery.feedback_n"), "int"),
+        ],
+        rows,
+    )
+
+
+def _month_bounds(month: str | None) -> tuple[datetime | None, datetime | None]:
+    from cxloop.metrics.periods import Period
+
+    if not month:
+        return None, None
+    period = Period.month(month)
+    return period.start_at, period.end_at
+
+
+@router.get("/delivery", response_class=HTMLResponse)
+def delivery_page(
+    request: Request,
+    user: PageUser,
+    db_session: SessionDep,
+    month: str | None = None,
+    format: str | None = None,
+) -> Response:
+    """Delivery outcomes and what customers said about each; links to the delivery decisions."""
+    locale = get_locale(request)
+    try:
+        start, end = _month_bounds(month)
+    except ValueError:
+        start, end, month = None, None, None
+    data = service.delivery_experience(db_session=db_session, start=start, end=end)
+    table = experience_table(data, locale)
+    if format:
+        return export_response([table], format, "delivery_experience", "delivery-experience")
+    return render(
+        request, "delivery/index.html", {"tables": {table.key: table}, "month": month, "data": data}
+    )
+
+
+def _department_ids(db_session: Any) -> dict[int, Department]:
+    return {d.id: d for d in db_session.scalars(select(Department))}
+
+
+@router.get("/delivery/at-risk", response_class=HTMLResponse)
+def at_risk_page(request: Request, user: PageUser, db_session: SessionDep) -> HTMLResponse:
+    """Open orders likely to miss their promise, grouped by the department owning the risky stage."""
+    departments = _department_ids(db_session)
+    own = user_department_code(user) if user.role == "department_member" else None
+    own_id = next((d.id for d in departments.values() if d.code == own), -1) if own else None
+    try:
+        groups = service.orders_at_risk(db_session=db_session, department_id=own_id)
+        missing_model = False
+    except LookupError:
+        groups, missing_model = {}, True
+    locale = get_locale(request)
+    named = [
+        (
+            (departments[k].name_en if locale == "en" else departments[k].name_zh)
+            if k in departments
+            else "—",
+            [{"risk": r, "stage": service.stage_label(r.late_stage, locale)} for r in rows],
+        )
+        for k, rows in groups.items()
+    ]
+    return render(
+        request,
+        "delivery/at_risk.html",
+        {"groups": named, "missing_model": missing_model, "threshold": service.warning_threshold()},
+    )
+
+
+def _date_param(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+@router.get("/delivery/distributions", response_class=HTMLResponse)
+def distributions_page(
+    request: Request,
+    user: PageUser,
+    db_session: SessionDep,
+    stage: str = "carrier",
+    start: str | None = None,
+    end: str | None = None,
+) -> HTMLResponse:
+    """Median, p90 and mean of every stage duration, and the chosen stage's distribution as a chart."""
+    locale = get_locale(request)
+    t = _t(request)
+    since, until = _date_param(start), _date_param(end)
+    stats = service.all_duration_stats(db_session=db_session, start=since, end=until)
+    chosen = next((s for s in stats if s.stage == stage), stats[-1])
+    chart = charts.bars([f"≤{edge:g}h" for edge in chosen.bins], list(chosen.counts), t("delivery.orders"))
+    rows = [{**s.model_dump(), "name": translate(f"delivery.stage.{s.stage}", locale)} for s in stats]
+    return render(
+        request,
+        "delivery/distributions.html",
+        {"rows": rows, "chosen": chosen, "chart": chart, "start": start or "", "end": end or "",
+         "stages": [s.stage for s in stats]},
+    )  # fmt: skip
+
+
+@router.get("/delivery/promises", response_class=HTMLResponse)
+def promises_page(
+    request: Request, user: PageUser, db_session: SessionDep, route: int = 0, target: float | None = None
+) -> HTMLResponse:
+    """Recommended promise per route and the trade-off curve of the chosen route."""
+    t = _t(request)
+    goal = target if target is not None and 0 < target < 1 else None
+    report = service.promise_report(db_session=db_session, target=goal)
+    chosen = report.routes[route] if 0 <= route < len(report.routes) else None
+    chart = None
+    if chosen is not None:
+        chart = charts.bars(
+            [f"{p.days}d" for p in chosen.curve],
+            [p.on_time for p in chosen.curve],
+            t("delivery.expected_on_time"),
+        )
+    return render(request, "delivery/promises.html", {"report": report, "chosen": chosen, "chart": chart,
+                                                       "route": route})  # fmt: skip
+
+
+@router.get("/delivery/carriers", response_class=HTMLResponse)
+def carriers_page(
+    request: Request,
+    user: PageUser,
+    db_session: SessionDep,
+    region: str | None = None,
+    weight_kg: float | None = None,
+    value: float | None = None,
+    urgency: str = "standard",
+) -> HTMLResponse:
+    """Carrier scorecard, and a recommendation for a parcel when region and weight are given."""
+    cards = service.carrier_scorecard(db_session=db_session, region=region or None)
+    recommendation, error = None, None
+    if region and weight_kg:
+        try:
+            recommendation = service.recommend_carrier(
+                db_session=db_session, region=region, weight_kg=weight_kg, value=value, urgency=urgency
+            )
+        except ValueError as exc:
+            error = str(exc)
+    return render(
+        request,
+        "delivery/carriers.html",
+        {"cards": cards, "recommendation": recommendation, "error": error, "region": region or "",
+         "weight_kg": weight_kg or "", "value": value or "", "urgency": urgency},
+    )  # fmt: skip

@@ -1,0 +1,1165 @@
+"""Delivery truth and decisions: the one definition of a delivery outcome, root cause on partial
+timelines, satisfaction by outcome, promises the shop can beat, carrier choice and early warning.
+
+Every report and page that shows a late or on-time rate reads :func:`outcome_case` (through the
+rollup components it feeds, see ``cxloop.metrics.rollup``) and :func:`late_rate`, so the numbers
+cannot disagree between doors.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import and_, case, delete, func, literal, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from cxloop import clock
+from cxloop.config import get_settings
+from cxloop.delivery import warning
+from cxloop.delivery.schemas import (
+    CarrierChoice,
+    CarrierImportResult,
+    CarrierRecommendation,
+    CarrierScore,
+    CarrierTermsIn,
+    DeliveryExperience,
+    DurationStats,
+    OrderRisk,
+    OutcomeSatisfaction,
+    PromisePoint,
+    PromiseReport,
+    PromiseRoute,
+    RangeValue,
+    TrainResult,
+)
+from cxloop.logistics.models import Carrier, Warehouse
+from cxloop.metrics.sql import as_date, hours_between
+from cxloop.orders.models import Order
+from cxloop.org.models import Department
+from cxloop.vocab import ORDER_STAGE_OWNERS, ORDER_STAGES
+
+# ---------------------------------------------------------------- outcomes (the one definition)
+
+#: Every delivery outcome of an order, in the order they are tested.
+OUTCOMES = ("cancelled", "failed", "early", "on_time", "late", "late_open", "open", "unpromised")
+#: Outcomes of orders whose promise has come due (delivered, failed, or still out after the promise):
+#: the denominator of the on-time and late rates.
+DUE_OUTCOMES = ("early", "on_time", "late", "late_open", "failed")
+#: Outcomes that count as late: delivered after the promise, or still not delivered after it.
+LATE_OUTCOMES = ("late", "late_open")
+#: Outcomes that count as on time (early is on time too).
+ON_TIME_OUTCOMES = ("early", "on_time")
+#: Status values (lower case, as exports write them) that mean the order never reached a delivery.
+CANCELLED_STATUSES = ("cancelled", "canceled", "unavailable", "已取消", "取消", "无货", "缺货")
+#: Status values that mean the parcel went back; only an outcome while nothing was delivered.
+RETURNED_STATUSES = ("returned", "rejected", "已退回", "拒收")
+
+OUTCOME_NAMES: dict[str, tuple[str, str]] = {
+    "cancelled": ("已取消/无货/退回", "Cancelled / unavailable / returned"),
+    "failed": ("投递失败", "Delivery failed"),
+    "early": ("提前送达", "Early"),
+    "on_time": ("准时送达", "On time"),
+    "late": ("延迟送达", "Late"),
+    "late_open": ("已超时未送达", "Late, still open"),
+    "open": ("配送中", "Open"),
+    "unpromised": ("无承诺时间", "No promise"),
+}
+
+
+def early_hours() -> float:
+    """Hours before the promise from which a delivery counts as early (setting)."""
+    return get_settings().delivery_early_hours
+
+
+def cancelled_condition() -> ColumnElement[bool]:
+    """True for an order that was cancelled, unavailable or returned before any delivery."""
+    status = func.lower(func.coalesce(Order.status, ""))
+    return or_(
+        Order.cancelled_at.is_not(None),
+        status.in_(CANCELLED_STATUSES),
+        and_(status.in_(RETURNED_STATUSES), Order.delivered_at.is_(None)),
+    )
+
+
+def outcome_case(session: Session, now: datetime) -> ColumnElement[str]:
+    """The delivery outcome of each order as of ``now``: the single definition every rate reads."""
+    o = Order
+    delivered, promised = o.delivered_at, o.promised_delivery_at
+    return case(
+        (cancelled_condition(), literal("cancelled")),
+        (
+            and_(delivered.is_(None), or_(o.delivery_failed_at.is_not(None), o.lost.is_(True))),
+            literal("failed"),
+        ),
+        (and_(promised.is_(None), delivered.is_not(None)), literal("unpromised")),
+        (promised.is_(None), literal("open")),
+        (delivered > promised, literal("late")),
+        (hours_between(session, delivered, promised) >= early_hours(), literal("early")),
+        (delivered.is_not(None), literal("on_time")),
+        # Not delivered: open until the promise has passed, then late though still on its way.
+        (promised < now, literal("late_open")),
+        else_=literal("open"),
+    )
+
+
+def outcome_of(session: Session, order_id: int, *, now: datetime) -> str:
+    """The outcome of one order (the same SQL definition, for pages and tests)."""
+    value = session.scalar(select(outcome_case(session, now)).where(Order.id == order_id))
+    if value is None:
+        raise KeyError(f"no order {order_id}")
+    return str(value)
+
+
+def as_of(session: Session) -> datetime | None:
+    """The time the order data speaks for: its latest order placed (so an old export is not all late)."""
+    value = session.scalar(select(func.max(Order.placed_at)))
+    return value if isinstance(value, datetime) or value is None else datetime.fromisoformat(str(value))
+
+
+def late_rate(counts: Mapping[str, float]) -> float | None:
+    """Late (delivered late or still out after the promise) / due orders, %, from ``out:`` counts."""
+    due = sum(counts.get(f"out:{o}", 0.0) for o in DUE_OUTCOMES)
+    late = sum(counts.get(f"out:{o}", 0.0) for o in LATE_OUTCOMES)
+    return round(100.0 * late / due, 2) if due else None
+
+
+def on_time_rate(counts: Mapping[str, float]) -> float | None:
+    """On time or early / due orders, %, from ``out:`` counts."""
+    due = sum(counts.get(f"out:{o}", 0.0) for o in DUE_OUTCOMES)
+    ok = sum(counts.get(f"out:{o}", 0.0) for o in ON_TIME_OUTCOMES)
+    return round(100.0 * ok / due, 2) if due else None
+
+
+def outcome_components(session: Session, now: datetime) -> dict[str, ColumnElement[Any]]:
+    """Rollup components: one ``out:<outcome>`` count per outcome, plus ``promised_n`` and ``on_time``."""
+    expr = outcome_case(session, now)
+    comps: dict[str, ColumnElement[Any]] = {
+        f"out:{o}": func.sum(case((expr == o, 1), else_=0)) for o in OUTCOMES
+    }
+    comps["promised_n"] = func.sum(case((expr.in_(DUE_OUTCOMES), 1), else_=0))
+    comps["on_time"] = func.sum(case((expr.in_(ON_TIME_OUTCOMES), 1), else_=0))
+    return comps
+
+
+# ---------------------------------------------------------------- root cause on partial timelines
+
+#: The order timeline, in order; each cause stage lies between two consecutive events.
+EVENT_CHAIN = ("placed", "paid", "picked", "sorted", "shipped", "delivered")
+#: The stages the root cause can blame, one per gap of EVENT_CHAIN (processing spans several of them).
+CAUSE_STAGES = ("payment", "picking", "sorting", "handover", "carrier")
+EVENT_COLUMNS = {
+    "placed": Order.placed_at,
+    "paid": Order.paid_at,
+    "picked": Order.picked_at,
+    "sorted": Order.sorted_at,
+    "shipped": Order.shipped_at,
+    "delivered": Order.delivered_at,
+}
+STAGE_SEPARATOR = "+"
+
+Normals = dict[tuple[str, str, str, str], float]  # (start event, end event, scope kind, key) -> mean hours
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of an order's timeline between two known events, covering one or more stages."""
+
+    stages: tuple[str, ...]
+    start: str
+    end: str
+    hours: float
+    open: bool = False
+
+    @property
+    def key(self) -> str:
+        """The stored name: stage codes joined by '+', e.g. ``picking+sorting+handover``."""
+        return STAGE_SEPARATOR.join(self.stages)
+
+
+@dataclass(frozen=True)
+class Blame:
+    """The segment a late order is put down to, and how far it ran over its normal time."""
+
+    stage: str
+    excess_hours: float | None
+
+
+def stage_parts(stage_key: str) -> tuple[str, ...]:
+    """The cause stages inside a (possibly merged) stage key."""
+    return tuple(stage_key.split(STAGE_SEPARATOR))
+
+
+def stage_owner(stage_key: str) -> str:
+    """The department owning a (possibly merged) stage: the owner of its last real stage."""
+    parts = stage_parts(stage_key)
+    return ORDER_STAGE_OWNERS.get(parts[-1], "logistics")
+
+
+def stage_label(stage_key: str, lang: str = "zh") -> str:
+    """A merged stage for people: "拣货 + 分拣 + 交接" / "picking + sorting + handover"."""
+    names = {
+        "payment": ("支付", "payment"),
+        "picking": ("拣货", "picking"),
+        "sorting": ("分拣", "sorting"),
+        "handover": ("交接快递", "handover"),
+        "carrier": ("快递运输", "carrier"),
+        "unknown": ("未知", "unknown"),
+        "not_late": ("未延误", "not late"),
+    }
+    return " + ".join(names.get(p, (p, p))[1 if lang == "en" else 0] for p in stage_parts(stage_key))
+
+
+def segments(
+    times: Mapping[str, datetime | None], *, stop: datetime, recorded: Iterable[str]
+) -> list[Segment]:
+    """The stretches of a timeline: a missing event merges its stage into the next known one.
+
+    An undelivered order's last stretch runs to ``stop``; it covers the next stage plus any later
+    stages whose end event this shop never records (``recorded``), since the order may be in any of them.
+    """
+    known = [e for e in EVENT_CHAIN if times.get(e) is not None]
+    if not known:
+        return []
+    rec = set(recorded)
+    out: list[Segment] = []
+    for a, b in itertools.pairwise(known):
+        i, j = EVENT_CHAIN.index(a), EVENT_CHAIN.index(b)
+        ta, tb = times[a], times[b]
+        assert ta is not None and tb is not None
+        out.append(Segment(CAUSE_STAGES[i:j], a, b, (tb - ta).total_seconds() / 3600.0))
+    last = known[-1]
+    if last != "delivered":
+        i = EVENT_CHAIN.index(last)
+        j = i + 1
+        while j < len(EVENT_CHAIN) - 1 and EVENT_CHAIN[j] not in rec:
+            j += 1
+        t_last = times[last]
+        assert t_last is not None
+        out.append(
+            Segment(CAUSE_STAGES[i:j], last, EVENT_CHAIN[j], (stop - t_last).total_seconds() / 3600.0, True)
+        )
+    return out
+
+
+def segment_scope(seg: Segment, warehouse: str | None, carrier: str | None) -> tuple[str, str]:
+    """Whose normal time a segment is held to: the carrier's, the warehouse's, or the business's."""
+    if "carrier" in seg.stages and carrier:
+        return ("carrier", carrier)
+    if seg.stages != ("payment",) and "carrier" not in seg.stages and warehouse:
+        return ("warehouse", warehouse)
+    return ("all", "")
+
+
+def normal_time(normals: Iterable[Normals], seg: Segment, scope: tuple[str, str]) -> float | None:
+    """The segment's normal hours: same scope first, then the business; None when nobody has history."""
+    for table in normals:
+        for slot in ((seg.start, seg.end, *scope), (seg.start, seg.end, "all", "")):
+            if slot in table:
+                return table[slot]
+    return None
+
+
+def blame(
+    times: Mapping[str, datetime | None],
+    *,
+    stop: datetime,
+    normals: list[Normals],
+    warehouse: str | None = None,
+    carrier: str | None = None,
+) -> Blame:
+    """Put a late order down to the segment furthest over its normal time.
+
+    A segment with no history is not compared (never against a normal of 0); on a tie the real,
+    non-empty and least-merged segment wins.
+    """
+    recorded = {e for table in normals for (a, b, _, _) in table for e in (a, b)}
+    best: tuple[float, int, int] | None = None
+    best_seg: Segment | None = None
+    for seg in segments(times, stop=stop, recorded=recorded):
+        normal = normal_time(normals, seg, segment_scope(seg, warehouse, carrier))
+        if normal is None:
+            continue
+        rank = (round(seg.hours - normal, 6), 1 if seg.hours > 0 else 0, -len(seg.stages))
+        if best is None or rank > best:
+            best, best_seg = rank, seg
+    if best is None or best_seg is None:
+        return Blame("unknown", None)
+    return Blame(best_seg.key, best[0])
+
+
+def pair_normals(session: Session, start_at: datetime, end_at: datetime, *, min_orders: int = 1) -> Normals:
+    """Mean hours between every two timeline events for orders placed in [start_at, end_at).
+
+    Per business, warehouse and carrier. Only pairs the shop actually records appear, so a stage the
+    data never has gets no normal time at all.
+    """
+    pairs = [(a, b) for i, a in enumerate(EVENT_CHAIN) for b in EVENT_CHAIN[i + 1 :]]
+    out: Normals = {}
+    for kind, key_col, join in (
+        ("all", literal(""), None),
+        ("warehouse", Warehouse.external_id, (Warehouse, Warehouse.id == Order.warehouse_id)),
+        ("carrier", Carrier.external_id, (Carrier, Carrier.id == Order.carrier_id)),
+    ):
+        cols: list[Any] = []
+        for a, b in pairs:
+            ca, cb = EVENT_COLUMNS[a], EVENT_COLUMNS[b]
+            ok = and_(ca.is_not(None), cb.is_not(None), cb >= ca)
+            cols += [
+                func.sum(case((ok, hours_between(session, ca, cb)), else_=0.0)),
+                func.sum(case((ok, 1), else_=0)),
+            ]
+        stmt = select(key_col, *cols).select_from(Order)
+        if join is not None:
+            stmt = stmt.join(*join)
+        stmt = stmt.where(
+            Order.placed_at >= start_at, Order.placed_at < end_at, ~cancelled_condition()
+        ).group_by(key_col)
+        for row in session.execute(stmt):
+            key = str(row[0] or "")
+            for n, (a, b) in enumerate(pairs):
+                total, count = row[1 + 2 * n], row[2 + 2 * n]
+                if count and count >= min_orders:
+                    out[(a, b, kind, key)] = float(total or 0.0) / float(count)
+    return out
+
+
+# ---------------------------------------------------------------- early warning (section 8)
+
+
+def warning_threshold() -> float:
+    """The late risk from which an open order is "at risk" and its customer is told (setting)."""
+    return get_settings().delivery_warning_threshold
+
+
+def _timelines(
+    session: Session, where: Sequence[Any], *, now: datetime | None = None
+) -> list[warning.Timeline]:
+    o = Order
+    label = None if now is None else outcome_case(session, now)
+    cols: list[Any] = [o.id, o.promised_delivery_at, o.warehouse_id, o.carrier_id, o.region, o.weight_kg]
+    cols += list(EVENT_COLUMNS.values())
+    if label is not None:
+        cols.append(label)
+    out: list[warning.Timeline] = []
+    for row in session.execute(select(*cols).where(o.promised_delivery_at.is_not(None), *where)):
+        oid, promised, wh, cr, region, weight = row[:6]
+        times = dict(zip(EVENT_CHAIN, row[6:12], strict=True))
+        missed = None if label is None else row[12] not in ON_TIME_OUTCOMES
+        out.append(warning.Timeline(oid, times, promised, wh, cr, region, weight, missed))
+    return out
+
+
+def _history_where(session: Session, now: datetime, start: datetime | None, end: datetime) -> list[Any]:
+    """Finished orders whose promise fell in [start, end): their outcome is known by ``end``."""
+    expr = outcome_case(session, now)
+    where: list[Any] = [expr.in_(DUE_OUTCOMES), Order.promised_delivery_at < end]
+    if start is not None:
+        where.append(Order.promised_delivery_at >= start)
+    return where
+
+
+def _blame_counts(session: Session, end: datetime) -> dict[str, dict[str, int]]:
+    from cxloop.metrics.models import MetricsLateOrder
+
+    lo = MetricsLateOrder
+    rows = session.execute(select(lo.stage, lo.warehouse_id, lo.carrier_id).where(lo.day < end.date()))
+    return warning.blame_table([(st, wh, cr) for st, wh, cr in rows])
+
+
+def train_warning(*, db_session: Session, holdout_days: int = 30, path: Path | None = None) -> TrainResult:
+    """Train and calibrate the early warning on the shop's history; store it in the data folder.
+
+    The last ``holdout_days`` of promises are held out first to measure AUC, calibration, precision at
+    the threshold and hours of warning (a time split); then the model is refitted on all history.
+    """
+    now = as_of(db_session)
+    if now is None:
+        raise ValueError("no orders to learn from")
+    cutoff = now - timedelta(days=holdout_days)
+    evaluation: dict[str, Any] = {}
+    train = _timelines(db_session, _history_where(db_session, now, None, cutoff), now=now)
+    test = _timelines(db_session, _history_where(db_session, now, cutoff, now), now=now)
+    # The held-out moments must come after the training promises, so test orders are placed after it.
+    test = [
+        tl
+        for tl in test
+        if tl.times["placed"] is not None and tl.times["placed"] >= cutoff - timedelta(days=0)
+    ]
+    normal_pairs = {
+        (a, b): h
+        for (a, b, kind, _), h in pair_normals(db_session, datetime.min, now).items()
+        if kind == "all"
+    }
+    if train and test:
+        model = warning.fit(train, blame_counts=_blame_counts(db_session, cutoff), normals=normal_pairs)
+        evaluation = warning.evaluate(model, test, threshold=warning_threshold())
+        evaluation["split"] = {"train_promises_before": cutoff.isoformat(), "test_orders": len(test)}
+    everything = _timelines(db_session, _history_where(db_session, now, None, now), now=now)
+    model = warning.fit(everything, blame_counts=_blame_counts(db_session, now), normals=normal_pairs)
+    model.evaluation = evaluation
+    stored = warning.save(model, path)
+    return TrainResult(path=str(stored), orders=model.orders, snapshots=model.snapshots,
+                       trained_at=model.trained_at, evaluation=evaluation)  # fmt: skip
+
+
+class _StageGuess:
+    """Names the stage most likely to make an open order late; cached per route and position.
+
+    The stage it is stuck in when it has already been there longer than normal; otherwise the
+    stage its carrier's and warehouse's late orders were most often put down to, among those ahead.
+    """
+
+    def __init__(self, model: warning.WarningModel) -> None:
+        self.model = model
+        self.recorded = {e for pair in model.normals for e in pair} or set(EVENT_CHAIN)
+        self.cache: dict[tuple[Any, Any, int, bool], str] = {}
+
+    def current(self, last: int) -> Segment | None:
+        """The stretch an order whose last event is EVENT_CHAIN[last] is in now (hours not filled)."""
+        if last >= len(EVENT_CHAIN) - 1:
+            return None
+        t0 = datetime(2000, 1, 1)
+        return segments({EVENT_CHAIN[last]: t0}, stop=t0, recorded=self.recorded)[-1]
+
+    def guess(self, carrier: Any, warehouse: Any, last: int, hours_in_stage: float) -> str:
+        """The stage key for one order."""
+        seg = self.current(last)
+        normal = None if seg is None else self.model.normals.get((seg.start, seg.end))
+        stuck = seg is not None and normal is not None and hours_in_stage > normal
+        key = (carrier, warehouse, last, stuck)
+        if key not in self.cache:
+            self.cache[key] = self._guess(carrier, warehouse, last, stuck, seg)
+        return self.cache[key]
+
+    def _guess(self, carrier: Any, warehouse: Any, last: int, stuck: bool, seg: Segment | None) -> str:
+        if stuck and seg is not None:
+            return seg.key
+        remaining = set(CAUSE_STAGES[last:])
+        votes: dict[str, int] = {}
+        for route in (f"carrier:{carrier}", f"warehouse:{warehouse}"):
+            for stage, n in self.model.blame_counts.get(route, {}).items():
+                if set(stage_parts(stage)) <= remaining:
+                    votes[stage] = votes.get(stage, 0) + n
+        if votes:
+            return max(sorted(votes), key=lambda k: votes[k])
+        return seg.key if seg is not None else "carrier"
+
+
+def _open_order_rows(session: Session, where: Sequence[Any]) -> list[Any]:
+    o = Order
+    cols: list[Any] = [o.id, o.promised_delivery_at, o.warehouse_id, o.carrier_id, o.region, o.weight_kg]
+    cols += [EVENT_COLUMNS[e] for e in warning.OPEN_EVENTS]
+    return [
+        tuple(r) for r in session.execute(select(*cols).where(o.promised_delivery_at.is_not(None), *where))
+    ]
+
+
+def score_open_orders(
+    model: warning.WarningModel, orders: warning.OpenOrders, now: datetime, owners: Mapping[str, int]
+) -> list[OrderRisk]:
+    """Risk, expected arrival and likely late stage of open orders held as columns (no database)."""
+    x = warning.feature_matrix(orders, now, model.codes)
+    proba, hours = warning.predict(model, x)
+    at = np.datetime64(now.replace(microsecond=0), "s")
+    proba = np.where(orders.promised < at, 1.0, np.round(proba, 4))
+    stage_idx = x[:, warning.FEATURES.index("stage")].astype(np.int64)
+    in_stage = x[:, warning.FEATURES.index("hours_since_last_event")]
+    guesser = _StageGuess(model)
+    promised = orders.promised.astype("datetime64[us]").astype(datetime)
+    out: list[OrderRisk] = []
+    for i in range(len(orders.order_id)):
+        stage = guesser.guess(orders.carrier[i], orders.warehouse[i], int(stage_idx[i]), float(in_stage[i]))
+        # model_construct: the values are built here, validating a million of them again costs seconds.
+        out.append(
+            OrderRisk.model_construct(
+                order_id=int(orders.order_id[i]),
+                probability=float(proba[i]),
+                promised_at=promised[i],
+                expected_arrival=now + timedelta(hours=float(hours[i])),
+                late_stage=stage,
+                department_id=owners.get(stage_owner(stage)),
+            )
+        )
+    return out
+
+
+def predict_late_risk(
+    session: Session, *, now: datetime, order_ids: Sequence[int] | None = None
+) -> list[OrderRisk]:
+    """The late risk of every open order (or of ``order_ids``) at ``now``, highest first.
+
+    An order whose promise has already passed is certain (1.0). Without a trained model (run
+    ``cxloop delivery train-warning``) this raises ``LookupError``.
+    """
+    model = warning.load()
+    if model is None:
+        raise LookupError("no early-warning model yet: run `cxloop delivery train-warning`")
+    expr = outcome_case(session, now)
+    where: list[Any] = [expr.in_(("open", "late_open")), Order.placed_at <= now]
+    if order_ids is not None:
+        where.append(Order.id.in_(list(order_ids)))
+    orders = warning.open_orders_from_rows(_open_order_rows(session, where))
+    owners = {code: did for code, did in session.execute(select(Department.code, Department.id))}
+    out = score_open_orders(model, orders, now, owners)
+    out.sort(key=lambda r: (-r.probability, r.promised_at))
+    return out
+
+
+def orders_at_risk(
+    *, db_session: Session, now: datetime | None = None, department_id: int | None = None, limit: int = 200
+) -> dict[int | None, list[OrderRisk]]:
+    """Open orders at or above the warning threshold, grouped by owning department (for the task list)."""
+    at = now or as_of(db_session)
+    if at is None:
+        return {}
+    groups: dict[int | None, list[OrderRisk]] = {}
+    for risk in predict_late_risk(db_session, now=at):
+        if risk.probability < warning_threshold():
+            continue
+        if department_id is not None and risk.department_id != department_id:
+            continue
+        bucket = groups.setdefault(risk.department_id, [])
+        if len(bucket) < limit:
+            bucket.append(risk)
+    return groups
+
+
+# ---------------------------------------------------------------- satisfaction by outcome (section 5)
+
+#: Lateness bands in hours after the promise, for "by how late".
+LATE_BANDS: tuple[tuple[float, float | None], ...] = ((0, 24), (24, 72), (72, 168), (168, None))
+#: Outcomes shown in the satisfaction table (open orders have nothing to be satisfied with yet).
+EXPERIENCE_OUTCOMES = ("early", "on_time", "late", "late_open", "failed")
+
+
+def _band_label(lo: float, hi: float | None) -> str:
+    return f"late:{lo:g}-{hi:g}h" if hi is not None else f"late:{lo:g}h+"
+
+
+def _band_names(lo: float, hi: float | None) -> tuple[str, str]:
+    if hi is None:
+        return (f"晚到 {lo / 24:g} 天以上", f"more than {lo / 24:g} days late")
+    if hi <= 24:
+        return ("晚到 1 天内", "up to 1 day late")
+    return (f"晚到 {lo / 24:g}–{hi / 24:g} 天", f"{lo / 24:g}–{hi / 24:g} days late")
+
+
+def delivery_experience(
+    *, db_session: Session, start: datetime | None = None, end: datetime | None = None
+) -> DeliveryExperience:
+    """Rating, CSAT and negative share of orders placed in [start, end) by outcome and by how late."""
+    from cxloop.feedback.models import FeedbackItem
+    from cxloop.surveys.models import SurveyResponse
+
+    session = db_session
+    now = as_of(session) or datetime.max
+    expr = outcome_case(session, now).label("outcome")
+    late_h = hours_between(session, Order.promised_delivery_at, Order.delivered_at)
+    where: list[Any] = []
+    if start is not None:
+        where.append(Order.placed_at >= start)
+    if end is not None:
+        where.append(Order.placed_at < end)
+    orders = select(Order.id.label("id"), expr, late_h.label("late_h")).where(*where).subquery()
+    per_order: dict[int, list[Any]] = {}
+    for oid, outcome, hours in session.execute(select(orders.c.id, orders.c.outcome, orders.c.late_h)):
+        per_order[oid] = [outcome, hours]
+    stats: dict[str, dict[str, float]] = {}
+
+    def slot(key: str) -> dict[str, float]:
+        return stats.setdefault(
+            key, dict.fromkeys(("orders", "rated", "rating_sum", "csat_n", "csat_pos", "fb_n", "fb_neg"), 0.0)
+        )
+
+    def keys_of(oid: Any) -> list[str]:
+        outcome, hours = per_order[int(oid)]
+        keys = [outcome]
+        if outcome == "late" and hours is not None:
+            keys += [
+                _band_label(lo, hi) for lo, hi in LATE_BANDS if hours > lo and (hi is None or hours <= hi)
+            ]
+        return keys
+
+    for oid in per_order:
+        for key in keys_of(oid):
+            slot(key)["orders"] += 1
+    fb = FeedbackItem
+    for oid, rating, sentiment in session.execute(
+        select(fb.order_id, fb.rating, fb.sentiment).join(orders, orders.c.id == fb.order_id)
+    ):
+        for key in keys_of(oid):
+            row = slot(key)
+            if rating is not None:
+                row["rated"] += 1
+                row["rating_sum"] += float(rating)
+            if sentiment is not None:
+                row["fb_n"] += 1
+                row["fb_neg"] += 1 if sentiment == "negative" else 0
+    sr = SurveyResponse
+    for oid, score in session.execute(
+        select(sr.order_id, sr.score)
+        .join(orders, orders.c.id == sr.order_id)
+        .where(sr.kind == "csat", sr.score.is_not(None))
+    ):
+        for key in keys_of(oid):
+            slot(key)["csat_n"] += 1
+            slot(key)["csat_pos"] += 1 if (score or 0) >= 4 else 0
+
+    def summary(key: str, names: tuple[str, str]) -> OutcomeSatisfaction:
+        v = slot(key)
+        return OutcomeSatisfaction(
+            outcome=key, name_zh=names[0], name_en=names[1], orders=int(v["orders"]), rated=int(v["rated"]),
+            rating=round(v["rating_sum"] / v["rated"], 2) if v["rated"] else None,
+            csat_n=int(v["csat_n"]), csat=round(100 * v["csat_pos"] / v["csat_n"], 1) if v["csat_n"] else None,
+            feedback_n=int(v["fb_n"]), negative_share=round(100 * v["fb_neg"] / v["fb_n"], 1) if v["fb_n"] else None,
+        )  # fmt: skip
+
+    return DeliveryExperience(
+        start=None if start is None else start.isoformat(),
+        end=None if end is None else end.isoformat(),
+        outcomes=[summary(o, OUTCOME_NAMES[o]) for o in EXPERIENCE_OUTCOMES],
+        lateness=[summary(_band_label(lo, hi), _band_names(lo, hi)) for lo, hi in LATE_BANDS],
+    )
+
+
+# ---------------------------------------------------------------- distributions (section 4)
+
+
+def _durations(
+    session: Session, stage: str, start: datetime | None, end: datetime | None, scope: tuple[str, str] | None
+) -> np.ndarray:
+    a, b = ORDER_STAGES[stage]
+    ca, cb = EVENT_COLUMNS[a], EVENT_COLUMNS[b]
+    stmt = select(hours_between(session, ca, cb)).where(
+        ca.is_not(None), cb.is_not(None), cb >= ca, ~cancelled_condition()
+    )
+    if start is not None:
+        stmt = stmt.where(Order.placed_at >= start)
+    if end is not None:
+        stmt = stmt.where(Order.placed_at < end)
+    if scope is not None:
+        kind, key = scope
+        if kind == "warehouse":
+            stmt = stmt.join(Warehouse, Warehouse.id == Order.warehouse_id).where(
+                Warehouse.external_id == key
+            )
+        elif kind == "carrier":
+            stmt = stmt.join(Carrier, Carrier.id == Order.carrier_id).where(Carrier.external_id == key)
+        elif kind == "region":
+            stmt = stmt.where(Order.region == key)
+        else:
+            raise ValueError(f"scope kind must be warehouse, carrier or region, not {kind!r}")
+    return np.asarray([float(v) for v in session.scalars(stmt) if v is not None], dtype=np.float64)
+
+
+def duration_stats(
+    *,
+    db_session: Session,
+    stage: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    scope: tuple[str, str] | None = None,
+    bins: int = 30,
+) -> DurationStats:
+    """Mean, median, p90 and a histogram of a stage's hours for orders placed in [start, end)."""
+    if stage not in ORDER_STAGES:
+        raise KeyError(f"unknown stage {stage!r}; one of {', '.join(ORDER_STAGES)}")
+    values = _durations(db_session, stage, start, end, scope)
+    a, b = ORDER_STAGES[stage]
+    if len(values) == 0:
+        return DurationStats(stage=stage, start_event=a, end_event=b, n=0, mean=None, median=None, p90=None)
+    # Bins up to the p99 so one lost parcel does not squash the chart; the last bin holds the tail.
+    top = float(np.percentile(values, 99)) or float(values.max()) or 1.0
+    edges = np.linspace(0.0, top, bins + 1)
+    counts, _ = np.histogram(np.clip(values, 0.0, top), bins=edges)
+    return DurationStats(
+        stage=stage, start_event=a, end_event=b, n=len(values), mean=round(float(values.mean()), 2),
+        median=round(float(np.median(values)), 2), p90=round(float(np.percentile(values, 90)), 2),
+        bins=[round(float(e), 2) for e in edges[1:]], counts=[int(c) for c in counts],
+    )  # fmt: skip
+
+
+def all_duration_stats(
+    *, db_session: Session, start: datetime | None = None, end: datetime | None = None
+) -> list[DurationStats]:
+    """Every duration indicator's distribution (``vocab.ORDER_STAGES``), for one range or all periods."""
+    return [duration_stats(db_session=db_session, stage=st, start=start, end=end) for st in ORDER_STAGES]
+
+
+def indicator_over_range(
+    *, db_session: Session, indicator: str, start: date | None = None, end: date | None = None
+) -> RangeValue:
+    """Any registry indicator over [start, end) days; all periods with data when no range is given."""
+    from cxloop.metrics import service as metrics
+    from cxloop.metrics.models import MetricsDaily
+    from cxloop.metrics.periods import Period
+
+    if start is None or end is None:
+        first, last = db_session.execute(select(func.min(MetricsDaily.day), func.max(MetricsDaily.day))).one()
+        start = start or (as_date(first) if first is not None else clock.today())
+        end = end or ((as_date(last) + timedelta(days=1)) if last is not None else start + timedelta(days=1))
+    if end <= start:
+        raise ValueError("end must be after start")
+    value = metrics.compute(db_session=db_session, indicator=indicator, period=Period(start, end, "range"))
+    return RangeValue(indicator=indicator, start=start.isoformat(), end=end.isoformat(), value=value.value,
+                      n=value.n, unit=value.unit)  # fmt: skip
+
+
+# ---------------------------------------------------------------- promises the shop can beat (section 6)
+
+#: Routes with fewer finished orders than this borrow a wider history (region+carrier, carrier, all).
+MIN_ROUTE_ORDERS = 30
+MAX_PROMISE_DAYS = 15
+
+
+@dataclass
+class _Shipment:
+    route: tuple[str | None, str | None, str | None, str]
+    needed_days: int | None  # calendar days from placing to delivery; None = never delivered
+    promised_days: int | None
+    rating: float | None
+
+
+def _shipments(session: Session, start: datetime | None, end: datetime | None) -> list[_Shipment]:
+    """Finished orders (delivered or failed) placed in [start, end) with their route and rating."""
+    from cxloop.feedback.models import FeedbackItem
+
+    now = as_of(session) or datetime.max
+    expr = outcome_case(session, now)
+    ratings = (
+        select(FeedbackItem.order_id.label("oid"), func.avg(FeedbackItem.rating).label("rating"))
+        .where(FeedbackItem.rating.is_not(None), FeedbackItem.order_id.is_not(None))
+        .group_by(FeedbackItem.order_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Warehouse.external_id,
+            Order.region,
+            Carrier.external_id,
+            Order.placed_at,
+            Order.delivered_at,
+            Order.promised_delivery_at,
+            ratings.c.rating,
+        )
+        .select_from(Order)
+        .outerjoin(Warehouse, Warehouse.id == Order.warehouse_id)
+        .outerjoin(Carrier, Carrier.id == Order.carrier_id)
+        .outerjoin(ratings, ratings.c.oid == Order.id)
+        .where(expr.in_(("early", "on_time", "late", "failed", "unpromised")))
+    )
+    if start is not None:
+        stmt = stmt.where(Order.placed_at >= start)
+    if end is not None:
+        stmt = stmt.where(Order.placed_at < end)
+    cutoff = get_settings().delivery_cutoff_hour
+    out = []
+    for wh, region, cr, placed, delivered, promised, rating in session.execute(stmt):
+        side = "before" if placed.hour < cutoff else "after"
+        out.append(
+            _Shipment(
+                (wh, region, cr, side),
+                None if delivered is None else (delivered.date() - placed.date()).days,
+                None if promised is None else (promised.date() - placed.date()).days,
+                None if rating is None else float(rating),
+            )
+        )
+    return out
+
+
+def _basis(route: tuple[str | None, str | None, str | None, str]) -> list[tuple[str, Any]]:
+    _, region, cr, side = route
+    return [
+        ("route", route),
+        ("region+carrier", (region, cr, side)),
+        ("carrier", (cr, side)),
+        ("all", (side,)),
+    ]
+
+
+def _groups(rows: Sequence[_Shipment]) -> dict[tuple[str, Any], list[_Shipment]]:
+    groups: dict[tuple[str, Any], list[_Shipment]] = {}
+    for row in rows:
+        for level, key in _basis(row.route):
+            groups.setdefault((level, key), []).append(row)
+    return groups
+
+
+def _on_time_share(rows: Sequence[_Shipment], days: int) -> float:
+    ok = sum(1 for r in rows if r.needed_days is not None and r.needed_days <= days)
+    return ok / len(rows) if rows else 0.0
+
+
+def recommend_days(rows: Sequence[_Shipment], target: float) -> int | None:
+    """The shortest promise (whole days, delivered by the end of that day) beaten by ``target`` of rows."""
+    for days in range(MAX_PROMISE_DAYS + 1):
+        if _on_time_share(rows, days) >= target:
+            return days
+    return None
+
+
+def _curve(rows: Sequence[_Shipment], top: int) -> list[PromisePoint]:
+    points = []
+    for days in range(top + 1):
+        late = [r for r in rows if r.needed_days is None or r.needed_days > days]
+        rated = [r.rating for r in late if r.rating is not None]
+        points.append(PromisePoint(
+            days=days, on_time=round(100 * _on_time_share(rows, days), 1), late_orders=len(late),
+            late_rating=round(sum(rated) / len(rated), 2) if rated else None,
+        ))  # fmt: skip
+    return points
+
+
+def promise_report(
+    *,
+    db_session: Session,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    target: float | None = None,
+    min_orders: int = MIN_ROUTE_ORDERS,
+) -> PromiseReport:
+    """For each route (warehouse × region × carrier × cut-off), the promise history beats at ``target``."""
+    goal = target if target is not None else get_settings().delivery_promise_target
+    if not 0 < goal < 1:
+        raise ValueError("target must be between 0 and 1 (e.g. 0.95)")
+    rows = _shipments(db_session, start, end)
+    groups = _groups(rows)
+    routes: list[PromiseRoute] = []
+    for route in sorted({r.route for r in rows}, key=lambda k: tuple(str(p) for p in k)):
+        level, history = next(
+            (
+                (lvl, groups[(lvl, key)])
+                for lvl, key in _basis(route)
+                if len(groups[(lvl, key)]) >= min_orders
+            ),
+            ("all", groups[("all", (route[3],))]),
+        )
+        own = groups[("route", route)]
+        days = recommend_days(history, goal)
+        given = sorted(r.promised_days for r in own if r.promised_days is not None)
+        current = float(given[len(given) // 2]) if given else None
+        routes.append(PromiseRoute(
+            warehouse=route[0], region=route[1], carrier=route[2], cutoff=route[3], orders=len(own), basis=level,
+            recommended_days=days,
+            expected_on_time=None if days is None else round(100 * _on_time_share(history, days), 1),
+            current_days=current,
+            current_on_time=None if current is None else round(100 * _on_time_share(own, int(current)), 1),
+            curve=_curve(history, min(MAX_PROMISE_DAYS, (days or MAX_PROMISE_DAYS) + 3)),
+        ))  # fmt: skip
+    routes.sort(key=lambda r: -r.orders)
+    return PromiseReport(target=goal, cutoff_hour=get_settings().delivery_cutoff_hour, routes=routes)
+
+
+def evaluate_promises(
+    *, db_session: Session, split: datetime, target: float | None = None, min_orders: int = MIN_ROUTE_ORDERS
+) -> dict[str, Any]:
+    """Time split: recommend from orders placed before ``split``, measure on those placed after it."""
+    report = promise_report(db_session=db_session, end=split, target=target, min_orders=min_orders)
+    promise = {(r.warehouse, r.region, r.carrier, r.cutoff): r.recommended_days for r in report.routes}
+    fallback = {r.cutoff: r.recommended_days for r in report.routes if r.basis == "all"}
+    test = _shipments(db_session, split, None)
+    hits = judged = 0
+    for row in test:
+        days = promise.get(row.route, fallback.get(row.route[3]))
+        if days is None:
+            continue
+        judged += 1
+        hits += 1 if row.needed_days is not None and row.needed_days <= days else 0
+    return {"target": report.target, "train_routes": len(report.routes), "test_orders": judged,
+            "realised_on_time": round(100 * hits / judged, 2) if judged else None}  # fmt: skip
+
+
+# ---------------------------------------------------------------- carrier choice (section 7)
+
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
+CARRIER_CRITERIA = ("speed", "on_time", "damage", "cost", "complaints")
+
+
+def import_carriers(*, db_session: Session, path: Path) -> CarrierImportResult:
+    """Import carrier terms from a YAML or JSON file, all or nothing; a re-run replaces, never duplicates.
+
+    Errors name the carrier's position, the field and the bad value (ValueError).
+    """
+    from cxloop.delivery.models import CarrierProfile, CarrierRate
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path.name}: cannot read carriers file: {exc}") from None
+    entries = raw.get("carriers") if isinstance(raw, dict) else raw
+    if not isinstance(entries, list):
+        raise ValueError(f"{path.name}: expected a list under 'carriers'")
+    parsed: list[CarrierTermsIn] = []
+    for i, entry in enumerate(entries, start=1):
+        try:
+            terms = CarrierTermsIn.model_validate(entry)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(
+                f"{path.name}: carrier #{i}, field {where!r}: {first['msg']} (value {first.get('input')!r})"
+            ) from None
+        for t in terms.collection_times:
+            if not _TIME_RE.match(t):
+                raise ValueError(
+                    f"{path.name}: carrier #{i} ({terms.carrier}), collection_times: {t!r} is not HH:MM"
+                )
+        parsed.append(terms)
+    created = rates = 0
+    for terms in parsed:
+        carrier = db_session.scalar(select(Carrier).where(Carrier.external_id == terms.carrier))
+        if carrier is None:
+            carrier = Carrier(external_id=terms.carrier, name=terms.name or terms.carrier)
+            db_session.add(carrier)
+            db_session.flush()
+            created += 1
+        elif terms.name:
+            carrier.name = terms.name
+        profile = db_session.get(CarrierProfile, carrier.id) or CarrierProfile(carrier_id=carrier.id)
+        profile.max_weight_kg, profile.max_size_cm = terms.max_weight_kg, terms.max_size_cm
+        profile.collection_times = list(terms.collection_times)
+        db_session.add(profile)
+        db_session.execute(delete(CarrierRate).where(CarrierRate.carrier_id == carrier.id))
+        seen: set[tuple[str, float]] = set()
+        for rate in terms.rates:
+            key = (rate.region, rate.weight_to_kg)
+            if key in seen:
+                db_session.rollback()
+                raise ValueError(
+                    f"{path.name}: carrier {terms.carrier}: two prices for {rate.region} up to {rate.weight_to_kg} kg"
+                )
+            seen.add(key)
+            db_session.add(CarrierRate(carrier_id=carrier.id, region=rate.region, weight_to_kg=rate.weight_to_kg,
+                                       price=Decimal(str(rate.price)), currency=rate.currency.upper()))  # fmt: skip
+            rates += 1
+    db_session.commit()
+    return CarrierImportResult(carriers=len(parsed), created=created, rates=rates)
+
+
+def _price_tables(session: Session) -> dict[int, list[tuple[str, float, float]]]:
+    from cxloop.delivery.models import CarrierRate
+
+    tables: dict[int, list[tuple[str, float, float]]] = {}
+    for cid, region, upto, price in session.execute(
+        select(CarrierRate.carrier_id, CarrierRate.region, CarrierRate.weight_to_kg, CarrierRate.price)
+    ):
+        tables.setdefault(cid, []).append((region, float(upto), float(price)))
+    for rows in tables.values():
+        rows.sort(key=lambda r: r[1])
+    return tables
+
+
+def price_for(
+    table: Sequence[tuple[str, float, float]], region: str | None, weight: float | None
+) -> float | None:
+    """The table price to ``region`` for ``weight`` kg: the region's own row first, then '*'."""
+    w = weight if weight is not None else 0.0
+    for wanted in (region, "*"):
+        for reg, upto, price in table:
+            if reg == wanted and w <= upto:
+                return price
+    return None
+
+
+def carrier_scorecard(
+    *,
+    db_session: Session,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    region: str | None = None,
+) -> list[CarrierScore]:
+    """Speed (median and p90 carrier hours), on time, damage, loss, cost and complaints per carrier."""
+    from cxloop.delivery.models import CarrierProfile
+    from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+    from cxloop.metrics.taxonomy import aspects
+
+    session = db_session
+    now = as_of(session) or datetime.max
+    expr = outcome_case(session, now)
+    where: list[Any] = [Order.carrier_id.is_not(None), ~cancelled_condition()]
+    if start is not None:
+        where.append(Order.placed_at >= start)
+    if end is not None:
+        where.append(Order.placed_at < end)
+    if region is not None:
+        where.append(Order.region == region)
+    tables = _price_tables(session)
+    per: dict[int, dict[str, Any]] = {}
+    stmt = select(Order.carrier_id, Order.region, Order.weight_kg, Order.shipped_at, Order.delivered_at,
+                  Order.damaged, Order.lost, expr).where(*where)  # fmt: skip
+    for cid, reg, weight, shipped, delivered, damaged, lost, outcome in session.execute(stmt):
+        row = per.setdefault(int(cid or 0), _empty_card())
+        row["orders"] += 1
+        if shipped is not None:
+            row["shipped"] += 1
+            row["damaged"] += 1 if damaged else 0
+            row["lost"] += 1 if lost else 0
+            if delivered is not None and delivered >= shipped:
+                row["hours"].append((delivered - shipped).total_seconds() / 3600.0)
+        if outcome in DUE_OUTCOMES:
+            row["due"] += 1
+            row["ok"] += 1 if outcome in ON_TIME_OUTCOMES else 0
+        price = price_for(tables.get(int(cid or 0), []), reg, weight)
+        if price is not None:
+            row["cost"].append(price)
+    logistics = [a for a, info in aspects().items() if info.department == "logistics"]
+    complaints = dict(
+        session.execute(
+            select(Order.carrier_id, func.count(func.distinct(FeedbackAspect.feedback_id)))
+            .select_from(FeedbackAspect)
+            .join(FeedbackItem, FeedbackItem.id == FeedbackAspect.feedback_id)
+            .join(Order, Order.id == FeedbackItem.order_id)
+            .where(FeedbackAspect.aspect.in_(logistics), FeedbackAspect.sentiment == "negative", *where)
+            .group_by(Order.carrier_id)
+        ).all()
+    )
+    carriers = {c.id: c for c in session.scalars(select(Carrier))}
+    profiles = {p.carrier_id: p for p in session.scalars(select(CarrierProfile))}
+    out = []
+    for cid, carrier in sorted(carriers.items(), key=lambda kv: kv[1].external_id):
+        found = per.get(cid)
+        profile = profiles.get(cid)
+        if found is None and profile is None:
+            continue
+        row = found or _empty_card()
+        hours = np.asarray(row["hours"], dtype=np.float64)
+        covers = sorted({reg for reg, _, _ in tables.get(cid, [])})
+        out.append(CarrierScore(
+            carrier=carrier.external_id, name=carrier.name, region=region, orders=row["orders"],
+            median_hours=round(float(np.median(hours)), 2) if len(hours) else None,
+            p90_hours=round(float(np.percentile(hours, 90)), 2) if len(hours) else None,
+            on_time=round(100 * row["ok"] / row["due"], 2) if row["due"] else None,
+            damage_rate=round(100 * row["damaged"] / row["shipped"], 2) if row["shipped"] else None,
+            loss_rate=round(100 * row["lost"] / row["shipped"], 2) if row["shipped"] else None,
+            mean_cost=round(sum(row["cost"]) / len(row["cost"]), 2) if row["cost"] else None,
+            complaints_per_100=round(100 * complaints.get(cid, 0) / row["orders"], 2) if row["orders"] else None,
+            covers=covers, max_weight_kg=None if profile is None else profile.max_weight_kg,
+            collection_times=[] if profile is None else list(profile.collection_times or []),
+        ))  # fmt: skip
+    return out
+
+
+def _empty_card() -> dict[str, Any]:
+    return {"orders": 0, "hours": [], "due": 0, "ok": 0, "damaged": 0, "lost": 0, "shipped": 0, "cost": []}
+
+
+def _normalise(values: dict[str, float | None], *, higher_better: bool) -> dict[str, float]:
+    """0..1 per carrier, 1 = best among the candidates; unknown values score a neutral 0.5."""
+    known = [v for v in values.values() if v is not None]
+    if not known:
+        return dict.fromkeys(values, 0.5)
+    lo, hi = min(known), max(known)
+    out = {}
+    for key, v in values.items():
+        if v is None:
+            out[key] = 0.5
+        elif hi == lo:
+            out[key] = 1.0
+        else:
+            share = (v - lo) / (hi - lo)
+            out[key] = share if higher_better else 1.0 - share
+    return out
+
+
+def recommend_carrier(
+    *,
+    db_session: Session,
+    region: str,
+    weight_kg: float,
+    value: float | None = None,
+    urgency: str = "standard",
+    weights: Mapping[str, float] | None = None,
+    size_cm: float | None = None,
+) -> CarrierRecommendation:
+    """Rank the carriers that can take a parcel, by configurable weights, and explain each score.
+
+    Urgent parcels double the speed weight; parcels worth over 1,000 double the damage weight.
+    """
+    if urgency not in ("standard", "urgent"):
+        raise ValueError("urgency must be 'standard' or 'urgent'")
+    if weight_kg <= 0:
+        raise ValueError("weight_kg must be positive")
+    base = dict(get_settings().delivery_carrier_weights)
+    base.update(weights or {})
+    unknown = set(base) - set(CARRIER_CRITERIA)
+    if unknown:
+        raise ValueError(f"unknown criteria {sorted(unknown)}; use {', '.join(CARRIER_CRITERIA)}")
+    if urgency == "urgent":
+        base["speed"] = base.get("speed", 0.0) * 2
+    if value is not None and value > 1000:
+        base["damage"] = base.get("damage", 0.0) * 2
+    total = sum(base.values()) or 1.0
+    w = {k: round(v / total, 4) for k, v in base.items()}
+    scores = {c.carrier: c for c in carrier_scorecard(db_session=db_session, region=region)}
+    tables = _price_tables(db_session)
+    ids = {c.external_id: c.id for c in db_session.scalars(select(Carrier))}
+    excluded: dict[str, str] = {}
+    prices: dict[str, float | None] = {}
+    from cxloop.delivery.models import CarrierProfile
+
+    profiles = {p.carrier_id: p for p in db_session.scalars(select(CarrierProfile))}
+    for key, card in scores.items():
+        cid = ids[key]
+        profile = profiles.get(cid)
+        if profile is not None and profile.max_weight_kg is not None and weight_kg > profile.max_weight_kg:
+            excluded[key] = f"weight {weight_kg:g} kg > limit {profile.max_weight_kg:g} kg"
+            continue
+        if (
+            profile is not None
+            and size_cm is not None
+            and profile.max_size_cm is not None
+            and size_cm > profile.max_size_cm
+        ):
+            excluded[key] = f"size {size_cm:g} cm > limit {profile.max_size_cm:g} cm"
+            continue
+        table = tables.get(cid, [])
+        price = price_for(table, region, weight_kg)
+        if table and price is None:
+            excluded[key] = f"no price to {region} for {weight_kg:g} kg (not covered)"
+            continue
+        if not table and card.orders == 0:
+            continue  # neither terms nor history: nothing to judge it by
+        prices[key] = price
+    candidates = list(prices)
+    parts_by: dict[str, dict[str, float]] = {k: {} for k in candidates}
+    criteria = {
+        "speed": ({k: scores[k].p90_hours for k in candidates}, False),
+        "on_time": ({k: scores[k].on_time for k in candidates}, True),
+        "damage": ({k: _sum_opt(scores[k].damage_rate, scores[k].loss_rate) for k in candidates}, False),
+        "cost": ({k: prices[k] for k in candidates}, False),
+        "complaints": ({k: scores[k].complaints_per_100 for k in candidates}, False),
+    }
+    for name, (vals, higher) in criteria.items():
+        for k, v in _normalise(vals, higher_better=higher).items():
+            parts_by[k][name] = round(w.get(name, 0.0) * v, 4)
+    ranked = []
+    for k in candidates:
+        c = scores[k]
+        zh = (f"{c.name}：p90 运输 {_fmt(c.p90_hours)} 小时，准时率 {_fmt(c.on_time)}%，破损+丢失 "
+              f"{_fmt(_sum_opt(c.damage_rate, c.loss_rate))}%，价格 {_fmt(prices[k])} 元，每百单物流投诉 {_fmt(c.complaints_per_100)}")  # fmt: skip
+        en = (f"{c.name}: p90 transit {_fmt(c.p90_hours)} h, on time {_fmt(c.on_time)}%, damage+loss "
+              f"{_fmt(_sum_opt(c.damage_rate, c.loss_rate))}%, price {_fmt(prices[k])}, logistics complaints per 100 orders {_fmt(c.complaints_per_100)}")  # fmt: skip
+        ranked.append(CarrierChoice(carrier=k, name=c.name, score=round(sum(parts_by[k].values()), 4), price=prices[k],
+                                    parts=parts_by[k], explanation_zh=zh, explanation_en=en))  # fmt: skip
+    ranked.sort(key=lambda r: (-r.score, r.carrier))
+    return CarrierRecommendation(region=region, weight_kg=weight_kg, value=value, urgency=urgency, weights=w,
+                                 ranked=ranked, excluded=excluded)  # fmt: skip
+
+
+def _sum_opt(a: float | None, b: float | None) -> float | None:
+    return None if a is None and b is None else (a or 0.0) + (b or 0.0)
+
+
+def _fmt(v: float | None) -> str:
+    return "—" if v is None else f"{v:g}"

@@ -1,0 +1,381 @@
+"""Early warning of late orders: features of an open order at a moment, and the calibrated model.
+
+The model is scikit-learn's HistGradientBoostingClassifier (native missing values and categorical
+route codes) wrapped in CalibratedClassifierCV (isotonic), so a probability of 0.3 means about three
+in ten such orders miss their promise. A HistGradientBoostingRegressor on the remaining hours gives the
+expected arrival. Both are trained on the shop's own history (``cxloop delivery train-warning``) and
+stored in the data folder; nothing is shipped pre-trained, since every shop's routes differ.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+from cxloop import clock
+from cxloop.config import get_settings
+
+log = logging.getLogger(__name__)
+
+#: Events an order passes before delivery, in order (delivery/service.EVENT_CHAIN without delivered).
+OPEN_EVENTS = ("placed", "paid", "picked", "sorted", "shipped")
+FEATURES = (
+    "stage",
+    "hours_since_placed",
+    "hours_since_last_event",
+    "hours_to_promise",
+    "promise_lead_hours",
+    "payment_hours",
+    "picking_hours",
+    "sorting_hours",
+    "handover_hours",
+    "placed_hour",
+    "placed_weekday",
+    "warehouse",
+    "carrier",
+    "region",
+    "weight_kg",
+)
+CATEGORICAL = ("warehouse", "carrier", "region")
+#: HistGradientBoosting takes categories as small integers; rarer route values share one code.
+MAX_CATEGORIES = 250
+MODEL_VERSION = 1
+
+
+@dataclass
+class Timeline:
+    """What the model knows of one order: its events, promise and route."""
+
+    order_id: int
+    times: dict[str, datetime | None]
+    promised: datetime
+    warehouse: int | None
+    carrier: int | None
+    region: str | None
+    weight_kg: float | None
+    missed: bool | None = None  # the label, for history only
+
+
+@dataclass
+class WarningModel:
+    """The trained bundle stored in the data folder."""
+
+    classifier: Any
+    regressor: Any
+    codes: dict[str, dict[Any, int]]
+    trained_at: datetime
+    orders: int
+    snapshots: int
+    #: Late orders' blamed stage counts per route part, to name the stage most likely late.
+    blame_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Normal hours between two events (start, end) business-wide, from the training history.
+    normals: dict[tuple[str, str], float] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    version: int = MODEL_VERSION
+
+
+def model_path() -> Path:
+    """Where the trained early-warning model lives: ``<data_dir>/models/delivery-warning.joblib``."""
+    return get_settings().data_dir / "models" / "delivery-warning.joblib"
+
+
+def save(model: WarningModel, path: Path | None = None) -> Path:
+    """Write the model atomically (a half-written file must never be loaded)."""
+    target = path or model_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    import joblib  # scikit-learn and joblib load only when a model is trained or read (issue 10)
+
+    joblib.dump(model, tmp)
+    tmp.replace(target)
+    return target
+
+
+def load(path: Path | None = None) -> WarningModel | None:
+    """The stored model, or None when none has been trained yet."""
+    target = path or model_path()
+    if not target.exists():
+        return None
+    import joblib
+
+    model = joblib.load(target)
+    return model if isinstance(model, WarningModel) and model.version == MODEL_VERSION else None
+
+
+def _hours(a: datetime | None, b: datetime | None) -> float:
+    if a is None or b is None:
+        return math.nan
+    return (b - a).total_seconds() / 3600.0
+
+
+def known_at(tl: Timeline, at: datetime) -> dict[str, datetime | None]:
+    """The events of ``tl`` that had happened by ``at`` (later ones are unknown then)."""
+    return {e: (t if t is not None and t <= at else None) for e, t in tl.times.items()}
+
+
+def feature_row(tl: Timeline, at: datetime, codes: dict[str, dict[Any, int]]) -> list[float]:
+    """The features of one order as seen at ``at``."""
+    seen = known_at(tl, at)
+    placed = tl.times["placed"]
+    assert placed is not None
+    stage = max(i for i, e in enumerate(OPEN_EVENTS) if seen.get(e) is not None or e == "placed")
+    last = seen[OPEN_EVENTS[stage]]
+    gaps = [_hours(seen.get(a), seen.get(b)) for a, b in itertools.pairwise(OPEN_EVENTS)]
+    return [
+        float(stage),
+        _hours(placed, at),
+        _hours(last, at),
+        _hours(at, tl.promised),
+        _hours(placed, tl.promised),
+        *gaps,
+        float(placed.hour) + placed.minute / 60.0,
+        float(placed.weekday()),
+        float(codes["warehouse"].get(tl.warehouse, 0)),
+        float(codes["carrier"].get(tl.carrier, 0)),
+        float(codes["region"].get(tl.region, 0)),
+        math.nan if tl.weight_kg is None else float(tl.weight_kg),
+    ]
+
+
+def snapshot_times(tl: Timeline) -> list[datetime]:
+    """Moments to learn from: each event before delivery and halfway to the next, while still open.
+
+    Halfway points teach the model what a long silence after an event means, as it will meet open
+    orders between events, not only at them.
+    """
+    end = min(t for t in (tl.times.get("delivered"), tl.promised) if t is not None)
+    events = sorted(t for e in OPEN_EVENTS if (t := tl.times.get(e)) is not None)
+    out: list[datetime] = []
+    for i, t in enumerate(events):
+        if t >= end:
+            break
+        out.append(t)
+        nxt = min(events[i + 1], end) if i + 1 < len(events) else end
+        if nxt > t:
+            out.append(t + (nxt - t) / 2)
+    return out
+
+
+def build_codes(timelines: Sequence[Timeline]) -> dict[str, dict[Any, int]]:
+    """Small integer codes for warehouses, carriers and regions (0 = unknown or rare)."""
+    codes: dict[str, dict[Any, int]] = {}
+    for name in CATEGORICAL:
+        counts = Counter(getattr(tl, name) for tl in timelines if getattr(tl, name) is not None)
+        codes[name] = {v: i + 1 for i, (v, _) in enumerate(counts.most_common(MAX_CATEGORIES))}
+    return codes
+
+
+def training_matrix(
+    timelines: Sequence[Timeline], codes: dict[str, dict[Any, int]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, datetime]]]:
+    """Features, late labels, remaining hours to delivery (NaN if never delivered) and (order, moment)."""
+    rows: list[list[float]] = []
+    labels: list[int] = []
+    remaining: list[float] = []
+    keys: list[tuple[int, datetime]] = []
+    for tl in timelines:
+        for at in snapshot_times(tl):
+            rows.append(feature_row(tl, at, codes))
+            labels.append(1 if tl.missed else 0)
+            remaining.append(_hours(at, tl.times.get("delivered")))
+            keys.append((tl.order_id, at))
+    x = np.asarray(rows, dtype=np.float64).reshape(-1, len(FEATURES))
+    return x, np.asarray(labels, dtype=np.int8), np.asarray(remaining, dtype=np.float64), keys
+
+
+def _classifier() -> CalibratedClassifierCV:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    cats = [FEATURES.index(c) for c in CATEGORICAL]
+    mask = np.zeros(len(FEATURES), dtype=bool)
+    mask[cats] = True
+    base = HistGradientBoostingClassifier(
+        max_iter=120, learning_rate=0.1, max_leaf_nodes=31, categorical_features=mask, random_state=0
+    )
+    return CalibratedClassifierCV(base, method="isotonic", cv=3)
+
+
+def _regressor() -> HistGradientBoostingRegressor:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    mask = np.zeros(len(FEATURES), dtype=bool)
+    mask[[FEATURES.index(c) for c in CATEGORICAL]] = True
+    return HistGradientBoostingRegressor(max_iter=100, categorical_features=mask, random_state=0)
+
+
+def fit(
+    timelines: Sequence[Timeline],
+    *,
+    blame_counts: dict[str, dict[str, int]] | None = None,
+    normals: dict[tuple[str, str], float] | None = None,
+) -> WarningModel:
+    """Train and calibrate on finished history (each timeline's ``missed`` known)."""
+    codes = build_codes(timelines)
+    x, y, remaining, _ = training_matrix(timelines, codes)
+    if len(set(y.tolist())) < 2 or len(y) < 30:
+        raise ValueError("the early warning needs history with both on-time and late orders (30+ moments)")
+    clf = _classifier().fit(x, y)
+    ok = ~np.isnan(remaining) & (remaining >= 0)
+    reg = _regressor().fit(x[ok], np.log1p(remaining[ok])) if ok.sum() >= 10 else None
+    return WarningModel(
+        classifier=clf, regressor=reg, codes=codes, trained_at=clock.now(), orders=len(timelines),
+        snapshots=len(y), blame_counts=blame_counts or {}, normals=normals or {},
+    )  # fmt: skip
+
+
+def predict(model: WarningModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Late probability and expected remaining hours for each feature row."""
+    if len(x) == 0:
+        return np.zeros(0), np.zeros(0)
+    proba = model.classifier.predict_proba(x)[:, 1]
+    if model.regressor is not None:
+        hours = np.expm1(np.clip(model.regressor.predict(x), 0, 12))
+    else:
+        hours = np.maximum(x[:, FEATURES.index("hours_to_promise")], 0.0)
+    return proba, hours
+
+
+def evaluate(model: WarningModel, timelines: Sequence[Timeline], *, threshold: float) -> dict[str, Any]:
+    """AUC, Brier, calibration bins, precision/recall at ``threshold`` and hours of warning.
+
+    Hours of warning: for each late order caught, from the first moment its risk reached the threshold
+    to its promise.
+    """
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    x, y, _, keys = training_matrix(timelines, model.codes)
+    if len(y) == 0 or len(set(y.tolist())) < 2:
+        return {"snapshots": len(y)}
+    proba, _ = predict(model, x)
+    bins: list[dict[str, float]] = []
+    edges = np.linspace(0, 1, 11)
+    for lo, hi in itertools.pairwise(edges):
+        sel = (proba >= lo) & ((proba < hi) if hi < 1 else (proba <= hi))
+        if sel.sum():
+            bins.append({"from": round(float(lo), 1), "to": round(float(hi), 1), "n": int(sel.sum()),
+                         "predicted": round(float(proba[sel].mean()), 4), "observed": round(float(y[sel].mean()), 4)})  # fmt: skip
+    flagged = proba >= threshold
+    promised = {tl.order_id: tl.promised for tl in timelines}
+    first_alarm: dict[int, datetime] = {}
+    for (oid, at), p in zip(keys, proba, strict=True):
+        if p >= threshold and (oid not in first_alarm or at < first_alarm[oid]):
+            first_alarm[oid] = at
+    late_ids = {tl.order_id for tl in timelines if tl.missed}
+    lead = [_hours(at, promised[oid]) for oid, at in first_alarm.items() if oid in late_ids]
+    caught_orders = len([o for o in first_alarm if o in late_ids])
+    return {
+        "snapshots": len(y),
+        "orders": len(timelines),
+        "late_orders": len(late_ids),
+        "auc": round(float(roc_auc_score(y, proba)), 4),
+        "brier": round(float(brier_score_loss(y, proba)), 4),
+        "base_rate": round(float(y.mean()), 4),
+        "threshold": threshold,
+        "precision_at_threshold": round(float(y[flagged].mean()), 4) if flagged.any() else None,
+        "recall_at_threshold": round(float(flagged[y == 1].mean()), 4),
+        "order_precision": round(caught_orders / len(first_alarm), 4) if first_alarm else None,
+        "order_recall": round(caught_orders / len(late_ids), 4) if late_ids else None,
+        "median_warning_hours": round(float(np.median(lead)), 2) if lead else None,
+        "calibration": bins,
+    }
+
+
+def blame_table(rows: Sequence[tuple[str, int | None, int | None]]) -> dict[str, dict[str, int]]:
+    """Blamed-stage counts per ``carrier:<id>``, ``warehouse:<id>`` and ``all`` from (stage, wh, cr)."""
+    table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for stage, wh, cr in rows:
+        table["all"][stage] += 1
+        if cr is not None:
+            table[f"carrier:{cr}"][stage] += 1
+        if wh is not None:
+            table[f"warehouse:{wh}"][stage] += 1
+    return {k: dict(v) for k, v in table.items()}
+
+
+def now_hours(at: datetime, promised: datetime) -> float:
+    """Hours from ``at`` to ``promised`` (negative once the promise has passed)."""
+    return (promised - at) / timedelta(hours=1)
+
+
+@dataclass
+class OpenOrders:
+    """Open orders as columns (numpy), so a million can be scored without a Python loop per feature."""
+
+    order_id: np.ndarray
+    events: dict[str, np.ndarray]  # OPEN_EVENTS -> datetime64[s] (NaT when not yet happened)
+    promised: np.ndarray
+    warehouse: list[Any]
+    carrier: list[Any]
+    region: list[Any]
+    weight_kg: np.ndarray
+
+
+def _codes(values: Sequence[Any], table: dict[Any, int]) -> np.ndarray:
+    get = table.get
+    return np.fromiter((get(v, 0) for v in values), dtype=np.float64, count=len(values))
+
+
+def feature_matrix(orders: OpenOrders, now: datetime, codes: dict[str, dict[Any, int]]) -> np.ndarray:
+    """The same features as :func:`feature_row` for many orders at once (checked equal in the tests)."""
+    n = len(orders.order_id)
+    at = np.datetime64(now.replace(microsecond=0), "s")
+    hour: Any = np.timedelta64(1, "h")
+    seen = {e: np.where(t <= at, t, np.datetime64("NaT")) for e, t in orders.events.items()}
+    stage = np.zeros(n, dtype=np.float64)
+    last = seen["placed"].copy()
+    for i, e in enumerate(OPEN_EVENTS[1:], start=1):
+        has = ~np.isnat(seen[e])
+        stage[has] = i
+        last[has] = seen[e][has]
+    placed = orders.events["placed"]
+    gaps = [(seen[b] - seen[a]) / hour for a, b in itertools.pairwise(OPEN_EVENTS)]
+    day = placed.astype("datetime64[D]")
+    minutes = (placed - day).astype("timedelta64[m]").astype(np.float64)
+    weekday = ((day.astype(np.int64) + 3) % 7).astype(np.float64)  # 1970-01-01 was a Thursday
+    cols = [
+        stage,
+        (at - placed) / hour,
+        (at - last) / hour,
+        (orders.promised - at) / hour,
+        (orders.promised - placed) / hour,
+        *gaps,
+        minutes / 60.0,
+        weekday,
+        _codes(orders.warehouse, codes["warehouse"]),
+        _codes(orders.carrier, codes["carrier"]),
+        _codes(orders.region, codes["region"]),
+        orders.weight_kg,
+    ]
+    return np.column_stack([np.asarray(c, dtype=np.float64) for c in cols]).reshape(n, len(FEATURES))
+
+
+def open_orders_from_rows(rows: Sequence[Sequence[Any]]) -> OpenOrders:
+    """Columns from rows of (id, promised, warehouse, carrier, region, weight, placed..shipped)."""
+    cols = list(zip(*rows, strict=True)) if rows else [()] * (6 + len(OPEN_EVENTS))
+
+    def times(values: Sequence[Any]) -> np.ndarray:
+        return np.array(values, dtype="datetime64[s]") if values else np.zeros(0, dtype="datetime64[s]")
+
+    return OpenOrders(
+        order_id=np.asarray(cols[0], dtype=np.int64),
+        promised=times(cols[1]),
+        warehouse=list(cols[2]),
+        carrier=list(cols[3]),
+        region=list(cols[4]),
+        weight_kg=np.array([np.nan if w is None else w for w in cols[5]], dtype=np.float64),
+        events={e: times(cols[6 + i]) for i, e in enumerate(OPEN_EVENTS)},
+    )

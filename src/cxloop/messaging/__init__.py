@@ -1,0 +1,1 @@
+"""Messages to customers: templates, consent and pacing rules, an outbox and the SMS/email/webhook channels."""

@@ -1,0 +1,98 @@
+"""Web pages of customer messages: the outbox (failed ones first), a customer's history, unsubscribe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from cxloop.auth.deps import PageUser, require_roles
+from cxloop.customers.models import Customer
+from cxloop.customers.service import get_by_external_id
+from cxloop.deps import SessionDep
+from cxloop.messaging import service
+from cxloop.web.templating import register_nav, register_template_dir, render
+
+router = APIRouter(include_in_schema=False)
+register_template_dir(Path(__file__).parent / "templates")
+register_nav(
+    "messaging",
+    "/messages",
+    roles=("admin", "cx_manager"),
+    label={"zh": "客户消息", "en": "Messages"},
+    order=40,
+)
+Manager = Depends(require_roles("admin", "cx_manager"))
+
+
+@router.get("/messages", response_class=HTMLResponse, dependencies=[Manager])
+def messages_page(
+    request: Request, user: PageUser, db_session: SessionDep, status: str | None = None
+) -> HTMLResponse:
+    """Every customer message, newest first; failed ones are where staff look."""
+    rows = service.list_messages(db_session=db_session, status=status or None, limit=300)
+    names = {
+        c.id: c for c in db_session.query(Customer).filter(Customer.id.in_({r.customer_id for r in rows}))
+    }
+    return render(
+        request,
+        "messaging/messages.html",
+        {
+            "messages": rows,
+            "customers": names,
+            "counts": service.counts(db_session=db_session),
+            "status": status,
+            "templates": service.list_templates(),
+        },
+    )
+
+
+@router.post("/messages/{message_id}/retry", dependencies=[Manager])
+def retry_page(message_id: int, user: PageUser, db_session: SessionDep) -> RedirectResponse:
+    """Queue a failed message again."""
+    try:
+        service.retry(db_session=db_session, message_id=message_id)
+    except (KeyError, ValueError) as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    db_session.commit()
+    return RedirectResponse("/messages?status=failed", status_code=303)
+
+
+@router.get("/messages/preview/{template}", response_class=HTMLResponse, dependencies=[Manager])
+def preview_page(request: Request, template: str, user: PageUser) -> HTMLResponse:
+    """A template rendered on sample data, in both languages."""
+    try:
+        previews = [service.preview(template=template, locale=loc) for loc in ("zh", "en")]
+    except KeyError as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+    return render(request, "messaging/preview.html", {"previews": previews, "template": template})
+
+
+@router.get("/customers/{external_id}/messages", response_class=HTMLResponse, dependencies=[Manager])
+def history_page(request: Request, external_id: str, user: PageUser, db_session: SessionDep) -> HTMLResponse:
+    """One customer's message history."""
+    customer = get_by_external_id(db_session=db_session, external_id=external_id)
+    if customer is None:
+        raise HTTPException(404, detail=f"no customer {external_id}")
+    rows = service.history(db_session=db_session, customer_id=customer.id)
+    return render(request, "messaging/history.html", {"customer": customer, "messages": rows})
+
+
+@router.get("/m/unsubscribe/{token}", response_class=HTMLResponse)
+def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
+    """The public unsubscribe page of a link in a message (asks to confirm: link scanners only GET)."""
+    if service.customer_for_token(token) is None:
+        return render(request, "messaging/unsubscribe.html", {"state": "invalid"}, status_code=404)
+    return render(request, "messaging/unsubscribe.html", {"state": "ask", "token": token})
+
+
+@router.post("/m/unsubscribe/{token}", response_class=HTMLResponse)
+def unsubscribe_confirm(request: Request, token: str, db_session: SessionDep) -> HTMLResponse:
+    """Confirm the unsubscribe: no more marketing messages, service messages still go."""
+    customer_id = service.customer_for_token(token)
+    if customer_id is None or db_session.get(Customer, customer_id) is None:
+        return render(request, "messaging/unsubscribe.html", {"state": "invalid"}, status_code=404)
+    service.unsubscribe(db_session=db_session, customer_id=customer_id)
+    db_session.commit()
+    return render(request, "messaging/unsubscribe.html", {"state": "done"})

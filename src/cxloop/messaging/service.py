@@ -1,0 +1,444 @@
+"""Messages to customers: decide (consent, unsubscribe, open case, caps, quiet hours), queue, deliver.
+
+``send_to_customer`` writes one :class:`CustomerMessage` row in the caller's transaction: ``queued``
+(maybe deferred to the end of the quiet hours) or ``skipped`` with its reason. ``deliver_pending``
+sends queued rows through the outbox protocol of :mod:`cxloop.loop.notifications.service` (claim with a token and a
+lease, send, mark sent; each step its own commit), so nothing is sent twice and nothing is lost across a
+restart. A provider that refuses is retried with exponential backoff, then ``failed`` where staff see it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any, Literal, cast
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from cxloop.config import get_settings
+from cxloop.customers.models import Customer
+from cxloop.db import session_scope
+from cxloop.loop.models import Case
+from cxloop.loop.settings import now as clock
+from cxloop.messaging import channels
+from cxloop.messaging.models import CHANNELS, CustomerMessage
+from cxloop.messaging.templates import MessageTemplate, get_template, registry
+
+log = logging.getLogger(__name__)
+
+#: Statuses that count as "a message went (or will go) to the customer" for the frequency caps.
+COUNTED = ("queued", "sending", "sent")
+OPEN_CASE_STATUSES = ("open", "in_progress")
+SMS_OPT_OUT = "回T退订"
+LEASE = timedelta(minutes=5)
+UNSUBSCRIBE_WORDS = frozenset({"T", "TD", "N", "退订", "STOP", "UNSUBSCRIBE"})
+
+
+def _clock_time(text: str) -> time:
+    hour, minute = text.split(":")
+    return time(int(hour), int(minute))
+
+
+def quiet_until(at: datetime) -> datetime | None:
+    """The end of the quiet hours ``at`` falls in, or None outside them (times are local)."""
+    s = get_settings()
+    start, end = _clock_time(s.message_quiet_start), _clock_time(s.message_quiet_end)
+    moment = at.time()
+    if start == end:
+        return None
+    if start < end:  # a daytime window, e.g. 12:00-14:00
+        inside = start <= moment < end
+        return datetime.combine(at.date(), end) if inside else None
+    if moment >= start:  # overnight window, evening part
+        return datetime.combine(at.date() + timedelta(days=1), end)
+    if moment < end:  # overnight window, morning part
+        return datetime.combine(at.date(), end)
+    return None
+
+
+def unsubscribe_token(customer_id: int) -> str:
+    """The signed token in a customer's unsubscribe link."""
+    return str(URLSafeSerializer(get_settings().secret_key, salt="cxloop-unsubscribe").dumps(customer_id))
+
+
+def unsubscribe_link(customer_id: int) -> str:
+    """The public unsubscribe link of a customer."""
+    return f"{get_settings().base_url.rstrip('/')}/m/unsubscribe/{unsubscribe_token(customer_id)}"
+
+
+def customer_for_token(token: str) -> int | None:
+    """The customer id signed into ``token``, or None for a forged or damaged one."""
+    try:
+        return int(URLSafeSerializer(get_settings().secret_key, salt="cxloop-unsubscribe").loads(token))
+    except (BadSignature, ValueError, TypeError):
+        return None
+
+
+def unsubscribe(*, db_session: Session, customer_id: int, at: datetime | None = None) -> Customer:
+    """Stop marketing messages to a customer (service messages still go)."""
+    customer = db_session.get(Customer, customer_id)
+    if customer is None:
+        raise KeyError(f"no customer {customer_id}")
+    if customer.unsubscribed_at is None:
+        customer.unsubscribed_at = at or clock()
+        customer.consent_marketing = False
+    db_session.flush()
+    return customer
+
+
+def inbound_sms(*, db_session: Session, phone: str, text: str, at: datetime | None = None) -> list[int]:
+    """A customer's SMS reply: 「T」/「TD」/「退订」 unsubscribes every customer with that number."""
+    if text.strip().upper() not in UNSUBSCRIBE_WORDS:
+        return []
+    number = channels.china_number(phone)
+    candidates = {number, f"+86{number}", f"86{number}"}
+    ids = list(db_session.scalars(select(Customer.id).where(Customer.phone.in_(candidates))))
+    for customer_id in ids:
+        unsubscribe(db_session=db_session, customer_id=customer_id, at=at)
+    return ids
+
+
+def _open_case(db_session: Session, customer_id: int) -> int | None:
+    return db_session.scalar(
+        select(Case.id).where(Case.customer_id == customer_id, Case.status.in_(OPEN_CASE_STATUSES)).limit(1)
+    )
+
+
+def _counted_since(db_session: Session, customer_id: int, since: datetime) -> int:
+    return int(
+        db_session.scalar(
+            select(func.count(CustomerMessage.id)).where(
+                CustomerMessage.customer_id == customer_id,
+                CustomerMessage.purpose == "marketing",
+                CustomerMessage.status.in_(COUNTED),
+                CustomerMessage.created_at >= since,
+            )
+        )
+        or 0
+    )
+
+
+def pick_channel(customer: Customer, wanted: str | None = None) -> tuple[str | None, str | None]:
+    """The channel and recipient for a customer: the asked one, their preferred one, then SMS/email/webhook."""
+    s = get_settings()
+    reachable: dict[str, str | None] = {
+        "sms": customer.phone if s.sms_provider != "none" else None,
+        "email": customer.email,
+        "webhook": customer.external_id if s.customer_webhook_url else None,
+    }
+    if wanted is not None:
+        return (wanted, reachable.get(wanted)) if reachable.get(wanted) else (None, None)
+    preferred = customer.preferred_channel
+    # Messaging apps (WeChat, the shop app) are reached through the shop's own system.
+    if preferred in {"wechat", "app", "phone"}:
+        preferred = "webhook" if preferred != "phone" else "sms"
+    order = [preferred] if preferred in CHANNELS else []
+    order += [c for c in ("sms", "email", "webhook") if c not in order]
+    for name in order:
+        if reachable.get(name):
+            return name, reachable[name]
+    return None, None
+
+
+def send_to_customer(
+    session: Session,
+    *,
+    customer_id: int,
+    template: str,
+    context: dict[str, Any],
+    purpose: Literal["service", "marketing"],
+    source: str,
+    dedupe_key: str,
+    channel: str | None = None,
+    case_id: int | None = None,
+    now: datetime | None = None,
+) -> CustomerMessage:
+    """Queue one message to a customer, or record why it is skipped; never twice per ``dedupe_key``."""
+    with session.no_autoflush:
+        existing = session.scalar(select(CustomerMessage).where(CustomerMessage.dedupe_key == dedupe_key))
+    if existing is not None:
+        return existing
+    if purpose not in ("service", "marketing"):
+        raise ValueError("purpose must be 'service' or 'marketing'")
+    if channel is not None and channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
+    tpl = get_template(template)
+    at = now or clock()
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise KeyError(f"no customer {customer_id}")
+    locale = customer.locale if customer.locale in ("zh", "en") else get_settings().default_locale
+    full = {
+        "name": customer.name or ("顾客" if locale == "zh" else "customer"),
+        "shop": get_settings().shop_name,
+        "unsubscribe_link": unsubscribe_link(customer.id),
+        **context,
+    }
+    subject, body = tpl.render(locale, full)
+    row = CustomerMessage(
+        customer_id=customer.id,
+        dedupe_key=dedupe_key,
+        template=template,
+        purpose=purpose,
+        source=source,
+        locale=locale,
+        case_id=case_id,
+        subject=subject[:300],
+        body=body,
+        params={k: str(full[k]) for k in tpl.variables},
+        attempts=0,
+        created_at=at,
+    )
+    reason = _skip_reason(session, customer=customer, purpose=purpose, case_id=case_id, at=at)
+    if reason is None:
+        row.channel, row.recipient = pick_channel(customer, channel)
+        if row.channel is None:
+            reason = "no_contact"
+    if reason is not None:
+        row.status, row.reason = "skipped", reason
+    else:
+        row.status = "queued"
+        row.next_attempt_at = at
+        if purpose == "marketing":
+            row.body = _with_opt_out(row.body, row.channel or "", full["unsubscribe_link"])
+        deferred = quiet_until(at) if row.channel == "sms" else None
+        if deferred is not None:
+            row.next_attempt_at, row.reason = deferred, "quiet_hours"
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _skip_reason(
+    session: Session, *, customer: Customer, purpose: str, case_id: int | None, at: datetime
+) -> str | None:
+    s = get_settings()
+    if purpose == "marketing":
+        if customer.unsubscribed_at is not None:
+            return "unsubscribed"
+        if not customer.consent_marketing:
+            return "no_consent"
+    if case_id is None and _open_case(session, customer.id) is not None:
+        return "open_case"
+    if purpose == "marketing":
+        if _counted_since(session, customer.id, at - timedelta(days=1)) >= s.message_cap_per_day:
+            return "frequency_cap"
+        if _counted_since(session, customer.id, at - timedelta(days=7)) >= s.message_cap_per_week:
+            return "frequency_cap"
+    return None
+
+
+def _with_opt_out(body: str, channel: str, link: str) -> str:
+    # Chinese carriers require the opt-out reply on marketing SMS; mail and apps get the link.
+    if channel == "sms":
+        return body if SMS_OPT_OUT in body else f"{body} {SMS_OPT_OUT}"
+    return body if link in body else f"{body}\n{link}"
+
+
+def preview(*, template: str, locale: str = "zh", context: dict[str, Any] | None = None) -> dict[str, str]:
+    """A template rendered on sample data (overridden by ``context``) without touching a customer."""
+    tpl = get_template(template)
+    values = {**tpl.sample_context(), **(context or {})}
+    subject, body = tpl.render(locale, values)
+    return {"template": tpl.key, "purpose": tpl.purpose, "locale": locale, "subject": subject, "body": body}
+
+
+def list_templates() -> list[MessageTemplate]:
+    """Every registered template, by key."""
+    return [registry()[key] for key in sorted(registry())]
+
+
+def history(*, db_session: Session, customer_id: int, limit: int = 200) -> list[CustomerMessage]:
+    """A customer's messages, newest first: sent, queued, skipped (with reason) and failed."""
+    return list(
+        db_session.scalars(
+            select(CustomerMessage)
+            .where(CustomerMessage.customer_id == customer_id)
+            .order_by(CustomerMessage.created_at.desc(), CustomerMessage.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def list_messages(
+    *, db_session: Session, status: str | None = None, source: str | None = None, limit: int = 200
+) -> list[CustomerMessage]:
+    """Messages of every customer, newest first, optionally of one status or source."""
+    query = select(CustomerMessage)
+    if status:
+        query = query.where(CustomerMessage.status == status)
+    if source:
+        query = query.where(CustomerMessage.source == source)
+    return list(db_session.scalars(query.order_by(CustomerMessage.id.desc()).limit(limit)))
+
+
+def counts(*, db_session: Session, source_prefix: str | None = None) -> dict[str, int]:
+    """How many messages are in each status (optionally of sources starting with a prefix)."""
+    query = select(CustomerMessage.status, func.count(CustomerMessage.id)).group_by(CustomerMessage.status)
+    if source_prefix:
+        query = query.where(CustomerMessage.source.startswith(source_prefix))
+    return {str(status): int(n) for status, n in db_session.execute(query)}
+
+
+def retry(*, db_session: Session, message_id: int) -> CustomerMessage:
+    """Put a failed (or unknown) message back in the queue now (staff decided to try again)."""
+    message = db_session.get(CustomerMessage, message_id)
+    if message is None:
+        raise KeyError(f"no customer message {message_id}")
+    if message.status not in ("failed", "unknown"):
+        raise ValueError(f"only failed or unknown messages are retried; this one is {message.status}")
+    message.status, message.next_attempt_at, message.locked_until = "queued", clock(), None
+    db_session.flush()
+    return message
+
+
+# --- delivery -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryReport:
+    """What one ``deliver_pending`` run did."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as plain data."""
+        return {"sent": self.sent, "failed": self.failed, "retried": self.retried, "errors": self.errors[:20]}
+
+
+def _claimable(at: datetime) -> Any:
+    # A lease that ran out means a worker died after claiming: the message goes again (same ids,
+    # so a receiver that saw it can drop the repeat).
+    return or_(
+        and_(CustomerMessage.status == "queued", CustomerMessage.next_attempt_at <= at),
+        and_(CustomerMessage.status == "sending", CustomerMessage.locked_until < at),
+    )
+
+
+def deliver_pending(
+    *, limit: int = 500, url: str | None = None, at: datetime | None = None
+) -> DeliveryReport:
+    """Send every due queued message once; each claim, send and mark is its own commit."""
+    report = DeliveryReport()
+    moment = at or clock()
+    with session_scope(url) as s:
+        ids = list(
+            s.scalars(
+                select(CustomerMessage.id).where(_claimable(moment)).order_by(CustomerMessage.id).limit(limit)
+            )
+        )
+    for message_id in ids:
+        token = uuid.uuid4().hex
+        claim_at = at or clock()
+        with session_scope(url) as s:
+            claimed = cast(
+                CursorResult[Any],
+                s.execute(
+                    update(CustomerMessage)
+                    .where(CustomerMessage.id == message_id, _claimable(claim_at))
+                    .values(
+                        status="sending",
+                        attempt_token=token,
+                        locked_until=claim_at + LEASE,
+                        attempts=CustomerMessage.attempts + 1,
+                    )
+                ),
+            ).rowcount
+        if claimed != 1:
+            continue  # another worker took it between our list and our claim
+        with session_scope(url) as s:
+            message = s.get(CustomerMessage, message_id)
+            assert message is not None
+            customer = s.get(Customer, message.customer_id)
+            s.expunge_all()
+        try:
+            ref = _send(message, customer)
+        except Exception as exc:
+            _failed(url, message, token, exc, report, at or clock())
+            continue
+        with session_scope(url) as s:
+            s.execute(
+                update(CustomerMessage)
+                .where(CustomerMessage.id == message_id, CustomerMessage.attempt_token == token)
+                .values(
+                    status="sent", sent_at=at or clock(), locked_until=None, last_error=None, provider_ref=ref
+                )
+            )
+        report.sent += 1
+    return report
+
+
+def _send(message: CustomerMessage, customer: Customer | None) -> str:
+    if message.channel == "sms":
+        provider = channels.sms_provider()
+        if provider is None:
+            raise channels.ChannelError("CXLOOP_SMS_PROVIDER is none")
+        tpl = get_template(message.template)
+        code = tpl.sms_codes.get(provider.name)
+        params = dict(message.params) if code else {"content": message.body}
+        return provider.send(
+            channels.OutgoingSms(
+                phone=message.recipient or "",
+                template_code=code or get_settings().sms_template_code,
+                params=params,
+                out_id=f"cxloop-{message.id}",
+            )
+        )
+    if message.channel == "email":
+        return channels.send_email(
+            message_id=message.id, to=message.recipient or "", subject=message.subject, body=message.body
+        )
+    if message.channel == "webhook":
+        payload = {
+            "id": message.id,
+            "customer": customer.external_id if customer else message.recipient,
+            "preferred_channel": customer.preferred_channel if customer else None,
+            "template": message.template,
+            "purpose": message.purpose,
+            "locale": message.locale,
+            "subject": message.subject,
+            "body": message.body,
+            "source": message.source,
+        }
+        return channels.send_webhook(message_id=message.id, payload=payload)
+    raise channels.ChannelError(f"unknown channel {message.channel!r}")
+
+
+def _failed(
+    url: str | None,
+    message: CustomerMessage,
+    token: str,
+    exc: Exception,
+    report: DeliveryReport,
+    at: datetime,
+) -> None:
+    s = get_settings()
+    attempts = message.attempts  # already counted by the claim
+    final = attempts >= s.message_max_attempts
+    delay = min(s.message_backoff_seconds * 2 ** (attempts - 1), 6 * 3600.0)
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    with session_scope(url) as db:
+        db.execute(
+            update(CustomerMessage)
+            .where(CustomerMessage.id == message.id, CustomerMessage.attempt_token == token)
+            .values(
+                status="failed" if final else "queued",
+                next_attempt_at=at + timedelta(seconds=delay),
+                locked_until=None,
+                last_error=error,
+            )
+        )
+    log.warning("customer message %s failed (attempt %s): %s", message.id, attempts, error)
+    report.errors.append(f"#{message.id}: {error}")
+    if final:
+        report.failed += 1
+    else:
+        report.retried += 1

@@ -1,0 +1,109 @@
+"""REST API of customer messages (mounted under /api/v1/messaging)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, status
+
+from cxloop.auth.deps import require_roles
+from cxloop.customers.service import get_by_external_id
+from cxloop.deps import SessionDep
+from cxloop.messaging import service
+from cxloop.messaging.schemas import InboundSmsIn, MessageOut, PreviewIn, SendIn, TemplateOut
+
+router = APIRouter(prefix="/messaging", tags=["messaging"])
+#: Who may read and send customer messages: the CX team (personal data inside).
+Staff = Depends(require_roles("admin", "cx_manager"))
+Manager = Depends(require_roles("admin", "cx_manager"))
+
+
+def _customer_id(db_session: Any, external_id: str) -> int:
+    customer = get_by_external_id(db_session=db_session, external_id=external_id)
+    if customer is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no customer {external_id!r}")
+    return customer.id
+
+
+@router.get("/templates", response_model=list[TemplateOut], dependencies=[Staff])
+def templates() -> list[TemplateOut]:
+    """Every customer message template."""
+    return [
+        TemplateOut(key=t.key, purpose=t.purpose, variables=list(t.variables), file=t.file, line=t.line)
+        for t in service.list_templates()
+    ]
+
+
+@router.post("/preview", dependencies=[Staff])
+def preview(body: PreviewIn) -> dict[str, str]:
+    """A template rendered on sample data."""
+    try:
+        return service.preview(template=body.template, locale=body.locale, context=body.context)
+    except KeyError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc).strip("'\"")) from None
+
+
+@router.get("/messages", response_model=list[MessageOut], dependencies=[Staff])
+def messages(
+    db_session: SessionDep, status_: str | None = None, source: str | None = None, limit: int = 200
+) -> list[Any]:
+    """Messages of every customer, newest first (``status_=failed`` for the ones staff must look at)."""
+    return service.list_messages(db_session=db_session, status=status_, source=source, limit=min(limit, 1000))
+
+
+@router.get("/customers/{external_id}/messages", response_model=list[MessageOut], dependencies=[Staff])
+def customer_history(external_id: str, db_session: SessionDep) -> list[Any]:
+    """One customer's message history: every send, skip (and why) and failure."""
+    return service.history(db_session=db_session, customer_id=_customer_id(db_session, external_id))
+
+
+@router.post("/messages", response_model=MessageOut, status_code=201, dependencies=[Staff])
+def send(body: SendIn, db_session: SessionDep) -> Any:
+    """Send (queue) one message to a customer under the same rules as automatic messages."""
+    customer_id = _customer_id(db_session, body.customer)
+    try:
+        row = service.send_to_customer(
+            db_session,
+            customer_id=customer_id,
+            template=body.template,
+            context=body.context,
+            purpose=body.purpose,
+            source="staff",
+            dedupe_key=body.dedupe_key or f"staff:{uuid.uuid4().hex}",
+            channel=body.channel,
+            case_id=body.case_id,
+        )
+    except KeyError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc).strip("'\"")) from None
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    db_session.commit()
+    return row
+
+
+@router.post("/messages/{message_id}/retry", response_model=MessageOut, dependencies=[Manager])
+def retry(message_id: int, db_session: SessionDep) -> Any:
+    """Queue a failed message again."""
+    try:
+        row = service.retry(db_session=db_session, message_id=message_id)
+    except KeyError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc).strip("'\"")) from None
+    except ValueError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    db_session.commit()
+    return row
+
+
+@router.post("/inbound-sms", dependencies=[Manager])
+def inbound_sms(body: InboundSmsIn, db_session: SessionDep) -> dict[str, Any]:
+    """A forwarded SMS reply; 「T」/「TD」/「退订」 unsubscribes the sender from marketing."""
+    ids = service.inbound_sms(db_session=db_session, phone=body.phone, text=body.text)
+    db_session.commit()
+    return {"unsubscribed": len(ids)}
+
+
+@router.post("/deliver", dependencies=[Manager])
+def deliver() -> dict[str, Any]:
+    """Send every due queued message now (the scheduler does it every minute)."""
+    return service.deliver_pending().as_dict()
