@@ -106,8 +106,8 @@ def main() -> None:
         from cxloop.migrate import upgrade
 
         upgrade()
+        from cxloop.clock import now
         from cxloop.db import session_scope
-        from cxloop.loop.settings import now
 
         day = now().replace(hour=0, minute=0, second=0) - timedelta(days=1)
         figures: dict[str, Any] = _seed(args.rows, day)
@@ -134,7 +134,7 @@ def main() -> None:
             refresh(db_session=s)
         figures["rollup_s"] = round(time.perf_counter() - started, 2)
         print(f"metrics rollup refreshed in {figures['rollup_s']} s")
-        from cxloop.loop.rules import load_rules
+        from cxloop.loop.rules.service import load_rules
         from cxloop.loop.service import evaluate_rules
 
         with session_scope() as s:

@@ -63,9 +63,9 @@ def _seed(count: int) -> list[str]:
 
     from sqlalchemy import insert, select
 
+    from cxloop.clock import now
     from cxloop.customers.models import Customer
     from cxloop.db import session_scope
-    from cxloop.loop.settings import now
     from cxloop.surveys import service
     from cxloop.surveys.models import SurveyInvitation
 

@@ -12,8 +12,10 @@ import shutil
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 import cxloop.models  # noqa: F401  (registers every table)
+from cxloop import clock
 from cxloop.config import get_settings
 from cxloop.db import Base, dispose_engines, get_engine
 from cxloop.migrate import stamp
@@ -72,6 +75,18 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[Callable[[datetime], None]]:
+    """Freeze ``cxloop.clock.now`` at the moment passed to the returned setter (thawed at the end)."""
+    stack = ExitStack()
+
+    def freeze(at: datetime) -> None:
+        stack.enter_context(clock.frozen(at))
+
+    with stack:
+        yield freeze
 
 
 _pg_schema_engine: dict[str, tuple[str, Engine]] = {}

@@ -34,11 +34,12 @@ from cxloop.loop import pages as loop_pages
 from cxloop.loop import views as loop_views
 from cxloop.messaging import pages as messaging_pages
 from cxloop.messaging import views as messaging_views
+from cxloop.metrics import pages as metrics_pages
 from cxloop.metrics import views as metrics_views
 from cxloop.orders import views as orders_views
 from cxloop.surveys import pages as surveys_pages
 from cxloop.surveys import views as surveys_views
-from cxloop.web import pages as web_pages
+from cxloop.taxonomy import check_taxonomy
 from cxloop.web import setup as web_setup
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
 
 #: Routers of the HTML pages (mounted at the root).
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
-    web_pages.router,
+    metrics_pages.router,
     auth_pages.router,
     loop_pages.router,
     messaging_pages.router,
@@ -99,6 +100,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(*, migrate_on_start: bool = True) -> FastAPI:
     """Build the application: API routers, pages, static files and OpenAPI docs."""
     settings = get_settings()
+    check_taxonomy()  # a broken CXLOOP_TAXONOMY file is an error at start that names its line
     app = FastAPI(
         title="cxloop",
         version=__version__,

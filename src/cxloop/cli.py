@@ -74,13 +74,22 @@ def main(
     ] = None,
 ) -> None:
     """cxloop: hear every customer, find the few causes that matter, close the loop."""
-    if data_dir is not None:
-        from cxloop.config import get_settings
+    from cxloop.config import get_settings
 
+    if data_dir is not None:
         os.environ["CXLOOP_DATA_DIR"] = str(data_dir)
-        get_settings.cache_clear()
+    # Settings are read when a command starts (the environment it was given), not when first cached.
+    get_settings.cache_clear()
     if ctx.invoked_subcommand not in NO_DATABASE_COMMANDS and not ctx.resilient_parsing:
         from cxloop.migrate import upgrade
+        from cxloop.taxonomy import check_taxonomy
+        from cxloop.text.taxonomy import TaxonomyError
+
+        try:
+            check_taxonomy()  # a broken CXLOOP_TAXONOMY file stops here, naming its line
+        except TaxonomyError as exc:
+            console.print(f"[red]taxonomy 分类体系: {exc}[/red]")
+            raise typer.Exit(2) from exc
 
         # The first command run against a new data folder creates its schema; later ones migrate it.
         upgrade()

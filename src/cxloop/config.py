@@ -2,17 +2,128 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cxloop.vocab import LANGUAGES
 
 #: Shortest secret key accepted in production (e.g. `python -c "import secrets; print(secrets.token_urlsafe(32))"`).
 MIN_SECRET_LEN = 32
+
+#: The loop section's shipped defaults; a YAML file (``loop_config``) overrides them key by key.
+LOOP_DEFAULTS_FILE = Path(__file__).parent / "loop" / "defaults.yaml"
+
+
+class _Section(BaseModel):
+    # A misspelt key in loop.yaml is an error at start, not a setting silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CaseSlaSettings(_Section):
+    """SLA clocks of complaint cases, in business minutes of the case's calendar, by priority."""
+
+    calendar: str = "default"
+    first_response_minutes: dict[str, float]
+    resolution_minutes: dict[str, float]
+    warn_ratio: float = Field(0.8, gt=0, le=1, description="share of a clock run when a warning goes out")
+
+
+class CaseRuleSettings(_Section):
+    """Which feedback opens a complaint case by itself (once per item)."""
+
+    enabled: bool = True
+    negative_with_order: bool = True
+    max_rating: int | None = Field(2, ge=1, le=5)
+    lookback_days: float = 3
+    department: str = "customer_service"
+    max_per_run: int = 500
+
+
+class PromiseSettings(_Section):
+    """A promised feedback time (承诺反馈时间) and its customer-facing words per locale."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)  # extra keys: words in further locales
+
+    minutes: float = 0
+    business: bool = False
+    end_of_day: bool = False
+    zh: str
+    en: str
+
+    def text(self, locale: str) -> str:
+        """The words of this promise in ``locale`` (Simplified Chinese when it has none)."""
+        return str(getattr(self, locale, None) or self.zh)
+
+
+class CalendarSettings(_Section):
+    """A working calendar: hours per working day, weekdays, holidays country and exceptions."""
+
+    holidays: str | None = "CN"
+    hours: list[tuple[str, str]] = [("09:00", "18:00")]
+    weekdays: list[int] = [0, 1, 2, 3, 4]
+    extra_days_off: list[date] = []
+    extra_workdays: list[date] = []
+
+
+class OutboxSettings(_Section):
+    """Delivery of the notification outbox."""
+
+    max_attempts: int = 8
+    backoff_seconds: float = 30
+    backoff_max_seconds: float = 3600
+    lease_seconds: float = 300
+    retry_expired_leases: bool = True
+    batch_size: int = 200
+    smtp_timeout_seconds: float = 20
+    webhook_timeout_seconds: float = 10
+
+
+class EvaluationSettings(_Section):
+    """Evidence attached to the tasks that rule evaluation opens."""
+
+    sample_complaints: int = 5
+    evidence_periods: int = 12
+
+
+class LoopSettings(_Section):
+    """The loop's section: loop/defaults.yaml merged with the ``loop_config`` file."""
+
+    task_due_business_days: dict[str, int]
+    task_calendar: str = "default"
+    case_sla: CaseSlaSettings
+    case_rules: CaseRuleSettings = CaseRuleSettings()
+    promises: dict[str, PromiseSettings]
+    calendars: dict[str, CalendarSettings]
+    outbox: OutboxSettings = OutboxSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@lru_cache(maxsize=8)
+def _load_loop(path: str, mtime: float) -> LoopSettings:
+    data = yaml.safe_load(LOOP_DEFAULTS_FILE.read_text(encoding="utf-8")) or {}
+    if path:
+        extra = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        if not isinstance(extra, dict):
+            raise ValueError(f"{path}: the loop settings must be a mapping")
+        data = _merge(data, extra)
+    return LoopSettings.model_validate(data)
 
 
 class Settings(BaseSettings):
@@ -59,6 +170,13 @@ class Settings(BaseSettings):
         None, description="Aspect taxonomy YAML; empty uses the shipped e-commerce taxonomy."
     )
     analysis_batch_size: int = Field(2000, ge=50, le=50_000)
+    locale: str | None = Field(
+        None, description="Language of CLI and import messages (zh or en); empty uses default_locale."
+    )
+    jit: bool = Field(True, description="Compile the text kernels with numba; false runs the numpy path.")
+    loop_config: Path | None = Field(
+        None, description="YAML overriding loop/defaults.yaml; empty uses <data_dir>/loop.yaml if present."
+    )
     delivery_early_hours: float = Field(
         24.0, ge=0, description="A delivery this many hours or more before its promise counts as early."
     )
@@ -198,6 +316,19 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'cxloop.db').resolve()}"
 
     @property
+    def message_locale(self) -> str:
+        """The language of CLI and import messages: ``locale`` when it names a known one, else the default."""
+        value = (self.locale or "").strip().lower()[:2]
+        return value if value in LANGUAGES else self.default_locale
+
+    @property
+    def loop(self) -> LoopSettings:
+        """The loop section (re-read when its override file changes, so an edit needs no restart)."""
+        path = self.loop_config or self.data_dir / "loop.yaml"
+        mtime = path.stat().st_mtime if path.is_file() else 0.0
+        return _load_loop(str(path) if mtime else "", mtime)
+
+    @property
     def tz(self) -> ZoneInfo:
         """The business time zone as a tzinfo."""
         return ZoneInfo(self.timezone)
@@ -210,5 +341,7 @@ def get_settings() -> Settings:
 
 
 def business_now() -> datetime:
-    """The one clock: now, naive, in the business time zone (how every timestamp is stored and shown)."""
-    return datetime.now(get_settings().tz).replace(tzinfo=None, microsecond=0)
+    """Now, naive, in the business time zone: the one clock of :mod:`cxloop.clock` (tests can freeze it)."""
+    from cxloop import clock  # clock reads the settings, so it is imported when first asked
+
+    return clock.now()

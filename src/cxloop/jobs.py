@@ -35,10 +35,10 @@ def load_job_modules() -> None:
     """Import every module that defines jobs, so that workers know them all at start."""
     # Imported here, not at the top: these modules import ``job`` from this one.
     import cxloop.delivery.jobs
-    import cxloop.feedback.flows
-    import cxloop.imports.flows
+    import cxloop.feedback.jobs
+    import cxloop.imports.jobs
     import cxloop.journeys.jobs
-    import cxloop.loop.flows
+    import cxloop.loop.jobs
     import cxloop.messaging.jobs
     import cxloop.pipeline
     import cxloop.surveys.jobs  # noqa: F401

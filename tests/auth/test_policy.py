@@ -141,8 +141,8 @@ class Caller:
 
 
 def _prepare(db_session: Session) -> Fixture:
-    from cxloop.loop import cases as case_service
-    from cxloop.loop import tasks as task_service
+    from cxloop.loop.cases import service as case_service
+    from cxloop.loop.tasks import service as task_service
     from cxloop.metrics.registry import registry
     from cxloop.metrics.taxonomy import aspects
     from cxloop.org.models import Department

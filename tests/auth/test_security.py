@@ -17,14 +17,14 @@ from typer.testing import CliRunner
 from cxloop.app import create_app
 from cxloop.auth import ratelimit, service
 from cxloop.auth.models import ApiToken, User
+from cxloop.clock import now
 from cxloop.config import Settings, get_settings
 from cxloop.customers.models import Customer
 from cxloop.db import get_engine
 from cxloop.feedback.models import FeedbackItem
-from cxloop.loop import cases as case_service
-from cxloop.loop import tasks as task_service
+from cxloop.loop.cases import service as case_service
 from cxloop.loop.models import Notification
-from cxloop.loop.settings import now
+from cxloop.loop.tasks import service as task_service
 from cxloop.org.models import Department, Person
 from cxloop.web.setup import SESSION_COOKIE
 from cxloop.web.templating import CSRF_SESSION_KEY
@@ -398,7 +398,7 @@ def test_cli_links_users(shop: dict[str, int]) -> None:
 def test_new_task_reaches_the_linked_users_inbox_and_the_mail_file(
     client: TestClient, h: dict, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cxloop.loop.notify import deliver_pending, mail_folder
+    from cxloop.loop.notifications.service import deliver_pending, mail_folder
 
     monkeypatch.setenv("CXLOOP_MAIL_SINK", "file")
     get_settings.cache_clear()

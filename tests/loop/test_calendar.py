@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from cxloop.config import get_settings
-from cxloop.loop import cases
 from cxloop.loop.calendar import BusinessCalendar, get_calendar
+from cxloop.loop.cases import service as cases
 
 CAL = BusinessCalendar()  # 09:00-18:00, Monday to Friday, Chinese public holidays
 

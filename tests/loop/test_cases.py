@@ -9,12 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxloop.auth.models import User
+from cxloop.clock import now
 from cxloop.feedback.models import FeedbackItem
-from cxloop.loop import cases
 from cxloop.loop.audit import history
+from cxloop.loop.cases import service as cases
 from cxloop.loop.models import CaseStep, Notification
-from cxloop.loop.notify import inbox, mark_read
-from cxloop.loop.settings import now
+from cxloop.loop.notifications.service import inbox, mark_read
 from cxloop.org.models import Department, Person
 
 

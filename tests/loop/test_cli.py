@@ -54,3 +54,27 @@ def test_cli_round_trip(sqlite_url: str) -> None:
     assert "sent 0" in _ok("loop", "send")  # no SMTP recipients here: nothing to deliver
     audit = json.loads(_ok("loop", "audit", "--format", "json", "--entity", "rule"))
     assert any(e["actor"] == "ops" for e in audit)
+
+
+def test_retry_requeues_a_failed_message_and_refuses_a_sent_one(sqlite_url: str) -> None:
+    from cxloop.loop.models import Notification
+    from cxloop.loop.notifications.service import enqueue
+
+    with Session(get_engine(sqlite_url)) as s:
+        failed = enqueue(
+            db_session=s, channel="email", event="test", subject="s", body="b", recipient="a@example.com"
+        )
+        sent = enqueue(
+            db_session=s, channel="email", event="test", subject="s", body="b", recipient="b@example.com"
+        )
+        assert failed is not None and sent is not None
+        failed.status, failed.attempts, sent.status = "failed", 8, "sent"
+        s.commit()
+        failed_id, sent_id = failed.id, sent.id
+    assert f"message #{failed_id} queued again" in _ok("loop", "retry", str(failed_id))
+    refused = runner.invoke(app, ["loop", "retry", str(sent_id)])
+    assert refused.exit_code == 1 and "sent already" in refused.output
+    assert runner.invoke(app, ["loop", "retry", "999999"]).exit_code == 1
+    with Session(get_engine(sqlite_url)) as s:
+        assert s.get(Notification, failed_id).status == "pending"  # type: ignore[union-attr]
+        assert s.get(Notification, sent_id).status == "sent"  # type: ignore[union-attr]

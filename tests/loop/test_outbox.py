@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from cxloop import clock
 from cxloop.loop.models import Notification
 
 N_MESSAGES = 6
@@ -42,7 +44,7 @@ CHILD = textwrap.dedent(
     import os, sys, time
     from pathlib import Path
     from cxloop.db import session_scope
-    from cxloop.loop import notify
+    from cxloop.loop.notifications import service as notify
 
     marker = Path(sys.argv[1])
     with session_scope() as s:
@@ -62,6 +64,14 @@ CHILD = textwrap.dedent(
     notify.deliver_pending()
     """
 ).format(n=N_MESSAGES)
+
+
+def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Poll ``condition`` (no fixed sleep: a loaded machine is slower, a fast one need not wait)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.05)
 
 
 def _free_port() -> int:
@@ -108,14 +118,18 @@ def test_killed_worker_then_restart_delivers_each_message_exactly_once(
         with Session(engine) as s:
             states = Counter(s.scalars(select(Notification.status)))
         assert states == {"sent": 2, "sending": 1, "pending": N_MESSAGES - 3}
-        time.sleep(2.5)  # the killed worker's lease runs out
+        with Session(engine) as s:
+            lease_end = s.scalar(select(Notification.locked_until).where(Notification.status == "sending"))
+        assert lease_end is not None
+        _wait_until(lambda: clock.now(microseconds=True) > lease_end, "the killed worker's lease ran out")
         cxloop = Path(sys.executable).with_name("cxloop")
         for _ in range(2):  # the restart, then one more run that must find nothing to send
             done = subprocess.run(
                 [str(cxloop), "loop", "send"], env=env, capture_output=True, text=True, timeout=120
             )
             assert done.returncode == 0, done.stdout + done.stderr
-        time.sleep(0.5)  # let the SMTP server hand the last DATA to the handler
+        # The SMTP server hands the last DATA to its handler on its own thread: wait for it.
+        _wait_until(lambda: len(inbox.messages) >= N_MESSAGES, "the SMTP server received every message")
         with Session(engine) as s:
             rows = list(s.scalars(select(Notification).order_by(Notification.id)))
         engine.dispose()

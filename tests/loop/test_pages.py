@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from cxloop.app import create_app
 from cxloop.auth.service import create_demo_users
 from cxloop.db import get_engine
-from cxloop.loop import rules as rule_service
-from cxloop.loop import tasks as task_service
+from cxloop.loop.rules import service as rule_service
+from cxloop.loop.tasks import service as task_service
 from tests.web.helpers import csrf_from, login
 
 

@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cxloop.loop import rules as rule_service
-from cxloop.loop import tasks as task_service
 from cxloop.loop.audit import history
 from cxloop.loop.indicators import Cell, IndicatorInfo
 from cxloop.loop.models import Alert, AuditLog, Notification, Task
+from cxloop.loop.rules import service as rule_service
 from cxloop.loop.service import evaluate_rules
+from cxloop.loop.tasks import service as task_service
 from cxloop.org.models import Department, Person
 
 START = date(2026, 3, 2)  # a Monday

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxloop.loop.models import Notification
-from cxloop.loop.notify import deliver_pending, notify
+from cxloop.loop.notifications.service import deliver_pending, notify
 from cxloop.loop.webhooks import save_webhook
 
 SECRET = "SEC-test-secret-123"

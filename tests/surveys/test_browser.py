@@ -21,9 +21,9 @@ AXE = "/static/vendor/axe-core/axe.min.js"
 
 def _invite(name: str) -> tuple[str, int]:
     """A new customer with a late order, invited to the after-delivery survey; returns (path, invitation id)."""
+    from cxloop.clock import now
     from cxloop.customers.models import Customer
     from cxloop.db import session_scope
-    from cxloop.loop.settings import now
     from cxloop.orders.models import Order
     from cxloop.surveys import service
 

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from cxloop.clock import now
 from cxloop.customers.models import Customer
 from cxloop.db import get_engine
-from cxloop.loop.settings import now
 from cxloop.surveys import service
 from tests.web.helpers import login
 

@@ -122,7 +122,7 @@ def test_invite_sends_a_signed_link_and_applies_the_fatigue_rules(db_session: Se
 
 
 def test_no_survey_while_a_case_is_open_or_without_contact(db_session: Session) -> None:
-    from cxloop.loop.cases import create_case
+    from cxloop.loop.cases.service import create_case
 
     customer = _customer(db_session)
     create_case(

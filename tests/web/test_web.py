@@ -147,8 +147,7 @@ def test_customer_text_is_escaped_and_evidence_marked() -> None:
 
 
 def test_complaint_drill_escapes_script(app_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cxloop.metrics import schemas
-    from cxloop.web import pages
+    from cxloop.metrics import pages, schemas
 
     text = '<script>alert("x")</script>包装破损'
     item = schemas.ComplaintItem(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
@@ -14,9 +15,10 @@ from cxloop.auth.models import ROLES, User
 from cxloop.auth.policy import allow, public, roles_allowed
 from cxloop.deps import SessionDep
 from cxloop.org.models import Person
-from cxloop.web.templating import LOCALE_COOKIE, register_nav, render
+from cxloop.web.templating import LOCALE_COOKIE, register_nav, register_template_dir, render
 
 router = APIRouter(include_in_schema=False)
+register_template_dir(Path(__file__).parent / "templates")
 
 register_nav("users", "/users", roles=roles_allowed("users", "read"), order=90)
 

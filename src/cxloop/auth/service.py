@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -12,8 +13,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from cxloop import clock
 from cxloop.auth.models import ROLES, TOKEN_SCOPES, ApiToken, AuthSession, User
-from cxloop.config import business_now
 from cxloop.org.models import Department, Person
 from cxloop.vocab import DEPARTMENTS, LANGUAGES
 
@@ -36,8 +37,14 @@ DEMO_USERS: tuple[tuple[str, str, str, str | None], ...] = (
 )
 
 _hasher = PasswordHasher()
-# Verified when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verified when the username is unknown, so a wrong name costs as long as a wrong password.
+    # Hashed on first use, not at import: argon2 is deliberately slow and every `cxloop` command
+    # imports this module (issue 10).
+    return _hasher.hash("not-a-real-password")
 
 
 class AuthError(ValueError):
@@ -211,13 +218,13 @@ def authenticate(*, db_session: Session, username: str, password: str) -> User |
     """The active user whose password matches, or None; records the login time."""
     user = get_user(db_session=db_session, username=username.strip())
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         return None
     if not verify_password(user.password_hash, password) or not user.active:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)  # argon2 parameters were raised since it was stored
-    user.last_login_at = business_now()
+    user.last_login_at = clock.now()
     db_session.commit()
     return user
 
@@ -248,7 +255,7 @@ def set_locale(*, db_session: Session, user: User, locale: str, commit: bool = T
 
 def _now() -> datetime:
     # The one business-time clock, as every stored timestamp; whole seconds keep tokens' times readable.
-    return business_now().replace(microsecond=0)
+    return clock.now().replace(microsecond=0)
 
 
 def create_token(
@@ -325,7 +332,7 @@ def user_for_token(*, db_session: Session, secret: str) -> User | None:
         return None
     user = db_session.get(User, token.user_id)
     assert user is not None
-    now = _now()
+    now = clock.now()
     # Writing on every call would turn each API read into a write; a few minutes' precision is enough.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         token.last_used_at = now

@@ -24,6 +24,7 @@ from sqlalchemy import and_, case, delete, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from cxloop import clock
 from cxloop.config import get_settings
 from cxloop.delivery import warning
 from cxloop.delivery.schemas import (
@@ -707,7 +708,7 @@ def indicator_over_range(
 
     if start is None or end is None:
         first, last = db_session.execute(select(func.min(MetricsDaily.day), func.max(MetricsDaily.day))).one()
-        start = start or (as_date(first) if first is not None else date.today())
+        start = start or (as_date(first) if first is not None else clock.today())
         end = end or ((as_date(last) + timedelta(days=1)) if last is not None else start + timedelta(days=1))
     if end <= start:
         raise ValueError("end must be after start")

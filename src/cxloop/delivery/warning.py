@@ -17,14 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.metrics import brier_score_loss, roc_auc_score
 
+if TYPE_CHECKING:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+from cxloop import clock
 from cxloop.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,8 @@ def save(model: WarningModel, path: Path | None = None) -> Path:
     target = path or model_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
+    import joblib  # scikit-learn and joblib load only when a model is trained or read (issue 10)
+
     joblib.dump(model, tmp)
     tmp.replace(target)
     return target
@@ -106,6 +109,8 @@ def load(path: Path | None = None) -> WarningModel | None:
     target = path or model_path()
     if not target.exists():
         return None
+    import joblib
+
     model = joblib.load(target)
     return model if isinstance(model, WarningModel) and model.version == MODEL_VERSION else None
 
@@ -192,6 +197,9 @@ def training_matrix(
 
 
 def _classifier() -> CalibratedClassifierCV:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     cats = [FEATURES.index(c) for c in CATEGORICAL]
     mask = np.zeros(len(FEATURES), dtype=bool)
     mask[cats] = True
@@ -204,6 +212,8 @@ def _classifier() -> CalibratedClassifierCV:
 
 
 def _regressor() -> HistGradientBoostingRegressor:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
     mask = np.zeros(len(FEATURES), dtype=bool)
     mask[[FEATURES.index(c) for c in CATEGORICAL]] = True
     return HistGradientBoostingRegressor(max_iter=60, categorical_features=mask, random_state=0)
@@ -224,7 +234,7 @@ def fit(
     ok = ~np.isnan(remaining) & (remaining >= 0)
     reg = _regressor().fit(x[ok], np.log1p(remaining[ok])) if ok.sum() >= 10 else None
     return WarningModel(
-        classifier=clf, regressor=reg, codes=codes, trained_at=datetime.now(), orders=len(timelines),
+        classifier=clf, regressor=reg, codes=codes, trained_at=clock.now(), orders=len(timelines),
         snapshots=len(y), blame_counts=blame_counts or {}, normals=normals or {},
     )  # fmt: skip
 
@@ -247,6 +257,8 @@ def evaluate(model: WarningModel, timelines: Sequence[Timeline], *, threshold: f
     Hours of warning: for each late order caught, from the first moment its risk reached the threshold
     to its promise.
     """
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
     x, y, _, keys = training_matrix(timelines, model.codes)
     if len(y) == 0 or len(set(y.tolist())) < 2:
         return {"snapshots": len(y)}

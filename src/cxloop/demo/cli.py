@@ -25,15 +25,14 @@ def _use_data_dir(data_dir: Path | None) -> Path:
 
 
 def _database_has_orders() -> bool:
-    from sqlalchemy import func, select
     from sqlalchemy.exc import SQLAlchemyError
 
     from cxloop.db import session_scope
-    from cxloop.orders.models import Order
+    from cxloop.orders.service import has_orders
 
     try:
         with session_scope() as session:
-            return bool(session.scalar(select(func.count()).select_from(Order)))
+            return has_orders(db_session=session)
     except SQLAlchemyError:
         return False  # no database or no schema yet
 
@@ -110,7 +109,7 @@ def demo_command(
 def _use_mail_files() -> None:
     """The demo has no mail server: unless CXLOOP_MAIL_SINK says otherwise, mails become .eml files."""
     from cxloop.config import get_settings
-    from cxloop.loop.notify import mail_folder
+    from cxloop.loop.notifications.service import mail_folder
 
     if "CXLOOP_MAIL_SINK" not in os.environ:
         os.environ["CXLOOP_MAIL_SINK"] = "file"

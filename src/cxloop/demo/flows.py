@@ -45,7 +45,7 @@ def _refresh_rollups(*, db_session: Session) -> Any:
 
 
 def _run_loop(*, db_session: Session) -> Any:
-    from cxloop.loop.flows import run_loop
+    from cxloop.loop.jobs import run_loop
 
     return run_loop(db_session=db_session)
 

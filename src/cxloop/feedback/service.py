@@ -6,17 +6,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from cxloop import clock
 from cxloop.config import get_settings
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 
 if TYPE_CHECKING:
-    from cxloop.text import Analyzer, Taxonomy
+    from cxloop.text import Analyzer
 
 
 @dataclass(frozen=True)
@@ -34,22 +34,17 @@ class AnalysisRun:
 @lru_cache(maxsize=4)
 def _analyzer_for(taxonomy_path: str | None) -> Analyzer:
     # Loading the model and compiling the taxonomy takes most of a second: do it once per process.
-    from cxloop.text import Analyzer, default_taxonomy, load_taxonomy
+    from cxloop.taxonomy import active_taxonomy
+    from cxloop.text import Analyzer
 
-    taxonomy = load_taxonomy(Path(taxonomy_path)) if taxonomy_path else default_taxonomy()
-    return Analyzer(taxonomy=taxonomy)
+    return Analyzer(taxonomy=active_taxonomy())
 
 
 def get_analyzer() -> Analyzer:
     """The process-wide analyser for the configured taxonomy."""
     path = get_settings().taxonomy
+    # Keyed by the path so a settings change builds the analyser of the newly active taxonomy.
     return _analyzer_for(str(path) if path else None)
-
-
-def get_taxonomy() -> Taxonomy:
-    """The taxonomy feedback is analysed against."""
-    taxonomy: Taxonomy = get_analyzer().taxonomy
-    return taxonomy
 
 
 def analysis_key(analyzer: Analyzer | None = None) -> str:
@@ -120,7 +115,7 @@ def analyse_pending(
 
 def _store(db_session: Session, analyzer: Analyzer, key: str, rows: Sequence[Any]) -> int:
     results = analyzer.analyze([row.text for row in rows])
-    now = datetime.now(get_settings().tz).replace(tzinfo=None, microsecond=0)
+    now = clock.now()
     item_updates = []
     aspect_rows = []
     for row, result in zip(rows, results, strict=True):

@@ -6,7 +6,11 @@ not all edit one file. A key defined twice is an error at load time.
 
 Keys are dotted (``nav.overview``); ``translate(key, locale, **kw)`` formats ``{name}`` placeholders.
 Names of aspects, indicators and departments are data, not UI text: they come from their own zh/en
-fields (see ``localized``).
+fields (see ``localized`` and ``department_name``).
+
+A further language (e.g. ``zh_Hant``, 繁體中文) is added by listing it in ``LOCALES``, giving it a
+fallback in ``FALLBACKS`` and adding ``zh_Hant.yaml`` / ``<domain>.zh_Hant.yaml`` files: a key
+missing from its catalogue is shown from the fallback language, never as the key.
 """
 
 from __future__ import annotations
@@ -17,8 +21,14 @@ from typing import Any
 
 import yaml
 
+from cxloop.vocab import DEPARTMENTS
+
 LOCALES: tuple[str, ...] = ("zh", "en")
 DEFAULT_LOCALE = "zh"
+#: Where a locale looks for a key its catalogue lacks, in order (the default locale comes last).
+FALLBACKS: dict[str, tuple[str, ...]] = {"zh_Hant": ("zh",)}
+#: Region and script tags that mean Traditional Chinese, for a zh_Hant catalogue once it is listed.
+_TRADITIONAL_TAGS = frozenset({"hant", "tw", "hk", "mo"})
 _DIR = Path(__file__).parent
 
 
@@ -53,30 +63,26 @@ def catalogue(locale: str) -> dict[str, str]:
     return out
 
 
-_extra: dict[str, dict[str, str]] = {locale: {} for locale in LOCALES}
-
-
-def register_messages(messages: dict[str, dict[str, str]]) -> None:
-    """Add another domain's UI text, ``{"zh": {key: text}, "en": {key: text}}`` (keys need both)."""
-    for locale, entries in messages.items():
-        if locale in _extra:
-            _extra[locale].update(entries)
-
-
 def normalize_locale(value: str | None) -> str | None:
     """``zh``/``en`` from things like ``zh-CN`` or ``en_US``; None when unsupported."""
     if not value:
         return None
-    base = value.strip().lower().replace("_", "-").split("-", 1)[0]
-    return base if base in LOCALES else None
+    tags = value.strip().lower().replace("_", "-").split("-")
+    if tags[0] == "zh" and "zh_Hant" in LOCALES and _TRADITIONAL_TAGS.intersection(tags[1:]):
+        return "zh_Hant"
+    return tags[0] if tags[0] in LOCALES else None
 
 
 def translate(key: str, locale: str = DEFAULT_LOCALE, /, **kw: Any) -> str:
     """The text of ``key`` in ``locale`` (falling back to Chinese, then to the key itself)."""
     locale = locale if locale in LOCALES else DEFAULT_LOCALE
-    text = catalogue(locale).get(key) or _extra[locale].get(key)
+    text = None
+    for candidate in (locale, *FALLBACKS.get(locale, ()), DEFAULT_LOCALE):
+        text = catalogue(candidate).get(key)
+        if text is not None:
+            break
     if text is None:
-        text = catalogue(DEFAULT_LOCALE).get(key) or _extra[DEFAULT_LOCALE].get(key, key)
+        text = key
     if kw:
         try:
             return text.format(**kw)
@@ -102,6 +108,14 @@ def localized(item: Any, locale: str, field: str = "name") -> str:
         if found:
             return str(found)
     return "" if value is None else str(value)
+
+
+def department_name(code: str, locale: str = DEFAULT_LOCALE) -> str:
+    """The display name of a department code in ``locale`` (the code itself when unknown)."""
+    names = DEPARTMENTS.get(code)
+    if names is None:
+        return code
+    return names[1] if locale == "en" else names[0]
 
 
 #: How a name written in both languages separates them: "仓库拣货变慢 / Warehouse picking slowed".

@@ -27,8 +27,8 @@ from sqlalchemy import Connection, Table, bindparam, case, func, insert, null, s
 from sqlalchemy.orm import Session
 
 import cxloop.models  # noqa: F401  (registers every table on Base.metadata)
-from cxloop import vocab
-from cxloop.config import get_settings
+from cxloop import clock, vocab
+from cxloop.config import Settings, get_settings
 from cxloop.db import Base
 from cxloop.imports import parse
 from cxloop.imports.kinds import (
@@ -248,12 +248,13 @@ class ImportSummary:
 
 def current_locale() -> str:
     """The language for messages: CXLOOP_LOCALE, else the default_locale setting (zh)."""
-    value = os.environ.get("CXLOOP_LOCALE", "").strip().lower()[:2]
-    return value if value in vocab.LANGUAGES else get_settings().default_locale
+    # Read afresh, not from the cached settings: one process may run several commands, each with
+    # its own CXLOOP_LOCALE (the CLI tests do).
+    return Settings().message_locale
 
 
 def _now() -> datetime:
-    return datetime.now(get_settings().tz).replace(tzinfo=None)
+    return clock.now(microseconds=True)
 
 
 # ------------------------------------------------------------------------------------------ errors
@@ -1477,3 +1478,25 @@ def _finish(db_session: Session, run: ImportRun, summary: ImportSummary, started
     db_session.commit()
     summary.elapsed_s = time.perf_counter() - started
     return summary
+
+
+# ------------------------------------------------------------------------------------- import runs
+
+
+def list_runs(*, db_session: Session, limit: int = 50, kind: str | None = None) -> list[ImportRun]:
+    """The latest import runs, newest first (only of ``kind`` when given)."""
+    query = select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)
+    if kind:
+        query = query.where(ImportRun.kind == kind)
+    return list(db_session.scalars(query))
+
+
+def run_errors(*, db_session: Session, run_id: int, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` row errors of import run ``run_id``, in file order."""
+    errors: list[dict[str, Any]] = []
+    query = select(ImportReject.errors).where(ImportReject.run_id == run_id).order_by(ImportReject.row_number)
+    for (row_errors,) in db_session.execute(query):
+        errors.extend(row_errors)
+        if len(errors) >= limit:
+            break
+    return errors[:limit]

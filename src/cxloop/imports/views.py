@@ -13,15 +13,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Form, HTTPException, Query, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from cxloop.auth.policy import allow
 from cxloop.config import get_settings
 from cxloop.deps import SessionDep
-from cxloop.imports.flows import MAPPING_NAME, OPTIONS_NAME
+from cxloop.imports.jobs import MAPPING_NAME, OPTIONS_NAME
 from cxloop.imports.kinds import KINDS
-from cxloop.imports.models import ImportReject, ImportRun
+from cxloop.imports.models import ImportRun
 from cxloop.imports.readers import ImportRefused
 from cxloop.imports.schemas import (
     CustomerEventIn,
@@ -30,7 +29,15 @@ from cxloop.imports.schemas import (
     ImportSummaryOut,
     OrderEventIn,
 )
-from cxloop.imports.service import ImportSummary, import_rows, load_mapping, mark_stale_runs, safe_upload_name
+from cxloop.imports.service import (
+    ImportSummary,
+    import_rows,
+    load_mapping,
+    mark_stale_runs,
+    run_errors,
+    safe_upload_name,
+)
+from cxloop.imports.service import list_runs as list_import_runs
 from cxloop.pipeline import follow_up_import
 
 #: Imports change the shop's data and their rejects hold customers' rows: see cxloop.auth.policy.
@@ -121,13 +128,7 @@ def _run_summary(session: SessionDep, run_id: int) -> Any:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no import run {run_id}")
     if run.status == "failed":
         raise HTTPException(422, detail={"run_id": run.id, "message": run.error or "failed"})
-    errors: list[dict[str, Any]] = []
-    for (row_errors,) in session.execute(
-        select(ImportReject.errors).where(ImportReject.run_id == run_id).order_by(ImportReject.row_number)
-    ):
-        errors.extend(row_errors)
-        if len(errors) >= _MAX_ERRORS:
-            break
+    errors = run_errors(db_session=session, run_id=run_id, limit=_MAX_ERRORS)
     return {
         "run_id": run.id,
         "kind": run.kind,
@@ -137,7 +138,7 @@ def _run_summary(session: SessionDep, run_id: int) -> Any:
         "inserted": run.inserted,
         "updated": run.updated,
         "rejected": run.rejected,
-        "errors": errors[:_MAX_ERRORS],
+        "errors": errors,
         "rejects_url": _rejects_url(run.id, run.rejects_path),
         "warnings": run.warnings or [],
         "elapsed_s": (run.finished_at - run.started_at).total_seconds()
@@ -154,10 +155,7 @@ def list_runs(
 ) -> Any:
     """The latest import runs, newest first."""
     mark_stale_runs(db_session=session)
-    query = select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)
-    if kind:
-        query = query.where(ImportRun.kind == kind)
-    runs = session.scalars(query).all()
+    runs = list_import_runs(db_session=session, limit=limit, kind=kind)
     out = []
     for run in runs:
         item = ImportRunOut.model_validate(run)

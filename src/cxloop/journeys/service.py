@@ -496,7 +496,7 @@ def _act(
             department = str(run.context.get("payload", {}).get("department") or "customer_service")
         customer = facts.customer
         if kind == "create_task":
-            from cxloop.loop.tasks import create_task
+            from cxloop.loop.tasks.service import create_task
 
             assignee = customer.owner_id if args.get("assign") == "owner" and customer else None
             task = create_task(
@@ -514,7 +514,7 @@ def _act(
                 db_session, run, kind, "created", now, detail=f"{department}: {title}"[:300], task_id=task.id
             )
         else:
-            from cxloop.loop.cases import create_case
+            from cxloop.loop.cases.service import create_case
 
             case = create_case(
                 db_session=db_session,

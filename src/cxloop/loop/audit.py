@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from cxloop.clock import now
 from cxloop.loop.models import AuditLog
-from cxloop.loop.settings import now
 
 
 def _plain(value: Any) -> Any:

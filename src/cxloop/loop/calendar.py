@@ -13,9 +13,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
-import holidays
-
-from cxloop.loop.settings import loop_settings
+from cxloop.config import get_settings
 
 #: A working day never needs more than this many days to find the next one (9-day Spring Festival).
 _MAX_SCAN_DAYS = 60
@@ -37,6 +35,8 @@ class BusinessCalendar:
     extra_workdays: frozenset[date] = frozenset()
 
     def __post_init__(self) -> None:
+        import holidays  # its country tables are slow to import; only working-time maths needs them
+
         self._holidays: Any = holidays.country_holidays(self.country) if self.country else None
 
     @classmethod
@@ -131,13 +131,12 @@ def _dates(values: Iterable[Any]) -> list[date]:
 
 @lru_cache(maxsize=16)
 def _cached(name: str, key: str) -> BusinessCalendar:
-    calendars = loop_settings().get("calendars") or {}
+    calendars = get_settings().loop.calendars
     if name not in calendars:
         raise KeyError(f"unknown business calendar {name!r}; known: {sorted(calendars)}")
-    return BusinessCalendar.from_config(calendars[name])
+    return BusinessCalendar.from_config(calendars[name].model_dump())
 
 
 def get_calendar(name: str = "default") -> BusinessCalendar:
     """The configured calendar ``name`` (cached until the settings change)."""
-    calendars = loop_settings().get("calendars") or {}
-    return _cached(name, repr(calendars.get(name)))
+    return _cached(name, repr(get_settings().loop.calendars.get(name)))

@@ -64,11 +64,11 @@ def _check(
         return
     try:
         if task_id is not None:
-            from cxloop.loop.tasks import get_task
+            from cxloop.loop.tasks.service import get_task
 
             department = get_task(db_session=session, task_id=task_id).department
         if case_id is not None:
-            from cxloop.loop.cases import get_case
+            from cxloop.loop.cases.service import get_case
 
             department = get_case(db_session=session, case_id=case_id).department
         authorize(user, resource, action, department)
@@ -158,7 +158,7 @@ def send_command(
     limit: Annotated[int | None, typer.Option(help="At most this many messages.")] = None,
 ) -> None:
     """Deliver the notification outbox now. 立即发送通知。"""
-    from cxloop.loop.notify import deliver_pending
+    from cxloop.loop.notifications.service import deliver_pending
 
     report = deliver_pending(limit=limit)
     console.print(f"sent {report.sent}, retrying {report.retried}, failed {report.failed}")
@@ -166,19 +166,29 @@ def send_command(
         console.print(f"[yellow]{error}[/yellow]")
 
 
+@app.command("retry")
+def retry_command(
+    notification_id: Annotated[int, typer.Argument(help="Outbox message id (see `cxloop loop send`).")],
+) -> None:
+    """Queue a failed outbox message again. 重新发送失败的通知。"""
+    from cxloop.loop.notifications.service import retry_message
+
+    with _session() as session:
+        try:
+            message = retry_message(db_session=session, notification_id=notification_id)
+        except (KeyError, ValueError) as exc:
+            _fail(exc)
+        console.print(f"message #{message.id} queued again (attempts so far: {message.attempts})")
+
+
 @app.command("alerts")
 def alerts_command(
     status: Annotated[str | None, typer.Option(help="open or resolved.")] = "open", fmt: Format = "table"
 ) -> None:
     """List alerts. 预警列表。"""
-    from sqlalchemy import select
-
-    from cxloop.loop.models import Alert
+    from cxloop.loop.alerts.service import list_alerts
 
     with _session() as session:
-        query = select(Alert).order_by(Alert.id.desc())
-        if status:
-            query = query.where(Alert.status == status)
         rows = [
             {
                 "id": a.id,
@@ -192,7 +202,7 @@ def alerts_command(
                 "task_id": a.task_id,
                 "message": a.message,
             }
-            for a in session.scalars(query.limit(500))
+            for a in list_alerts(db_session=session, status=status)
         ]
     _emit(rows, fmt, ["id", "scope", "status", "department", "task_id", "message"])
 
@@ -295,7 +305,7 @@ def tasks_list(
     fmt: Format = "table",
 ) -> None:
     """List improvement tasks. 任务列表。"""
-    from cxloop.loop.tasks import list_tasks
+    from cxloop.loop.tasks.service import list_tasks
 
     with _session() as session:
         rows = [_task_row(t) for t in list_tasks(db_session=session, department=department, status=status)]
@@ -305,7 +315,7 @@ def tasks_list(
 @tasks_app.command("show")
 def tasks_show(task_id: int) -> None:
     """Show one task with its evidence and comments (JSON). 任务详情。"""
-    from cxloop.loop.tasks import comments, get_task
+    from cxloop.loop.tasks.service import comments, get_task
 
     with _session() as session:
         try:
@@ -332,7 +342,7 @@ def tasks_create(
     actor: Actor = None,
 ) -> None:
     """Create a task by hand. 新建任务。"""
-    from cxloop.loop.tasks import create_task
+    from cxloop.loop.tasks.service import create_task
 
     with _session() as session:
         _check(session, actor, "tasks", "write", department=department)
@@ -360,7 +370,7 @@ def tasks_update(
     actor: Actor = None,
 ) -> None:
     """Change a task's status, assignee, due time or outcome. 更新任务。"""
-    from cxloop.loop.tasks import update_task
+    from cxloop.loop.tasks.service import update_task
 
     with _session() as session:
         _check(session, actor, "tasks", "write", task_id=task_id)
@@ -384,7 +394,7 @@ def tasks_update(
 @tasks_app.command("comment")
 def tasks_comment(task_id: int, body: str, actor: Actor = None) -> None:
     """Comment on a task. 评论任务。"""
-    from cxloop.loop.tasks import add_comment
+    from cxloop.loop.tasks.service import add_comment
 
     with _session() as session:
         _check(session, actor, "tasks", "write", task_id=task_id)
@@ -399,7 +409,7 @@ def tasks_comment(task_id: int, body: str, actor: Actor = None) -> None:
 
 
 def _case_row(case: Any) -> dict[str, Any]:
-    from cxloop.loop.cases import sla_clocks
+    from cxloop.loop.cases.service import sla_clocks
 
     clocks = sla_clocks(case)
     return {
@@ -425,7 +435,7 @@ def cases_list(
     fmt: Format = "table",
 ) -> None:
     """List complaint cases with their SLA clocks. 工单列表。"""
-    from cxloop.loop.cases import list_cases
+    from cxloop.loop.cases.service import list_cases
 
     with _session() as session:
         rows = [_case_row(c) for c in list_cases(db_session=session, status=status)]
@@ -441,7 +451,7 @@ def cases_create(
     actor: Actor = None,
 ) -> None:
     """Open a case by hand. 新建工单。"""
-    from cxloop.loop.cases import create_case
+    from cxloop.loop.cases.service import create_case
 
     with _session() as session:
         _check(session, actor, "cases", "write", department="customer_service")
@@ -465,7 +475,7 @@ def cases_create(
 @cases_app.command("show")
 def cases_show(case_id: int) -> None:
     """Show a case with its checklist and SLA clocks (JSON). 工单详情。"""
-    from cxloop.loop.cases import get_case, sla_clocks, steps
+    from cxloop.loop.cases.service import get_case, sla_clocks, steps
 
     with _session() as session:
         try:
@@ -491,7 +501,7 @@ def cases_step(
     actor: Actor = None,
 ) -> None:
     """Tick a service-recovery step. 完成处理步骤。"""
-    from cxloop.loop.cases import complete_step
+    from cxloop.loop.cases.service import complete_step
 
     with _session() as session:
         _check(session, actor, "cases", "write", case_id=case_id)
@@ -509,7 +519,7 @@ def cases_promise(
     actor: Actor = None,
 ) -> None:
     """Record the feedback time promised to the customer. 承诺反馈时间。"""
-    from cxloop.loop.cases import set_promise
+    from cxloop.loop.cases.service import set_promise
 
     with _session() as session:
         _check(session, actor, "cases", "write", case_id=case_id)
@@ -525,7 +535,7 @@ def cases_follow_up(
     case_id: int, note: Annotated[str | None, typer.Option()] = None, actor: Actor = None
 ) -> None:
     """Record that the customer was followed up. 记录回访。"""
-    from cxloop.loop.cases import record_follow_up
+    from cxloop.loop.cases.service import record_follow_up
 
     with _session() as session:
         _check(session, actor, "cases", "write", case_id=case_id)
@@ -545,7 +555,7 @@ def cases_resolve(
     actor: Actor = None,
 ) -> None:
     """Resolve a case with its resolution and root cause. 结案。"""
-    from cxloop.loop.cases import resolve_case
+    from cxloop.loop.cases.service import resolve_case
 
     with _session() as session:
         _check(session, actor, "cases", "write", case_id=case_id)
@@ -569,7 +579,7 @@ def cases_resolve(
 @rules_app.command("list")
 def rules_list(fmt: Format = "table") -> None:
     """List alert rules. 规则列表。"""
-    from cxloop.loop.rules import list_rules, rule_dict
+    from cxloop.loop.rules.service import list_rules, rule_dict
 
     with _session() as session:
         rows = [rule_dict(r) for r in list_rules(db_session=session)]
@@ -584,7 +594,7 @@ def rules_load(
     actor: Actor = None,
 ) -> None:
     """Load rules from YAML, upserting by code. 从 YAML 导入规则。"""
-    from cxloop.loop.rules import load_rules
+    from cxloop.loop.rules.service import load_rules
 
     with _session() as session:
         _check(session, actor, "rules", "write")
@@ -599,7 +609,7 @@ def rules_load(
 @rules_app.command("show")
 def rules_show(code: str) -> None:
     """Show one rule (JSON). 规则详情。"""
-    from cxloop.loop.rules import get_rule, rule_dict
+    from cxloop.loop.rules.service import get_rule, rule_dict
 
     with _session() as session:
         try:
@@ -610,7 +620,7 @@ def rules_show(code: str) -> None:
 
 
 def _set_enabled(code: str, enabled: bool, actor: str | None) -> None:
-    from cxloop.loop.rules import upsert_rule
+    from cxloop.loop.rules.service import upsert_rule
 
     with _session() as session:
         _check(session, actor, "rules", "write")
@@ -636,7 +646,7 @@ def rules_disable(code: str, actor: Actor = None) -> None:
 @rules_app.command("delete")
 def rules_delete(code: str, actor: Actor = None) -> None:
     """Delete a rule. 删除规则。"""
-    from cxloop.loop.rules import delete_rule
+    from cxloop.loop.rules.service import delete_rule
 
     with _session() as session:
         _check(session, actor, "rules", "write")

@@ -8,18 +8,16 @@ from typing import Annotated, Any
 import yaml
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 
 from cxloop.auth.models import User
 from cxloop.auth.policy import allow, can, department_filter, redact_for, roles_allowed
 from cxloop.deps import SessionDep
-from cxloop.i18n import register_messages
-from cxloop.loop import cases as case_service
-from cxloop.loop import notify as notify_service
-from cxloop.loop import rules as rule_service
-from cxloop.loop import tasks as task_service
-from cxloop.loop.models import CASE_STEPS, RESOLUTIONS, TASK_STATUSES, Alert, AlertRule
-from cxloop.loop.settings import loop_settings
+from cxloop.loop.alerts.service import list_alerts
+from cxloop.loop.cases import service as case_service
+from cxloop.loop.models import CASE_STEPS, RESOLUTIONS, TASK_STATUSES
+from cxloop.loop.notifications import service as notify_service
+from cxloop.loop.rules import service as rule_service
+from cxloop.loop.tasks import service as task_service
 from cxloop.loop.views import (
     CaseCreator,
     CaseLister,
@@ -33,8 +31,6 @@ from cxloop.loop.views import (
     case_department_for,
     check_task_status,
 )
-from cxloop.org.models import Person
-from cxloop.vocab import DEPARTMENTS
 from cxloop.web.templating import register_nav, register_template_dir, render
 
 router = APIRouter(include_in_schema=False)
@@ -44,75 +40,11 @@ register_nav("cases", "/cases", order=31)
 register_nav("alerts", "/alerts", roles=roles_allowed("rules", "read"), order=32)
 register_nav("inbox", "/inbox", order=33)
 
-_MESSAGES = {
-    "tasks": ("改进任务", "Improvement tasks"),
-    "cases": ("客诉工单", "Complaint cases"),
-    "alerts": ("预警规则", "Alert rules"),
-    "inbox": ("我的待办", "My inbox"),
-    "evidence": ("证据", "Evidence"),
-    "trend": ("指标趋势", "Indicator trend"),
-    "complaints": ("样本投诉", "Sample complaints"),
-    "comments": ("评论", "Comments"),
-    "comment": ("添加评论", "Add comment"),
-    "status": ("状态", "Status"),
-    "save": ("保存", "Save"),
-    "department": ("部门", "Department"),
-    "assignee": ("负责人", "Assignee"),
-    "due": ("截止", "Due"),
-    "severity": ("严重程度", "Severity"),
-    "title": ("标题", "Title"),
-    "checklist": ("处理步骤", "Checklist"),
-    "done": ("完成", "Done"),
-    "clocks": ("时限", "SLA clocks"),
-    "first_response": ("首次响应", "First response"),
-    "resolution": ("解决", "Resolution"),
-    "promise": ("承诺反馈时间", "Promise a feedback time"),
-    "resolve": ("结案", "Resolve"),
-    "root_cause": ("根因", "Root cause"),
-    "open_alerts": ("当前预警", "Open alerts"),
-    "rules": ("规则", "Rules"),
-    "enabled": ("启用", "Enabled"),
-    "definition": ("定义 (YAML)", "Definition (YAML)"),
-    "mark_read": ("全部标为已读", "Mark all read"),
-    "none": ("暂无", "Nothing here"),
-    "escalated": ("已升级", "Escalated"),
-    "left": ("剩余(分钟)", "Left (min)"),
-    "outcome": ("结果", "Outcome"),
-    "run": ("立即评估", "Evaluate now"),
-    "new_case": ("新建工单", "New case"),
-    "follow_up": ("已回访", "Followed up"),
-}
-#: Names of the codes shown in loop tables (statuses, severities, priorities), as ``loop.code.<code>``.
-_CODES = {
-    "open": ("待处理", "Open"),
-    "in_progress": ("处理中", "In progress"),
-    "done": ("已完成", "Done"),
-    "verified": ("已验证有效", "Verified"),
-    "reopened": ("已重开", "Reopened"),
-    "resolved": ("已解决", "Resolved"),
-    "closed": ("已关闭", "Closed"),
-    "critical": ("紧急", "Critical"),
-    "high": ("高", "High"),
-    "medium": ("中", "Medium"),
-    "low": ("低", "Low"),
-    "normal": ("普通", "Normal"),
-    "urgent": ("加急", "Urgent"),
-}
-_CODE_MESSAGES = {f"code.{k}": v for k, v in _CODES.items()} | {
-    f"code.{code}": names for code, names in DEPARTMENTS.items()
-}
-
-register_messages(
-    {
-        "zh": {f"loop.{k}": v[0] for k, v in (_MESSAGES | _CODE_MESSAGES).items()},
-        "en": {f"loop.{k}": v[1] for k, v in (_MESSAGES | _CODE_MESSAGES).items()},
-    }
-)
 RuleReader = Annotated[User, allow("rules", "read")]
 
 
 def _people(db_session: Any) -> dict[int, str]:
-    return {p.id: p.name for p in db_session.scalars(select(Person))}
+    return task_service.people_names(db_session=db_session)
 
 
 def _back(url: str) -> RedirectResponse:
@@ -262,7 +194,6 @@ def case_create(
             department=case_department_for(user, department or None),
             actor=user.username,
         )
-        db_session.commit()
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     return _back(f"/cases/{case.id}")
@@ -289,7 +220,7 @@ def case_page(request: Request, case_id: int, user: CaseReader, db_session: Sess
             "people": _people(db_session),
             "steps": case_service.steps(db_session=db_session, case_id=case_id),
             "step_names": case_service.STEP_NAMES,
-            "promises": loop_settings().get("promises") or {},
+            "promises": case_service.promise_options(),
             "resolutions": RESOLUTIONS,
             "aspects": aspects(),
             "locale_hint": locale,
@@ -372,8 +303,8 @@ def case_resolve(
 def alerts_page(request: Request, db_session: SessionDep, user: RuleReader) -> HTMLResponse:
     """Open alerts and the rule editor (YAML per rule)."""
     rules = rule_service.list_rules(db_session=db_session)
-    alerts = list(db_session.scalars(select(Alert).where(Alert.status == "open").order_by(Alert.id.desc())))
-    codes = {r.id: r.code for r in db_session.scalars(select(AlertRule))}
+    alerts = list_alerts(db_session=db_session, status="open", limit=None)
+    codes = {r.id: r.code for r in rules}
     texts = {
         r.code: yaml.safe_dump(
             {

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cxloop.clock import now
 from cxloop.feedback.models import FeedbackItem
-from cxloop.loop import cases as case_service
-from cxloop.loop import tasks as task_service
-from cxloop.loop.evaluate import (
+from cxloop.i18n import department_name
+from cxloop.loop.alerts.service import (
     AlertChange,
     Finding,
     RuleRun,
@@ -21,11 +21,12 @@ from cxloop.loop.evaluate import (
     evaluate_period,
     periods_to_evaluate,
 )
+from cxloop.loop.cases import service as case_service
 from cxloop.loop.indicators import IndicatorInfo, IndicatorSource, RollupSource
 from cxloop.loop.models import AlertRule, Task
-from cxloop.loop.notify import DeliveryReport, deliver_pending, notify
-from cxloop.loop.rules import ensure_default_rules
-from cxloop.loop.settings import now
+from cxloop.loop.notifications.service import DeliveryReport, deliver_pending, notify
+from cxloop.loop.rules.service import ensure_default_rules
+from cxloop.loop.tasks import service as task_service
 from cxloop.metrics.periods import Period
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ def _after_changes(
             context={
                 "rule": change.rule,
                 "alert": change.alert,
-                "department_name": task_service.department_name(change.alert.department or ""),
+                "department_name": department_name(change.alert.department or ""),
             },
             people=[],
             department=change.alert.department,

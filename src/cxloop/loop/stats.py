@@ -10,8 +10,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats
-
 
 @dataclass(frozen=True)
 class TestResult:
@@ -24,6 +22,8 @@ class TestResult:
 
 def two_proportions(x1: float, n1: float, x0: float, n0: float, *, greater: bool = True) -> TestResult:
     """Two-proportion z-test (pooled): is x1/n1 greater (or smaller) than x0/n0?"""
+    from scipy import stats  # scipy costs ~0.5 s to import; only rule evaluation needs it
+
     if n1 <= 0 or n0 <= 0:
         return TestResult(1.0, 0.0, "two_proportion_z")
     p1, p0 = x1 / n1, x0 / n0
@@ -38,6 +38,8 @@ def two_proportions(x1: float, n1: float, x0: float, n0: float, *, greater: bool
 
 def fisher_proportions(x1: float, n1: float, x0: float, n0: float, *, greater: bool = True) -> TestResult:
     """Fisher's exact test of two proportions (small counts, where the z-test's normal approximation fails)."""
+    from scipy import stats  # scipy costs ~0.5 s to import; only rule evaluation needs it
+
     a, b = round(x1), round(n1 - x1)
     c, d = round(x0), round(n0 - x0)
     if min(a, b, c, d) < 0 or (a + b) == 0 or (c + d) == 0:
@@ -57,6 +59,8 @@ def proportions(x1: float, n1: float, x0: float, n0: float, *, greater: bool = T
 
 def poisson_rates(k1: float, t1: float, k0: float, t0: float, *, greater: bool = True) -> TestResult:
     """Conditional (exact binomial) test of two Poisson rates k1/t1 against k0/t0 (t = exposure)."""
+    from scipy import stats  # scipy costs ~0.5 s to import; only rule evaluation needs it
+
     k1i, k0i = round(k1), round(k0)
     total = k1i + k0i
     if total == 0 or t1 <= 0 or t0 <= 0:
@@ -72,6 +76,8 @@ def welch(
     mean1: float, sd1: float, n1: float, mean0: float, sd0: float, n0: float, *, greater: bool = True
 ) -> TestResult:
     """Welch's t-test from summary statistics (unequal variances): is mean1 greater (smaller) than mean0?"""
+    from scipy import stats  # scipy costs ~0.5 s to import; only rule evaluation needs it
+
     if n1 < 2 or n0 < 2:
         return TestResult(1.0, 0.0, "welch_t")
     if sd1 <= 0 and sd0 <= 0:
@@ -93,6 +99,8 @@ def welch(
 
 def mann_whitney(current: Sequence[float], baseline: Sequence[float], *, greater: bool = True) -> TestResult:
     """Mann–Whitney U test on raw samples (durations are skewed; ranks are robust to outliers)."""
+    from scipy import stats  # scipy costs ~0.5 s to import; only rule evaluation needs it
+
     if len(current) < 2 or len(baseline) < 2:
         return TestResult(1.0, 0.0, "mann_whitney_u")
     result = stats.mannwhitneyu(current, baseline, alternative="greater" if greater else "less")
@@ -109,15 +117,3 @@ def holm(p_values: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p_values[index]))
         adjusted[index] = running
     return adjusted
-
-
-def pooled_stats(groups: Sequence[tuple[float, float, float]]) -> tuple[float, float, float]:
-    """Combine (mean, sd, n) groups into one (mean, sd, n), as if their samples were pooled."""
-    n = sum(g[2] for g in groups)
-    if n <= 0:
-        return 0.0, 0.0, 0.0
-    mean = sum(g[0] * g[2] for g in groups) / n
-    # Sum of squares about the pooled mean = within-group + between-group parts.
-    ss = sum((g[2] - 1) * g[1] ** 2 + g[2] * (g[0] - mean) ** 2 for g in groups if g[2] > 0)
-    sd = math.sqrt(ss / (n - 1)) if n > 1 else 0.0
-    return mean, sd, n

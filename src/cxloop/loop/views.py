@@ -7,18 +7,34 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from cxloop.auth.models import User
 from cxloop.auth.policy import allow, authorize, department_filter, department_query, redact_for
 from cxloop.deps import SessionDep
 from cxloop.loop import audit as audit_service
-from cxloop.loop import cases as case_service
-from cxloop.loop import notify as notify_service
-from cxloop.loop import rules as rule_service
-from cxloop.loop import tasks as task_service
 from cxloop.loop import webhooks as webhook_service
-from cxloop.loop.models import Alert, Case, Task
+from cxloop.loop.alerts import service as alert_service
+from cxloop.loop.cases import service as case_service
+from cxloop.loop.models import Case, Task
+from cxloop.loop.notifications import service as notify_service
+from cxloop.loop.rules import service as rule_service
+from cxloop.loop.schemas import (
+    AlertOut,
+    AuditEntryOut,
+    CaseDetail,
+    CaseOut,
+    CommentOut,
+    InboxMessageOut,
+    LoopRunOut,
+    MarkedOut,
+    OutboxMessageOut,
+    RuleOut,
+    RuleSaved,
+    TaskDetail,
+    TaskOut,
+    WebhookOut,
+)
+from cxloop.loop.tasks import service as task_service
 
 router = APIRouter(prefix="/loop", tags=["loop"])
 
@@ -131,7 +147,7 @@ class RuleIn(BaseModel):
     description: str | None = None
 
 
-@router.get("/rules")
+@router.get("/rules", response_model=list[RuleOut])
 def list_rules(_user: RuleReader, db_session: SessionDep) -> list[dict[str, Any]]:
     """Every alert rule."""
     return [
@@ -140,7 +156,7 @@ def list_rules(_user: RuleReader, db_session: SessionDep) -> list[dict[str, Any]
     ]
 
 
-@router.get("/rules/{code}")
+@router.get("/rules/{code}", response_model=RuleOut)
 def get_rule(code: str, _user: RuleReader, db_session: SessionDep) -> dict[str, Any]:
     """One alert rule."""
     try:
@@ -149,7 +165,7 @@ def get_rule(code: str, _user: RuleReader, db_session: SessionDep) -> dict[str, 
         raise _not_found(exc) from None
 
 
-@router.put("/rules/{code}")
+@router.put("/rules/{code}", response_model=RuleSaved)
 def put_rule(code: str, rule: RuleIn, db_session: SessionDep, user: RuleWriter) -> dict[str, Any]:
     """Create or replace the rule ``code`` (audited)."""
     try:
@@ -170,7 +186,7 @@ def delete_rule(code: str, db_session: SessionDep, user: RuleWriter) -> None:
         raise _not_found(exc) from None
 
 
-@router.post("/run")
+@router.post("/run", response_model=LoopRunOut)
 def run_now(db_session: SessionDep, _user: RuleWriter) -> dict[str, Any]:
     """Evaluate the rules now."""
     from cxloop.loop.service import evaluate_rules
@@ -201,18 +217,17 @@ ALERT_FIELDS = [
 ]
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=list[AlertOut])
 def list_alerts(
     db_session: SessionDep, user: AlertReader, status_: str | None = None
 ) -> list[dict[str, Any]]:
     """Alerts, newest first (``status_``: open or resolved); members see their department's."""
-    query = select(Alert).order_by(Alert.id.desc()).limit(500)
-    if status_:
-        query = query.where(Alert.status == status_)
     own = department_filter(user, "alerts")
-    if own is not None:
-        query = query.where(Alert.department == own)
-    return [_row(a, ALERT_FIELDS) for a in db_session.scalars(query)]
+    return [
+        _row(a, ALERT_FIELDS)
+        for a in alert_service.list_alerts(db_session=db_session, status=status_)
+        if own is None or a.department == own
+    ]
 
 
 # --- tasks --------------------------------------------------------------------------------------------
@@ -277,7 +292,7 @@ def _task_for(db_session: Any, task_id: int, user: User) -> Task:
         raise _not_found(exc) from None
 
 
-@router.get("/tasks")
+@router.get("/tasks", response_model=list[TaskOut])
 def list_tasks(
     db_session: SessionDep, user: TaskLister, department: str | None = None, status_: str | None = None
 ) -> list[dict[str, Any]]:
@@ -287,18 +302,17 @@ def list_tasks(
     return [_row(t, TASK_FIELDS) for t in rows]
 
 
-@router.post("/tasks", status_code=status.HTTP_201_CREATED)
+@router.post("/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskOut)
 def create_task(body: TaskIn, db_session: SessionDep, user: TaskCreator) -> dict[str, Any]:
     """Create a task by hand."""
     try:
         task = task_service.create_task(db_session=db_session, actor=user.username, **body.model_dump())
-        db_session.commit()
     except ValueError as exc:
         raise _bad(exc) from None
     return _row(task, TASK_FIELDS)
 
 
-@router.get("/tasks/{task_id}")
+@router.get("/tasks/{task_id}", response_model=TaskDetail)
 def get_task(task_id: int, db_session: SessionDep, user: TaskReader) -> dict[str, Any]:
     """One task with its comments."""
     task = _task_for(db_session, task_id, user)
@@ -309,7 +323,7 @@ def get_task(task_id: int, db_session: SessionDep, user: TaskReader) -> dict[str
     }
 
 
-@router.patch("/tasks/{task_id}")
+@router.patch("/tasks/{task_id}", response_model=TaskOut)
 def patch_task(task_id: int, body: TaskPatch, db_session: SessionDep, user: TaskWriter) -> dict[str, Any]:
     """Change a task (audited); only managers may mark it verified by hand."""
     check_task_status(user, _task_for(db_session, task_id, user), body.status)
@@ -322,7 +336,7 @@ def patch_task(task_id: int, body: TaskPatch, db_session: SessionDep, user: Task
     return _row(task, TASK_FIELDS)
 
 
-@router.post("/tasks/{task_id}/comments", status_code=status.HTTP_201_CREATED)
+@router.post("/tasks/{task_id}/comments", status_code=status.HTTP_201_CREATED, response_model=CommentOut)
 def comment_task(task_id: int, body: CommentIn, db_session: SessionDep, user: TaskWriter) -> dict[str, Any]:
     """Comment on a task."""
     _task_for(db_session, task_id, user)
@@ -425,7 +439,7 @@ def _call(fn: Any, **kwargs: Any) -> Any:
         raise _bad(exc) from None
 
 
-@router.get("/cases")
+@router.get("/cases", response_model=list[CaseOut])
 def list_cases(db_session: SessionDep, user: CaseLister, status_: str | None = None) -> list[dict[str, Any]]:
     """Cases with their SLA clocks, newest first; department members see their department's."""
     department = department_filter(user, "cases")
@@ -435,7 +449,7 @@ def list_cases(db_session: SessionDep, user: CaseLister, status_: str | None = N
     ]
 
 
-@router.post("/cases", status_code=status.HTTP_201_CREATED)
+@router.post("/cases", status_code=status.HTTP_201_CREATED, response_model=CaseDetail)
 def create_case(body: CaseIn, db_session: SessionDep, user: CaseCreator) -> dict[str, Any]:
     """Open a case (idempotent per feedback item) in your department unless another one is named."""
     fields = body.model_dump()
@@ -443,17 +457,16 @@ def create_case(body: CaseIn, db_session: SessionDep, user: CaseCreator) -> dict
     case = _call(
         case_service.create_case, db_session=db_session, actor=user.username, source="staff", **fields
     )
-    db_session.commit()
     return _case_out(db_session, case, user)
 
 
-@router.get("/cases/{case_id}")
+@router.get("/cases/{case_id}", response_model=CaseDetail)
 def get_case(case_id: int, db_session: SessionDep, user: CaseReader) -> dict[str, Any]:
     """One case with its checklist and clocks."""
     return _case_out(db_session, _call(case_service.get_case, db_session=db_session, case_id=case_id), user)
 
 
-@router.patch("/cases/{case_id}")
+@router.patch("/cases/{case_id}", response_model=CaseDetail)
 def patch_case(case_id: int, body: CasePatch, db_session: SessionDep, user: CaseWriter) -> dict[str, Any]:
     """Change a case's status, assignee, priority or title."""
     case = _call(
@@ -466,7 +479,7 @@ def patch_case(case_id: int, body: CasePatch, db_session: SessionDep, user: Case
     return _case_out(db_session, case, user)
 
 
-@router.post("/cases/{case_id}/steps/{step}")
+@router.post("/cases/{case_id}/steps/{step}", response_model=CaseDetail)
 def complete_step(
     case_id: int, step: str, body: StepIn, db_session: SessionDep, user: CaseWriter
 ) -> dict[str, Any]:
@@ -482,7 +495,7 @@ def complete_step(
     return _case_out(db_session, case, user)
 
 
-@router.post("/cases/{case_id}/promise")
+@router.post("/cases/{case_id}/promise", response_model=CaseDetail)
 def promise(case_id: int, body: PromiseIn, db_session: SessionDep, user: CaseWriter) -> dict[str, Any]:
     """Record the feedback time promised to the customer."""
     case = _call(
@@ -495,7 +508,7 @@ def promise(case_id: int, body: PromiseIn, db_session: SessionDep, user: CaseWri
     return _case_out(db_session, case, user)
 
 
-@router.post("/cases/{case_id}/follow-up")
+@router.post("/cases/{case_id}/follow-up", response_model=CaseDetail)
 def follow_up(case_id: int, body: StepIn, db_session: SessionDep, user: CaseWriter) -> dict[str, Any]:
     """Record the follow-up with the customer."""
     case = _call(
@@ -508,7 +521,7 @@ def follow_up(case_id: int, body: StepIn, db_session: SessionDep, user: CaseWrit
     return _case_out(db_session, case, user)
 
 
-@router.post("/cases/{case_id}/resolve")
+@router.post("/cases/{case_id}/resolve", response_model=CaseDetail)
 def resolve(case_id: int, body: ResolveIn, db_session: SessionDep, user: CaseWriter) -> dict[str, Any]:
     """Resolve a case with its resolution and root cause."""
     case = _call(
@@ -530,14 +543,14 @@ def root_causes(month: str, db_session: SessionDep, _user: CaseLister) -> dict[s
 # --- inbox, webhooks, audit ---------------------------------------------------------------------------
 
 
-@router.get("/inbox")
+@router.get("/inbox", response_model=list[InboxMessageOut])
 def get_inbox(db_session: SessionDep, user: InboxUser, unread: bool = False) -> list[dict[str, Any]]:
     """The caller's in-app messages."""
     rows = notify_service.inbox(db_session=db_session, user_id=user.id, unread_only=unread)
     return [_row(n, ["id", "event", "subject", "body", "link", "created_at", "read_at"]) for n in rows]
 
 
-@router.post("/inbox/read")
+@router.post("/inbox/read", response_model=MarkedOut)
 def read_inbox(db_session: SessionDep, user: InboxUser, notification_id: int | None = None) -> dict[str, int]:
     """Mark one (or every) message read."""
     return {
@@ -545,6 +558,15 @@ def read_inbox(db_session: SessionDep, user: InboxUser, notification_id: int | N
             db_session=db_session, user_id=user.id, notification_id=notification_id
         )
     }
+
+
+@router.post("/outbox/{notification_id}/retry", response_model=OutboxMessageOut)
+def retry_outbox_message(
+    notification_id: int, db_session: SessionDep, _user: WebhookWriter
+) -> dict[str, Any]:
+    """Queue a failed outbox message again (a sent one is refused: it would go out twice)."""
+    message = _call(notify_service.retry_message, db_session=db_session, notification_id=notification_id)
+    return _row(message, ["id", "channel", "event", "status", "attempts", "next_attempt_at", "last_error"])
 
 
 class WebhookIn(BaseModel):
@@ -560,13 +582,13 @@ class WebhookIn(BaseModel):
     enabled: bool = True
 
 
-@router.get("/webhooks")
+@router.get("/webhooks", response_model=list[WebhookOut])
 def list_webhooks(db_session: SessionDep, _user: WebhookReader) -> list[dict[str, Any]]:
     """Configured webhooks (secrets masked)."""
     return [webhook_service.webhook_dict(h) for h in webhook_service.list_webhooks(db_session=db_session)]
 
 
-@router.post("/webhooks", status_code=status.HTTP_201_CREATED)
+@router.post("/webhooks", status_code=status.HTTP_201_CREATED, response_model=WebhookOut)
 def save_webhook(body: WebhookIn, db_session: SessionDep, user: WebhookWriter) -> dict[str, Any]:
     """Create or update a webhook by name."""
     hook = _call(
@@ -581,7 +603,7 @@ def delete_webhook(webhook_id: int, db_session: SessionDep, user: WebhookWriter)
     _call(webhook_service.delete_webhook, db_session=db_session, webhook_id=webhook_id, actor=user.username)
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=list[AuditEntryOut])
 def audit_log(
     db_session: SessionDep, _user: AuditReader, entity: str | None = None, entity_id: int | None = None
 ) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 ``send_to_customer`` writes one :class:`CustomerMessage` row in the caller's transaction: ``queued``
 (maybe deferred to the end of the quiet hours) or ``skipped`` with its reason. ``deliver_pending``
-sends queued rows through the outbox protocol of :mod:`cxloop.loop.notify` (claim with a token and a
+sends queued rows through the outbox protocol of :mod:`cxloop.loop.notifications.service` (claim with a token and a
 lease, send, mark sent; each step its own commit), so nothing is sent twice and nothing is lost across a
 restart. A provider that refuses is retried with exponential backoff, then ``failed`` where staff see it.
 """

@@ -8,13 +8,12 @@ it. Pages, API routes, report commands, alert rules and scorecards all read :fun
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 import yaml
 
-from cxloop.metrics.taxonomy import aspects
+from cxloop.metrics.taxonomy import AspectInfo, aspects
 
 # Which scope kinds each data source can be cut by (see rollup.py for how each key is found).
 ORDER_SCOPES = ("warehouse", "carrier", "region", "channel", "brand", "tier")
@@ -192,10 +191,17 @@ def load(text: str) -> dict[str, Indicator]:
     return out
 
 
-@lru_cache(maxsize=1)
+#: The registry and the taxonomy it was built from (aspect indicators follow the active taxonomy).
+_REGISTRY: tuple[dict[str, AspectInfo], dict[str, Indicator]] | None = None
+
+
 def registry() -> dict[str, Indicator]:
-    """Every indicator by code, from indicators.yaml (aspect indicators follow the taxonomy)."""
-    return load(_yaml_text())
+    """Every indicator by code, from indicators.yaml (rebuilt when the active taxonomy changes)."""
+    global _REGISTRY
+    current = aspects()
+    if _REGISTRY is None or _REGISTRY[0] is not current:
+        _REGISTRY = (current, load(_yaml_text()))
+    return _REGISTRY[1]
 
 
 def get_indicator(code: str) -> Indicator:

@@ -71,3 +71,8 @@ def promise_gap_hours(order: Order) -> float | None:
     if order.delivered_at is None or order.promised_delivery_at is None:
         return None
     return round((order.delivered_at - order.promised_delivery_at).total_seconds() / 3600, 2)
+
+
+def has_orders(*, db_session: Session) -> bool:
+    """Whether any order is stored (the demo refuses to overwrite a real shop's data)."""
+    return db_session.scalar(select(Order.id).limit(1)) is not None

@@ -14,23 +14,14 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from cxloop.db import session_scope
+from cxloop.i18n import department_name, translate
 from cxloop.metrics import schemas as s
 from cxloop.metrics import service
-from cxloop.vocab import DEPARTMENTS
 
 app = typer.Typer(help="Monthly reports. 月度报告。", no_args_is_help=True)
 console = Console()
 
 _STATUS_STYLE = {"green": "green", "amber": "yellow", "red": "bold red", "grey": "dim", "insufficient": "dim"}
-_L = {
-    "aspect": ("方面", "Aspect"), "department": ("部门", "Department"), "count": ("投诉数", "Complaints"),
-    "share": ("占比%", "Share %"), "cum": ("累计%", "Cumulative %"), "change": ("环比", "vs last month"),
-    "focus": ("重点", "Focus"), "stage": ("环节", "Stage"), "late": ("延误单", "Late orders"),
-    "excess": ("平均超时(h)", "Mean excess (h)"), "scope": ("范围", "Scope"), "rate": ("延误率%", "Late rate %"),
-    "indicator": ("指标", "Indicator"), "value": ("本月", "This month"), "previous": ("上月", "Last month"),
-    "target": ("目标", "Target"), "status": ("状态", "Status"), "score": ("得分", "Score"),
-    "complaints": ("未按时收货投诉", "'Not received on time' complaints"), "unit": ("单位", "Unit"),
-}  # fmt: skip
 
 
 class Format(StrEnum):
@@ -56,8 +47,7 @@ DeptOpt = Annotated[str | None, typer.Option("--department", help="Department co
 
 
 def _t(key: str, lang: Lang) -> str:
-    zh, en = _L[key]
-    return en if lang is Lang.en else zh
+    return translate(f"reports.column.{key}", lang.value)
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -69,8 +59,7 @@ def _status(status: str) -> str:
 
 
 def _dept(code: str, lang: Lang) -> str:
-    names = DEPARTMENTS.get(code)
-    return code if names is None else names[1 if lang is Lang.en else 0]
+    return department_name(code, lang.value)
 
 
 @contextmanager

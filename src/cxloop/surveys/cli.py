@@ -75,7 +75,7 @@ def invite_command(
     reminder: Annotated[bool, typer.Option("--reminder", help="Remind about the open invitation.")] = False,
 ) -> None:
     """Invite one customer (fatigue rules apply) and print the outcome and link."""
-    from cxloop.loop.settings import now
+    from cxloop.clock import now
     from cxloop.surveys import service
 
     with _session() as session:

@@ -19,7 +19,7 @@ def invite_job(
     reminder: bool = False,
 ) -> dict[str, Any]:
     """Invite one customer now (queued by callers that must not wait, e.g. bulk relationship NPS)."""
-    from cxloop.loop.settings import now
+    from cxloop.clock import now
     from cxloop.surveys.service import invite
 
     with session_scope() as session:

@@ -22,11 +22,11 @@ from sqlalchemy import ColumnElement, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cxloop.clock import now as clock_now
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.loop.models import Case
-from cxloop.loop.settings import now as clock_now
 from cxloop.messaging.service import send_to_customer
 from cxloop.orders.models import Order
 from cxloop.surveys.models import Survey, SurveyInvitation, SurveyResponse
@@ -1071,7 +1071,7 @@ def _recovery_case(
     reasons = detractor_reasons(definition, clean)
     if not reasons:
         return None
-    from cxloop.loop.cases import create_case
+    from cxloop.loop.cases.service import create_case
 
     rules = definition.case_rules
     said = " ".join(texts).replace("\n", " ").strip()

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 
 from cxloop.auth.models import User
 from cxloop.auth.policy import allow
+from cxloop.clock import now as clock_now
 from cxloop.deps import SessionDep
-from cxloop.loop.settings import now as clock_now
 from cxloop.surveys import service
 from cxloop.surveys.schemas import InviteOut, InviteRequest, SurveyOut
 

@@ -11,24 +11,58 @@ See docs/text.md for the pipeline, the taxonomy format and how to retrain.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cxloop.text.analyzer import Analysis, Analyzer, AspectMention, aspect_sentiment, default_analyzer
-from cxloop.text.aspects import AspectModel, AspectSentimentModel
-from cxloop.text.clauses import Clause, split_clauses
-from cxloop.text.language import detect_language
-from cxloop.text.normalize import Normalized, normalize
-from cxloop.text.sentiment import NEG_THRESHOLD, POS_THRESHOLD, SentimentModel
-from cxloop.text.taxonomy import Aspect, Taxonomy, TaxonomyError, default_taxonomy, load_taxonomy
-from cxloop.text.topics import (
-    AspectPoints,
-    EmergingTopic,
-    Keyword,
-    Point,
-    emerging_topics,
-    extract_keywords,
-    pain_and_delight_points,
-)
+if TYPE_CHECKING:
+    from cxloop.text.analyzer import Analysis, Analyzer, AspectMention, aspect_sentiment, default_analyzer
+    from cxloop.text.aspects import AspectModel, AspectSentimentModel
+    from cxloop.text.clauses import Clause, split_clauses
+    from cxloop.text.language import detect_language
+    from cxloop.text.normalize import Normalized, normalize
+    from cxloop.text.sentiment import NEG_THRESHOLD, POS_THRESHOLD, SentimentModel
+    from cxloop.text.taxonomy import Aspect, Taxonomy, TaxonomyError, default_taxonomy, load_taxonomy
+    from cxloop.text.topics import (
+        AspectPoints,
+        EmergingTopic,
+        Keyword,
+        Point,
+        emerging_topics,
+        extract_keywords,
+        pain_and_delight_points,
+    )
+
+# The public names are imported on first use (PEP 562), not here: importing any cxloop.text
+# submodule (the taxonomy, the CLI) must not load scikit-learn, scipy and numba, which cost
+# seconds at every `cxloop` start (issue 10).
+_LAZY: dict[str, str] = {
+    "Analysis": "analyzer",
+    "Analyzer": "analyzer",
+    "AspectMention": "analyzer",
+    "aspect_sentiment": "analyzer",
+    "default_analyzer": "analyzer",
+    "AspectModel": "aspects",
+    "AspectSentimentModel": "aspects",
+    "Clause": "clauses",
+    "split_clauses": "clauses",
+    "detect_language": "language",
+    "Normalized": "normalize",
+    "normalize": "normalize",
+    "NEG_THRESHOLD": "sentiment",
+    "POS_THRESHOLD": "sentiment",
+    "SentimentModel": "sentiment",
+    "Aspect": "taxonomy",
+    "Taxonomy": "taxonomy",
+    "TaxonomyError": "taxonomy",
+    "default_taxonomy": "taxonomy",
+    "load_taxonomy": "taxonomy",
+    "AspectPoints": "topics",
+    "EmergingTopic": "topics",
+    "Keyword": "topics",
+    "Point": "topics",
+    "emerging_topics": "topics",
+    "extract_keywords": "topics",
+    "pain_and_delight_points": "topics",
+}
 
 __all__ = [
     "MODEL_VERSION",
@@ -63,7 +97,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Compute MODEL_VERSION (a hash of the shipped model file) on first access only."""
+    """Import a public name's module on first access; MODEL_VERSION hashes the shipped model file."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"cxloop.text.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
     if name == "MODEL_VERSION":
         from cxloop.text.bundle import MODEL_FILE, file_version
 

@@ -26,6 +26,11 @@ DEPARTMENTS: tuple[str, ...] = (
 class TaxonomyError(ValueError):
     """Raised when a taxonomy file does not follow the documented schema."""
 
+    def __init__(self, message: str, *, aspect_index: int | None = None) -> None:
+        super().__init__(message)
+        #: Position of the offending aspect in the ``aspects`` list, so a loader can name its line.
+        self.aspect_index = aspect_index
+
 
 @dataclass(frozen=True)
 class Aspect:
@@ -113,17 +118,17 @@ class Taxonomy:
         seen: set[str] = set()
         for i, raw in enumerate(data["aspects"] or []):
             if not isinstance(raw, dict) or not raw.get("id"):
-                raise TaxonomyError(f"aspect #{i} needs an 'id'")
+                raise TaxonomyError(f"aspect #{i} needs an 'id'", aspect_index=i)
             aid = str(raw["id"])
             if aid in seen:
-                raise TaxonomyError(f"duplicate aspect id {aid!r}")
+                raise TaxonomyError(f"duplicate aspect id {aid!r}", aspect_index=i)
             seen.add(aid)
             name = raw.get("name") or {}
             if isinstance(name, str):
                 name = {"zh": name, "en": name}
             stage = raw.get("stage")
             if stage is not None and stage not in stages:
-                raise TaxonomyError(f"aspect {aid!r}: unknown stage {stage!r}")
+                raise TaxonomyError(f"aspect {aid!r}: unknown stage {stage!r}", aspect_index=i)
             dept = raw.get("department")
             keywords = raw.get("keywords") or {}
             examples = raw.get("examples") or {}
@@ -142,9 +147,9 @@ class Taxonomy:
                     examples={str(k): tuple(str(e) for e in (v or [])) for k, v in examples.items()},
                 )
             )
-        for a in aspects:
+        for i, a in enumerate(aspects):
             if a.parent is not None and a.parent not in seen:
-                raise TaxonomyError(f"aspect {a.id!r}: unknown parent {a.parent!r}")
+                raise TaxonomyError(f"aspect {a.id!r}: unknown parent {a.parent!r}", aspect_index=i)
         return cls(
             name=str(data.get("name") or "custom"),
             aspects=tuple(aspects),
@@ -157,8 +162,32 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Load a taxonomy YAML file; None loads the shipped default e-commerce taxonomy."""
     if path is None:
         return default_taxonomy()
-    with open(path, encoding="utf-8") as fh:
-        return Taxonomy.from_dict(yaml.safe_load(fh))
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise TaxonomyError(f"{path}: {where}{getattr(exc, 'problem', None) or exc}") from exc
+    try:
+        return Taxonomy.from_dict(data)
+    except TaxonomyError as exc:
+        line = _aspect_line(text, exc.aspect_index)
+        where = f"line {line}: " if line else ""
+        raise TaxonomyError(f"{path}: {where}{exc}", aspect_index=exc.aspect_index) from exc
+
+
+def _aspect_line(text: str, index: int | None) -> int | None:
+    """The 1-based line where aspect number ``index`` starts in the YAML ``text``, if it can be found."""
+    if index is None:
+        return None
+    root = yaml.compose(text)
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key, value in root.value:
+        if key.value == "aspects" and isinstance(value, yaml.SequenceNode) and index < len(value.value):
+            return int(value.value[index].start_mark.line) + 1
+    return None
 
 
 _DEFAULT: Taxonomy | None = None

@@ -11,14 +11,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from cxloop.auth.policy import redact_text
+from cxloop.clock import now
+from cxloop.config import CaseSlaSettings, get_settings
 from cxloop.customers.models import Customer
 from cxloop.db import require_reference
 from cxloop.feedback.models import FeedbackItem
 from cxloop.loop import audit
 from cxloop.loop.calendar import get_calendar
 from cxloop.loop.models import CASE_STATUSES, CASE_STEPS, RESOLUTIONS, SEVERITIES, Case, CaseStep
-from cxloop.loop.notify import notify
-from cxloop.loop.settings import loop_settings, now
+from cxloop.loop.notifications.service import notify
 from cxloop.orders.models import Order
 from cxloop.org.models import Person
 
@@ -31,8 +32,8 @@ STEP_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
-def _sla() -> dict[str, Any]:
-    return dict(loop_settings().get("case_sla") or {})
+def _sla() -> CaseSlaSettings:
+    return get_settings().loop.case_sla
 
 
 def create_case(
@@ -49,8 +50,13 @@ def create_case(
     assignee_id: int | None = None,
     source: str = "staff",
     opened_at: datetime | None = None,
+    commit: bool = True,
 ) -> Case:
-    """Open a case with its four steps and SLA clocks; idempotent per feedback item."""
+    """Open a case with its four steps and SLA clocks; idempotent per feedback item.
+
+    Commits, like every service action; a service that opens cases as part of its own work passes
+    ``commit=False`` and commits once at its end (see docs/development.md, transactions).
+    """
     if priority not in SEVERITIES:
         raise ValueError(f"priority must be one of {SEVERITIES}")
     require_reference(db_session, FeedbackItem, feedback_id, "feedback_id")
@@ -63,7 +69,7 @@ def create_case(
         if existing is not None:
             return existing
     sla = _sla()
-    calendar_name = sla.get("calendar", "default")
+    calendar_name = sla.calendar
     cal = get_calendar(calendar_name)
     opened = opened_at or now()
     if assignee_id is None:
@@ -82,8 +88,8 @@ def create_case(
         status="open",
         calendar=calendar_name,
         opened_at=opened,
-        first_response_due_at=cal.add_minutes(opened, float(sla["first_response_minutes"][priority])),
-        resolution_due_at=cal.add_minutes(opened, float(sla["resolution_minutes"][priority])),
+        first_response_due_at=cal.add_minutes(opened, sla.first_response_minutes[priority]),
+        resolution_due_at=cal.add_minutes(opened, sla.resolution_minutes[priority]),
         created_by=actor,
     )
     try:
@@ -107,6 +113,8 @@ def create_case(
         after=audit.snapshot(case),
     )
     _notify_case(db_session=db_session, case=case, event="case_created", ref=f"case:{case.id}:created")
+    if commit:
+        db_session.commit()
     return case
 
 
@@ -166,15 +174,15 @@ def _notify_case(
 
 def cases_from_feedback(*, db_session: Session, at: datetime | None = None) -> list[Case]:
     """Open a case for each recent negative feedback item the case rules select (once per item)."""
-    rules = loop_settings().get("case_rules") or {}
-    if not rules.get("enabled", True):
+    rules = get_settings().loop.case_rules
+    if not rules.enabled:
         return []
     at = at or now()
-    since = at - timedelta(days=float(rules.get("lookback_days", 3)))
+    since = at - timedelta(days=rules.lookback_days)
     conditions: list[ColumnElement[bool]] = []
-    if rules.get("negative_with_order", True):
+    if rules.negative_with_order:
         conditions.append((FeedbackItem.sentiment == "negative") & FeedbackItem.order_id.is_not(None))
-    max_rating = rules.get("max_rating")
+    max_rating = rules.max_rating
     if max_rating is not None:
         conditions.append(FeedbackItem.rating <= int(max_rating))
     if not conditions:
@@ -187,7 +195,7 @@ def cases_from_feedback(*, db_session: Session, at: datetime | None = None) -> l
         .where(FeedbackItem.occurred_at >= since, FeedbackItem.occurred_at <= at, match)
         .where(~select(Case.id).where(Case.feedback_id == FeedbackItem.id).exists())
         .order_by(FeedbackItem.occurred_at)
-        .limit(int(rules.get("max_per_run", 500)))
+        .limit(rules.max_per_run)
     )
     created = []
     items = list(db_session.scalars(query))
@@ -207,9 +215,10 @@ def cases_from_feedback(*, db_session: Session, at: datetime | None = None) -> l
                 order_id=item.order_id,
                 customer_id=item.customer_id,
                 priority=priority,
-                department=rules.get("department", "customer_service"),
+                department=rules.department,
                 source="rule",
                 actor="system",
+                commit=False,
             )
         )
     db_session.commit()
@@ -284,13 +293,21 @@ def complete_step(
 
 def promise_text(promise: str, locale: str = "zh") -> str:
     """The customer-facing words of a promise template ("30分钟内" / "within 30 minutes")."""
-    spec = (loop_settings().get("promises") or {}).get(promise) or {}
-    return str(spec.get(locale) or spec.get("zh") or promise)
+    spec = get_settings().loop.promises.get(promise)
+    return spec.text(locale) if spec is not None else promise
+
+
+def promise_options() -> dict[str, dict[str, str]]:
+    """Each promise template's words by locale, for the case page's picker."""
+    return {
+        code: {k: v for k, v in spec.model_dump().items() if isinstance(v, str)}
+        for code, spec in get_settings().loop.promises.items()
+    }
 
 
 def set_promise(*, db_session: Session, case_id: int, promise: str, actor: str) -> Case:
     """Record the feedback time promised to the customer; a reminder falls due at that time."""
-    templates = loop_settings().get("promises") or {}
+    templates = get_settings().loop.promises
     if promise not in templates:
         raise ValueError(f"promise must be one of {sorted(templates)}")
     spec = templates[promise]
@@ -298,12 +315,12 @@ def set_promise(*, db_session: Session, case_id: int, promise: str, actor: str) 
     before = audit.snapshot(case)
     at = now()
     cal = get_calendar(case.calendar)
-    if spec.get("end_of_day"):
+    if spec.end_of_day:
         due = cal.end_of_working_day(at)
-    elif spec.get("business"):
-        due = cal.add_minutes(at, float(spec.get("minutes", 0)))
+    elif spec.business:
+        due = cal.add_minutes(at, spec.minutes)
     else:
-        due = at + timedelta(minutes=float(spec.get("minutes", 0)))
+        due = at + timedelta(minutes=spec.minutes)
     case.promise, case.promised_at = promise, due
     case.follow_up_reminded_at = None
     db_session.flush()
@@ -428,7 +445,7 @@ def sla_clocks(case: Case, at: datetime | None = None) -> dict[str, dict[str, An
     """Both SLA clocks of a case: due time, business minutes used/left, state ok/warning/breached/met."""
     at = at or now()
     cal = get_calendar(case.calendar)
-    warn_ratio = float(_sla().get("warn_ratio", 0.8))
+    warn_ratio = _sla().warn_ratio
     out: dict[str, dict[str, Any]] = {}
     for clock, due, done in (
         ("first_response", case.first_response_due_at, case.first_responded_at),

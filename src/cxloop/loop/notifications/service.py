@@ -43,11 +43,11 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from cxloop.auth.models import User
-from cxloop.config import get_settings
+from cxloop.clock import now
+from cxloop.config import OutboxSettings, get_settings
 from cxloop.db import session_scope
 from cxloop.i18n import in_locale
 from cxloop.loop.models import WEBHOOK_KINDS, Notification, Webhook
-from cxloop.loop.settings import loop_settings, now
 from cxloop.org.models import Person
 
 log = logging.getLogger(__name__)
@@ -337,7 +337,7 @@ def send_email(message: Notification) -> None:
         partial.write_bytes(bytes(mail))
         partial.replace(target)  # a reader never sees half a mail
         return
-    timeout = float(loop_settings()["outbox"].get("smtp_timeout_seconds", 20))
+    timeout = get_settings().loop.outbox.smtp_timeout_seconds
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
         if settings.smtp_starttls:
             smtp.starttls()
@@ -351,7 +351,7 @@ def send_webhook(message: Notification, hook: Webhook) -> None:
     url, headers, data = build_webhook_request(
         hook=hook, subject=message.subject, body=message.body, link=message.link, delivery_id=message.id
     )
-    timeout = float(loop_settings()["outbox"].get("webhook_timeout_seconds", 10))
+    timeout = get_settings().loop.outbox.webhook_timeout_seconds
     response = httpx.post(url, content=data, headers=headers, timeout=timeout)
     response.raise_for_status()
     try:
@@ -373,10 +373,10 @@ def _claimable(at: datetime, retry_expired: bool) -> Any:
 
 def deliver_pending(*, limit: int | None = None, url: str | None = None) -> DeliveryReport:
     """Send every due outbox message once (each step in its own transaction); see the module doc."""
-    config = loop_settings()["outbox"]
-    lease = timedelta(seconds=float(config.get("lease_seconds", 300)))
-    retry_expired = bool(config.get("retry_expired_leases", True))
-    batch = int(limit or config.get("batch_size", 200))
+    config = get_settings().loop.outbox
+    lease = timedelta(seconds=config.lease_seconds)
+    retry_expired = config.retry_expired_leases
+    batch = int(limit or config.batch_size)
     report = DeliveryReport()
     at = now()
     with session_scope(url) as s:
@@ -445,15 +445,15 @@ def _failed(
     message: Notification,
     token: str,
     exc: Exception,
-    config: dict[str, Any],
+    config: OutboxSettings,
     report: DeliveryReport,
 ) -> None:
     attempts = message.attempts + 1
-    final = attempts >= int(config.get("max_attempts", 8))
+    final = attempts >= config.max_attempts
     # Exponential backoff, capped, so a chat tool that is down is not hammered.
     delay = min(
-        float(config.get("backoff_seconds", 30)) * 2 ** (attempts - 1),
-        float(config.get("backoff_max_seconds", 3600)),
+        config.backoff_seconds * 2 ** (attempts - 1),
+        config.backoff_max_seconds,
     )
     error = f"{type(exc).__name__}: {exc}"[:2000]
     with session_scope(url) as s:
@@ -476,10 +476,12 @@ def _failed(
 
 
 def retry_message(*, db_session: Session, notification_id: int) -> Notification:
-    """Put a failed (or ``unknown``) message back in the queue now."""
+    """Put a failed message back in the queue now (``cxloop loop retry`` / the API); never a sent one."""
     message = db_session.get(Notification, notification_id)
     if message is None:
         raise KeyError(f"no notification {notification_id}")
+    if message.status == "sent":
+        raise ValueError(f"notification {notification_id} was sent already; retrying would send it twice")
     message.status = "pending"
     message.next_attempt_at = now()
     message.locked_until = None

@@ -5,22 +5,22 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cxloop.clock import now
+from cxloop.config import get_settings
 from cxloop.db import require_reference
 from cxloop.feedback.models import FeedbackItem
-from cxloop.i18n import both_locales
+from cxloop.i18n import both_locales, department_name
 from cxloop.loop import audit
+from cxloop.loop.alerts.service import AlertChange, evaluate_period, parse_scope
 from cxloop.loop.calendar import get_calendar
-from cxloop.loop.evaluate import AlertChange, evaluate_period, parse_scope
 from cxloop.loop.indicators import IndicatorInfo, IndicatorSource
 from cxloop.loop.models import SEVERITIES, TASK_STATUSES, Alert, AlertRule, Task, TaskComment
-from cxloop.loop.notify import notify
-from cxloop.loop.settings import loop_settings, now
+from cxloop.loop.notifications.service import notify
 from cxloop.metrics.periods import Period
 from cxloop.org.models import Department, Person
-from cxloop.vocab import DEPARTMENTS
 
 #: Which status a task may move to from each status (verified and reopened come from verification too).
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -31,12 +31,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "reopened": ("in_progress", "done"),
 }
 ACTIVE = ("open", "in_progress", "reopened")
-
-
-def department_name(code: str, locale: str = "zh") -> str:
-    """The display name of a department code."""
-    names = DEPARTMENTS.get(code)
-    return (names[1] if locale == "en" else names[0]) if names else code
 
 
 def pick_assignee(*, db_session: Session, department: str, rule: AlertRule | None = None) -> Person | None:
@@ -89,9 +83,9 @@ def department_head(*, db_session: Session, department: str) -> Person | None:
 
 def due_date(*, severity: str, start: datetime | None = None) -> datetime:
     """The due date of a task of ``severity``: business days from the settings, on the task calendar."""
-    config = loop_settings()
-    days = int((config.get("task_due_business_days") or {}).get(severity, 7))
-    return get_calendar(config.get("task_calendar", "default")).add_business_days(start or now(), days)
+    config = get_settings().loop
+    days = config.task_due_business_days.get(severity, 7)
+    return get_calendar(config.task_calendar).add_business_days(start or now(), days)
 
 
 def create_task(
@@ -109,8 +103,13 @@ def create_task(
     alert_id: int | None = None,
     rule: AlertRule | None = None,
     due_at: datetime | None = None,
+    commit: bool = True,
 ) -> Task:
-    """Create a task (assigned by rule when no assignee is given), audit it and notify the assignee."""
+    """Create a task (assigned by rule when no assignee is given), audit it and notify the assignee.
+
+    Commits, like every service action; a service that creates tasks as part of its own work passes
+    ``commit=False`` and commits once at its end (see docs/development.md, transactions).
+    """
     if severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {SEVERITIES}")
     require_reference(db_session, Person, assignee_id, "assignee_id")
@@ -144,6 +143,8 @@ def create_task(
         after=audit.snapshot(task),
     )
     _notify_task(db_session=db_session, task=task, event="task_created", ref=f"task:{task.id}:created")
+    if commit:
+        db_session.commit()
     return task
 
 
@@ -209,6 +210,7 @@ def task_for_alert(
         evidence=evidence,
         alert_id=alert.id,
         rule=rule,
+        commit=False,  # part of rule evaluation, which commits once at its end
     )
     alert.task_id = task.id
     return task
@@ -234,7 +236,7 @@ def build_evidence(
     }
     kind, key = parse_scope(alert.scope_key)
     if source is not None and info is not None and rule.indicator:
-        count = int(loop_settings()["evaluation"].get("evidence_periods", 12))
+        count = get_settings().loop.evaluation.evidence_periods
         first = period.previous(count - 1)
         cells = source.cells(
             indicator=rule.indicator, start=first.start, end=period.end, scope_kind=kind, scope_key=key
@@ -256,7 +258,7 @@ def build_evidence(
         rows = db_session.execute(
             select(FeedbackItem.id, FeedbackItem.text, FeedbackItem.occurred_at, FeedbackItem.channel)
             .where(FeedbackItem.id.in_(ids))
-            .limit(int(loop_settings()["evaluation"].get("sample_complaints", 5)))
+            .limit(get_settings().loop.evaluation.sample_complaints)
         )
         evidence["complaints"] = [
             {
@@ -293,7 +295,7 @@ def alert_complaints(
     if not indicator:
         return []
     scope = Scope(scope_kind, scope_key) if scope_kind and scope_key else None
-    limit = int(loop_settings()["evaluation"].get("sample_complaints", 5))
+    limit = get_settings().loop.evaluation.sample_complaints
     try:
         found = evidence_items(
             db_session=db_session, indicator=indicator, period=period, scope=scope, limit=limit
@@ -563,7 +565,6 @@ def verify_done_tasks(
     return verified, reopened
 
 
-def open_task_exists(*, db_session: Session, rule_id: int, scope_key: str) -> bool:
-    """Whether an unfinished task exists for the rule and scope."""
-    rows = db_session.scalars(select(Task).where(and_(Task.rule_id == rule_id, Task.status != "verified")))
-    return any((t.scope or {}).get("key") == scope_key for t in rows)
+def people_names(*, db_session: Session) -> dict[int, str]:
+    """Every person's name by id (assignee pickers and lists)."""
+    return {p.id: p.name for p in db_session.scalars(select(Person))}

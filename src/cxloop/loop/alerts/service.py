@@ -13,15 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from scipy import stats as sps
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cxloop.clock import now
 from cxloop.loop import stats
 from cxloop.loop.indicators import Cell, IndicatorInfo, IndicatorSource
 from cxloop.loop.models import Alert, AlertRule
-from cxloop.loop.settings import now
 from cxloop.metrics.periods import Period
 
 log = logging.getLogger(__name__)
@@ -184,6 +183,8 @@ def check_threshold(*, rule: AlertRule, info: IndicatorInfo, cells: dict[str, Ce
         p_value: float | None = None
         test = "value"
         if beyond and confidence > 0:
+            from scipy import stats as sps  # imported here so commands that never evaluate stay fast
+
             if info.kind == "proportion":
                 # One-sided exact binomial test against the limit: the breach is not a small-sample fluke.
                 p0 = min(max(limit / info.factor, 1e-9), 1 - 1e-9)
@@ -463,3 +464,13 @@ def owner_department(*, rule: AlertRule, info: IndicatorInfo | None, scope_key: 
     if info is not None:
         return info.owner
     return "customer_service"
+
+
+def list_alerts(*, db_session: Session, status: str | None = None, limit: int | None = 500) -> list[Alert]:
+    """Alerts, newest first; ``status`` open or resolved (None: both); ``limit`` None: all of them."""
+    query = select(Alert).order_by(Alert.id.desc())
+    if status:
+        query = query.where(Alert.status == status)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db_session.scalars(query))

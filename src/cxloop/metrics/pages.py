@@ -7,6 +7,7 @@ templates (``Table`` doubles as the CSV/XLSX export), render. No database querie
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -19,7 +20,7 @@ from cxloop.delivery import pages as delivery_pages
 from cxloop.delivery import service as delivery_service
 from cxloop.delivery.service import stage_parts
 from cxloop.deps import SessionDep
-from cxloop.i18n import translate
+from cxloop.i18n import department_name, translate
 from cxloop.metrics import service as metrics
 from cxloop.metrics.periods import Period
 from cxloop.metrics.schemas import MonthChoice, TargetIn
@@ -32,11 +33,12 @@ from cxloop.metrics.views import (
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web import charts
 from cxloop.web.tables import Column, Table, export_response, rows_of
-from cxloop.web.templating import get_locale, is_htmx, register_nav, render
+from cxloop.web.templating import get_locale, is_htmx, register_nav, register_template_dir, render
 
 router = APIRouter(include_in_schema=False)
 #: /departments/{code}: the department in the path (members may open only their own).
 DepartmentPageReader = Annotated[User, allow("metrics", "read", scope=department_path)]
+register_template_dir(Path(__file__).parent / "templates")
 
 # Months 1-12 only: 2026-13 is a 400 naming the parameter, not a 500 from date().
 MonthParam = Annotated[
@@ -75,10 +77,7 @@ def _scope_department(user: User) -> str | None:
 
 
 def _department_name(code: str, locale: str) -> str:
-    names = DEPARTMENTS.get(code)
-    if names is None:
-        return code
-    return names[1] if locale == "en" else names[0]
+    return department_name(code, locale)
 
 
 def _months(db_session: SessionDep, month: str) -> list[MonthChoice]:
@@ -172,7 +171,7 @@ def overview_page(
     }
     experience = _delivery_experience(db_session, data.month, locale)
     return _page(
-        request, "dash/overview.html", context, [indicators, experience], export, f"overview-{data.month}"
+        request, "metrics/overview.html", context, [indicators, experience], export, f"overview-{data.month}"
     )
 
 
@@ -239,7 +238,7 @@ def pareto_page(
         "months": _months(db_session, data.month),
         "department": department and _department_name(department, locale),
     }
-    return _page(request, "dash/pareto.html", context, [table], export, f"pareto-{data.month}")
+    return _page(request, "metrics/pareto.html", context, [table], export, f"pareto-{data.month}")
 
 
 @router.get("/pareto/{aspect}")
@@ -284,7 +283,7 @@ def pareto_drill(
         else None,
         "fragment": is_htmx(request),
     }
-    template = "dash/_complaints.html" if is_htmx(request) else "dash/complaints.html"
+    template = "metrics/_complaints.html" if is_htmx(request) else "metrics/complaints.html"
     return _page(request, template, context, [table], export, f"complaints-{aspect}-{page.month}")
 
 
@@ -383,7 +382,7 @@ def root_cause_page(
         horizontal=True,
     )
     context = {"data": data, "chart": chart, "month": data.month, "months": _months(db_session, data.month)}
-    return _page(request, "dash/root_cause.html", context, tables, export, f"root-cause-{data.month}")
+    return _page(request, "metrics/root_cause.html", context, tables, export, f"root-cause-{data.month}")
 
 
 # --- journey emotion map --------------------------------------------------------------------------
@@ -426,7 +425,9 @@ def journey_page(
     )
     context = {"data": data, "chart": chart, "month": data.month, "months": _months(db_session, data.month)}
     experience = _delivery_experience(db_session, data.month, get_locale(request))
-    return _page(request, "dash/journey.html", context, [table, experience], export, f"journey-{data.month}")
+    return _page(
+        request, "metrics/journey.html", context, [table, experience], export, f"journey-{data.month}"
+    )
 
 
 # --- department scorecards ------------------------------------------------------------------------
@@ -490,7 +491,7 @@ def departments_page(
     )
     chart = charts.bars([r["name"] for r in table.rows], [r["score"] for r in table.rows], t("col.score"))
     context = {"data": data, "chart": chart, "month": data.month, "months": _months(db_session, data.month)}
-    return _page(request, "dash/departments.html", context, [table], export, f"scorecards-{data.month}")
+    return _page(request, "metrics/departments.html", context, [table], export, f"scorecards-{data.month}")
 
 
 @router.get("/departments/{code}")
@@ -520,7 +521,9 @@ def department_page(
         "month": data.month,
         "months": _months(db_session, data.month),
     }
-    return _page(request, "dash/department.html", context, [table], export, f"scorecard-{code}-{data.month}")
+    return _page(
+        request, "metrics/department.html", context, [table], export, f"scorecard-{code}-{data.month}"
+    )
 
 
 # --- indicators -----------------------------------------------------------------------------------
@@ -627,7 +630,7 @@ def indicators_page(
         if breakdown_rows
         else None,
     }
-    return _page(request, "dash/indicators.html", context, tables, export, f"indicators-{data.month}")
+    return _page(request, "metrics/indicators.html", context, tables, export, f"indicators-{data.month}")
 
 
 @router.post("/indicators/{code}/target")
@@ -704,4 +707,4 @@ def competitors_page(
         "month": data.month,
         "months": _months(db_session, data.month),
     }
-    return _page(request, "dash/competitors.html", context, [table], export, f"competitors-{data.month}")
+    return _page(request, "metrics/competitors.html", context, [table], export, f"competitors-{data.month}")

@@ -29,7 +29,7 @@ def tick_job() -> dict[str, Any]:
 @job("loop.send")
 def send_job() -> dict[str, Any]:
     """Deliver the outbox now."""
-    from cxloop.loop.notify import deliver_pending
+    from cxloop.loop.notifications.service import deliver_pending
 
     report = deliver_pending()
     return {"sent": report.sent, "failed": report.failed, "retried": report.retried}

@@ -1,0 +1,1 @@
+"""Complaint cases and their service-recovery steps and SLA clocks."""

@@ -1,0 +1,1 @@
+"""Notifications: mails, chat webhooks and the in-app inbox, through one outbox."""

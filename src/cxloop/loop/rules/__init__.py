@@ -1,0 +1,1 @@
+"""Alert rules: loading, validating and storing them."""

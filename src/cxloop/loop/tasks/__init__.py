@@ -1,0 +1,1 @@
+"""Improvement tasks routed to departments."""
