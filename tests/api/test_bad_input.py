@@ -21,8 +21,8 @@ from cxloop.app import create_app
 from cxloop.auth import service as auth_service
 from cxloop.db import get_engine
 from cxloop.imports.service import import_file, import_rows
-from cxloop.loop import notify
 from cxloop.loop.models import Notification
+from cxloop.loop.notifications import service as notify
 from cxloop.web.tables import Column, Table, to_csv, to_xlsx
 from tests.web.helpers import login
 

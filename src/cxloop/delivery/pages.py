@@ -25,7 +25,7 @@ from cxloop.web.templating import get_locale, register_nav, register_template_di
 #: Delivery pages show metrics (cxloop.auth.policy); the at-risk list narrows itself for members.
 router = APIRouter(include_in_schema=False, dependencies=[allow("metrics", "read")])
 register_template_dir(Path(__file__).parent / "templates")
-register_nav("delivery", "/delivery", order=17)
+register_nav("delivery", "/delivery", order=17, group="analysis")
 
 
 def _t(request: Request) -> Any:

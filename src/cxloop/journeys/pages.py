@@ -24,6 +24,7 @@ register_nav(
     roles=roles_allowed("journeys", "read"),
     label={"zh": "客户旅程", "en": "Journeys"},
     order=39,
+    group="care",
 )
 Reader = allow("journeys", "read")
 Manager = allow("journeys", "write")

@@ -24,6 +24,7 @@ register_nav(
     roles=roles_allowed("messages", "read"),
     label={"zh": "客户消息", "en": "Messages"},
     order=40,
+    group="care",
 )
 
 

@@ -60,7 +60,10 @@ for _order, (_key, _path) in enumerate(
         ("competitors", "/competitors"),
     ]
 ):
-    register_nav(_key, _path, order=10 + _order)
+    # The overview and the scorecards stay in the bar; the other analyses share one drop-down.
+    register_nav(
+        _key, _path, order=10 + _order, group=None if _key in ("overview", "departments") else "analysis"
+    )
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ register_nav(
     roles=roles_allowed("surveys", "read"),
     label={"zh": "问卷", "en": "Surveys"},
     order=35,
+    group="care",
 )
 
 #: Who may see survey results, and who may change surveys: the policy's "surveys" resource.

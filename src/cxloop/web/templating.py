@@ -58,6 +58,9 @@ class NavItem:
     roles: tuple[str, ...] | None = None
     label: dict[str, str] | None = None  # {"zh": ..., "en": ...}; None: the catalogue's nav.<key>
     order: int = 100
+    #: A menu group (``nav.group.<group>`` names it): grouped entries fold into one drop-down, so the
+    #: bar stays one line on a laptop however many domains add pages.
+    group: str | None = None
 
     def text(self, locale: str) -> str:
         """The label in ``locale``."""
@@ -76,9 +79,12 @@ def register_nav(
     *,
     label: dict[str, str] | None = None,
     order: int = 100,
+    group: str | None = None,
 ) -> NavItem:
     """Add (or replace, by ``key``) a menu entry; call it at import time of your pages module."""
-    item = NavItem(key=key, path=path, roles=tuple(roles) if roles else None, label=label, order=order)
+    item = NavItem(
+        key=key, path=path, roles=tuple(roles) if roles else None, label=label, order=order, group=group
+    )
     NAV[:] = [existing for existing in NAV if existing.key != key]
     NAV.append(item)
     NAV.sort(key=lambda entry: (entry.order, entry.key))
@@ -86,16 +92,36 @@ def register_nav(
 
 
 def nav_for(user: Any, current_path: str, locale: str) -> list[dict[str, Any]]:
-    """The menu entries ``user`` may see, with their label and whether they are the current page."""
+    """The menu entries ``user`` may see, with their label and whether they are the current page.
+
+    Entries of one group become one entry with ``children``, placed where its first entry would be.
+    """
     if user is None:
         return []
-    items = []
+    items: list[dict[str, Any]] = []
+    groups: dict[str, dict[str, Any]] = {}
     for item in NAV:
         if item.roles is not None and user.role not in item.roles:
             continue
         active = current_path == item.path if item.path == "/" else current_path.startswith(item.path)
-        items.append({"key": item.key, "path": item.path, "label": item.text(locale), "active": active})
-    return items
+        entry = {"key": item.key, "path": item.path, "label": item.text(locale), "active": active}
+        if item.group is None:
+            items.append(entry)
+            continue
+        group = groups.get(item.group)
+        if group is None:
+            group = {
+                "key": item.group,
+                "label": translate(f"nav.group.{item.group}", locale),
+                "active": False,
+                "children": [],
+            }
+            groups[item.group] = group
+            items.append(group)
+        group["children"].append(entry)
+        group["active"] = group["active"] or active
+    # A group with one entry the user may see is just that entry.
+    return [i["children"][0] if len(i.get("children", ())) == 1 else i for i in items]
 
 
 # --- request helpers ------------------------------------------------------------------------------
