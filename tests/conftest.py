@@ -72,6 +72,8 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("CXLOOP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("CXLOOP_DATABASE_URL", raising=False)
     monkeypatch.delenv("CXLOOP_BROKER_URL", raising=False)
+    # `cxloop demo` run in-process sets CXLOOP_MAIL_SINK=file for itself; it must not leak into other tests.
+    monkeypatch.delenv("CXLOOP_MAIL_SINK", raising=False)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

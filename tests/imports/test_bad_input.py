@@ -29,6 +29,7 @@ from cxloop.imports.service import (
     safe_upload_name,
 )
 from cxloop.imports.views import router
+from tests.auth.helpers import act_as
 
 from .conftest import FEEDBACK_HEADER, table_rows, write_csv
 
@@ -96,6 +97,7 @@ def test_lone_surrogate_through_the_cli_and_the_api(db_session: Session, tmp_fil
     assert result.exception is None
     app = FastAPI()
     app.include_router(router, prefix="/api/v1")
+    act_as(app, "admin")
     client = TestClient(app)
     response = client.post(
         "/api/v1/feedback",

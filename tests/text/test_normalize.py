@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cxloop.text import detect_language, normalize, split_clauses
-from cxloop.text.normalize import MAX_CHARS
+from cxloop.text import detect_language, split_clauses
+from cxloop.text.normalize import MAX_CHARS, normalize
 
 
 def test_traditional_to_simplified_keeps_offsets() -> None:

@@ -37,7 +37,11 @@ class Spanned:
 def load_spanned(text: str, file: str | Path) -> Spanned:
     """Parse ``text`` like ``yaml.safe_load`` and keep where each part came from."""
     name = str(file)
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader refuses control characters as soon as it is built, so that is inside the try too.
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise ConfigFileError([f"{name}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
     try:
         node = loader.get_single_node()
         lines: dict[tuple[Any, ...], int] = {}
