@@ -73,6 +73,10 @@ bench: install
 	$(BIN)/python bench/text.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/loop.py
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/journeys.py
+	$(BIN)/python bench/surveys.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build src/*.egg-info
