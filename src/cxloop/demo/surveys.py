@@ -9,16 +9,13 @@ order went wrong (which the non-response check then points out).
 
 from __future__ import annotations
 
-import json
 import random
-from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cxloop.config import get_settings
 from cxloop.customers.models import Customer
 from cxloop.demo import phrases
 from cxloop.feedback.models import FeedbackItem
@@ -45,8 +42,9 @@ def _answers(rng: random.Random, key: str, problem: bool) -> dict[str, Any]:
         nps = rng.choice([0, 2, 4, 5, 6, 6, 7, 8]) if problem else rng.choice([6, 7, 8, 8, 9, 9, 10, 10])
         out: dict[str, Any] = {"nps": nps}
         if nps <= 6 and rng.random() < 0.6:
-            out["unhappy_aspect"] = rng.choice(["delivery_speed", "price_value", "cs_response"])
-            out["unhappy"] = _text(rng, phrases.NEG, out["unhappy_aspect"])
+            out["unhappy"] = _text(
+                rng, phrases.NEG, rng.choice(["delivery_speed", "price_value", "cs_response"])
+            )
         elif nps >= 9 and rng.random() < 0.4:
             out["pleased"] = _text(rng, phrases.POS, rng.choice(["product_quality", "delivery_speed"]))
         if rng.random() < 0.5:
@@ -66,7 +64,6 @@ def _answers(rng: random.Random, key: str, problem: bool) -> dict[str, Any]:
             if key == "after_delivery"
             else ["cs_response", "cs_attitude", "returns_refunds"]
         )
-        out["unhappy_aspect"] = aspect
         out["unhappy"] = _text(rng, phrases.NEG, aspect)
     elif csat >= 4 and key != "case_closed" and rng.random() < 0.35:
         aspect = rng.choice(
@@ -166,7 +163,6 @@ def simulate_survey_answers(*, db_session: Session, seed: int = 7) -> dict[str, 
     # yet, and an answer dated later would open a month the demo has no other data for.
     demo_end = db_session.scalar(select(func.max(Order.delivered_at)))
     answered = cases = 0
-    planted: dict[str, Counter[str]] = defaultdict(Counter)
     for row in rows:
         late = bool(
             row.promised_delivery_at and row.delivered_at and row.delivered_at > row.promised_delivery_at
@@ -183,9 +179,6 @@ def simulate_survey_answers(*, db_session: Session, seed: int = 7) -> dict[str, 
         if demo_end is not None and at > demo_end:
             continue
         raw = _answers(rng, row.key, problem)
-        if "unhappy" in raw:
-            planted[at.strftime("%Y-%m")][raw["unhappy_aspect"]] += 1
-            del raw["unhappy_aspect"]
         result = service.answer_invitation(
             db_session=db_session,
             invitation_id=row.id,
@@ -196,23 +189,4 @@ def simulate_survey_answers(*, db_session: Session, seed: int = 7) -> dict[str, 
         )
         answered += 1
         cases += result.case_id is not None
-    _add_to_truth(planted)
     return {**invited, "answered": answered, "recovery_cases": cases}
-
-
-def _add_to_truth(planted: dict[str, Counter[str]]) -> None:
-    """Count the complaints these answers plant in the demo's truth file, as the generator counts its own.
-
-    ``negative_mentions`` is what the demo wrote into its texts; survey answers written here are texts
-    too, so the truth the Pareto is held to must include them.
-    """
-    path = get_settings().data_dir / "demo-truth.json"
-    if not path.is_file():
-        return
-    truth = json.loads(path.read_text(encoding="utf-8"))
-    mentions = truth.setdefault("negative_mentions", {})
-    for month, counter in planted.items():
-        merged = Counter(mentions.get(month, {}))
-        merged.update(counter)
-        mentions[month] = dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
-    path.write_text(json.dumps(truth, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
