@@ -1,7 +1,7 @@
 """Training is reproducible and its output is pinned by golden predictions.
 
-The model is trained on a tiny committed fixture (`fixtures/tiny_data`, the shared data's
-layout, texts written for these tests) and its predictions on fixed probes are compared with
+The model is trained on a tiny hand-written corpus (`fixtures/tiny_corpus.json`, written out in
+the shared data's layout into a temporary folder by `tiny_corpus.py`) and its predictions on fixed probes are compared with
 `fixtures/golden_predictions.json`. A change to the training code that changes the model makes
 this fail: then retrain the shipped model (`make model`), check it (`make model-check`), and
 regenerate the golden file with
@@ -26,8 +26,9 @@ from cxloop.text.analyzer import Analyzer
 from cxloop.text.bundle import load_bundle_file
 from cxloop.text.train import file_sha256, train_models
 
+from .tiny_corpus import write_tiny_corpus
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-DATA = FIXTURES / "tiny_data"
 GOLDEN = FIXTURES / "golden_predictions.json"
 N_FEATURES = 2**14
 # Scores may differ in the last bits across platforms (BLAS, libm); a training change moves them more.
@@ -64,10 +65,16 @@ def _predictions(model: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny corpus written out in the data set's layout."""
+    return write_tiny_corpus(tmp_path_factory.mktemp("tiny_data"))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, data: Path) -> Path:
     """The fixture model, trained once for this module."""
     out = tmp_path_factory.mktemp("golden")
-    return Path(train_models(DATA, out, log=lambda *_: None, n_features=N_FEATURES)["path"])
+    return Path(train_models(data, out, log=lambda *_: None, n_features=N_FEATURES)["path"])
 
 
 def test_golden_predictions(trained: Path) -> None:
@@ -84,7 +91,7 @@ def test_golden_predictions(trained: Path) -> None:
         assert [a[2] for a in g["aspects"]] == pytest.approx([a[2] for a in w["aspects"]], abs=1e-4)
 
 
-def test_training_is_byte_for_byte_reproducible(trained: Path, tmp_path: Path) -> None:
+def test_training_is_byte_for_byte_reproducible(trained: Path, data: Path, tmp_path: Path) -> None:
     # A second process with another string-hash seed: nothing may depend on set or dict order.
     out = tmp_path / "again.joblib"
     code = (
@@ -92,13 +99,13 @@ def test_training_is_byte_for_byte_reproducible(trained: Path, tmp_path: Path) -
         f"train_models(sys.argv[1], sys.argv[2], log=lambda *_: None, n_features={N_FEATURES})"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    subprocess.run([sys.executable, "-c", code, str(DATA), str(out)], check=True, env=env)
+    subprocess.run([sys.executable, "-c", code, str(data), str(out)], check=True, env=env)
     assert file_sha256(out) == file_sha256(trained)
 
 
-def test_metadata_records_data_and_code(trained: Path) -> None:
+def test_metadata_records_data_and_code(trained: Path, data: Path) -> None:
     meta = load_bundle_file(trained).meta
-    assert meta["data_sha256"]["reviews/waimai/train.csv"] == file_sha256(DATA / "reviews/waimai/train.csv")
+    assert meta["data_sha256"]["reviews/waimai/train.csv"] == file_sha256(data / "reviews/waimai/train.csv")
     assert len(meta["data_sha256"]) == 7
     assert len(meta["code_sha256"]) == 64
     # The training code: train.py and what it imports, not the analyzer or the CLI.
