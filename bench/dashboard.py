@@ -30,9 +30,9 @@ from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.metrics import service
 from cxloop.metrics.models import MetricsDaily
-from cxloop.metrics.periods import Period
 from cxloop.metrics.rollup import refresh
 from cxloop.orders.models import Order, OrderLine
+from cxloop.periods import Period
 from cxloop.surveys.models import SurveyResponse
 
 LIMIT_MS = 300.0

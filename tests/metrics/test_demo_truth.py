@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from cxloop.db import get_engine
 from cxloop.metrics import service
-from cxloop.metrics.periods import Period
+from cxloop.periods import Period
 
 pytestmark = pytest.mark.slow
 

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.metrics import service
-from cxloop.metrics.periods import Period, Scope
 from cxloop.metrics.registry import INSUFFICIENT, get_indicator, registry
 from cxloop.metrics.rollup import refresh
 from cxloop.metrics.schemas import TargetIn
 from cxloop.metrics.taxonomy import aspect_info
+from cxloop.periods import Period, Scope
 from cxloop.surveys.models import SurveyResponse
 from tests.metrics import factory
 

@@ -131,8 +131,8 @@ def test_customer_answers_with_skip_logic_leaves_and_comes_back(
         assert session.scalar(select(Case.id).where(Case.id == case.id)) == case.id
 
     # The scheduled catch-up (pipeline.after_data) puts the answer into the CSAT indicator today.
-    from cxloop.metrics.periods import Period
     from cxloop.metrics.service import compute
+    from cxloop.periods import Period
     from cxloop.pipeline import after_data_job
 
     after_data_job()

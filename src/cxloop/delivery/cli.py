@@ -79,7 +79,7 @@ def delivery_experience_command(
     lang: Annotated[str, typer.Option(help="zh or en.")] = "zh",
 ) -> None:
     """Rating, CSAT and negative share by delivery outcome and by how late. 按配送结果的满意度。"""
-    from cxloop.metrics.periods import Period
+    from cxloop.periods import Period
 
     try:
         period = Period.month(month) if month else None

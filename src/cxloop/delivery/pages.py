@@ -57,7 +57,7 @@ def experience_table(data: DeliveryExperience, locale: str) -> Table:
 
 
 def _month_bounds(month: str | None) -> tuple[datetime | None, datetime | None]:
-    from cxloop.metrics.periods import Period
+    from cxloop.periods import Period
 
     if not month:
         return None, None

@@ -704,7 +704,7 @@ def indicator_over_range(
     """Any registry indicator over [start, end) days; all periods with data when no range is given."""
     from cxloop.metrics import service as metrics
     from cxloop.metrics.models import MetricsDaily
-    from cxloop.metrics.periods import Period
+    from cxloop.periods import Period
 
     if start is None or end is None:
         first, last = db_session.execute(select(func.min(MetricsDaily.day), func.max(MetricsDaily.day))).one()

@@ -27,7 +27,7 @@ from cxloop.loop.models import AlertRule, Task
 from cxloop.loop.notifications.service import DeliveryReport, deliver_pending, notify
 from cxloop.loop.rules.service import ensure_default_rules
 from cxloop.loop.tasks import service as task_service
-from cxloop.metrics.periods import Period
+from cxloop.periods import Period
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,6 @@ from cxloop.delivery.service import stage_parts
 from cxloop.deps import SessionDep
 from cxloop.i18n import department_name, translate
 from cxloop.metrics import service as metrics
-from cxloop.metrics.periods import Period
 from cxloop.metrics.schemas import MonthChoice, TargetIn
 from cxloop.metrics.views import (
     AspectReader,
@@ -30,6 +29,7 @@ from cxloop.metrics.views import (
     MetricsConfigurer,
     MetricsReader,
 )
+from cxloop.periods import Period
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web import charts
 from cxloop.web.tables import Column, Table, export_response, rows_of

@@ -23,10 +23,10 @@ from cxloop.delivery import service as delivery
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.metrics.models import MetricsCustomerMonth, MetricsDaily, MetricsLateOrder
-from cxloop.metrics.periods import Period
 from cxloop.metrics.sql import as_date, day_of, hours_between
 from cxloop.metrics.taxonomy import aspect_info, aspects
 from cxloop.orders.models import Order, OrderLine
+from cxloop.periods import Period
 from cxloop.surveys.models import SurveyResponse
 from cxloop.vocab import ORDER_STAGES
 

@@ -28,7 +28,6 @@ from cxloop.metrics.models import (
     MetricsLateOrder,
     MetricsSetting,
 )
-from cxloop.metrics.periods import SCOPE_KINDS, Period, Scope
 from cxloop.metrics.registry import (
     HIGHER,
     INSUFFICIENT,
@@ -41,6 +40,7 @@ from cxloop.metrics.rollup import LOAD_BUCKET_MS, _feedback_scope, _own
 from cxloop.metrics.sql import as_date
 from cxloop.metrics.taxonomy import aspect_info, aspects
 from cxloop.orders.models import Order
+from cxloop.periods import SCOPE_KINDS, Period, Scope
 from cxloop.vocab import DEFAULT_STAGE_WEIGHTS, DEPARTMENTS, STAGES
 
 #: Pareto focus rule: bars from the top until the cumulative share reaches this, at least 3, at most 4.

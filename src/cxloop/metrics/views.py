@@ -13,7 +13,7 @@ from cxloop.auth.policy import allow, department_filter, department_query
 from cxloop.deps import SessionDep
 from cxloop.metrics import schemas as s
 from cxloop.metrics import service
-from cxloop.metrics.periods import GRAINS, SCOPE_KINDS, Period, Scope
+from cxloop.periods import GRAINS, SCOPE_KINDS, Period, Scope
 
 router = APIRouter(tags=["metrics"])
 

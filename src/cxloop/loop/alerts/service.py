@@ -21,7 +21,7 @@ from cxloop.clock import now
 from cxloop.loop import stats
 from cxloop.loop.indicators import Cell, IndicatorInfo, IndicatorSource
 from cxloop.loop.models import Alert, AlertRule
-from cxloop.metrics.periods import Period
+from cxloop.periods import Period
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from cxloop.loop.calendar import get_calendar
 from cxloop.loop.indicators import IndicatorInfo, IndicatorSource
 from cxloop.loop.models import SEVERITIES, TASK_STATUSES, Alert, AlertRule, Task, TaskComment
 from cxloop.loop.notifications.service import notify
-from cxloop.metrics.periods import Period
 from cxloop.org.models import Department, Person
+from cxloop.periods import Period
 
 #: Which status a task may move to from each status (verified and reopened come from verification too).
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -289,8 +289,8 @@ def alert_complaints(
     The same filter as the alert's number (the registry's evidence aspects, the scope cut as the
     rollup cuts it), so a carrier-damage task shows damage complaints about that carrier.
     """
-    from cxloop.metrics.periods import Scope
     from cxloop.metrics.service import evidence_items
+    from cxloop.periods import Scope
 
     if not indicator:
         return []
