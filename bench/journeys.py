@@ -66,7 +66,7 @@ def _seed(customers: int, events: int, timers: int) -> None:
     from sqlalchemy import insert, select
 
     import cxloop.models  # noqa: F401  (every table, for create_all)
-    from cxloop.config import business_now as now
+    from cxloop.clock import now
     from cxloop.customers.models import Customer
     from cxloop.db import Base, get_engine, session_scope
     from cxloop.journeys import service

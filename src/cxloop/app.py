@@ -19,7 +19,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from cxloop import __version__
 from cxloop.auth import pages as auth_pages
 from cxloop.auth import views as auth_views
-from cxloop.auth.deps import api_auth
+from cxloop.auth.deps import api_auth, session_user
 from cxloop.auth.policy import public as public_route
 from cxloop.config import get_settings
 from cxloop.customers import views as customers_views
@@ -124,7 +124,7 @@ def create_app(*, migrate_on_start: bool = True) -> FastAPI:
         app.include_router(router, dependencies=guards)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    web_setup.install(app)  # middleware, error pages, i18n
+    web_setup.install(app, session_user=session_user)  # middleware, error pages, i18n
 
     _document_errors(app)
     app.add_exception_handler(OperationalError, _database_busy)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -338,10 +338,3 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests call ``get_settings.cache_clear()``)."""
     return Settings()
-
-
-def business_now() -> datetime:
-    """Now, naive, in the business time zone: the one clock of :mod:`cxloop.clock` (tests can freeze it)."""
-    from cxloop import clock  # clock reads the settings, so it is imported when first asked
-
-    return clock.now()

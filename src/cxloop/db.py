@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from cxloop.config import business_now, get_settings
+from cxloop.clock import now as business_now
+from cxloop.config import get_settings
 
 # Stable constraint names let Alembic's batch mode (SQLite) alter tables the same way as PostgreSQL.
 NAMING_CONVENTION = {

@@ -3,6 +3,11 @@
 A job is a plain function taking keyword arguments that are ids and simple values; it opens its own
 database session. ``submit`` runs it at once in this process, or queues it on Celery (Redis) when
 ``CXLOOP_BROKER_URL`` is set, so callers never care which.
+
+This is core: domains import ``job`` from here, and this module imports no domain. Which modules
+define jobs is wiring, listed at the entry point (``cxloop.worker.JOB_MODULES``): a process knows
+the jobs whose modules it imported (the worker and the in-process scheduler import them all; a
+handler that submits a job imports the module that defines it).
 """
 
 from __future__ import annotations
@@ -10,9 +15,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cxloop.config import get_settings
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 log = logging.getLogger(__name__)
 
@@ -31,23 +40,34 @@ def job(name: str) -> Callable[[F], F]:
     return register
 
 
-def load_job_modules() -> None:
-    """Import every module that defines jobs, so that workers know them all at start."""
-    # Imported here, not at the top: these modules import ``job`` from this one.
-    import cxloop.delivery.jobs
-    import cxloop.feedback.jobs
-    import cxloop.imports.jobs
-    import cxloop.journeys.jobs
-    import cxloop.loop.jobs
-    import cxloop.messaging.jobs
-    import cxloop.pipeline
-    import cxloop.surveys.jobs  # noqa: F401
-
-
 def registered_jobs() -> dict[str, Callable[..., Any]]:
-    """The registered jobs by name."""
-    load_job_modules()
+    """The jobs registered so far in this process, by name."""
     return dict(_REGISTRY)
+
+
+@lru_cache(maxsize=1)
+def celery_client() -> Celery:
+    """The Celery app bound to CXLOOP_BROKER_URL: sends jobs and reads their results.
+
+    ``cxloop.worker.celery_app`` adds one task per job and the beat schedule to this same app.
+    """
+    from celery import Celery  # only processes that queue work pay for importing Celery
+
+    settings = get_settings()
+    if not settings.broker_url:
+        raise RuntimeError("CXLOOP_BROKER_URL is not set: jobs run in-process, no Celery worker is needed")
+    app = Celery("cxloop", broker=settings.broker_url, backend=settings.broker_url)
+    app.conf.update(
+        task_acks_late=True,  # a worker killed mid-job gets the job redelivered; jobs are idempotent
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        task_default_queue=settings.celery_queue,
+    )
+    return app
 
 
 @dataclass
@@ -68,14 +88,12 @@ class JobHandle:
         """Block until the job finished and return its result."""
         if self.backend == "inprocess":
             return self.result
-        from cxloop.worker import celery_app
-
-        return celery_app().AsyncResult(self.task_id).get(timeout=timeout)
+        return celery_client().AsyncResult(self.task_id).get(timeout=timeout)
 
 
 def run_now(name: str, **kwargs: Any) -> Any:
     """Run the job ``name`` in this process and return its result."""
-    func = registered_jobs().get(name)
+    func = _REGISTRY.get(name)
     if func is None:
         raise KeyError(f"unknown job {name!r}; known: {sorted(_REGISTRY)}")
     return func(**kwargs)
@@ -84,11 +102,9 @@ def run_now(name: str, **kwargs: Any) -> Any:
 def submit(name: str, **kwargs: Any) -> JobHandle:
     """Run job ``name`` in the background backend chosen by the settings."""
     if get_settings().broker_url:
-        from cxloop.worker import celery_app
-
-        if name not in registered_jobs():
+        if name not in _REGISTRY:
             raise KeyError(f"unknown job {name!r}")
-        async_result = celery_app().send_task(name, kwargs=kwargs)
+        async_result = celery_client().send_task(name, kwargs=kwargs)
         log.info("queued job %s as %s", name, async_result.id)
         return JobHandle(name=name, backend="celery", task_id=async_result.id)
     return JobHandle(name=name, backend="inprocess", result=run_now(name, **kwargs))

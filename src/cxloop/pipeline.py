@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from cxloop.db import session_scope
 from cxloop.jobs import job
 from cxloop.system.models import AppState
+from cxloop.system.service import STALE_KEY, mark_stale, parse_since
 
-#: AppState key holding from when indicators are stale ({"since": iso date | None, "everything": bool}).
-STALE_KEY = "pipeline.stale"
+__all__ = ["STALE_KEY", "AfterDataReport", "after_data", "after_data_job", "follow_up_import", "mark_stale"]
 
 
 @dataclass
@@ -121,33 +121,12 @@ def follow_up_import(
     )
 
 
-def mark_stale(*, db_session: Session, since: datetime | None, everything: bool = False) -> None:
-    """Note that indicators are stale from ``since`` on; the scheduled ``pipeline.after_data`` catches up.
-
-    Used where running the whole pipeline at once would be too slow (one JSON event at a time).
-    """
-    state = db_session.get(AppState, STALE_KEY)
-    old_since = _parse(state.value.get("since")) if state else None
-    old_everything = bool(state.value.get("everything")) if state else False
-    since = min(since, old_since) if since and old_since else since or old_since
-    value = {"since": since.isoformat() if since else None, "everything": everything or old_everything}
-    if state is None:
-        db_session.add(AppState(key=STALE_KEY, value=value))
-    else:
-        state.value = value
-    db_session.commit()
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 @job("pipeline.after_data")
 def after_data_job() -> dict[str, Any]:
     """Scheduled catch-up: analyse pending feedback, refresh from the stale mark, evaluate the rules."""
     with session_scope() as session:
         state = session.get(AppState, STALE_KEY)
-        since = _parse(state.value.get("since")) if state else None
+        since = parse_since(state.value.get("since")) if state else None
         everything = bool(state.value.get("everything")) if state else False
         taken = dict(state.value) if state is not None else None
         report = after_data(db_session=session, since=since, everything=everything)

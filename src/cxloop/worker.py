@@ -1,14 +1,40 @@
-"""The Celery application: every registered job becomes a task; the periodic schedule lives here."""
+"""The Celery worker's application, the list of modules that define jobs, and the periodic schedule.
+
+This is wiring at the entry point: ``JOB_MODULES`` imports every module that defines jobs
+(``@job`` in ``cxloop.jobs`` registers them), so a worker and the in-process scheduler know them all
+at start, and a missing module is an ImportError, never a job that silently does not exist.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from celery import Celery
+from cxloop import pipeline
+from cxloop.delivery import jobs as delivery_jobs
+from cxloop.feedback import jobs as feedback_jobs
+from cxloop.imports import jobs as imports_jobs
+from cxloop.jobs import celery_client, registered_jobs
+from cxloop.journeys import jobs as journeys_jobs
+from cxloop.loop import jobs as loop_jobs
+from cxloop.messaging import jobs as messaging_jobs
+from cxloop.surveys import jobs as surveys_jobs
 
-from cxloop.config import get_settings
-from cxloop.jobs import registered_jobs
+if TYPE_CHECKING:
+    from celery import Celery
+
+#: Every module that defines jobs; importing this module registers them all.
+JOB_MODULES: tuple[ModuleType, ...] = (
+    delivery_jobs,
+    feedback_jobs,
+    imports_jobs,
+    journeys_jobs,
+    loop_jobs,
+    messaging_jobs,
+    pipeline,
+    surveys_jobs,
+)
 
 #: The whole periodic schedule in one place (job name -> seconds between runs).
 SCHEDULE: dict[str, float] = {
@@ -26,20 +52,7 @@ SCHEDULE: dict[str, float] = {
 @lru_cache(maxsize=1)
 def celery_app() -> Celery:
     """The Celery app bound to CXLOOP_BROKER_URL, with one task per registered job."""
-    settings = get_settings()
-    if not settings.broker_url:
-        raise RuntimeError("CXLOOP_BROKER_URL is not set: jobs run in-process, no Celery worker is needed")
-    app = Celery("cxloop", broker=settings.broker_url, backend=settings.broker_url)
-    app.conf.update(
-        task_acks_late=True,  # a worker killed mid-job gets the job redelivered; jobs are idempotent
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_serializer="json",
-        result_serializer="json",
-        accept_content=["json"],
-        broker_connection_retry_on_startup=True,
-        task_default_queue=settings.celery_queue,
-    )
+    app = celery_client()
     jobs = registered_jobs()
     for name, func in jobs.items():
         app.task(name=name)(_task_body(func))

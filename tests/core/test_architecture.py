@@ -135,19 +135,12 @@ def test_import_contracts() -> None:
     result = subprocess.run(
         [exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False, timeout=600
     )
-    # The layers contract holds; the package-cycle contract is broken by the domains merged in stop 15
-    # (jobs <-> domains wiring, models <-> domains, journeys/surveys/messaging <-> loop, config <->
-    # clock, auth <-> web) and is tracked by test_no_import_cycles below until they are untangled.
+    # Each contract has its own test, so a failure names the one that broke.
     assert "Layers: text -> core -> domains -> web/CLI KEPT" in result.stdout, (
         result.stdout[-4000:] + result.stderr[-2000:]
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known package cycles from the stop-15 merges (jobs/models wiring, journeys/surveys/messaging "
-    "<-> loop, config <-> clock, auth <-> web); remove this mark when lint-imports keeps the contract",
-)
 def test_no_import_cycles() -> None:
     """import-linter: no import cycles between the packages of cxloop."""
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent))

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from cxloop import jobs
+from cxloop import jobs, worker
 from cxloop.config import get_settings
 from cxloop.db import Base, dispose_engines
 from cxloop.feedback.models import FeedbackItem
@@ -84,6 +84,13 @@ def test_import_runs_on_a_real_celery_worker(tmp_path: Path, monkeypatch: pytest
         log.close()
         engine.dispose()
         dispose_engines()
+
+
+def test_the_worker_wiring_registers_every_scheduled_job() -> None:
+    """Importing cxloop.worker (as the worker and the scheduler do) registers every job it schedules."""
+    assert worker.JOB_MODULES
+    assert set(worker.SCHEDULE) <= set(jobs.registered_jobs())
+    assert "imports.run" in jobs.registered_jobs()
 
 
 def test_jobs_run_in_process_without_a_broker() -> None:

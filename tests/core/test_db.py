@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from cxloop.config import business_now, get_settings
+from cxloop.clock import now as business_now
+from cxloop.config import get_settings
 from cxloop.org.models import Department
 
 

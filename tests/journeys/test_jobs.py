@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from cxloop import jobs
-from cxloop.config import business_now as now
+from cxloop.clock import now
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer
 from cxloop.db import Base

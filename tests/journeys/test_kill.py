@@ -33,7 +33,7 @@ SETUP = textwrap.dedent(
     from cxloop.customers.models import Customer
     from cxloop.db import session_scope
     from cxloop.journeys import service
-    from cxloop.config import business_now as now
+    from cxloop.clock import now
     from cxloop.orders.models import Order
 
     JOURNEY = "key: kill_test\\ntrigger: {event: order.placed}\\nsteps:\\n- wait: 15 minutes\\n- send: unpaid_reminder.new\\n"
@@ -56,7 +56,7 @@ TICK = textwrap.dedent(
     from datetime import timedelta
     from pathlib import Path
     from cxloop.journeys import service
-    from cxloop.config import business_now as now
+    from cxloop.clock import now
 
     marker = Path(sys.argv[1]) if len(sys.argv) > 1 else None
     if marker is not None:
@@ -75,7 +75,7 @@ TICK = textwrap.dedent(
 
 # The steps ran 20 minutes ahead of the clock, so the sender looks 25 minutes ahead too.
 DELIVER = (
-    "from datetime import timedelta\nfrom cxloop.config import business_now as now\n"
+    "from datetime import timedelta\nfrom cxloop.clock import now\n"
     "from cxloop.messaging.service import deliver_pending\n"
     "print(deliver_pending(at=now() + timedelta(minutes=25)).as_dict())\n"
 )

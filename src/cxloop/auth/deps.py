@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,22 +18,9 @@ from sqlalchemy.orm import Session
 from cxloop.auth import service
 from cxloop.auth.models import User
 from cxloop.deps import SessionDep
-
-#: Session keys (the session is a signed cookie, see cxloop.web.setup). It holds only the random key
-#: of a server-side session row (cxloop.auth.models.AuthSession), so logging out ends it for good.
-SESSION_ID_KEY = "sid"
-#: Kept for code that checks whether a session is logged in.
-SESSION_USER_KEY = SESSION_ID_KEY
+from cxloop.web.session import SESSION_ID_KEY, LoginRequired
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class LoginRequired(Exception):
-    """Raised by page dependencies when nobody is logged in; cxloop.web.setup turns it into a redirect."""
-
-    def __init__(self, next_url: str) -> None:
-        super().__init__(next_url)
-        self.next_url = next_url
 
 
 def bearer_secret(request: Request) -> str | None:
@@ -59,7 +45,7 @@ def session_user(request: Request, db_session: Session) -> User | None:
 
 def login_session(request: Request, user: User, db_session: Session) -> None:
     """Start a new server-side session for ``user`` with a new CSRF token (no fixation of an old one)."""
-    from cxloop.web.templating import CSRF_SESSION_KEY
+    from cxloop.web.templating import CSRF_SESSION_KEY  # Jinja is loaded by pages only, not by the CLI
 
     old_key = request.session.get(SESSION_ID_KEY)
     if isinstance(old_key, str) and old_key:
@@ -180,11 +166,6 @@ def user_department_code(user: User) -> str | None:
     return service.user_department_code(user)
 
 
-def login_url(next_url: str) -> str:
-    """The login page that returns to ``next_url`` afterwards."""
-    return f"/login?next={quote(next_url, safe='/')}"
-
-
 # --- kept for code written before cxloop.auth.policy; new routes declare policy.allow(...) instead ---
 
 
@@ -198,17 +179,3 @@ def require_roles(*roles: str) -> Callable[..., User]:
         return user
 
     return dependency
-
-
-def can_see_department(user: User, code: str) -> bool:
-    """Whether ``user`` may read department ``code``'s tasks and numbers (asks the policy)."""
-    from cxloop.auth.policy import can
-
-    return can(user, "metrics", "read", code)
-
-
-def require_department_access(user: User, code: str) -> None:
-    """403 unless ``user`` may read department ``code`` (asks the policy)."""
-    from cxloop.auth.policy import authorize
-
-    authorize(user, "metrics", "read", code)

@@ -26,10 +26,8 @@ import yaml
 from sqlalchemy import Connection, Table, bindparam, case, func, insert, null, select, true, update
 from sqlalchemy.orm import Session
 
-import cxloop.models  # noqa: F401  (registers every table on Base.metadata)
 from cxloop import clock, vocab
 from cxloop.config import Settings, get_settings
-from cxloop.db import Base
 from cxloop.imports import parse
 from cxloop.imports.kinds import (
     KINDS,
@@ -50,6 +48,7 @@ from cxloop.imports.readers import (
     detect_format,
     jsonable,
 )
+from cxloop.imports.tables import TABLES
 from cxloop.orders.models import Order
 
 __all__ = [
@@ -619,8 +618,8 @@ class _Importer:
         self.spec = plan.spec
         self.run = run
         self.summary = summary
-        self.table: Table = Base.metadata.tables[self.spec.table]
-        self.tables = Base.metadata.tables
+        self.table: Table = TABLES[self.spec.table]
+        self.tables = TABLES
         self.caches: dict[str, dict[str, int | None]] = {}
         self.person_shift: dict[str, str | None] = {}
         self.seen: dict[Any, int] = {}

@@ -189,7 +189,7 @@ def emit_command(
     payload: Annotated[str, typer.Option(help="JSON payload.")] = "{}",
 ) -> None:
     """Send one event to the journeys now. 发送一个事件。"""
-    from cxloop.config import business_now as now
+    from cxloop.clock import now
     from cxloop.customers.service import get_by_external_id
     from cxloop.journeys import service
 

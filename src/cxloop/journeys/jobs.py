@@ -26,7 +26,7 @@ def capture_job() -> dict[str, Any]:
 @job("journeys.calendar")
 def calendar_job() -> dict[str, Any]:
     """Start today's calendar journeys (festival greetings, quarterly NPS); re-runs start nothing twice."""
-    from cxloop.config import business_now as now
+    from cxloop.clock import now
     from cxloop.db import session_scope
     from cxloop.journeys.service import calendar_events
 

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxloop.catalog.models import Product
-from cxloop.config import business_now as clock
+from cxloop.clock import now as clock
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer, CustomerEvent, CustomerTag
 from cxloop.db import is_postgres, session_scope

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 
 from cxloop.auth.policy import allow
-from cxloop.config import business_now as now
+from cxloop.clock import now
 from cxloop.config import get_settings
 from cxloop.customers.service import get_by_external_id
 from cxloop.deps import SessionDep

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cxloop.config import business_now
+from cxloop.clock import now as business_now
 from cxloop.db import Base, TimestampMixin
 
 RULE_KINDS = ("threshold", "change", "emerging_topic")

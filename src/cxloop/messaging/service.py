@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from cxloop.config import business_now as clock
+from cxloop.clock import now as clock
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer
 from cxloop.db import session_scope

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from cxloop.catalog.models import Brand, Product, Supplier
-from cxloop.config import business_now
+from cxloop.clock import now as business_now
 from cxloop.customers.models import Customer
 from cxloop.delivery import service as delivery
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
@@ -333,7 +333,7 @@ def breakdown(
 
 
 def business_today() -> date:
-    """Today in the business time zone (the one clock, cxloop.config.business_now)."""
+    """Today in the business time zone (the one clock, cxloop.clock.now)."""
     return business_now().date()
 
 

@@ -1104,8 +1104,8 @@ def _follow_up(session: Session, now: datetime) -> None:
     Running the pipeline per answer would cost a second each; the mark costs one read when it is
     already set, which it is for every answer after the first of the day.
     """
-    from cxloop.pipeline import STALE_KEY, mark_stale
     from cxloop.system.models import AppState
+    from cxloop.system.service import STALE_KEY, mark_stale
 
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     state = session.get(AppState, STALE_KEY)

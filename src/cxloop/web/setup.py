@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cxloop.auth.deps import SESSION_USER_KEY, LoginRequired, login_url
 from cxloop.config import get_settings
 from cxloop.i18n import normalize_locale
+from cxloop.web.session import SESSION_ID_KEY, LoginRequired, login_url
 from cxloop.web.templating import (
     CSRF_FORM_FIELD,
     CSRF_HEADER,
@@ -27,6 +30,9 @@ from cxloop.web.templating import (
     is_htmx,
     render,
 )
+
+#: Loads the logged-in user of a request's session (None when nobody is logged in).
+SessionUserLoader = Callable[[Request, Session], Any]
 
 SESSION_COOKIE = "cxloop_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
@@ -126,7 +132,7 @@ class CSRFMiddleware:
             return
         headers = Headers(scope=scope)
         session = scope.get("session") or {}
-        if scope["path"].startswith("/api/") and SESSION_USER_KEY not in session:
+        if scope["path"].startswith("/api/") and SESSION_ID_KEY not in session:
             await self.app(scope, receive, send)
             return
         expected = session.get(CSRF_SESSION_KEY)
@@ -224,17 +230,18 @@ def _attach_user(request: Request) -> None:
     """Error pages show the menu of the logged-in user, loaded afresh.
 
     The request's own database session has been rolled back by the time an error handler runs, which
-    leaves a user loaded by a dependency expired and detached; so it is loaded again here.
+    leaves a user loaded by a dependency expired and detached; so it is loaded again here, by the
+    loader that ``install`` was given (auth's, so that this shared layer imports no domain).
     """
     request.state.user = None
-    if "session" not in request.scope or SESSION_USER_KEY not in request.session:
+    load_user: SessionUserLoader | None = getattr(request.app.state, "session_user_loader", None)
+    if load_user is None or "session" not in request.scope or SESSION_ID_KEY not in request.session:
         return
-    from cxloop.auth.deps import session_user
     from cxloop.db import session_factory
 
     db_session = session_factory()()
     try:
-        request.state.user = session_user(request, db_session)
+        request.state.user = load_user(request, db_session)
     except Exception:  # an error page must render even when the database is the problem
         request.state.user = None
     finally:
@@ -267,9 +274,14 @@ def _offline_docs(app: FastAPI) -> None:
     app.add_route(docs_url, swagger_ui, include_in_schema=False)
 
 
-def install(app: FastAPI) -> None:
-    """Add the web app's middleware and error handling to ``app`` (called by create_app)."""
+def install(app: FastAPI, *, session_user: SessionUserLoader) -> None:
+    """Add the web app's middleware and error handling to ``app`` (called by create_app).
+
+    ``session_user`` loads the logged-in user of a request (``cxloop.auth.deps.session_user``) for the
+    menu of error pages.
+    """
     settings = get_settings()
+    app.state.session_user_loader = session_user
     # Order matters: the last added runs first. Headers wrap everything; the session must exist
     # before the CSRF check reads it.
     app.add_middleware(LocaleCookieMiddleware)
