@@ -13,6 +13,7 @@ from sqlalchemy import Table
 
 from cxloop.catalog.models import Brand, Product, Supplier
 from cxloop.customers.models import Customer, CustomerEvent
+from cxloop.db import Base
 from cxloop.feedback.models import FeedbackItem
 from cxloop.imports.models import ImportReject
 from cxloop.logistics.models import Carrier, Warehouse
@@ -40,5 +41,5 @@ _MODELS = (
 
 #: Table name -> table, for every table an import may write.
 TABLES: Final[MappingProxyType[str, Table]] = MappingProxyType(
-    {model.__table__.name: model.__table__ for model in _MODELS}  # type: ignore[attr-defined]
+    {model.__tablename__: Base.metadata.tables[model.__tablename__] for model in _MODELS}
 )
