@@ -4,58 +4,216 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from cxloop import __version__
-from cxloop.auth import cli as auth_cli
-from cxloop.delivery import cli as delivery_cli
-from cxloop.demo import cli as demo_cli
-from cxloop.feedback import cli as feedback_cli
-from cxloop.imports import cli as imports_cli
-from cxloop.journeys import cli as journeys_cli
-from cxloop.loop import cli as loop_cli
-from cxloop.messaging import cli as messaging_cli
-from cxloop.reports import cli as reports_cli
-from cxloop.surveys import cli as surveys_cli
-from cxloop.text import cli as text_cli
+
+if TYPE_CHECKING:
+    # Typer ships its own copy of Click; these are the classes its groups and commands use.
+    from typer._click import Command, Context
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """A command whose module is imported only when it runs (or its own ``--help`` is asked for).
+
+    ``help`` is the first paragraph of the loaded command's help, shown by ``cxloop --help``
+    without importing the domain; tests/core/test_cli.py checks that the two agree.
+    """
+
+    name: str
+    help: str
+    load: Callable[[], Any]  # a Typer app (a group of commands) or one command function
+    group: bool = True
+
+
+def _text() -> Any:
+    from cxloop.text import cli
+
+    return cli.app
+
+
+def _feedback() -> Any:
+    from cxloop.feedback import cli
+
+    return cli.app
+
+
+@cache
+def _report() -> Any:
+    from cxloop.delivery import cli as delivery_cli
+    from cxloop.reports import cli as reports_cli
+
+    # Delivery's monthly reports sit with the other reports (registered once: cached).
+    reports_cli.app.command("delivery-experience")(delivery_cli.delivery_experience_command)
+    reports_cli.app.command("promises")(delivery_cli.promises_command)
+    return reports_cli.app
+
+
+def _loop(attribute: str) -> Callable[[], Any]:
+    def load() -> Any:
+        from cxloop.loop import cli
+
+        return getattr(cli, attribute)
+
+    return load
+
+
+def _users() -> Any:
+    from cxloop.auth import cli
+
+    return cli.app
+
+
+def _messages() -> Any:
+    from cxloop.messaging import cli
+
+    return cli.app
+
+
+def _journeys() -> Any:
+    from cxloop.journeys import cli
+
+    return cli.app
+
+
+def _delivery() -> Any:
+    from cxloop.delivery import cli
+
+    return cli.app
+
+
+def _surveys() -> Any:
+    from cxloop.surveys import cli
+
+    return cli.app
+
+
+def _import() -> Any:
+    from cxloop.imports import cli
+
+    return cli.import_command
+
+
+def _demo() -> Any:
+    from cxloop.demo import cli
+
+    return cli.demo_command
+
+
+# Each domain's commands live next to it and are wired here by explicit import inside a loader, so
+# `cxloop --help` and every command start without importing the domains they do not use (start-up
+# under 1 s), and a missing module is still an ImportError as soon as its command is used.
+LAZY_COMMANDS: tuple[LazyCommand, ...] = (
+    LazyCommand(
+        "import",
+        "Import a file of feedback, orders, customers... (upsert on id). 导入数据文件（按编号新增或更新）。",
+        _import,
+        group=False,
+    ),
+    LazyCommand(
+        "demo",
+        "Build the demo shop with planted problems and open it. 生成演示店铺数据并启动网页。",
+        _demo,
+        group=False,
+    ),
+)
+LAZY_GROUPS: tuple[LazyCommand, ...] = (
+    LazyCommand("text", "Sentiment and aspect analysis of feedback text.", _text),
+    LazyCommand("feedback", "Stored feedback: analysis. 客户反馈：文本分析。", _feedback),
+    LazyCommand("report", "Monthly reports. 月度报告。", _report),
+    LazyCommand(
+        "loop",
+        "Close the loop: evaluate alert rules, deliver notifications. 闭环：预警与通知。",
+        _loop("app"),
+    ),
+    LazyCommand("tasks", "Improvement tasks. 改进任务。", _loop("tasks_app")),
+    LazyCommand("cases", "Complaint cases (工单). 客诉工单。", _loop("cases_app")),
+    LazyCommand("rules", "Alert rules. 预警规则。", _loop("rules_app")),
+    LazyCommand("users", "Users and API tokens. 用户与接口令牌。", _users),
+    LazyCommand("messages", "Messages to customers. 客户消息。", _messages),
+    LazyCommand("journeys", "Customer journeys (自动化旅程). 客户旅程。", _journeys),
+    LazyCommand(
+        "delivery", "Delivery truth and decisions. 配送：准时、承诺、快递选择与延误预警。", _delivery
+    ),
+    LazyCommand("surveys", "Surveys: definitions, invitations, links. 问卷调查。", _surveys),
+)
+
+
+class _Placeholder(TyperCommand):
+    """What ``cxloop --help`` lists for a lazy command: its name and help, nothing imported."""
+
+    def __init__(self, lazy: LazyCommand) -> None:
+        super().__init__(lazy.name, help=lazy.help)
+        self.lazy = lazy
+
+
+@cache
+def load_command(lazy: LazyCommand) -> Command:
+    """The real click command of ``lazy``, built exactly as ``add_typer``/``command`` would build it."""
+    holder = typer.Typer(add_completion=False)
+
+    @holder.callback()
+    def _holder() -> None:  # a callback makes the holder a group, so the command keeps its own shape
+        """Holds one command while it is converted."""
+
+    if lazy.group:
+        holder.add_typer(lazy.load(), name=lazy.name)
+    else:
+        holder.command(lazy.name)(lazy.load())
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)
+    return group.commands[lazy.name]
+
+
+class LazyGroup(TyperGroup):
+    """The root command: lists the lazy commands by name and help, and imports one only to run it."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        # Typer lists commands before groups; keep the order `cxloop --help` always had.
+        self.commands = {
+            **{lazy.name: _Placeholder(lazy) for lazy in LAZY_COMMANDS},
+            **self.commands,
+            **{lazy.name: _Placeholder(lazy) for lazy in LAZY_GROUPS},
+        }
+
+    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Command | None, list[str]]:
+        """Find the command to run, importing its domain if it is still a placeholder."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if isinstance(command, _Placeholder):
+            command = load_command(command.lazy)
+        return name, command, rest
+
 
 app = typer.Typer(
     name="cxloop",
     help="cxloop: closed-loop customer experience management. 闭环客户体验管理。",
     no_args_is_help=True,
     add_completion=False,
+    cls=LazyGroup,
 )
 db_app = typer.Typer(help="Database schema. 数据库结构。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console()
 
-# Each domain's commands live next to it and are wired here by explicit import, so a missing module
-# is an ImportError at start rather than a command that silently disappears.
-app.add_typer(text_cli.app, name="text")
-app.add_typer(feedback_cli.app, name="feedback")
-app.add_typer(reports_cli.app, name="report")
-app.add_typer(loop_cli.app, name="loop")
-app.add_typer(loop_cli.tasks_app, name="tasks")
-app.add_typer(loop_cli.cases_app, name="cases")
-app.add_typer(loop_cli.rules_app, name="rules")
-app.add_typer(auth_cli.app, name="users")
-app.add_typer(messaging_cli.app, name="messages")
-app.add_typer(journeys_cli.app, name="journeys")
-app.add_typer(delivery_cli.app, name="delivery")
-reports_cli.app.command("delivery-experience")(delivery_cli.delivery_experience_command)
-reports_cli.app.command("promises")(delivery_cli.promises_command)
-app.add_typer(surveys_cli.app, name="surveys")
-app.command("import")(imports_cli.import_command)
-app.command("demo")(demo_cli.demo_command)
+
+@cache
+def _console() -> Any:
+    from rich.console import Console  # only commands that print pay for Rich
+
+    return Console()
 
 
 def _version_callback(value: bool) -> None:
     if value:
-        console.print(f"cxloop {__version__}")
+        _console().print(f"cxloop {__version__}")
         raise typer.Exit()
 
 
@@ -88,7 +246,7 @@ def main(
         try:
             check_taxonomy()  # a broken CXLOOP_TAXONOMY file stops here, naming its line
         except TaxonomyError as exc:
-            console.print(f"[red]taxonomy 分类体系: {exc}[/red]")
+            _console().print(f"[red]taxonomy 分类体系: {exc}[/red]")
             raise typer.Exit(2) from exc
 
         # The first command run against a new data folder creates its schema; later ones migrate it.
@@ -103,7 +261,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 
     upgrade(revision=revision)
     url = get_settings().sqlalchemy_url
-    console.print(f"[green]database at revision {current_revision()}[/green] ({_redact(url)})")
+    _console().print(f"[green]database at revision {current_revision()}[/green] ({_redact(url)})")
 
 
 @db_app.command("status")
@@ -121,7 +279,7 @@ def db_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         typer.echo(json.dumps(info))
     else:
         for key, value in info.items():
-            console.print(f"{key}: {value}")
+            _console().print(f"{key}: {value}")
 
 
 @app.command("serve")

@@ -9,8 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
+from cxloop import migrate
 from cxloop.db import Base, dispose_engines
-from cxloop.migrate import current_revision, head_revision, upgrade
+from cxloop.migrate import current_revision, head_revision, shipped_head_fast, upgrade
 from tests.conftest import PG_URL, require_postgres
 
 
@@ -28,6 +29,24 @@ def test_sqlite_migrations_match_models(tmp_path: Path) -> None:
     _assert_matches_models(url)
     assert current_revision(create_engine(url)) == head_revision()
     upgrade(url)  # applying twice is a no-op
+    dispose_engines()
+
+
+def test_the_fast_head_is_alembics_head() -> None:
+    """Start-up reads the head from the version files; it must be the one Alembic computes."""
+    assert shipped_head_fast() == head_revision()
+
+
+def test_only_a_database_at_head_skips_the_migrations(tmp_path: Path) -> None:
+    """The start-up shortcut: skip Alembic only when the revision table names the shipped head."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    assert not migrate._at_shipped_head(engine)  # empty: no revision table
+    upgrade(str(engine.url))
+    assert migrate._at_shipped_head(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+    assert not migrate._at_shipped_head(engine)
+    engine.dispose()
     dispose_engines()
 
 
