@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -24,126 +24,63 @@ if TYPE_CHECKING:
 class LazyCommand:
     """A command whose module is imported only when it runs (or its own ``--help`` is asked for).
 
-    ``help`` is the first paragraph of the loaded command's help, shown by ``cxloop --help``
-    without importing the domain; tests/core/test_cli.py checks that the two agree.
+    ``target`` is ``"module:attribute"``: a Typer app (a group of commands) or one command
+    function. ``help`` is the first paragraph of the loaded command's
+    help, shown by ``cxloop --help`` without importing the domain. tests/core/test_cli.py loads
+    every target and compares the help, so a missing module or a drifted help fails CI.
     """
 
     name: str
+    target: str
     help: str
-    load: Callable[[], Any]  # a Typer app (a group of commands) or one command function
-    group: bool = True
 
-
-def _text() -> Any:
-    from cxloop.text import cli
-
-    return cli.app
-
-
-def _feedback() -> Any:
-    from cxloop.feedback import cli
-
-    return cli.app
+    def load(self) -> Any:
+        """Import the target now and return it."""
+        module, _, attribute = self.target.partition(":")
+        loaded = getattr(importlib.import_module(module), attribute)
+        if self.name == "report":
+            _add_delivery_reports(loaded)
+        return loaded
 
 
 @cache
-def _report() -> Any:
+def _add_delivery_reports(reports_app: typer.Typer) -> None:
+    """Delivery's monthly reports sit with the other reports (registered once: cached)."""
     from cxloop.delivery import cli as delivery_cli
-    from cxloop.reports import cli as reports_cli
 
-    # Delivery's monthly reports sit with the other reports (registered once: cached).
-    reports_cli.app.command("delivery-experience")(delivery_cli.delivery_experience_command)
-    reports_cli.app.command("promises")(delivery_cli.promises_command)
-    return reports_cli.app
+    reports_app.command("delivery-experience")(delivery_cli.delivery_experience_command)
+    reports_app.command("promises")(delivery_cli.promises_command)
 
 
-def _loop(attribute: str) -> Callable[[], Any]:
-    def load() -> Any:
-        from cxloop.loop import cli
-
-        return getattr(cli, attribute)
-
-    return load
-
-
-def _users() -> Any:
-    from cxloop.auth import cli
-
-    return cli.app
-
-
-def _messages() -> Any:
-    from cxloop.messaging import cli
-
-    return cli.app
-
-
-def _journeys() -> Any:
-    from cxloop.journeys import cli
-
-    return cli.app
-
-
-def _delivery() -> Any:
-    from cxloop.delivery import cli
-
-    return cli.app
-
-
-def _surveys() -> Any:
-    from cxloop.surveys import cli
-
-    return cli.app
-
-
-def _import() -> Any:
-    from cxloop.imports import cli
-
-    return cli.import_command
-
-
-def _demo() -> Any:
-    from cxloop.demo import cli
-
-    return cli.demo_command
-
-
-# Each domain's commands live next to it and are wired here by explicit import inside a loader, so
-# `cxloop --help` and every command start without importing the domains they do not use (start-up
-# under 1 s), and a missing module is still an ImportError as soon as its command is used.
+# Each domain's commands live next to it and are wired here, imported when used, so `cxloop --help`
+# and every command start without importing the domains they do not use (start-up under 1 s).
 LAZY_COMMANDS: tuple[LazyCommand, ...] = (
     LazyCommand(
         "import",
+        "cxloop.imports.cli:import_command",
         "Import a file of feedback, orders, customers... (upsert on id). 导入数据文件（按编号新增或更新）。",
-        _import,
-        group=False,
     ),
     LazyCommand(
         "demo",
+        "cxloop.demo.cli:demo_command",
         "Build the demo shop with planted problems and open it. 生成演示店铺数据并启动网页。",
-        _demo,
-        group=False,
     ),
 )
+_LOOP_HELP = "Close the loop: evaluate alert rules, deliver notifications. 闭环：预警与通知。"
+_DELIVERY_HELP = "Delivery truth and decisions. 配送：准时、承诺、快递选择与延误预警。"
 LAZY_GROUPS: tuple[LazyCommand, ...] = (
-    LazyCommand("text", "Sentiment and aspect analysis of feedback text.", _text),
-    LazyCommand("feedback", "Stored feedback: analysis. 客户反馈：文本分析。", _feedback),
-    LazyCommand("report", "Monthly reports. 月度报告。", _report),
-    LazyCommand(
-        "loop",
-        "Close the loop: evaluate alert rules, deliver notifications. 闭环：预警与通知。",
-        _loop("app"),
-    ),
-    LazyCommand("tasks", "Improvement tasks. 改进任务。", _loop("tasks_app")),
-    LazyCommand("cases", "Complaint cases (工单). 客诉工单。", _loop("cases_app")),
-    LazyCommand("rules", "Alert rules. 预警规则。", _loop("rules_app")),
-    LazyCommand("users", "Users and API tokens. 用户与接口令牌。", _users),
-    LazyCommand("messages", "Messages to customers. 客户消息。", _messages),
-    LazyCommand("journeys", "Customer journeys (自动化旅程). 客户旅程。", _journeys),
-    LazyCommand(
-        "delivery", "Delivery truth and decisions. 配送：准时、承诺、快递选择与延误预警。", _delivery
-    ),
-    LazyCommand("surveys", "Surveys: definitions, invitations, links. 问卷调查。", _surveys),
+    LazyCommand("text", "cxloop.text.cli:app", "Sentiment and aspect analysis of feedback text."),
+    LazyCommand("feedback", "cxloop.feedback.cli:app", "Stored feedback: analysis. 客户反馈：文本分析。"),
+    LazyCommand("report", "cxloop.reports.cli:app", "Monthly reports. 月度报告。"),
+    LazyCommand("loop", "cxloop.loop.cli:app", _LOOP_HELP),
+    LazyCommand("tasks", "cxloop.loop.cli:tasks_app", "Improvement tasks. 改进任务。"),
+    LazyCommand("cases", "cxloop.loop.cli:cases_app", "Complaint cases (工单). 客诉工单。"),
+    LazyCommand("rules", "cxloop.loop.cli:rules_app", "Alert rules. 预警规则。"),
+    LazyCommand("users", "cxloop.auth.cli:app", "Users and API tokens. 用户与接口令牌。"),
+    LazyCommand("messages", "cxloop.messaging.cli:app", "Messages to customers. 客户消息。"),
+    LazyCommand("journeys", "cxloop.journeys.cli:app", "Customer journeys (自动化旅程). 客户旅程。"),
+    LazyCommand("delivery", "cxloop.delivery.cli:app", _DELIVERY_HELP),
+    LazyCommand("surveys", "cxloop.surveys.cli:app", "Surveys: definitions, invitations, links. 问卷调查。"),
 )
 
 
@@ -164,10 +101,11 @@ def load_command(lazy: LazyCommand) -> Command:
     def _holder() -> None:  # a callback makes the holder a group, so the command keeps its own shape
         """Holds one command while it is converted."""
 
-    if lazy.group:
-        holder.add_typer(lazy.load(), name=lazy.name)
+    loaded = lazy.load()
+    if isinstance(loaded, typer.Typer):
+        holder.add_typer(loaded, name=lazy.name)
     else:
-        holder.command(lazy.name)(lazy.load())
+        holder.command(lazy.name)(loaded)
     group = typer.main.get_command(holder)
     assert isinstance(group, TyperGroup)
     return group.commands[lazy.name]

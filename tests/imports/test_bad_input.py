@@ -20,6 +20,7 @@ from openpyxl import Workbook
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from cxloop.feedback.views import router as feedback_router
 from cxloop.imports.models import ImportRun
 from cxloop.imports.service import (
     ImportRefused,
@@ -97,6 +98,7 @@ def test_lone_surrogate_through_the_cli_and_the_api(db_session: Session, tmp_fil
     assert result.exception is None
     app = FastAPI()
     app.include_router(router, prefix="/api/v1")
+    app.include_router(feedback_router, prefix="/api/v1")  # POST /feedback
     act_as(app, "admin")
     client = TestClient(app)
     response = client.post(

@@ -7,14 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from cxloop.auth import ratelimit, service
 from cxloop.auth.deps import login_session, logout_session, optional_page_user
 from cxloop.auth.models import ROLES, User
 from cxloop.auth.policy import allow, public, roles_allowed
 from cxloop.deps import SessionDep
-from cxloop.org.models import Person
 from cxloop.web.templating import LOCALE_COOKIE, register_nav, register_template_dir, render
 
 router = APIRouter(include_in_schema=False)
@@ -182,7 +180,7 @@ def _users_page(
 ) -> HTMLResponse:
     departments = service.list_departments(db_session=db_session)
     by_id = {d.id: d for d in departments}
-    people = {p.id: p for p in db_session.scalars(select(Person).order_by(Person.external_id))}
+    people = {p.id: p for p in service.list_people(db_session=db_session)}
     rows = []
     for user in service.list_users(db_session=db_session):
         department = by_id.get(user.department_id) if user.department_id is not None else None

@@ -429,6 +429,11 @@ def list_departments(*, db_session: Session) -> list[Department]:
     return list(db_session.scalars(select(Department).order_by(Department.code)))
 
 
+def list_people(*, db_session: Session) -> list[Person]:
+    """Every staff record, by external id (the users page links accounts to them)."""
+    return list(db_session.scalars(select(Person).order_by(Person.external_id)))
+
+
 def get_department(*, db_session: Session, department_id: int | None) -> Department | None:
     """The department with ``department_id``, or None."""
     return db_session.get(Department, department_id) if department_id is not None else None

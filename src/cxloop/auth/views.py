@@ -7,10 +7,10 @@ without a token), so every other route here names its own dependency.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cxloop.auth import ratelimit, service
 from cxloop.auth.models import ROLES, TOKEN_SCOPES, ApiToken, User
@@ -38,6 +38,8 @@ class UserOut(BaseModel):
 class TokenOut(BaseModel):
     """An API token without its secret."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     prefix: str = Field(description="The first characters of the token, to recognise it.")
@@ -46,6 +48,12 @@ class TokenOut(BaseModel):
     revoked: bool
     scopes: list[str] = Field(description="'read' (safe methods only) and/or 'write'.")
     expires_at: datetime | None = None
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: Any) -> Any:
+        # Stored as one space-separated string (ApiToken.scopes).
+        return (value or "").split() if value is None or isinstance(value, str) else value
 
 
 class NewTokenOut(TokenOut):
@@ -125,16 +133,7 @@ def _person_id(user: User) -> str | None:
 
 def token_out(token: ApiToken) -> TokenOut:
     """The API form of ``token``."""
-    return TokenOut(
-        id=token.id,
-        name=token.name,
-        prefix=token.prefix,
-        created_at=token.created_at,
-        last_used_at=token.last_used_at,
-        revoked=token.revoked,
-        scopes=(token.scopes or "").split(),
-        expires_at=token.expires_at,
-    )
+    return TokenOut.model_validate(token)
 
 
 AccountUser = Annotated[User, allow("account", "use")]

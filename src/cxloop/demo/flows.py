@@ -8,104 +8,46 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+# The text stack (scikit-learn, numba) is imported by analyse_pending when it runs, not here.
+from cxloop.auth.service import create_demo_users
 from cxloop.db import session_factory
-from cxloop.demo.generator import LOAD_ORDER, DemoManifest, generate
+from cxloop.demo import service
+from cxloop.demo.generator import DemoManifest, generate
+from cxloop.demo.service import PostLoadStep, StepResult, import_demo_files
+from cxloop.demo.surveys import simulate_survey_answers
+from cxloop.feedback.service import analyse_pending
+from cxloop.journeys.jobs import run_demo_journeys
+from cxloop.loop.jobs import run_loop
+from cxloop.metrics.rollup import refresh
+
+__all__ = [
+    "POST_LOAD_STEPS",
+    "DemoBuild",
+    "PostLoadStep",
+    "StepResult",
+    "build_demo",
+    "has_demo",
+    "import_demo_files",
+    "run_post_load_steps",
+]
 
 
-def _create_demo_users(*, db_session: Session) -> Any:
-    from cxloop.auth.service import create_demo_users
-
-    return create_demo_users(db_session=db_session)
-
-
-def _survey_answers(*, db_session: Session) -> Any:
-    from cxloop.demo.surveys import simulate_survey_answers
-
-    return simulate_survey_answers(db_session=db_session)
-
-
-def _analyse(*, db_session: Session) -> Any:
-    # Imported when the step runs: the text stack (scikit-learn, numba) is slow to import.
-    from cxloop.feedback.service import analyse_pending
-
-    return analyse_pending(db_session=db_session)
-
-
-def _refresh_rollups(*, db_session: Session) -> Any:
-    from cxloop.metrics.rollup import refresh
-
-    return refresh(db_session=db_session)
-
-
-def _run_loop(*, db_session: Session) -> Any:
-    from cxloop.loop.jobs import run_loop
-
-    return run_loop(db_session=db_session)
-
-
-def _run_journeys(*, db_session: Session) -> Any:
-    from cxloop.journeys.jobs import run_demo_journeys
-
-    return run_demo_journeys(db_session=db_session)
-
-
-@dataclasses.dataclass(frozen=True)
-class PostLoadStep:
-    """One piece of work done after the demo files are loaded, called as ``fn(db_session=session)``."""
-
-    name: str
-    label: str
-    fn: Callable[..., Any]
-
-
-#: Work done after the files are loaded, in order; each step commits when it is done.
+#: Work done after the files are loaded, in order; each step's work is committed when it is done.
 POST_LOAD_STEPS: tuple[PostLoadStep, ...] = (
-    PostLoadStep("auth.create_demo_users", "demo accounts / 演示账号", _create_demo_users),
+    PostLoadStep("auth.create_demo_users", "demo accounts / 演示账号", create_demo_users),
     # Before the analysis: survey answers with text are feedback items the next steps analyse and count.
-    PostLoadStep("surveys.simulate_answers", "survey answers / 问卷回答", _survey_answers),
-    PostLoadStep("feedback.analyse_pending", "text analysis / 文本分析", _analyse),
-    PostLoadStep("metrics.refresh", "metric rollups / 指标汇总", _refresh_rollups),
-    PostLoadStep("loop.run_loop", "alerts and tasks / 预警与任务", _run_loop),
-    PostLoadStep("journeys.replay", "customer journeys / 客户旅程", _run_journeys),
+    PostLoadStep("surveys.simulate_answers", "survey answers / 问卷回答", simulate_survey_answers),
+    PostLoadStep("feedback.analyse_pending", "text analysis / 文本分析", analyse_pending),
+    PostLoadStep("metrics.refresh", "metric rollups / 指标汇总", refresh),
+    PostLoadStep("loop.run_loop", "alerts and tasks / 预警与任务", run_loop),
+    PostLoadStep("journeys.replay", "customer journeys / 客户旅程", run_demo_journeys),
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class StepResult:
-    """What one post-load step did and how long it took."""
-
-    name: str
-    seconds: float
-    result: str = ""
-
-
-def import_demo_files(
-    *, db_session: Session, manifest: DemoManifest, progress: bool = True, console: Console | None = None
-) -> dict[str, dict[str, Any]]:
-    """Import every generated file in load order; returns each kind's ImportSummary as a dict."""
-    from cxloop.imports.service import import_file
-
-    console = console or Console(quiet=not progress)
-    results: dict[str, dict[str, Any]] = {}
-    for kind in LOAD_ORDER:
-        path = manifest.files[kind]
-        summary = import_file(db_session=db_session, kind=kind, path=path, progress=progress)
-        results[kind] = summary.as_dict()
-        style = "red" if summary.rejected else "green"
-        console.print(
-            f"[{style}]✓[/{style}] {kind:<17} {summary.rows_total:>7} rows  "
-            f"+{summary.inserted} ~{summary.updated} ✗{summary.rejected}  {summary.elapsed_s:.1f}s"
-        )
-        if summary.rejected:
-            console.print(f"  [red]rejected rows are in {summary.rejects_path}[/red]")
-    return results
 
 
 def run_post_load_steps(
@@ -114,24 +56,9 @@ def run_post_load_steps(
     steps: tuple[PostLoadStep, ...] | None = None,
     console: Console | None = None,
 ) -> list[StepResult]:
-    """Run each post-load step in order, committing after each."""
-    console = console or Console(quiet=True)
+    """Run each post-load step (default: :data:`POST_LOAD_STEPS`) in order, committing after each."""
     steps = POST_LOAD_STEPS if steps is None else steps
-    out: list[StepResult] = []
-    for step in steps:
-        started = time.perf_counter()
-        with console.status(f"{step.label} …"):
-            result = step.fn(db_session=db_session)
-        db_session.commit()
-        seconds = time.perf_counter() - started
-        console.print(f"[green]✓[/green] {step.label}  {seconds:.1f}s")
-        out.append(StepResult(step.name, seconds, _short(result)))
-    return out
-
-
-def _short(result: Any) -> str:
-    text = repr(result)
-    return text if len(text) <= 200 else text[:197] + "..."
+    return service.run_post_load_steps(db_session=db_session, steps=steps, console=console)
 
 
 @dataclasses.dataclass(frozen=True)

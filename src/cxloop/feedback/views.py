@@ -1,20 +1,28 @@
-"""JSON API over stored feedback (items are written through the import endpoints)."""
+"""JSON API of feedback: new items in (through the importer's checks and upsert), stored items out."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Body, HTTPException, Query
 
 from cxloop.auth.policy import allow
 from cxloop.deps import SessionDep
 from cxloop.feedback import service
 from cxloop.feedback.schemas import FeedbackAspectRead, FeedbackPage, FeedbackRead
+from cxloop.imports.schemas import FeedbackIn, ImportSummaryOut
+from cxloop.imports.views import ImportWriter, import_json
 from cxloop.vocab import CHANNELS, SENTIMENTS
 
 router = APIRouter(tags=["feedback"])
 FeedbackReader = allow("feedback", "read")
+
+
+@router.post("/feedback", response_model=ImportSummaryOut, dependencies=[ImportWriter])
+def post_feedback(session: SessionDep, body: Annotated[FeedbackIn | list[FeedbackIn], Body()]) -> Any:
+    """Store one feedback item or a list; re-sending an id updates it instead of adding one."""
+    return import_json(session, "feedback", body if isinstance(body, list) else [body])
 
 
 @router.get("/feedback", response_model=FeedbackPage, dependencies=[FeedbackReader])

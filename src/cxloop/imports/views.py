@@ -18,32 +18,34 @@ from starlette.concurrency import run_in_threadpool
 from cxloop.auth.policy import allow
 from cxloop.config import get_settings
 from cxloop.deps import SessionDep
+from cxloop.imports import service
 from cxloop.imports.jobs import MAPPING_NAME, OPTIONS_NAME
 from cxloop.imports.kinds import KINDS
-from cxloop.imports.models import ImportRun
 from cxloop.imports.readers import ImportRefused
 from cxloop.imports.schemas import (
     CustomerEventIn,
-    FeedbackIn,
     ImportRunOut,
     ImportSummaryOut,
     OrderEventIn,
 )
-from cxloop.imports.service import (
-    ImportSummary,
-    import_rows,
-    load_mapping,
-    mark_stale_runs,
-    run_errors,
-    safe_upload_name,
-)
-from cxloop.imports.service import list_runs as list_import_runs
-from cxloop.pipeline import follow_up_import
+from cxloop.imports.service import ImportSummary, load_mapping, safe_upload_name
+from cxloop.jobs import submit
 
 #: Imports change the shop's data and their rejects hold customers' rows: see cxloop.auth.policy.
 router = APIRouter(tags=["imports"])
 ImportReader = allow("imports", "read")
 ImportWriter = allow("imports", "write")
+
+#: The rejects file comes in the upload's own format, with an ``error`` column.
+REJECTS_CONTENT: dict[str, Any] = {
+    media: {"schema": {"type": "string", "format": "binary"}}
+    for media in (
+        "text/csv",
+        "text/tab-separated-values",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/jsonl",
+    )
+}
 
 _CHUNK = 1 << 20
 _MAX_ERRORS = 100
@@ -76,7 +78,7 @@ async def _save(upload: UploadFile, target: Path) -> None:
     "/import/{kind}",
     dependencies=[ImportWriter],
     response_model=ImportSummaryOut,
-    responses={202: {"description": "Queued on the workers"}, 404: {}, 422: {}},
+    responses={202: {"model": ImportSummaryOut, "description": "Queued on the workers"}, 404: {}, 422: {}},
 )
 async def upload_import(
     kind: str,
@@ -103,12 +105,7 @@ async def upload_import(
             raise _refused(exc) from exc
     if format:
         (folder / OPTIONS_NAME).write_text(json.dumps({"format": format}), encoding="utf-8")
-    run = ImportRun(kind=kind, source=str(target), status="queued")
-    session.add(run)
-    session.commit()
-    run_id = run.id
-
-    from cxloop.jobs import submit
+    run_id = service.queue_run(db_session=session, kind=kind, source=str(target))
 
     # Without a broker the import runs in this process: on a worker thread, so that a large
     # upload does not hold up every other request on the event loop while it runs.
@@ -118,17 +115,16 @@ async def upload_import(
             status_code=status.HTTP_202_ACCEPTED,
             content={"run_id": run_id, "kind": kind, "source": name, "status": "queued"},
         )
-    session.expire_all()
-    return _run_summary(session, run_id)
+    return _run_summary(session, run_id, refresh=True)
 
 
-def _run_summary(session: SessionDep, run_id: int) -> Any:
-    run = session.get(ImportRun, run_id)
+def _run_summary(session: SessionDep, run_id: int, refresh: bool = False) -> Any:
+    run = service.get_run(db_session=session, run_id=run_id, refresh=refresh)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no import run {run_id}")
     if run.status == "failed":
         raise HTTPException(422, detail={"run_id": run.id, "message": run.error or "failed"})
-    errors = run_errors(db_session=session, run_id=run_id, limit=_MAX_ERRORS)
+    errors = service.run_errors(db_session=session, run_id=run_id, limit=_MAX_ERRORS)
     return {
         "run_id": run.id,
         "kind": run.kind,
@@ -154,8 +150,8 @@ def list_runs(
     kind: str | None = None,
 ) -> Any:
     """The latest import runs, newest first."""
-    mark_stale_runs(db_session=session)
-    runs = list_import_runs(db_session=session, limit=limit, kind=kind)
+    service.mark_stale_runs(db_session=session)
+    runs = service.list_runs(db_session=session, limit=limit, kind=kind)
     out = []
     for run in runs:
         item = ImportRunOut.model_validate(run)
@@ -168,8 +164,8 @@ def list_runs(
 @router.get("/import/runs/{run_id}", response_model=ImportSummaryOut, dependencies=[ImportReader])
 def get_run(run_id: int, session: SessionDep) -> Any:
     """One run with its counts and its first errors."""
-    mark_stale_runs(db_session=session)
-    run = session.get(ImportRun, run_id)
+    service.mark_stale_runs(db_session=session)
+    run = service.get_run(db_session=session, run_id=run_id)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no import run {run_id}")
     if run.status in ("queued", "running"):
@@ -186,22 +182,27 @@ def get_run(run_id: int, session: SessionDep) -> Any:
     return _run_summary(session, run_id)
 
 
-@router.get("/import/runs/{run_id}/rejects", response_class=FileResponse, dependencies=[ImportReader])
+@router.get(
+    "/import/runs/{run_id}/rejects",
+    response_class=FileResponse,
+    dependencies=[ImportReader],
+    responses={200: {"description": "The rejects file", "content": REJECTS_CONTENT}},
+)
 def download_rejects(run_id: int, session: SessionDep) -> FileResponse:
     """The rejects file of a run (same format as the upload, with an ``error`` column)."""
-    run = session.get(ImportRun, run_id)
+    run = service.get_run(db_session=session, run_id=run_id)
     if run is None or not run.rejects_path or not Path(run.rejects_path).exists():
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"run {run_id} has no rejects file")
     path = Path(run.rejects_path)
     return FileResponse(path, filename=path.name)
 
 
-def _import_json(session: SessionDep, kind: str, items: list[Any]) -> Any:
+def import_json(session: SessionDep, kind: str, items: list[Any]) -> Any:
+    """Store JSON rows sent to the API and answer the summary (422 when nothing was stored)."""
     try:
-        summary = import_rows(db_session=session, kind=kind, rows=[item.as_row() for item in items])
+        summary = service.store_json(db_session=session, kind=kind, rows=[item.as_row() for item in items])
     except ImportRefused as exc:
         raise _refused(exc) from exc
-    follow_up_import(db_session=session, summary=summary, defer=True)
     data = _summary_out(summary)
     if summary.rejected and not (summary.inserted or summary.updated):
         # Nothing was stored: the request as a whole failed, like a type error would.
@@ -209,16 +210,10 @@ def _import_json(session: SessionDep, kind: str, items: list[Any]) -> Any:
     return data
 
 
-@router.post("/feedback", response_model=ImportSummaryOut, dependencies=[ImportWriter])
-def post_feedback(session: SessionDep, body: Annotated[FeedbackIn | list[FeedbackIn], Body()]) -> Any:
-    """Store one feedback item or a list; re-sending an id updates it instead of adding one."""
-    return _import_json(session, "feedback", body if isinstance(body, list) else [body])
-
-
 @router.post("/events/order", response_model=ImportSummaryOut, dependencies=[ImportWriter])
 def post_order_events(session: SessionDep, body: Annotated[OrderEventIn | list[OrderEventIn], Body()]) -> Any:
     """Store order timeline events (idempotent on order + kind + time) and update their orders."""
-    return _import_json(session, "order_events", body if isinstance(body, list) else [body])
+    return import_json(session, "order_events", body if isinstance(body, list) else [body])
 
 
 @router.post("/events/customer", response_model=ImportSummaryOut, dependencies=[ImportWriter])
@@ -226,4 +221,4 @@ def post_customer_events(
     session: SessionDep, body: Annotated[CustomerEventIn | list[CustomerEventIn], Body()]
 ) -> Any:
     """Store browse and cart events (idempotent on id)."""
-    return _import_json(session, "customer_events", body if isinstance(body, list) else [body])
+    return import_json(session, "customer_events", body if isinstance(body, list) else [body])

@@ -58,8 +58,8 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
 )
 
 
-class SecurityHeadersMiddleware:
-    """Adds the security headers to every HTTP response; pages with user data are not cached."""
+class _HTTPMiddleware:
+    """An ASGI middleware that passes everything but HTTP requests (websockets, lifespan) straight on."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -68,6 +68,18 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request (subclasses wrap ``self.app``)."""
+        await self.app(scope, receive, send)
+
+
+class SecurityHeadersMiddleware(_HTTPMiddleware):
+    """Adds the security headers to every HTTP response; pages with user data are not cached."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the response with the security headers added."""
         is_static = scope["path"].startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
@@ -82,16 +94,11 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class LocaleCookieMiddleware:
+class LocaleCookieMiddleware(_HTTPMiddleware):
     """Remembers a ``?lang=zh|en`` choice in a cookie, so the next pages keep the language."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the response with the language cookie when the request chose one."""
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         locale = normalize_locale((query.get("lang") or [None])[0])
         if locale is None:
@@ -109,7 +116,7 @@ class LocaleCookieMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
 
-class CSRFMiddleware:
+class CSRFMiddleware(_HTTPMiddleware):
     """Double-submit CSRF check on every state-changing request made with the session cookie.
 
     The token lives in the (signed) session and must come back as the ``csrf_token`` form field or the
@@ -119,15 +126,9 @@ class CSRFMiddleware:
     add a bogus header to a forged request.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] in SAFE_METHODS
-            or scope["path"].startswith(CSRF_EXEMPT_PREFIXES)
-        ):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Let the request through only with the session's CSRF token (or when it needs none)."""
+        if scope["method"] in SAFE_METHODS or scope["path"].startswith(CSRF_EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
