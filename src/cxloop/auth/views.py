@@ -23,6 +23,8 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 class UserOut(BaseModel):
     """A user as the API shows it (never the password hash)."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     username: str
     display_name: str | None = None
@@ -108,18 +110,9 @@ class UserUpdate(BaseModel):
 
 
 def user_out(user: User) -> UserOut:
-    """The API form of ``user``."""
-    return UserOut(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        email=user.email,
-        role=user.role,
-        department=service.user_department_code(user),
-        locale=user.locale,
-        active=user.active,
-        last_login_at=user.last_login_at,
-        person=_person_id(user),
+    """The API form of ``user``: its columns, with the department and staff record by their codes."""
+    return UserOut.model_validate(user).model_copy(
+        update={"department": service.user_department_code(user), "person": _person_id(user)}
     )
 
 

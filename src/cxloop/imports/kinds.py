@@ -81,11 +81,8 @@ class KindSpec:
     doc_zh: str
 
     def field(self, name: str) -> FieldSpec:
-        """The field called ``name``."""
-        for spec in self.fields:
-            if spec.name == name:
-                return spec
-        raise KeyError(name)
+        """The field called ``name`` (KeyError when the kind has none)."""
+        return {spec.name: spec for spec in self.fields}[name]
 
     @property
     def field_names(self) -> tuple[str, ...]:

@@ -208,23 +208,23 @@ def import_file(
     run = _start_run(db_session, kind, str(path), run)
     summary = ImportSummary(run_id=run.id, kind=kind, source=str(path))
     reader: TableReader | None = None
-    try:
-        file_format = detect_format(path, fmt or mapping.format)
-        reader = TableReader(
-            path,
-            file_format,
-            encoding=mapping.encoding,
-            skip_rows=mapping.skip_rows,
-            sheet=mapping.sheet,
-            delimiter=mapping.delimiter,
-        )
-        rejects_dir = get_settings().data_dir / "rejects"
-        rejects_path = rejects_dir / f"{path.stem}-rejects-{run.id}{_REJECT_SUFFIX[file_format]}"
-        with _failing_marks(db_session, run):
+    with _failing_marks(db_session, run):
+        try:
+            file_format = detect_format(path, fmt or mapping.format)
+            reader = TableReader(
+                path,
+                file_format,
+                encoding=mapping.encoding,
+                skip_rows=mapping.skip_rows,
+                sheet=mapping.sheet,
+                delimiter=mapping.delimiter,
+            )
+            rejects_dir = get_settings().data_dir / "rejects"
+            rejects_path = rejects_dir / f"{path.stem}-rejects-{run.id}{_REJECT_SUFFIX[file_format]}"
             _run_pipeline(db_session, kind, reader, mapping, run, summary, rejects_path, progress)
-    finally:
-        if reader is not None:
-            reader.close()
+        finally:
+            if reader is not None:
+                reader.close()
     return _finish(db_session, run, summary, started)
 
 
