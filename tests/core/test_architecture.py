@@ -28,8 +28,6 @@ DATA_ONLY_DOMAINS = frozenset({"catalog", "logistics", "org", "surveys", "system
 #: Today's domains that break the shape, with the reason. Keep this short; remove entries as fixed.
 SHAPE_EXCEPTIONS: dict[str, str] = {
     "reports/service.py": "reports is the CLI face of metrics (Pareto, scorecards); moving into metrics",
-    "customers/schemas.py": "customers views return plain dicts (typed response models: issue 10 item 3)",
-    "auth/schemas.py": "the auth API returns plain dicts; engineer policy is reworking auth",
 }
 
 #: Handler modules that still issue SQL themselves, with the reason. Remove entries as fixed.

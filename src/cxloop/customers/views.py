@@ -3,41 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
 
 from cxloop.auth.models import User
 from cxloop.auth.policy import allow, can_see_contact, mask_email, mask_name, mask_phone, mask_wechat
 from cxloop.customers import service
+from cxloop.customers.schemas import ProfileRead
 from cxloop.deps import SessionDep
 
 router = APIRouter(tags=["customers"])
-
-
-class ProfileRead(BaseModel):
-    """A customer profile: contacts, tier, history and lifetime value."""
-
-    external_id: str
-    name: str | None
-    phone: str | None
-    email: str | None
-    wechat: str | None
-    tier: str
-    preferred_channel: str | None
-    consent_marketing: bool
-    region: str | None
-    city: str | None
-    orders: int
-    spend: Decimal
-    first_order_at: datetime | None
-    last_order_at: datetime | None
-    feedback: int
-    negative_feedback: int
-    lifetime_value: dict[str, Any] | None
 
 
 @router.get("/customers/{external_id}", response_model=ProfileRead)
