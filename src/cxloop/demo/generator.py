@@ -778,11 +778,12 @@ class _Generator:
     # -- feedback --------------------------------------------------------------------------------------
 
     def _count(self, at: datetime, mentions: Iterable[Mention]) -> None:
+        """Count a text's complaints in its month: each aspect once per text, as the Pareto counts items."""
         month = f"{at:%Y-%m}"
         if month in self.neg_mentions:
-            for aspect, sentiment in mentions:
-                if sentiment == "negative":
-                    self.neg_mentions[month][aspect] += 1
+            self.neg_mentions[month].update(
+                {aspect for aspect, sentiment in mentions if sentiment == "negative"}
+            )
 
     def _slots(self, o: Order | None, product: Product | None, rng: random.Random) -> dict[str, Any]:
         return {

@@ -564,6 +564,16 @@ SOCIAL_COMP: Final = (
     ("packaging", "negative", "{brand}包装太简陋了"),
 )
 
+#: Snippets that say more than their table's aspect: the other complaints their words carry, which the
+#: truth counts like the snippet's own ("not worth the price" is a price complaint as well).
+ALSO_PLANTS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "质量一般，跟价格不太匹配": (("price_value", "negative"),),
+    "能不能换货？尺码不对": (("description_match", "negative"),),
+    "付款页面打不开": (("app_usability", "negative"),),
+}
+#: Chat lines that only ask (no complaint word): the scenario's aspect is not a complaint in them.
+ENQUIRIES: Final = frozenset({"请问订单{order}今天能发货吗？"})
+
 #: Survey open comments by mood.
 SURVEY_POS: Final = (
     "整体购物体验很好",
