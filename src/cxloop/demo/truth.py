@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cxloop.demo.files import LOAD_ORDER, file_name
+from cxloop.demo.shop import Plan
+
 #: The truth file's name in the demo's data folder.
 TRUTH_FILE = "demo-truth.json"
 
@@ -15,6 +18,64 @@ TRUTH_FILE = "demo-truth.json"
 def sorted_counts(counter: Mapping[str, int]) -> dict[str, int]:
     """Counts by aspect, most first (ties by name): the order a Pareto lists them in."""
     return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def build_truth(
+    *,
+    seed: int,
+    scale: float,
+    months: list[str],
+    plan: Plan,
+    counts: dict[str, int],
+    neg_mentions: Mapping[str, Counter[str]],
+) -> dict[str, Any]:
+    """The truth of one generation: its planted problems, where the Pareto must peak, and the complaints
+    written into the texts by month and aspect (what an aspect analyser's monthly Pareto approximates)."""
+    return {
+        "seed": seed,
+        "scale": scale,
+        "period": {"start": months[0], "end": months[-1]},
+        "problems": [
+            {
+                "id": "warehouse_picking_slow",
+                "warehouse": plan.slow_warehouse,
+                "month": plan.slow_month,
+                "stage": "picking",
+                "aspect": "dispatch_speed",
+                "department": "warehouse",
+                "indicator": "picking_hours",
+            },
+            {
+                "id": "supplier_quality_defect",
+                "supplier": plan.defect_supplier,
+                "products": plan.defect_products,
+                "from_month": plan.defect_from,
+                "aspect": "product_quality",
+                "department": "quality",
+                "indicator": "negative_share",
+            },
+            {
+                "id": "carrier_damage",
+                "carrier": plan.damage_carrier,
+                "aspect": "damage_loss",
+                "department": "logistics",
+                "indicator": "damage_rate",
+            },
+            {
+                "id": "cs_shift_slow",
+                "shift": plan.slow_shift,
+                "department": "customer_service",
+                "aspect": "cs_response",
+                "indicator": "cs_first_response_minutes",
+            },
+        ],
+        "pareto": {"month": plan.slow_month, "top_aspect": "dispatch_speed"},
+        "counts": counts,
+        # What the generator wrote into the texts (own brand, every channel incl. survey comments):
+        # the ground truth an aspect analyser's monthly Pareto should approximate.
+        "negative_mentions": {month: sorted_counts(counter) for month, counter in neg_mentions.items()},
+        "files": {kind: file_name(kind) for kind in LOAD_ORDER},
+    }
 
 
 def write_truth(path: Path, truth: dict[str, Any]) -> None:
