@@ -201,13 +201,19 @@ class Analyzer:
             clauses = clause_lists[i]
             by_start = {c.start: c for c in clauses}
             detected = {d.start for d in dets}
+            # Most texts have no word any rule looks for: one search spares the rules per mention.
+            ruled = _RULE_WORDS_RE.search(text) is not None
             for d in dets:
                 # Detections span whole clauses, so the clause starting there is `clause_of`'s.
                 clause = by_start.get(d.start)
                 if clause is None or clause.end != d.end:
                     clause = clause_of(clauses, d.start, d.end, text)
                 mentions_at.append((text, clause, d.term_start, d.term_end))
-                rules.append(_rule(d.aspect, text, clauses, clause, (d.term_start, d.term_end), detected))
+                rules.append(
+                    _rule(d.aspect, text, clauses, clause, (d.term_start, d.term_end), detected)
+                    if ruled
+                    else ""
+                )
         clause_texts = list({m[1].text: None for m in mentions_at})
         share_of = {
             t: share_from_counts(h, w)
@@ -374,6 +380,12 @@ _COURIER_RE = re.compile(
 _SERVICE_RE = re.compile(r"客服|商家|卖家|店家|掌柜|老板|\bseller\b|customer service")
 #: Product names that contain an aspect keyword ("充电" in "充电宝" is a power bank, not charging).
 _PRODUCT_NOUN_RE = re.compile(r"充电宝|充电器|充电线|充电头")
+
+
+#: Any word one of the rules below looks for.
+_RULE_WORDS_RE = re.compile(
+    "|".join(r.pattern for r in (_FAULT_RE, _DENIED_FLAW_RE, _COURIER_RE, _PRODUCT_NOUN_RE))
+)
 
 
 def _first_of_each(mentions: list[AspectMention]) -> list[AspectMention]:
