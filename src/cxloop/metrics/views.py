@@ -193,17 +193,11 @@ def get_pareto_items(
     brand: str | None = None,
 ) -> s.ComplaintPage:
     """The complaints behind one Pareto bar."""
+    personal_data = can_see_contact(user)
     return _call(
-        lambda: service.pareto_items(
-            db_session=db_session,
-            month=month,
-            aspect=aspect,
-            limit=limit,
-            offset=offset,
-            brand=brand,
-            personal_data=can_see_contact(user),
-        )
-    )
+        lambda: service.pareto_items(db_session=db_session, month=month, aspect=aspect, limit=limit, offset=offset,
+                                     brand=brand, personal_data=personal_data)
+    )  # fmt: skip
 
 
 @router.get("/metrics/root-cause", response_model=s.RootCause)
