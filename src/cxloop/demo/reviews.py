@@ -60,27 +60,16 @@ def experience_of(world: World, o: Order, rng: random.Random) -> tuple[list[Ment
         m.append(("description_match", "negative"))
         mood -= 0.6
     cat = product.category
-    base_neg = {
-        "product_quality": 0.04,
-        "description_match": 0.05 if cat == "服饰" else 0.015,
-        "price_value": 0.02,
-        "packaging": 0.012,
-        "courier_service": 0.01,
-        "cs_attitude": 0.004,
-        "taste": 0.06 if cat in reference.TASTE_CATEGORIES else 0.0,
-        "freshness": 0.07 if cat in reference.FRESH_CATEGORIES else 0.0,
+    unprompted = reference.BEHAVIOUR["unprompted"]
+    applies = {
+        "taste": cat in reference.TASTE_CATEGORIES,
+        "freshness": cat in reference.FRESH_CATEGORIES,
+        "dispatch_speed": dispatch_h < 12,
     }
-    base_pos = {
-        "product_quality": 0.35,
-        "price_value": 0.15,
-        "packaging": 0.08,
-        "description_match": 0.08,
-        "taste": 0.4 if cat in reference.TASTE_CATEGORIES else 0.0,
-        "freshness": 0.35 if cat in reference.FRESH_CATEGORIES else 0.0,
-        "courier_service": 0.03,
-        "dispatch_speed": 0.04 if dispatch_h < 12 else 0.0,
-        "cs_attitude": 0.02,
-    }
+    base_neg = {a: p if applies.get(a, True) else 0.0 for a, p in unprompted["negative"].items()}
+    if cat == "服饰":
+        base_neg["description_match"] = 0.05  # sizes
+    base_pos = {a: p if applies.get(a, True) else 0.0 for a, p in unprompted["positive"].items()}
     seen = {a for a, _ in m}
     for aspect, p in base_neg.items():
         if aspect not in seen and rng.random() < p:

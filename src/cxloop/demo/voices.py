@@ -78,22 +78,8 @@ def _social(world: World, rng: random.Random, items: list[dict[str, Any]]) -> No
 def _competitor_reviews(world: World, rng: random.Random, items: list[dict[str, Any]]) -> None:
     # Each competitor has its own profile, so the comparison page has something to show.
     profiles = {
-        "COMP-A": {
-            ("delivery_speed", "positive"): 0.45,
-            ("price_value", "negative"): 0.2,
-            ("product_quality", "positive"): 0.3,
-            ("product_quality", "negative"): 0.06,
-            ("packaging", "positive"): 0.1,
-            ("cs_attitude", "positive"): 0.05,
-        },
-        "COMP-B": {
-            ("price_value", "positive"): 0.4,
-            ("product_quality", "negative"): 0.16,
-            ("delivery_speed", "negative"): 0.12,
-            ("product_quality", "positive"): 0.2,
-            ("packaging", "negative"): 0.06,
-            ("cs_response", "negative"): 0.05,
-        },
+        brand: {(aspect, sentiment): p for aspect, sentiment, p in rows}
+        for brand, rows in reference.BEHAVIOUR["competitor_reviews"].items()
     }
     for i, at in enumerate(world.random_times(rng, world.n(900, 10))):
         brand = rng.choice(("COMP-A", "COMP-B"))
