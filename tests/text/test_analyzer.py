@@ -193,6 +193,14 @@ def test_a_named_fault_is_a_complaint(analyzer: Analyzer, text: str, aspect: str
     assert aspect in _negatives(analyzer, text)
 
 
+def test_a_fault_in_praise_is_left_to_the_model(analyzer: Analyzer) -> None:
+    """Thanks for a remedy ("客服很快帮我处理了破损问题") is not turned into a complaint by the fault word."""
+    [a] = analyzer.analyze(["客服很快帮我处理了破损问题，很满意"])
+    [m] = [m for m in a.aspects if m.aspect == "damage_loss" and "破损" in m.text]
+    # The model's own score, not the one the fault rule sets (half the negative threshold).
+    assert m.score != round(analyzer.neutral_band[0] / 2, 4)
+
+
 def test_a_denied_flaw_is_no_complaint(analyzer: Analyzer) -> None:
     """ "没有色差" / "没有破损" praise the item: the flaw is denied, not claimed."""
     assert not _negatives(analyzer, "实物和图片一致，没有色差，会回购的！")

@@ -366,6 +366,8 @@ _FAULT_RE = re.compile(
     r"|太贵|有点贵|偏贵|力度太小"
     r"|\bnot shipped\b|\bnot arrived\b|\btoo slow\b|\btook forever\b|\bnever (?:got|arrived)\b"
 )
+#: Praise in the clause leaves the verdict to the model ("客服很快帮我处理了破损问题" thanks for a remedy).
+_PRAISE_RE = re.compile(r"很好|不错|满意|及时|很快|谢谢|感谢|帮我|帮忙|给力|点赞|好评|\bthanks?\b|\bgreat\b")
 #: A fault word right after one of these is denied ("没有破损", "不太贵", "防漏液"), not claimed.
 _DENIALS = frozenset("没无未不防")
 #: A flaw that the text says is absent ("没有色差", "无异味"): praise, whatever the model says.
@@ -444,6 +446,8 @@ def _rule(
     for m in _DENIED_FLAW_RE.finditer(clause.text):
         if m.start() <= rel_start and rel_end <= m.end():
             return _DENIED
+    if _PRAISE_RE.search(clause.text):
+        return ""
     if _claims_fault(clause.text):
         return _FAULT
     tail = _tail(clauses, clause, detected)
