@@ -10,14 +10,18 @@ order went wrong (which the non-response check then points out).
 from __future__ import annotations
 
 import random
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cxloop.config import get_settings
 from cxloop.customers.models import Customer
 from cxloop.demo import phrases
+from cxloop.demo.text import fill_generic
+from cxloop.demo.truth import add_negative_mentions
 from cxloop.feedback.models import FeedbackItem
 from cxloop.orders.models import Order
 from cxloop.surveys import service
@@ -33,7 +37,7 @@ PROBLEM_BONUS = 0.12
 
 
 def _text(rng: random.Random, bank: dict[str, tuple[str, ...]], aspect: str) -> str:
-    return rng.choice(bank[aspect]).replace("{p}", "商品")
+    return fill_generic(rng.choice(bank[aspect]))
 
 
 def _answers(rng: random.Random, key: str, problem: bool) -> dict[str, Any]:
@@ -42,9 +46,8 @@ def _answers(rng: random.Random, key: str, problem: bool) -> dict[str, Any]:
         nps = rng.choice([0, 2, 4, 5, 6, 6, 7, 8]) if problem else rng.choice([6, 7, 8, 8, 9, 9, 10, 10])
         out: dict[str, Any] = {"nps": nps}
         if nps <= 6 and rng.random() < 0.6:
-            out["unhappy"] = _text(
-                rng, phrases.NEG, rng.choice(["delivery_speed", "price_value", "cs_response"])
-            )
+            out["unhappy_aspect"] = rng.choice(["delivery_speed", "price_value", "cs_response"])
+            out["unhappy"] = _text(rng, phrases.NEG, out["unhappy_aspect"])
         elif nps >= 9 and rng.random() < 0.4:
             out["pleased"] = _text(rng, phrases.POS, rng.choice(["product_quality", "delivery_speed"]))
         if rng.random() < 0.5:
@@ -64,6 +67,7 @@ def _answers(rng: random.Random, key: str, problem: bool) -> dict[str, Any]:
             if key == "after_delivery"
             else ["cs_response", "cs_attitude", "returns_refunds"]
         )
+        out["unhappy_aspect"] = aspect
         out["unhappy"] = _text(rng, phrases.NEG, aspect)
     elif csat >= 4 and key != "case_closed" and rng.random() < 0.35:
         aspect = rng.choice(
@@ -163,6 +167,7 @@ def simulate_survey_answers(*, db_session: Session, seed: int = 7) -> dict[str, 
     # yet, and an answer dated later would open a month the demo has no other data for.
     demo_end = db_session.scalar(select(func.max(Order.delivered_at)))
     answered = cases = 0
+    planted: dict[str, Counter[str]] = defaultdict(Counter)  # the complaints written, for the truth
     for row in rows:
         late = bool(
             row.promised_delivery_at and row.delivered_at and row.delivered_at > row.promised_delivery_at
@@ -179,6 +184,8 @@ def simulate_survey_answers(*, db_session: Session, seed: int = 7) -> dict[str, 
         if demo_end is not None and at > demo_end:
             continue
         raw = _answers(rng, row.key, problem)
+        if "unhappy_aspect" in raw:
+            planted[f"{at:%Y-%m}"][raw.pop("unhappy_aspect")] += 1
         result = service.answer_invitation(
             db_session=db_session,
             invitation_id=row.id,
@@ -189,4 +196,5 @@ def simulate_survey_answers(*, db_session: Session, seed: int = 7) -> dict[str, 
         )
         answered += 1
         cases += result.case_id is not None
+    add_negative_mentions(get_settings().data_dir, planted)
     return {**invited, "answered": answered, "recovery_cases": cases}
