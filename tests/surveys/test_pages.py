@@ -111,6 +111,8 @@ def test_rate_limit_per_address(
 def test_staff_pages_results_editor_and_qr(app_client: TestClient, sqlite_url: str) -> None:
     path = _invite(sqlite_url)
     app_client.post(path, data={"csat": "1", "unhappy": "<i>太慢</i>"})
+    with Session(get_engine(sqlite_url)) as session:  # the job that follows answers up (every 10 s)
+        assert next(iter(service.follow_up_answers(db_session=session).values())) is not None
     assert app_client.get("/surveys", follow_redirects=False).status_code == 303  # login first
     login(app_client, "manager", "manager-demo")
     listing = app_client.get("/surveys")

@@ -49,6 +49,7 @@ from cxloop.messaging import service as messaging
 from cxloop.messaging.models import CustomerMessage
 from cxloop.messaging.yamlspan import ConfigFileError
 from cxloop.orders.models import Order, OrderLine
+from cxloop.surveys.models import SurveyInvitation
 
 log = logging.getLogger(__name__)
 
@@ -985,6 +986,26 @@ def _captured(db_session: Session, since: datetime | None, until: datetime) -> l
                     "payload": {},
                 }
             )
+    # Survey answers: surveys is below journeys, so journeys reads them rather than being told.
+    for iid, cid, survey_id, oid, case_ref, at in db_session.execute(
+        select(
+            SurveyInvitation.id,
+            SurveyInvitation.customer_id,
+            SurveyInvitation.survey_id,
+            SurveyInvitation.order_id,
+            SurveyInvitation.case_id,
+            SurveyInvitation.answered_at,
+        ).where(window(SurveyInvitation.answered_at), SurveyInvitation.customer_id.is_not(None))
+    ):
+        rows.append(
+            {
+                "kind": "survey.answered",
+                "customer_id": cid,
+                "ref": str(iid),
+                "occurred_at": at,
+                "payload": {"survey_id": survey_id, "order_id": oid, "case_id": case_ref},
+            }
+        )
     rows.sort(key=lambda r: (r["occurred_at"], r["kind"]))
     return rows
 

@@ -34,3 +34,15 @@ def invite_job(
             reminder=reminder,
         )
         return {"sent": result.sent, "reason": result.reason, "invitation_id": result.invitation_id}
+
+
+@job("surveys.follow_up")
+def follow_up_job() -> dict[str, Any]:
+    """Follow up new answers (recovery cases, indicators marked stale) from their outbox (every 10 seconds)."""
+    from cxloop.surveys.service import follow_up_answers
+
+    done = 0
+    with session_scope() as session:
+        while batch := follow_up_answers(db_session=session):
+            done += len(batch)
+    return {"answers": done}
