@@ -254,6 +254,16 @@ def load_text(*, db_session: Session, text: str, source: str, actor: str) -> dic
     return done
 
 
+def save_text(*, db_session: Session, key: str, text: str, actor: str) -> tuple[Survey, str]:
+    """Create or replace the survey ``key`` from one YAML/JSON document and commit; DefinitionError if wrong."""
+    definitions = parse_definitions(text, source="request body")
+    if len(definitions) != 1 or definitions[0].key != key:
+        raise DefinitionError([{"field": "key", "expected": f"one survey whose key is {key!r}"}])
+    survey, outcome = save_definition(db_session=db_session, definition=definitions[0], actor=actor)
+    db_session.commit()
+    return survey, outcome
+
+
 def load_file(*, db_session: Session, path: Path, actor: str = "cli") -> dict[str, str]:
     """``cxloop surveys load FILE``: the surveys of a YAML file, refused whole when any is wrong."""
     try:
@@ -419,17 +429,22 @@ def _limiter() -> Any:
 
 def check_rate(*, token: str, address: str | None) -> None:
     """Count a request of the public page against its link and its client address; LinkError when over."""
-    from limits import parse
-
     settings = get_settings()
     limiter = _limiter()
-    per_link = parse(settings.survey_rate_per_link)
-    per_address = parse(settings.survey_rate_per_address)
+    per_link = _rate_item(settings.survey_rate_per_link)
+    per_address = _rate_item(settings.survey_rate_per_address)
     # The token's tail is its signature: unique per link and short enough to keep as a counter key.
     if not limiter.hit(per_link, "survey-link", token[-27:]):
         raise LinkError("rate_limited")
     if address and not limiter.hit(per_address, "survey-address", address):
         raise LinkError("rate_limited")
+
+
+@lru_cache(maxsize=8)
+def _rate_item(text: str) -> Any:
+    from limits import parse
+
+    return parse(text)  # parsed once per setting: every public request is counted
 
 
 def reset_rate_limits() -> None:
@@ -472,12 +487,40 @@ def invite(
     order_id: int | None = None,
     case_id: int | None = None,
     reminder: bool = False,
+    commit: bool = False,
 ) -> InviteResult:
     """Invite a customer to a survey under the fatigue rules and send the link (CONTRACTS.md).
 
     Fatigue: at most one survey per customer per ``survey_fatigue_days`` days and none while a case
     of theirs is open. A reminder re-sends the link of the same unanswered invitation instead.
+    Journeys invite inside their own step's transaction; a caller acting alone passes ``commit=True``.
     """
+    result = _invite(
+        session,
+        survey_key=survey_key,
+        customer_id=customer_id,
+        trigger=trigger,
+        now=now,
+        order_id=order_id,
+        case_id=case_id,
+        reminder=reminder,
+    )
+    if commit:
+        session.commit()
+    return result
+
+
+def _invite(
+    session: Session,
+    *,
+    survey_key: str,
+    customer_id: int,
+    trigger: str,
+    now: datetime,
+    order_id: int | None,
+    case_id: int | None,
+    reminder: bool,
+) -> InviteResult:
     survey = get_survey(db_session=session, key=survey_key)
     if survey is None and survey_key in DEFAULT_SURVEY_KEYS:
         ensure_default_surveys(db_session=session)
