@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
+import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ import yaml
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import ValidationError
 from sqlalchemy import ColumnElement, Table, Text, bindparam, case, cast, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -418,38 +420,69 @@ def qr_svg(url: str, *, title: str = "") -> str:
 # --- rate limits -------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _limiter() -> Any:
-    from limits.storage import storage_from_string
-    from limits.strategies import MovingWindowRateLimiter
+class SlidingWindowCounter:
+    """Requests per key in a sliding window, counted in this process's memory (see docs/surveys.md).
 
-    # In-process memory: each web process counts its own requests (see docs/surveys.md).
-    return MovingWindowRateLimiter(storage_from_string("memory://"))
+    The usual sliding-window-counter estimate: this fixed window's count plus the previous window's,
+    weighted by how much of it still overlaps the sliding window. Two integers per key and no timer:
+    the ``limits`` library's in-memory storage starts a thread to expire its entries, which cost more
+    than the rest of an answer on the public page (bench/surveys.py).
+    """
+
+    #: Keys kept before the stale ones (older than the previous window) are swept.
+    MAX_KEYS = 100_000
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], tuple[int, int, int]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: tuple[str, str], amount: int, seconds: int, at: float | None = None) -> bool:
+        """Count one request for ``key``; False (and not counted) when it would exceed ``amount``."""
+        at = time.monotonic() if at is None else at
+        window, offset = divmod(at, seconds)
+        window_no = int(window)
+        with self._lock:
+            start, current, previous = self._counts.get(key, (window_no, 0, 0))
+            if start != window_no:
+                previous = current if start == window_no - 1 else 0
+                current, start = 0, window_no
+            if current + previous * (1 - offset / seconds) + 1 > amount:
+                self._counts[key] = (start, current, previous)
+                return False
+            self._counts[key] = (start, current + 1, previous)
+            if len(self._counts) > self.MAX_KEYS:
+                self._counts = {k: v for k, v in self._counts.items() if v[0] >= window_no - 1}
+        return True
+
+
+_counter = SlidingWindowCounter()
 
 
 def check_rate(*, token: str, address: str | None) -> None:
     """Count a request of the public page against its link and its client address; LinkError when over."""
     settings = get_settings()
-    limiter = _limiter()
-    per_link = _rate_item(settings.survey_rate_per_link)
-    per_address = _rate_item(settings.survey_rate_per_address)
+    per_link = _rate_limit(settings.survey_rate_per_link)
+    per_address = _rate_limit(settings.survey_rate_per_address)
     # The token's tail is its signature: unique per link and short enough to keep as a counter key.
-    if not limiter.hit(per_link, "survey-link", token[-27:]):
+    if not _counter.hit(("link", token[-27:]), *per_link):
         raise LinkError("rate_limited")
-    if address and not limiter.hit(per_address, "survey-address", address):
+    if address and not _counter.hit(("address", address), *per_address):
         raise LinkError("rate_limited")
 
 
 @lru_cache(maxsize=8)
-def _rate_item(text: str) -> Any:
+def _rate_limit(text: str) -> tuple[int, int]:
+    """A limit such as ``30/minute`` as (requests, window seconds), parsed once by the ``limits`` library."""
     from limits import parse
 
-    return parse(text)  # parsed once per setting: every public request is counted
+    item = parse(text)
+    return int(item.amount), int(item.get_expiry())
 
 
 def reset_rate_limits() -> None:
     """Forget every counter (tests, and after changing the limits)."""
-    _limiter.cache_clear()
+    global _counter
+    _counter = SlidingWindowCounter()
 
 
 # --- invitations --------------------------------------------------------------------------------------------
@@ -761,7 +794,7 @@ _TARGET_BY_ID = _TARGET.where(_INV.c.id == bindparam("b_id"))
 _OPENED = (
     update(_INV)
     .where(_INV.c.id == bindparam("b_id"), _INV.c.opened_at.is_(None))
-    .values(opened_at=bindparam("b_at"), status="opened")
+    .values(opened_at=bindparam("b_at"), updated_at=bindparam("b_at"), status="opened")
 )
 
 
@@ -838,12 +871,24 @@ def open_public_link(*, token: str, now: datetime | None = None) -> PublicForm:
     """
     now = now or clock_now()
     payload = read_token(token, now=now)
-    with get_engine().begin() as conn:
+    with _engine().begin() as conn:
         target = _target_by_nonce(conn, payload.nonce)
         if target is not None:
             return _opened(conn, target, payload, token, now)
     with session_scope() as session:
         return open_link(db_session=session, token=token, now=now)
+
+
+_engine_for: tuple[object, Engine] | None = None
+
+
+def _engine() -> Engine:
+    """The settings' engine, found once per settings object (its URL is resolved on the file system)."""
+    global _engine_for
+    settings = get_settings()
+    if _engine_for is None or _engine_for[0] is not settings:
+        _engine_for = (settings, get_engine())
+    return _engine_for[1]
 
 
 def _opened(
@@ -1094,7 +1139,7 @@ def submit_answer(
     """
     now = now or clock_now()
     payload = read_token(token, now=now)
-    with get_engine().begin() as conn:  # commits at the end, rolls back on any error
+    with _engine().begin() as conn:  # commits at the end, rolls back on any error
         target = _target_by_nonce(conn, payload.nonce)
         if target is not None:
             _check_answerable(target, payload, now)
@@ -1162,13 +1207,18 @@ def answer_invitation(
 
 _INSERT_RESPONSES = insert(as_type(Table, SurveyResponse.__table__))
 _INSERT_FEEDBACK = insert(as_type(Table, FeedbackItem.__table__))
-_SET_FEEDBACK = update(_INV).where(_INV.c.id == bindparam("b_id")).values(feedback_id=bindparam("b_feedback"))
+_SET_FEEDBACK = (
+    update(_INV)
+    .where(_INV.c.id == bindparam("b_id"))
+    .values(feedback_id=bindparam("b_feedback"), updated_at=bindparam("b_at"))
+)
 _CLAIM = (
     update(_INV)
     .where(_INV.c.id == bindparam("b_id"), _INV.c.status != "answered")
     .values(
         status="answered",
         answered_at=bindparam("b_at"),
+        updated_at=bindparam("b_at"),
         partial=None,
         locale=bindparam("b_locale"),
         follow_up_pending=True,
@@ -1206,11 +1256,14 @@ def _answer(
                 "order_ref": target.order_ref,
                 "brand_id": target.brand_id,
                 "touchpoint": definition.touchpoint,
+                # Given, not defaulted: the column default would read the clock once per column.
+                "created_at": now,
+                "updated_at": now,
             },
         ).inserted_primary_key
         assert stored is not None  # a single-row insert always reports its key
         feedback_id = int(stored[0])
-        conn.execute(_SET_FEEDBACK, {"b_id": target.invitation_id, "b_feedback": feedback_id})
+        conn.execute(_SET_FEEDBACK, {"b_id": target.invitation_id, "b_feedback": feedback_id, "b_at": now})
         for row in rows:
             if row["kind"] == "open":
                 row["feedback_id"] = feedback_id
@@ -1258,6 +1311,8 @@ def _response_rows(
                 "question": question.id,
                 "aspect": question.aspect,
                 "feedback_id": None,
+                "created_at": now,
+                "updated_at": now,
             }
         )
     return rows, texts
