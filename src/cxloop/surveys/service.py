@@ -36,7 +36,7 @@ from cxloop.loop.models import Case
 from cxloop.messaging.service import send_to_customer
 from cxloop.orders.models import Order
 from cxloop.surveys.models import Survey, SurveyInvitation, SurveyResponse
-from cxloop.surveys.schemas import MAX_OPEN_LENGTH, Question, SurveyDefinition
+from cxloop.surveys.schemas import MAX_OPEN_LENGTH, InviteRequest, Question, SurveyDefinition
 
 DEFAULTS_DIR = Path(__file__).with_name("defaults")
 #: Survey keys shipped with cxloop (CONTRACTS.md); journeys invite with these.
@@ -604,17 +604,7 @@ def _invite(
     session.flush()
     if reason:
         return InviteResult(False, reason, invitation.id)
-    link = invitation_link(survey=survey, invitation=invitation)
-    sent, skip, message_id, channel = _deliver(
-        session,
-        survey=survey,
-        invitation=invitation,
-        customer=customer,
-        link=link,
-        template="survey.invite",
-        dedupe_key=f"survey:{invitation.id}:invite",
-        now=now,
-    )
+    sent, skip, message_id, channel, link = _deliver(session, survey, invitation, customer, "invite", now)
     invitation.message_id = message_id
     invitation.channel = channel or invitation.channel
     if not sent:
@@ -623,6 +613,23 @@ def _invite(
         return InviteResult(False, skip, invitation.id, None, message_id)
     session.flush()
     return InviteResult(True, None, invitation.id, link, message_id)
+
+
+def invite_customer(
+    *, db_session: Session, survey_key: str, request: InviteRequest, now: datetime | None = None
+) -> InviteResult:
+    """Staff invite one customer now (API, CLI or a queued job): ``invite``, committed."""
+    return invite(
+        db_session,
+        survey_key=survey_key,
+        customer_id=request.customer_id,
+        trigger=request.trigger,
+        now=now or clock_now(),
+        order_id=request.order_id,
+        case_id=request.case_id,
+        reminder=request.reminder,
+        commit=True,
+    )
 
 
 def _fatigue_reason(session: Session, *, customer_id: int, now: datetime) -> str | None:
@@ -679,17 +686,7 @@ def _remind(
         return InviteResult(False, "expired", invitation.id)
     if invitation.reminded_at is not None:
         return InviteResult(False, "already_reminded", invitation.id)
-    link = invitation_link(survey=survey, invitation=invitation)
-    sent, skip, message_id, _ = _deliver(
-        session,
-        survey=survey,
-        invitation=invitation,
-        customer=customer,
-        link=link,
-        template="survey.reminder",
-        dedupe_key=f"survey:{invitation.id}:reminder",
-        now=now,
-    )
+    sent, skip, message_id, _, link = _deliver(session, survey, invitation, customer, "reminder", now)
     if not sent:
         return InviteResult(False, skip, invitation.id, None, message_id)
     invitation.reminded_at = now
@@ -699,35 +696,34 @@ def _remind(
 
 def _deliver(
     session: Session,
-    *,
     survey: Survey,
     invitation: SurveyInvitation,
     customer: Customer,
-    link: str,
-    template: str,
-    dedupe_key: str,
+    kind: Literal["invite", "reminder"],
     now: datetime,
-) -> tuple[bool, str | None, int | None, str | None]:
-    """Hand the link to the customer's channel through the shared outbox: (sent, skip reason, message id, channel).
+) -> tuple[bool, str | None, int | None, str | None, str]:
+    """Hand the invitation's link to the customer's channel through the shared outbox (template
+    ``survey.<kind>``): (sent, skip reason, message id, channel, link).
 
     Messaging applies its own rules (consent, quiet hours, no contact, an open case) and never sends
     twice for one dedupe key, so a retried journey step does not message the customer again.
     """
+    link = invitation_link(survey=survey, invitation=invitation)
     locale = customer.locale if customer.locale in ("zh", "en") else None
     message = send_to_customer(
         session,
         customer_id=customer.id,
-        template=template,
+        template=f"survey.{kind}",
         context={"survey": survey.name_en if locale == "en" else survey.name_zh, "survey_link": link},
         purpose="service",
         source=f"survey:{survey.key}",
-        dedupe_key=dedupe_key,
+        dedupe_key=f"survey:{invitation.id}:{kind}",
         case_id=invitation.case_id,
         now=now,
     )
     if message.status == "skipped":
-        return False, message.reason or "skipped", message.id, message.channel
-    return True, None, message.id, message.channel
+        return False, message.reason or "skipped", message.id, message.channel, link
+    return True, None, message.id, message.channel, link
 
 
 # --- the public page -------------------------------------------------------------------------------------------

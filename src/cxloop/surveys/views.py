@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 
 from cxloop.auth.models import User
 from cxloop.auth.policy import allow
-from cxloop.clock import now as clock_now
 from cxloop.deps import SessionDep
 from cxloop.surveys import service
 from cxloop.surveys.schemas import (
@@ -88,17 +87,7 @@ async def put_survey(key: str, request: Request, db_session: SessionDep, user: U
 @router.post("/{key}/invitations", response_model=InviteOut)
 def invite(key: str, body: InviteRequest, db_session: SessionDep, user: User = Editor) -> InviteOut:
     """Invite one customer now (the fatigue rules apply; journeys call the same service)."""
-    result = service.invite(
-        db_session,
-        survey_key=key,
-        customer_id=body.customer_id,
-        trigger=body.trigger,
-        now=clock_now(),
-        order_id=body.order_id,
-        case_id=body.case_id,
-        reminder=body.reminder,
-        commit=True,
-    )
+    result = service.invite_customer(db_session=db_session, survey_key=key, request=body)
     return InviteOut(**dataclasses.asdict(result))
 
 
