@@ -128,6 +128,9 @@ KNOWN_BELOW: dict[str, str] = {
     # the generator's truth does not count; counting them in the truth made 2026-05 worse (0.64), so
     # the truth of those answers needs the same per-text care as the generator's own.
     "2026-08": "survey answers of the demo's survey step are not in the truth",
+    # 0.895 since the answers to the journeys' survey invitations of the demo's last days (after the
+    # journeys replay, so each survey is sent once) add their comments to the last month, uncounted too.
+    "2026-10": "survey answers to the journeys' invitations are not in the truth",
 }
 KNOWN_FLOOR = 0.75
 

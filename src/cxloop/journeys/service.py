@@ -1496,7 +1496,11 @@ def steps_summary(*, db_session: Session, key: str) -> dict[int, dict[str, int]]
     return dict(out)
 
 
-def run_demo_history(*, db_session: Session, days: int = 10) -> dict[str, int]:
+#: Days of history the demo's journeys replay (the demo's survey step invites only before them).
+DEMO_REPLAY_DAYS = 10
+
+
+def run_demo_history(*, db_session: Session, days: int = DEMO_REPLAY_DAYS) -> dict[str, int]:
     """Load the default journeys and run them over the last ``days`` of the store's history (the demo)."""
     ensure_defaults(db_session=db_session)
     latest = db_session.scalar(select(func.max(Order.placed_at)))
