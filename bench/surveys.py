@@ -5,7 +5,7 @@ Usage: ``.venv/bin/python bench/surveys.py [--answers 3000] [--concurrency 32] [
 For this tree and for a baseline commit (``--baseline``, default ``main``; ``--baseline none`` skips it)
 the same run does: a fresh SQLite database with ``--answers`` invitations of the after-delivery survey
 (seeded by that tree's own code, in a subprocess), a real uvicorn server of that tree
-(``cxloop.app:create_app``, ``--workers`` processes, as docs/deployment.md runs it), then concurrent
+(``cxloop.app:create_app``, ``--workers`` processes, one per core as docs/surveys.md says), then concurrent
 keep-alive connections post one answer per link through ``POST /s/<token>`` (every tenth link twice at
 the same moment, to prove a link answers once) while one more connection opens other links' public
 pages (``GET /s/<token>``) to time the page under that load. Afterwards the database is counted:
@@ -82,9 +82,12 @@ from cxloop.surveys.models import SurveyInvitation, SurveyResponse
 follow_up = sys.argv[1] == "1"
 out = {}
 if follow_up:
+    import time
     from cxloop.jobs import run_now
     from cxloop.loop.models import Case
+    cpu = time.process_time()
     out["follow_up"] = run_now("surveys.follow_up")
+    out["follow_up_cpu_s"] = round(time.process_time() - cpu, 2)
 with session_scope() as s:
     inv, resp = SurveyInvitation, SurveyResponse
     out["answered"] = s.scalar(select(func.count()).where(inv.status == "answered"))
@@ -336,6 +339,13 @@ def _print(name: str, f: dict[str, Any]) -> None:
     print(
         f"  counted afterwards: {f['counts']} -> lost or doubled: {'YES' if f['lost_or_doubled'] else 'none'}"
     )
+    if "follow_up_cpu_s" in f["counts"]:
+        answers = max(1, f["codes"].get(200, 0))
+        print(
+            f"  follow-up job afterwards (recovery cases, stale mark): {f['counts']['follow_up_cpu_s']} s CPU ="
+            f" {1000 * f['counts']['follow_up_cpu_s'] / answers:.2f} ms per answer (in the baseline it ran"
+            " inside each request)"
+        )
 
 
 def main() -> None:
