@@ -20,7 +20,7 @@ from cxloop.db import session_factory
 from cxloop.demo import service
 from cxloop.demo.generator import DemoManifest, generate
 from cxloop.demo.service import PostLoadStep, StepResult, import_demo_files
-from cxloop.demo.surveys import simulate_survey_answers
+from cxloop.demo.surveys import answer_journey_invitations, simulate_survey_answers
 from cxloop.feedback.service import analyse_pending
 from cxloop.journeys.jobs import run_demo_journeys
 from cxloop.loop.jobs import run_loop
@@ -47,6 +47,12 @@ POST_LOAD_STEPS: tuple[PostLoadStep, ...] = (
     PostLoadStep("metrics.refresh", "metric rollups / 指标汇总", refresh),
     PostLoadStep("loop.run_loop", "alerts and tasks / 预警与任务", run_loop),
     PostLoadStep("journeys.replay", "customer journeys / 客户旅程", run_demo_journeys),
+    # After the replay: its survey journeys invited for the last days; customers answer those too.
+    PostLoadStep(
+        "surveys.answer_journeys",
+        "answers to the journeys' surveys / 旅程问卷回答",
+        answer_journey_invitations,
+    ),
 )
 
 
