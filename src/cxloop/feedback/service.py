@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cxloop import clock
-from cxloop.auth.policy import redact_text
+from cxloop.auth.redaction import redact_text
 from cxloop.config import get_settings
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.feedback.schemas import FeedbackAspectRead, FeedbackRead

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from cxloop.auth.policy import redact_text
+from cxloop.auth.redaction import redact_text
 from cxloop.clock import now
 from cxloop.config import CaseSlaSettings, get_settings
 from cxloop.customers.models import Customer
