@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -104,14 +105,7 @@ def create_case(
         return found
     for position, step in enumerate(CASE_STEPS, start=1):
         db_session.add(CaseStep(case_id=case.id, step=step, position=position))
-    audit.record(
-        db_session=db_session,
-        entity="case",
-        entity_id=case.id,
-        action="create",
-        actor=actor,
-        after=audit.snapshot(case),
-    )
+    audit.record_created(db_session=db_session, entity="case", row=case, actor=actor)
     _notify_case(db_session=db_session, case=case, event="case_created", ref=f"case:{case.id}:created")
     if commit:
         db_session.commit()
@@ -148,6 +142,13 @@ def _next_case_assignee(*, db_session: Session, department: str) -> Person | Non
     index = (index + 1) % len(members)
     cache[department] = (members, index)
     return members[index]
+
+
+def _audited(
+    db_session: Session, case: Case, action: str, actor: str
+) -> AbstractContextManager[audit.Change]:
+    """Audit and commit the change a block makes to ``case`` (``audit.change``)."""
+    return audit.change(db_session=db_session, entity="case", row=case, action=action, actor=actor)
 
 
 def _notify_case(
@@ -266,28 +267,18 @@ def complete_step(
     if step not in CASE_STEPS:
         raise ValueError(f"step must be one of {CASE_STEPS}")
     case = get_case(db_session=db_session, case_id=case_id)
-    before = audit.snapshot(case)
-    row = db_session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.step == step))
-    if row is None:
-        row = CaseStep(case_id=case.id, step=step, position=CASE_STEPS.index(step) + 1)
-        db_session.add(row)
-    at = now()
-    row.done_at, row.done_by, row.note = at, actor, note
-    if case.first_responded_at is None:
-        case.first_responded_at = at
-    if case.status == "open":
-        case.status = "in_progress"
-    db_session.flush()
-    audit.record(
-        db_session=db_session,
-        entity="case",
-        entity_id=case.id,
-        action=f"step:{step}",
-        actor=actor,
-        before=before,
-        after={**audit.snapshot(case), "step": step, "note": note},
-    )
-    db_session.commit()
+    with _audited(db_session, case, f"step:{step}", actor) as change:
+        row = db_session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.step == step))
+        if row is None:
+            row = CaseStep(case_id=case.id, step=step, position=CASE_STEPS.index(step) + 1)
+            db_session.add(row)
+        at = now()
+        row.done_at, row.done_by, row.note = at, actor, note
+        if case.first_responded_at is None:
+            case.first_responded_at = at
+        if case.status == "open":
+            case.status = "in_progress"
+        change.extra = {"step": step, "note": note}
     return case
 
 
@@ -312,48 +303,27 @@ def set_promise(*, db_session: Session, case_id: int, promise: str, actor: str) 
         raise ValueError(f"promise must be one of {sorted(templates)}")
     spec = templates[promise]
     case = get_case(db_session=db_session, case_id=case_id)
-    before = audit.snapshot(case)
-    at = now()
-    cal = get_calendar(case.calendar)
-    if spec.end_of_day:
-        due = cal.end_of_working_day(at)
-    elif spec.business:
-        due = cal.add_minutes(at, spec.minutes)
-    else:
-        due = at + timedelta(minutes=spec.minutes)
-    case.promise, case.promised_at = promise, due
-    case.follow_up_reminded_at = None
-    db_session.flush()
-    audit.record(
-        db_session=db_session,
-        entity="case",
-        entity_id=case.id,
-        action="promise",
-        actor=actor,
-        before=before,
-        after=audit.snapshot(case),
-    )
-    db_session.commit()
+    with _audited(db_session, case, "promise", actor):
+        at = now()
+        cal = get_calendar(case.calendar)
+        if spec.end_of_day:
+            due = cal.end_of_working_day(at)
+        elif spec.business:
+            due = cal.add_minutes(at, spec.minutes)
+        else:
+            due = at + timedelta(minutes=spec.minutes)
+        case.promise, case.promised_at = promise, due
+        case.follow_up_reminded_at = None
     return case
 
 
 def record_follow_up(*, db_session: Session, case_id: int, actor: str, note: str | None = None) -> Case:
     """Record that the customer was followed up (回访)."""
     case = get_case(db_session=db_session, case_id=case_id)
-    before = audit.snapshot(case)
-    case.followed_up_at = now()
-    if note:
-        case.resolution_note = ((case.resolution_note or "") + f"\n{note}").strip()
-    audit.record(
-        db_session=db_session,
-        entity="case",
-        entity_id=case.id,
-        action="follow_up",
-        actor=actor,
-        before=before,
-        after=audit.snapshot(case),
-    )
-    db_session.commit()
+    with _audited(db_session, case, "follow_up", actor):
+        case.followed_up_at = now()
+        if note:
+            case.resolution_note = ((case.resolution_note or "") + f"\n{note}").strip()
     return case
 
 
@@ -374,29 +344,20 @@ def resolve_case(
     if root_cause not in aspects():
         raise ValueError(f"root cause must be an aspect id of the taxonomy: {', '.join(sorted(aspects()))}")
     case = get_case(db_session=db_session, case_id=case_id)
-    before = audit.snapshot(case)
-    at = now()
-    case.resolution, case.root_cause = resolution, root_cause
-    if note:
-        case.resolution_note = note
-    case.status = "resolved"
-    case.resolved_at = at
-    if case.first_responded_at is None:
-        case.first_responded_at = at
-    record = db_session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.step == "record"))
-    if record is not None and record.done_at is None:
-        record.done_at, record.done_by, record.note = at, actor, f"root cause: {root_cause}"
-    db_session.flush()
-    audit.record(
-        db_session=db_session,
-        entity="case",
-        entity_id=case.id,
-        action="resolve",
-        actor=actor,
-        before=before,
-        after=audit.snapshot(case),
-    )
-    db_session.commit()
+    with _audited(db_session, case, "resolve", actor):
+        at = now()
+        case.resolution, case.root_cause = resolution, root_cause
+        if note:
+            case.resolution_note = note
+        case.status = "resolved"
+        case.resolved_at = at
+        if case.first_responded_at is None:
+            case.first_responded_at = at
+        record = db_session.scalar(
+            select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.step == "record")
+        )
+        if record is not None and record.done_at is None:
+            record.done_at, record.done_by, record.note = at, actor, f"root cause: {root_cause}"
     return case
 
 
@@ -412,32 +373,22 @@ def update_case(
 ) -> Case:
     """Change a case's status, assignee, priority or title (audited)."""
     case = get_case(db_session=db_session, case_id=case_id)
-    before = audit.snapshot(case)
-    if status is not None:
-        if status not in CASE_STATUSES:
-            raise ValueError(f"status must be one of {CASE_STATUSES}")
-        if status == "resolved" and case.status != "resolved":
-            raise ValueError("resolve a case with its resolution and root cause (resolve_case)")
-        case.status = status
-    if assignee_id is not None:
-        require_reference(db_session, Person, assignee_id, "assignee_id")
-        case.assignee_id = assignee_id
-    if priority is not None:
-        if priority not in SEVERITIES:
-            raise ValueError(f"priority must be one of {SEVERITIES}")
-        case.priority = priority
-    if title is not None:
-        case.title = title
-    audit.record(
-        db_session=db_session,
-        entity="case",
-        entity_id=case.id,
-        action="update",
-        actor=actor,
-        before=before,
-        after=audit.snapshot(case),
-    )
-    db_session.commit()
+    with _audited(db_session, case, "update", actor):
+        if status is not None:
+            if status not in CASE_STATUSES:
+                raise ValueError(f"status must be one of {CASE_STATUSES}")
+            if status == "resolved" and case.status != "resolved":
+                raise ValueError("resolve a case with its resolution and root cause (resolve_case)")
+            case.status = status
+        if assignee_id is not None:
+            require_reference(db_session, Person, assignee_id, "assignee_id")
+            case.assignee_id = assignee_id
+        if priority is not None:
+            if priority not in SEVERITIES:
+                raise ValueError(f"priority must be one of {SEVERITIES}")
+            case.priority = priority
+        if title is not None:
+            case.title = title
     return case
 
 
@@ -484,28 +435,20 @@ def check_slas(*, db_session: Session, at: datetime | None = None) -> dict[str, 
             ("resolution", "resolution_warned_at", "resolution_breached_at"),
         ):
             state = clocks[clock]["state"]
-            if state == "breached" and getattr(case, breached_attr) is None:
-                setattr(case, breached_attr, at)
-                counts["breaches"] += 1
-                _notify_case(
-                    db_session=db_session,
-                    case=case,
-                    event="case_sla_breached",
-                    template="case_sla",
-                    ref=f"case:{case.id}:{clock}:breached",
-                    extra={"clock": clock, "state": state, "due_at": clocks[clock]["due_at"]},
-                )
-            elif state == "warning" and getattr(case, warned_attr) is None:
-                setattr(case, warned_attr, at)
-                counts["warnings"] += 1
-                _notify_case(
-                    db_session=db_session,
-                    case=case,
-                    event="case_sla_warning",
-                    template="case_sla",
-                    ref=f"case:{case.id}:{clock}:warning",
-                    extra={"clock": clock, "state": state, "due_at": clocks[clock]["due_at"]},
-                )
+            # Each of a clock's warning and breach is sent once: its *_at column says it was.
+            sent_attr = {"breached": breached_attr, "warning": warned_attr}.get(state)
+            if sent_attr is None or getattr(case, sent_attr) is not None:
+                continue
+            setattr(case, sent_attr, at)
+            counts["breaches" if state == "breached" else "warnings"] += 1
+            _notify_case(
+                db_session=db_session,
+                case=case,
+                event=f"case_sla_{state}",
+                template="case_sla",
+                ref=f"case:{case.id}:{clock}:{state}",
+                extra={"clock": clock, "state": state, "due_at": clocks[clock]["due_at"]},
+            )
     reminders = select(Case).where(
         Case.promised_at.is_not(None),
         Case.promised_at <= at,

@@ -144,67 +144,42 @@ def notify(
     template = template or event
     link = get_settings().base_url.rstrip("/") + link_path
     default_locale = get_settings().default_locale
+
+    def queue(channel: str, key: object, locale: str, message: tuple[str, str], **target: Any) -> int:
+        # One outbox row per channel and recipient; the dedupe key makes a repeated event a no-op.
+        subject, body = message
+        row = enqueue(
+            db_session=db_session,
+            channel=channel,
+            event=event,
+            subject=subject,
+            body=body,
+            dedupe_key=f"{ref}:{channel}:{key}",
+            locale=locale,
+            link=link,
+            **target,
+        )
+        return row is not None
+
     count = 0
     for person in people:
         users = list(
             db_session.scalars(select(User).where(User.person_id == person.id, User.active.is_(True)))
         )
         locale = next((u.locale for u in users if u.locale), None) or default_locale
-        ctx = {**context, "name": person.name, "link": link}
-        subject, body = _render_redacted(template, locale, ctx)
+        message = _render_redacted(template, locale, {**context, "name": person.name, "link": link})
         for user in users:
-            count += (
-                enqueue(
-                    db_session=db_session,
-                    channel="inbox",
-                    event=event,
-                    subject=subject,
-                    body=body,
-                    dedupe_key=f"{ref}:inbox:{user.id}",
-                    user_id=user.id,
-                    person_id=person.id,
-                    locale=locale,
-                    link=link,
-                )
-                is not None
-            )
+            count += queue("inbox", user.id, locale, message, user_id=user.id, person_id=person.id)
         email = person.email or next((u.email for u in users if u.email), None)
         if email:
-            count += (
-                enqueue(
-                    db_session=db_session,
-                    channel="email",
-                    event=event,
-                    subject=subject,
-                    body=body,
-                    dedupe_key=f"{ref}:email:{email}",
-                    person_id=person.id,
-                    recipient=email,
-                    locale=locale,
-                    link=link,
-                )
-                is not None
-            )
+            count += queue("email", email, locale, message, person_id=person.id, recipient=email)
     for hook in _enabled_webhooks(db_session):
         if hook.events and event not in hook.events:
             continue
         if hook.department and department and hook.department != department:
             continue
-        subject, body = _render_redacted(template, hook.locale, {**context, "name": "", "link": link})
-        count += (
-            enqueue(
-                db_session=db_session,
-                channel="webhook",
-                event=event,
-                subject=subject,
-                body=body,
-                dedupe_key=f"{ref}:webhook:{hook.id}",
-                webhook_id=hook.id,
-                locale=hook.locale,
-                link=link,
-            )
-            is not None
-        )
+        message = _render_redacted(template, hook.locale, {**context, "name": "", "link": link})
+        count += queue("webhook", hook.id, hook.locale, message, webhook_id=hook.id)
     return count
 
 

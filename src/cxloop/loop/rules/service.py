@@ -88,40 +88,22 @@ def upsert_rule(*, db_session: Session, code: str, data: dict[str, Any], actor: 
         clean = validate_rule(data)
         rule = AlertRule(code=code, **clean)
         db_session.add(rule)
-        db_session.flush()
-        audit.record(
-            db_session=db_session,
-            entity="rule",
-            entity_id=rule.id,
-            action="create",
-            actor=actor,
-            after=audit.snapshot(rule),
-        )
+        audit.record_created(db_session=db_session, entity="rule", row=rule, actor=actor)
         db_session.commit()
         return rule, "created"
     before = audit.snapshot(rule)
     merged = {k: before.get(k) for k in FIELDS} | {k: v for k, v in data.items() if k in FIELDS}
     clean = validate_rule(merged)
-    definition_changed = any(
-        clean.get(k) != before.get(k)
-        for k in ("kind", "indicator", "scope_kind", "scope_value", "per_scope", "params")
-    )
-    for key, value in clean.items():
-        setattr(rule, key, value)
-    if definition_changed:
-        rule.evaluated_until = None  # a new definition is judged afresh on the history
-    db_session.flush()
-    entry = audit.record(
-        db_session=db_session,
-        entity="rule",
-        entity_id=rule.id,
-        action="update",
-        actor=actor,
-        before=before,
-        after=audit.snapshot(rule),
-    )
-    db_session.commit()
-    return rule, "updated" if entry is not None else "unchanged"
+    with audit.change(db_session=db_session, entity="rule", row=rule, action="update", actor=actor) as change:
+        definition_changed = any(
+            clean.get(k) != before.get(k)
+            for k in ("kind", "indicator", "scope_kind", "scope_value", "per_scope", "params")
+        )
+        for key, value in clean.items():
+            setattr(rule, key, value)
+        if definition_changed:
+            rule.evaluated_until = None  # a new definition is judged afresh on the history
+    return rule, "updated" if change.entry is not None else "unchanged"
 
 
 def delete_rule(*, db_session: Session, code: str, actor: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -133,15 +134,7 @@ def create_task(
         reopen_count=0,
     )
     db_session.add(task)
-    db_session.flush()
-    audit.record(
-        db_session=db_session,
-        entity="task",
-        entity_id=task.id,
-        action="create",
-        actor=actor,
-        after=audit.snapshot(task),
-    )
+    audit.record_created(db_session=db_session, entity="task", row=task, actor=actor)
     _notify_task(db_session=db_session, task=task, event="task_created", ref=f"task:{task.id}:created")
     if commit:
         db_session.commit()
@@ -374,48 +367,51 @@ def update_task(
 ) -> Task:
     """Change a task (status by the lifecycle), audited; done starts the wait for verification."""
     task = get_task(db_session=db_session, task_id=task_id)
-    before = audit.snapshot(task)
-    at = now()
-    if status is not None and status != task.status:
-        if status not in TASK_STATUSES:
-            raise ValueError(f"status must be one of {TASK_STATUSES}")
-        if status not in TRANSITIONS[task.status]:
-            raise ValueError(f"a task cannot go from {task.status} to {status}")
-        task.status = status
-        if status == "done":
-            task.done_at = at
-            task.verify_after = _verification_start(db_session=db_session, task=task, at=at)
-        elif status == "verified":
-            task.verified_at = at
-        elif status == "reopened":
-            task.reopen_count += 1
-            task.done_at = None
-            task.due_at = due_date(severity=task.severity, start=at)
+    with _audited(db_session, task, "update", actor):
+        at = now()
+        if status is not None and status != task.status:
+            if status not in TASK_STATUSES:
+                raise ValueError(f"status must be one of {TASK_STATUSES}")
+            if status not in TRANSITIONS[task.status]:
+                raise ValueError(f"a task cannot go from {task.status} to {status}")
+            task.status = status
+            if status == "done":
+                task.done_at = at
+                task.verify_after = _verification_start(db_session=db_session, task=task, at=at)
+            elif status == "verified":
+                task.verified_at = at
+            elif status == "reopened":
+                _reopen(task, at)
+        if assignee_id is not None:
+            require_reference(db_session, Person, assignee_id, "assignee_id")
+            task.assignee_id = assignee_id
+        if due_at is not None:
+            task.due_at = due_at
             task.escalated_at = None
-    if assignee_id is not None:
-        require_reference(db_session, Person, assignee_id, "assignee_id")
-        task.assignee_id = assignee_id
-    if due_at is not None:
-        task.due_at = due_at
-        task.escalated_at = None
-    if outcome is not None:
-        task.outcome = outcome
-    if title is not None:
-        task.title = title
-    if description is not None:
-        task.description = description
-    db_session.flush()
-    audit.record(
-        db_session=db_session,
-        entity="task",
-        entity_id=task.id,
-        action="update",
-        actor=actor,
-        before=before,
-        after=audit.snapshot(task),
-    )
-    db_session.commit()
+        if outcome is not None:
+            task.outcome = outcome
+        if title is not None:
+            task.title = title
+        if description is not None:
+            task.description = description
     return task
+
+
+def _audited(
+    db_session: Session, task: Task, action: str, actor: str, commit: bool = True
+) -> AbstractContextManager[audit.Change]:
+    """Audit (and commit, unless ``commit=False``) the change a block makes to ``task``."""
+    return audit.change(
+        db_session=db_session, entity="task", row=task, action=action, actor=actor, commit=commit
+    )
+
+
+def _reopen(task: Task, at: datetime) -> None:
+    """Back to work: counted, with a fresh due date and escalation."""
+    task.reopen_count += 1
+    task.done_at = None
+    task.due_at = due_date(severity=task.severity, start=at)
+    task.escalated_at = None
 
 
 def _verification_start(*, db_session: Session, task: Task, at: datetime) -> datetime | None:
@@ -462,18 +458,9 @@ def escalate_overdue(*, db_session: Session, at: datetime | None = None) -> list
     query = select(Task).where(Task.status.in_(ACTIVE), Task.due_at < at, Task.escalated_at.is_(None))
     for task in db_session.scalars(query):
         head = department_head(db_session=db_session, department=task.department)
-        before = audit.snapshot(task)
-        task.escalated_at = at
-        task.escalated_to_id = head.id if head else None
-        audit.record(
-            db_session=db_session,
-            entity="task",
-            entity_id=task.id,
-            action="escalate",
-            actor="system",
-            before=before,
-            after=audit.snapshot(task),
-        )
+        with _audited(db_session, task, "escalate", "system", commit=False):
+            task.escalated_at = at
+            task.escalated_to_id = head.id if head else None
         _notify_task(
             db_session=db_session,
             task=task,
@@ -510,28 +497,16 @@ def verify_done_tasks(
         findings = evaluate_period(rule=rule, info=info, source=source, period=period)
         key = (task.scope or {}).get("key") or ""
         finding = next((f for f in findings if f.scope_key == key), None)
-        before = audit.snapshot(task)
         at = now()
         if finding is None or not finding.decided:
             task.verify_after = period.end_at  # too little data to judge: look at the next period
             continue
         if finding.breached:
-            task.status = "reopened"
-            task.reopen_count += 1
-            task.done_at = None
-            task.verify_after = None
-            task.due_at = due_date(severity=task.severity, start=at)
-            task.escalated_at = None
-            task.outcome = (task.outcome or "") + f"\n[{period.label}] not effective: {finding.message}"
-            audit.record(
-                db_session=db_session,
-                entity="task",
-                entity_id=task.id,
-                action="reopen",
-                actor="system",
-                before=before,
-                after=audit.snapshot(task),
-            )
+            with _audited(db_session, task, "reopen", "system", commit=False):
+                task.status = "reopened"
+                _reopen(task, at)
+                task.verify_after = None
+                task.outcome = (task.outcome or "") + f"\n[{period.label}] not effective: {finding.message}"
             _notify_task(
                 db_session=db_session,
                 task=task,
@@ -541,25 +516,17 @@ def verify_done_tasks(
             )
             reopened.append(task)
         else:
-            task.status = "verified"
-            task.verified_at = at
-            task.evidence = {
-                **(task.evidence or {}),
-                "verification": {
-                    "period": period.label,
-                    "value": finding.value,
-                    "baseline": finding.baseline,
-                },
-            }
-            audit.record(
-                db_session=db_session,
-                entity="task",
-                entity_id=task.id,
-                action="verify",
-                actor="system",
-                before=before,
-                after=audit.snapshot(task),
-            )
+            with _audited(db_session, task, "verify", "system", commit=False):
+                task.status = "verified"
+                task.verified_at = at
+                task.evidence = {
+                    **(task.evidence or {}),
+                    "verification": {
+                        "period": period.label,
+                        "value": finding.value,
+                        "baseline": finding.baseline,
+                    },
+                }
             verified.append(task)
     db_session.commit()
     return verified, reopened
