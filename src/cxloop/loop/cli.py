@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,6 +25,7 @@ tasks_app = typer.Typer(help="Improvement tasks. 改进任务。", no_args_is_he
 cases_app = typer.Typer(help="Complaint cases (工单). 客诉工单。", no_args_is_help=True)
 rules_app = typer.Typer(help="Alert rules. 预警规则。", no_args_is_help=True)
 console = Console()
+T = TypeVar("T")
 
 Format = Annotated[str, typer.Option("--format", help="table or json.")]
 Actor = Annotated[str | None, typer.Option("--actor", help="Who does it (default: the OS user).")]
@@ -80,6 +82,43 @@ def _check(
             raise
         console.print(f"[red]403 {detail}[/red]")
         raise typer.Exit(code=1) from None
+
+
+@dataclass
+class _Acting:
+    """A session in which the CLI acts for one actor (the audit trail's "who")."""
+
+    session: Session
+    actor: str
+
+    def do(self, action: Callable[..., T], **kwargs: Any) -> T:
+        """Call the service ``action`` in this session, as this actor."""
+        return action(db_session=self.session, actor=self.actor, **kwargs)
+
+
+@contextmanager
+def _failing_on(*errors: type[Exception]) -> Iterator[None]:
+    """End the command with the message of these service errors (exit 1) instead of a traceback."""
+    try:
+        yield
+    except errors as exc:
+        _fail(exc)
+
+
+@contextmanager
+def _acting(
+    actor: str | None,
+    resource: str,
+    *,
+    errors: tuple[type[Exception], ...] = (KeyError, ValueError),
+    **scope: Any,
+) -> Iterator[_Acting]:
+    """A session acting for ``actor`` once the policy lets it write ``resource`` (``scope``: its
+    department, task or case); the service's ``errors`` end the command with their message."""
+    with _session() as session:
+        _check(session, actor, resource, "write", **scope)
+        with _failing_on(*errors):
+            yield _Acting(session, _actor(actor))
 
 
 def _plain(value: Any) -> Any:
@@ -173,11 +212,8 @@ def retry_command(
     """Queue a failed outbox message again. 重新发送失败的通知。"""
     from cxloop.loop.notifications.service import retry_message
 
-    with _session() as session:
-        try:
-            message = retry_message(db_session=session, notification_id=notification_id)
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+    with _session() as session, _failing_on(KeyError, ValueError):
+        message = retry_message(db_session=session, notification_id=notification_id)
         console.print(f"message #{message.id} queued again (attempts so far: {message.attempts})")
 
 
@@ -249,22 +285,17 @@ def webhook_add(
     """Add or change a chat webhook. 配置群机器人。"""
     from cxloop.loop.webhooks import save_webhook
 
-    with _session() as session:
-        _check(session, actor, "webhooks", "write")
-        try:
-            hook = save_webhook(
-                db_session=session,
-                name=name,
-                kind=kind,
-                url=url,
-                secret=secret,
-                events=event or [],
-                department=department,
-                locale=locale,
-                actor=_actor(actor),
-            )
-        except ValueError as exc:
-            _fail(exc)
+    with _acting(actor, "webhooks", errors=(ValueError,)) as acting:
+        hook = acting.do(
+            save_webhook,
+            events=event or [],
+            name=name,
+            kind=kind,
+            url=url,
+            secret=secret,
+            department=department,
+            locale=locale,
+        )
         console.print(f"webhook #{hook.id} {hook.name} ({hook.kind}) saved")
 
 
@@ -318,10 +349,8 @@ def tasks_show(task_id: int) -> None:
     from cxloop.loop.tasks.service import comments, get_task
 
     with _session() as session:
-        try:
+        with _failing_on(KeyError):
             task = get_task(db_session=session, task_id=task_id)
-        except KeyError as exc:
-            _fail(exc)
         data = _task_row(task) | {
             "description": task.description,
             "evidence": task.evidence,
@@ -344,19 +373,10 @@ def tasks_create(
     """Create a task by hand. 新建任务。"""
     from cxloop.loop.tasks.service import create_task
 
-    with _session() as session:
-        _check(session, actor, "tasks", "write", department=department)
-        try:
-            task = create_task(
-                db_session=session,
-                title=title,
-                department=department,
-                severity=severity,
-                description=description,
-                actor=_actor(actor),
-            )
-        except ValueError as exc:
-            _fail(exc)
+    with _acting(actor, "tasks", department=department, errors=(ValueError,)) as acting:
+        task = acting.do(
+            create_task, title=title, department=department, severity=severity, description=description
+        )
         console.print(f"task #{task.id} created, due {task.due_at}")
 
 
@@ -372,22 +392,17 @@ def tasks_update(
     """Change a task's status, assignee, due time or outcome. 更新任务。"""
     from cxloop.loop.tasks.service import update_task
 
-    with _session() as session:
-        _check(session, actor, "tasks", "write", task_id=task_id)
+    with _acting(actor, "tasks", task_id=task_id) as acting:
         if status == "verified":
-            _check(session, actor, "tasks", "verify", task_id=task_id)
-        try:
-            task = update_task(
-                db_session=session,
-                task_id=task_id,
-                actor=_actor(actor),
-                status=status,
-                assignee_id=assignee,
-                outcome=outcome,
-                due_at=datetime.fromisoformat(due) if due else None,
-            )
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+            _check(acting.session, actor, "tasks", "verify", task_id=task_id)
+        task = acting.do(
+            update_task,
+            task_id=task_id,
+            due_at=datetime.fromisoformat(due) if due else None,
+            status=status,
+            assignee_id=assignee,
+            outcome=outcome,
+        )
         console.print(f"task #{task.id}: {task.status}")
 
 
@@ -396,12 +411,8 @@ def tasks_comment(task_id: int, body: str, actor: Actor = None) -> None:
     """Comment on a task. 评论任务。"""
     from cxloop.loop.tasks.service import add_comment
 
-    with _session() as session:
-        _check(session, actor, "tasks", "write", task_id=task_id)
-        try:
-            add_comment(db_session=session, task_id=task_id, author=_actor(actor), body=body)
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+    with _acting(actor, "tasks", task_id=task_id) as acting:
+        add_comment(db_session=acting.session, task_id=task_id, author=acting.actor, body=body)
         console.print(f"comment added to task #{task_id}")
 
 
@@ -453,19 +464,10 @@ def cases_create(
     """Open a case by hand. 新建工单。"""
     from cxloop.loop.cases.service import create_case
 
-    with _session() as session:
-        _check(session, actor, "cases", "write", department="customer_service")
-        try:
-            case = create_case(
-                db_session=session,
-                title=title,
-                description=description,
-                priority=priority,
-                feedback_id=feedback_id,
-                actor=_actor(actor),
-            )
-        except ValueError as exc:
-            _fail(exc)
+    with _acting(actor, "cases", department="customer_service", errors=(ValueError,)) as acting:
+        case = acting.do(
+            create_case, title=title, description=description, priority=priority, feedback_id=feedback_id
+        )
         console.print(
             f"case #{case.id}: first response due {case.first_response_due_at}, "
             f"resolution due {case.resolution_due_at}"
@@ -478,10 +480,8 @@ def cases_show(case_id: int) -> None:
     from cxloop.loop.cases.service import get_case, sla_clocks, steps
 
     with _session() as session:
-        try:
+        with _failing_on(KeyError):
             case = get_case(db_session=session, case_id=case_id)
-        except KeyError as exc:
-            _fail(exc)
         data = _case_row(case) | {
             "description": case.description,
             "clocks": sla_clocks(case),
@@ -503,12 +503,8 @@ def cases_step(
     """Tick a service-recovery step. 完成处理步骤。"""
     from cxloop.loop.cases.service import complete_step
 
-    with _session() as session:
-        _check(session, actor, "cases", "write", case_id=case_id)
-        try:
-            complete_step(db_session=session, case_id=case_id, step=step, actor=_actor(actor), note=note)
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+    with _acting(actor, "cases", case_id=case_id) as acting:
+        acting.do(complete_step, case_id=case_id, step=step, note=note)
         console.print(f"case #{case_id}: {step} done")
 
 
@@ -521,12 +517,8 @@ def cases_promise(
     """Record the feedback time promised to the customer. 承诺反馈时间。"""
     from cxloop.loop.cases.service import set_promise
 
-    with _session() as session:
-        _check(session, actor, "cases", "write", case_id=case_id)
-        try:
-            case = set_promise(db_session=session, case_id=case_id, promise=promise, actor=_actor(actor))
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+    with _acting(actor, "cases", case_id=case_id) as acting:
+        case = acting.do(set_promise, case_id=case_id, promise=promise)
         console.print(f"case #{case_id}: follow up by {case.promised_at}")
 
 
@@ -537,12 +529,8 @@ def cases_follow_up(
     """Record that the customer was followed up. 记录回访。"""
     from cxloop.loop.cases.service import record_follow_up
 
-    with _session() as session:
-        _check(session, actor, "cases", "write", case_id=case_id)
-        try:
-            record_follow_up(db_session=session, case_id=case_id, actor=_actor(actor), note=note)
-        except KeyError as exc:
-            _fail(exc)
+    with _acting(actor, "cases", case_id=case_id, errors=(KeyError,)) as acting:
+        acting.do(record_follow_up, case_id=case_id, note=note)
         console.print(f"case #{case_id}: followed up")
 
 
@@ -557,19 +545,8 @@ def cases_resolve(
     """Resolve a case with its resolution and root cause. 结案。"""
     from cxloop.loop.cases.service import resolve_case
 
-    with _session() as session:
-        _check(session, actor, "cases", "write", case_id=case_id)
-        try:
-            resolve_case(
-                db_session=session,
-                case_id=case_id,
-                resolution=resolution,
-                root_cause=root_cause,
-                note=note,
-                actor=_actor(actor),
-            )
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+    with _acting(actor, "cases", case_id=case_id) as acting:
+        acting.do(resolve_case, case_id=case_id, resolution=resolution, root_cause=root_cause, note=note)
         console.print(f"case #{case_id}: resolved ({resolution}, root cause {root_cause})")
 
 
@@ -596,12 +573,8 @@ def rules_load(
     """Load rules from YAML, upserting by code. 从 YAML 导入规则。"""
     from cxloop.loop.rules.service import load_rules
 
-    with _session() as session:
-        _check(session, actor, "rules", "write")
-        try:
-            result = load_rules(db_session=session, path=file, actor=_actor(actor))
-        except (OSError, ValueError) as exc:
-            _fail(exc)
+    with _acting(actor, "rules", errors=(OSError, ValueError)) as acting:
+        result = acting.do(load_rules, path=file)
     for code, outcome in result.items():
         console.print(f"{code}: {outcome}")
 
@@ -611,23 +584,16 @@ def rules_show(code: str) -> None:
     """Show one rule (JSON). 规则详情。"""
     from cxloop.loop.rules.service import get_rule, rule_dict
 
-    with _session() as session:
-        try:
-            data = rule_dict(get_rule(db_session=session, code=code))
-        except KeyError as exc:
-            _fail(exc)
+    with _session() as session, _failing_on(KeyError):
+        data = rule_dict(get_rule(db_session=session, code=code))
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def _set_enabled(code: str, enabled: bool, actor: str | None) -> None:
     from cxloop.loop.rules.service import upsert_rule
 
-    with _session() as session:
-        _check(session, actor, "rules", "write")
-        try:
-            upsert_rule(db_session=session, code=code, data={"enabled": enabled}, actor=_actor(actor))
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+    with _acting(actor, "rules") as acting:
+        acting.do(upsert_rule, code=code, data={"enabled": enabled})
     console.print(f"{code}: {'enabled' if enabled else 'disabled'}")
 
 
@@ -648,10 +614,6 @@ def rules_delete(code: str, actor: Actor = None) -> None:
     """Delete a rule. 删除规则。"""
     from cxloop.loop.rules.service import delete_rule
 
-    with _session() as session:
-        _check(session, actor, "rules", "write")
-        try:
-            delete_rule(db_session=session, code=code, actor=_actor(actor))
-        except KeyError as exc:
-            _fail(exc)
+    with _acting(actor, "rules", errors=(KeyError,)) as acting:
+        acting.do(delete_rule, code=code)
     console.print(f"{code}: deleted")
