@@ -141,6 +141,13 @@ def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
     console.print(table)
 
 
+def _show(describe: Callable[[Session], dict[str, Any]]) -> None:
+    """Print as JSON what ``describe`` reads in a session; an unknown id ends the command (exit 1)."""
+    with _session() as session, _failing_on(KeyError):
+        data = describe(session)
+    typer.echo(json.dumps({k: _plain(v) for k, v in data.items()}, ensure_ascii=False, indent=2))
+
+
 def _fail(exc: Exception) -> None:
     console.print(f"[red]{exc}[/red]")
     raise typer.Exit(code=1)
@@ -252,21 +259,11 @@ def audit_command(
     """Show the audit trail. 审计记录。"""
     from cxloop.loop.audit import history
 
+    fields = ["id", "at", "actor", "entity", "entity_id", "action", "before", "after"]
     with _session() as session:
-        rows = [
-            {
-                "id": e.id,
-                "at": e.at,
-                "actor": e.actor,
-                "entity": e.entity,
-                "entity_id": e.entity_id,
-                "action": e.action,
-                "before": e.before,
-                "after": e.after,
-            }
-            for e in history(db_session=session, entity=entity, entity_id=entity_id)
-        ]
-    _emit(rows, fmt, ["id", "at", "actor", "entity", "entity_id", "action"])
+        entries = history(db_session=session, entity=entity, entity_id=entity_id)
+        rows = [{name: getattr(e, name) for name in fields} for e in entries]
+    _emit(rows, fmt, fields[:6])
 
 
 @app.command("webhook-add")
@@ -348,10 +345,9 @@ def tasks_show(task_id: int) -> None:
     """Show one task with its evidence and comments (JSON). 任务详情。"""
     from cxloop.loop.tasks.service import comments, get_task
 
-    with _session() as session:
-        with _failing_on(KeyError):
-            task = get_task(db_session=session, task_id=task_id)
-        data = _task_row(task) | {
+    def describe(session: Session) -> dict[str, Any]:
+        task = get_task(db_session=session, task_id=task_id)
+        return _task_row(task) | {
             "description": task.description,
             "evidence": task.evidence,
             "comments": [
@@ -359,7 +355,8 @@ def tasks_show(task_id: int) -> None:
                 for c in comments(db_session=session, task_id=task_id)
             ],
         }
-    typer.echo(json.dumps({k: _plain(v) for k, v in data.items()}, ensure_ascii=False, indent=2))
+
+    _show(describe)
 
 
 @tasks_app.command("create")
@@ -479,10 +476,9 @@ def cases_show(case_id: int) -> None:
     """Show a case with its checklist and SLA clocks (JSON). 工单详情。"""
     from cxloop.loop.cases.service import get_case, sla_clocks, steps
 
-    with _session() as session:
-        with _failing_on(KeyError):
-            case = get_case(db_session=session, case_id=case_id)
-        data = _case_row(case) | {
+    def describe(session: Session) -> dict[str, Any]:
+        case = get_case(db_session=session, case_id=case_id)
+        return _case_row(case) | {
             "description": case.description,
             "clocks": sla_clocks(case),
             "steps": [
@@ -490,7 +486,8 @@ def cases_show(case_id: int) -> None:
                 for s in steps(db_session=session, case_id=case_id)
             ],
         }
-    typer.echo(json.dumps({k: _plain(v) for k, v in data.items()}, ensure_ascii=False, indent=2))
+
+    _show(describe)
 
 
 @cases_app.command("step")
@@ -584,9 +581,7 @@ def rules_show(code: str) -> None:
     """Show one rule (JSON). 规则详情。"""
     from cxloop.loop.rules.service import get_rule, rule_dict
 
-    with _session() as session, _failing_on(KeyError):
-        data = rule_dict(get_rule(db_session=session, code=code))
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    _show(lambda session: rule_dict(get_rule(db_session=session, code=code)))
 
 
 def _set_enabled(code: str, enabled: bool, actor: str | None) -> None:

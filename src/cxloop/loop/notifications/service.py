@@ -150,11 +150,11 @@ def notify(
         subject, body = message
         row = enqueue(
             db_session=db_session,
+            dedupe_key=f"{ref}:{channel}:{key}",
             channel=channel,
             event=event,
             subject=subject,
             body=body,
-            dedupe_key=f"{ref}:{channel}:{key}",
             locale=locale,
             link=link,
             **target,
