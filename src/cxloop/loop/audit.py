@@ -70,6 +70,21 @@ def record_created(*, db_session: Session, entity: str, row: Any, actor: str) ->
     )
 
 
+def delete_audited(
+    *, db_session: Session, entity: str, row: Any, actor: str, before: dict[str, Any] | None = None
+) -> None:
+    """Delete ``row`` of ``entity`` with an audit entry whose before is ``before`` (default: the row's state)."""
+    record(
+        db_session=db_session,
+        entity=entity,
+        entity_id=row.id,
+        action="delete",
+        actor=actor,
+        before=snapshot(row) if before is None else before,
+    )
+    db_session.delete(row)
+
+
 @dataclass
 class Change:
     """An audited change in progress: ``extra`` joins the after-state, ``entry`` is what was recorded."""

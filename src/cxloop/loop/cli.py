@@ -127,6 +127,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _attrs(obj: Any, *names: str) -> dict[str, Any]:
+    """The named attributes of ``obj`` as a row, in that order."""
+    return {name: getattr(obj, name) for name in names}
+
+
 def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
     if fmt == "json":
         typer.echo(
@@ -233,18 +238,9 @@ def alerts_command(
 
     with _session() as session:
         rows = [
-            {
-                "id": a.id,
-                "rule_id": a.rule_id,
-                "scope": a.scope_key,
-                "status": a.status,
-                "department": a.department,
-                "value": a.value,
-                "baseline": a.baseline,
-                "p_value": a.p_value,
-                "task_id": a.task_id,
-                "message": a.message,
-            }
+            _attrs(a, "id", "rule_id")
+            | {"scope": a.scope_key}
+            | _attrs(a, "status", "department", "value", "baseline", "p_value", "task_id", "message")
             for a in list_alerts(db_session=session, status=status)
         ]
     _emit(rows, fmt, ["id", "scope", "status", "department", "task_id", "message"])
@@ -262,7 +258,7 @@ def audit_command(
     fields = ["id", "at", "actor", "entity", "entity_id", "action", "before", "after"]
     with _session() as session:
         entries = history(db_session=session, entity=entity, entity_id=entity_id)
-        rows = [{name: getattr(e, name) for name in fields} for e in entries]
+        rows = [_attrs(e, *fields) for e in entries]
     _emit(rows, fmt, fields[:6])
 
 
@@ -310,20 +306,9 @@ def webhooks_command(fmt: Format = "table") -> None:
 
 
 def _task_row(task: Any) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "title": task.title,
-        "department": task.department,
-        "status": task.status,
-        "severity": task.severity,
-        "assignee_id": task.assignee_id,
-        "due_at": task.due_at,
-        "escalated_at": task.escalated_at,
-        "indicator": task.indicator,
-        "scope": (task.scope or {}).get("key"),
-        "alert_id": task.alert_id,
-        "outcome": task.outcome,
-    }
+    row = _attrs(task, "id", "title", "department", "status", "severity", "assignee_id", "due_at")
+    row |= _attrs(task, "escalated_at", "indicator")
+    return row | {"scope": (task.scope or {}).get("key")} | _attrs(task, "alert_id", "outcome")
 
 
 @tasks_app.command("list")
@@ -347,13 +332,11 @@ def tasks_show(task_id: int) -> None:
 
     def describe(session: Session) -> dict[str, Any]:
         task = get_task(db_session=session, task_id=task_id)
+        notes = comments(db_session=session, task_id=task_id)
         return _task_row(task) | {
             "description": task.description,
             "evidence": task.evidence,
-            "comments": [
-                {"author": c.author, "at": _plain(c.created_at), "body": c.body}
-                for c in comments(db_session=session, task_id=task_id)
-            ],
+            "comments": [{"author": c.author, "at": _plain(c.created_at), "body": c.body} for c in notes],
         }
 
     _show(describe)
@@ -420,21 +403,10 @@ def _case_row(case: Any) -> dict[str, Any]:
     from cxloop.loop.cases.service import sla_clocks
 
     clocks = sla_clocks(case)
-    return {
-        "id": case.id,
-        "title": case.title,
-        "status": case.status,
-        "priority": case.priority,
-        "assignee_id": case.assignee_id,
-        "feedback_id": case.feedback_id,
-        "opened_at": case.opened_at,
-        "first_response": clocks["first_response"]["state"],
-        "resolution": clocks["resolution"]["state"],
-        "promise": case.promise,
-        "promised_at": case.promised_at,
-        "resolution_kind": case.resolution,
-        "root_cause": case.root_cause,
-    }
+    row = _attrs(case, "id", "title", "status", "priority", "assignee_id", "feedback_id", "opened_at")
+    row |= {clock: clocks[clock]["state"] for clock in ("first_response", "resolution")}
+    row |= _attrs(case, "promise", "promised_at")
+    return row | {"resolution_kind": case.resolution, "root_cause": case.root_cause}
 
 
 @cases_app.command("list")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cxloop.config import business_now
 from cxloop.db import Base, TimestampMixin
@@ -32,6 +32,22 @@ CASE_STEPS = ("apologise", "investigate", "solve", "record")
 RESOLUTIONS = ("resend", "refund", "coupon", "explanation", "other")
 CHANNELS = ("inbox", "email", "webhook")
 WEBHOOK_KINDS = ("dingtalk", "wecom", "feishu", "slack")
+
+RowT = TypeVar("RowT")
+
+
+def require_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    """Refuse (ValueError "<name> must be one of (...)") a value that is not one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}")
+
+
+def get_or_missing(db_session: Session, model: type[RowT], row_id: int, name: str) -> RowT:
+    """The ``model`` row ``row_id``; KeyError "no <name> <id>" when there is none (a 404 in the API)."""
+    row = db_session.get(model, row_id)
+    if row is None:
+        raise KeyError(f"no {name} {row_id}")
+    return row
 
 
 class AlertRule(TimestampMixin, Base):

@@ -98,10 +98,8 @@ def _order_scope(kind: str, stmt: Any) -> tuple[Any, Any]:
         return stmt.join(Warehouse, Warehouse.id == Order.warehouse_id), Warehouse.external_id
     if kind == "carrier":
         return stmt.join(Carrier, Carrier.id == Order.carrier_id), Carrier.external_id
-    if kind == "region":
-        return stmt, Order.region
-    if kind == "channel":
-        return stmt, Order.sales_channel
+    if kind in ("region", "channel"):
+        return stmt, Order.region if kind == "region" else Order.sales_channel
     if kind == "brand":
         return stmt.join(Brand, Brand.id == Order.brand_id), Brand.external_id
     if kind == "tier":
@@ -508,21 +506,22 @@ def _chunks(rows: list[dict[str, Any]], size: int = 20_000) -> Iterator[list[dic
 
 def _replace_months(
     session: Session,
-    table: Any,
     column: Any,
     start_day: date | None,
-    span: tuple[datetime | None, datetime | None],
-    rows_of: Callable[[Period], list[dict[str, Any]]],
+    source_time: Any,
+    rows_of: Callable[[Period, datetime], list[dict[str, Any]]],
 ) -> int:
-    """Rebuild ``table`` from ``start_day`` on (all of it when None), a month per short transaction.
+    """Rebuild the table of the month or day ``column`` from ``start_day`` on (all when None), a month
+    per short transaction.
 
-    ``span`` is the first and last time of the source data; each of its months from ``start_day`` on is
-    replaced by ``rows_of(month)`` and committed, oldest first, so a reader sees a month either as it
-    was or rebuilt, and a concurrent writer waits for one month only. Rows outside those months (whose
+    Each month of the source data (``source_time``) from ``start_day`` on is replaced by
+    ``rows_of(month, last source time)`` and committed, oldest first, so a reader sees a month either as
+    it was or rebuilt, and a concurrent writer waits for one month only. Rows outside those months (whose
     source is gone) are deleted first. Returns the number of rows written.
     """
+    table = column.class_
     stale = delete(table) if start_day is None else delete(table).where(column >= start_day)
-    first_at, last_at = span
+    first_at, last_at = session.execute(select(func.min(source_time), func.max(source_time))).one()
     if first_at is None or last_at is None:
         session.execute(stale)
         session.commit()
@@ -533,7 +532,7 @@ def _replace_months(
     session.commit()
     written = 0
     for month in months:
-        found = rows_of(month)
+        found = rows_of(month, last_at)
         session.execute(delete(table).where(column >= month.start, column < month.end))
         for chunk in _chunks(found):
             session.execute(insert(table), chunk)
@@ -571,25 +570,16 @@ def refresh(*, db_session: Session, since: date | datetime | None = None) -> Ref
         session.execute(insert(MetricsDaily), chunk)
     session.commit()
     # Late orders and peak-end moments are per month, oldest first, so normals see fresh history.
-    placed = session.execute(select(func.min(Order.placed_at), func.max(Order.placed_at))).one()
-    late = _replace_months(
-        session,
-        MetricsLateOrder,
-        MetricsLateOrder.day,
-        start_day,
-        (placed[0], placed[1]),
-        lambda month: _late_orders(session, month, placed[1]),
-    )
-    occurred = session.execute(
-        select(func.min(FeedbackItem.occurred_at), func.max(FeedbackItem.occurred_at))
-    ).one()
-    moments = _replace_months(
-        session,
-        MetricsCustomerMonth,
-        MetricsCustomerMonth.month,
-        start_day,
-        (occurred[0], occurred[1]),
-        lambda month: _customer_months(session, month, competitors),
+    late, moments = (
+        _replace_months(session, column, start_day, source_time, rows_of)
+        for column, source_time, rows_of in (
+            (MetricsLateOrder.day, Order.placed_at, lambda month, last: _late_orders(session, month, last)),
+            (
+                MetricsCustomerMonth.month,
+                FeedbackItem.occurred_at,
+                lambda month, _last: _customer_months(session, month, competitors),
+            ),
+        )
     )
     log.info("metrics refresh since %s: %d rollup rows, %d late orders", start_day, len(rows), late)
     return RefreshResult(since=start_day, rows=len(rows), late_orders=late, customer_months=moments)

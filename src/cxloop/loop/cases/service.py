@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +19,16 @@ from cxloop.db import require_reference
 from cxloop.feedback.models import FeedbackItem
 from cxloop.loop import audit
 from cxloop.loop.calendar import get_calendar
-from cxloop.loop.models import CASE_STATUSES, CASE_STEPS, RESOLUTIONS, SEVERITIES, Case, CaseStep
+from cxloop.loop.models import (
+    CASE_STATUSES,
+    CASE_STEPS,
+    RESOLUTIONS,
+    SEVERITIES,
+    Case,
+    CaseStep,
+    get_or_missing,
+    require_choice,
+)
 from cxloop.loop.notifications.service import notify
 from cxloop.orders.models import Order
 from cxloop.org.models import Person
@@ -58,8 +67,7 @@ def create_case(
     Commits, like every service action; a service that opens cases as part of its own work passes
     ``commit=False`` and commits once at its end (see docs/development.md, transactions).
     """
-    if priority not in SEVERITIES:
-        raise ValueError(f"priority must be one of {SEVERITIES}")
+    require_choice("priority", priority, SEVERITIES)
     require_reference(db_session, FeedbackItem, feedback_id, "feedback_id")
     require_reference(db_session, Order, order_id, "order_id")
     require_reference(db_session, Customer, customer_id, "customer_id")
@@ -74,9 +82,9 @@ def create_case(
     cal = get_calendar(calendar_name)
     opened = opened_at or now()
     if assignee_id is None:
-        person = _next_case_assignee(db_session=db_session, department=department)
-        assignee_id = person.id if person else None
+        assignee_id = _next_case_assignee(db_session=db_session, department=department)
     case = Case(
+        status="open",
         title=title[:500],
         description=description,
         feedback_id=feedback_id,
@@ -86,7 +94,6 @@ def create_case(
         department=department,
         assignee_id=assignee_id,
         source=source,
-        status="open",
         calendar=calendar_name,
         opened_at=opened,
         first_response_due_at=cal.add_minutes(opened, sla.first_response_minutes[priority]),
@@ -112,36 +119,21 @@ def create_case(
     return case
 
 
-def _next_case_assignee(*, db_session: Session, department: str) -> Person | None:
-    """Round-robin among the department's active non-head people, independent of improvement tasks."""
+def _next_case_assignee(*, db_session: Session, department: str) -> int | None:
+    """The id of whoever takes the department's next case: round-robin among its active non-head
+    people, independent of improvement tasks (None when the department has nobody)."""
     # The rotation is kept on the session while it lives, so a batch of cases costs no query per case.
     cache: dict[str, tuple[list[Person], int]] = db_session.info.setdefault("cxloop_case_rotation", {})
     if department not in cache:
-        from cxloop.org.models import Department
+        from cxloop.loop.tasks.service import rotation
 
-        dept = db_session.scalar(select(Department).where(Department.code == department))
-        people = list(
-            db_session.scalars(
-                select(Person)
-                .where(Person.department_id == (dept.id if dept else -1), Person.active.is_(True))
-                .order_by(Person.is_head, Person.id)
-            )
-        )
-        members = [p for p in people if not p.is_head] or people
-        last = db_session.scalar(
-            select(Case.assignee_id)
-            .where(Case.department == department, Case.assignee_id.is_not(None))
-            .order_by(Case.id.desc())
-            .limit(1)
-        )
-        ids = [p.id for p in members]
-        cache[department] = (members, ids.index(last) if last in ids else -1)
+        cache[department] = rotation(db_session=db_session, department=department, model=Case)
     members, index = cache[department]
     if not members:
         return None
     index = (index + 1) % len(members)
     cache[department] = (members, index)
-    return members[index]
+    return members[index].id
 
 
 def _audited(
@@ -228,10 +220,7 @@ def cases_from_feedback(*, db_session: Session, at: datetime | None = None) -> l
 
 def get_case(*, db_session: Session, case_id: int) -> Case:
     """The case ``case_id`` (KeyError when missing)."""
-    case = db_session.get(Case, case_id)
-    if case is None:
-        raise KeyError(f"no case {case_id}")
-    return case
+    return get_or_missing(db_session, Case, case_id, "case")
 
 
 def steps(*, db_session: Session, case_id: int) -> list[CaseStep]:
@@ -242,21 +231,14 @@ def steps(*, db_session: Session, case_id: int) -> list[CaseStep]:
 
 
 def list_cases(
-    *,
-    db_session: Session,
-    status: str | None = None,
-    assignee_id: int | None = None,
-    department: str | None = None,
-    limit: int = 500,
+    *, db_session: Session, status: str | None = None, department: str | None = None, limit: int = 500
 ) -> list[Case]:
-    """Cases, newest first (only ``department``'s when given)."""
+    """Cases, newest first (only ``department``'s, and those in ``status``, when given)."""
     query = select(Case)
     if department is not None:
         query = query.where(Case.department == department)
     if status:
         query = query.where(Case.status == status)
-    if assignee_id:
-        query = query.where(Case.assignee_id == assignee_id)
     return list(db_session.scalars(query.order_by(Case.id.desc()).limit(limit)))
 
 
@@ -264,8 +246,7 @@ def complete_step(
     *, db_session: Session, case_id: int, step: str, actor: str, note: str | None = None
 ) -> Case:
     """Tick a checklist step with who and when; the first step done is the first response."""
-    if step not in CASE_STEPS:
-        raise ValueError(f"step must be one of {CASE_STEPS}")
+    require_choice("step", step, CASE_STEPS)
     case = get_case(db_session=db_session, case_id=case_id)
     with _audited(db_session, case, f"step:{step}", actor) as change:
         row = db_session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.step == step))
@@ -337,8 +318,7 @@ def resolve_case(
     note: str | None = None,
 ) -> Case:
     """Resolve a case with what was done and its root cause (a taxonomy aspect id)."""
-    if resolution not in RESOLUTIONS:
-        raise ValueError(f"resolution must be one of {RESOLUTIONS}")
+    require_choice("resolution", resolution, RESOLUTIONS)
     from cxloop.metrics.taxonomy import aspects
 
     if root_cause not in aspects():
@@ -361,22 +341,23 @@ def resolve_case(
     return case
 
 
-def update_case(
-    *,
-    db_session: Session,
-    case_id: int,
-    actor: str,
-    status: str | None = None,
-    assignee_id: int | None = None,
-    priority: str | None = None,
-    title: str | None = None,
-) -> Case:
+class CaseChanges(TypedDict, total=False):
+    """What ``update_case`` may change; a field left out, or None, stays as it is."""
+
+    status: str | None
+    assignee_id: int | None
+    priority: str | None
+    title: str | None
+
+
+def update_case(*, db_session: Session, case_id: int, actor: str, **changes: Unpack[CaseChanges]) -> Case:
     """Change a case's status, assignee, priority or title (audited)."""
+    status, assignee_id = changes.get("status"), changes.get("assignee_id")
+    priority, title = changes.get("priority"), changes.get("title")
     case = get_case(db_session=db_session, case_id=case_id)
     with _audited(db_session, case, "update", actor):
         if status is not None:
-            if status not in CASE_STATUSES:
-                raise ValueError(f"status must be one of {CASE_STATUSES}")
+            require_choice("status", status, CASE_STATUSES)
             if status == "resolved" and case.status != "resolved":
                 raise ValueError("resolve a case with its resolution and root cause (resolve_case)")
             case.status = status
@@ -384,8 +365,7 @@ def update_case(
             require_reference(db_session, Person, assignee_id, "assignee_id")
             case.assignee_id = assignee_id
         if priority is not None:
-            if priority not in SEVERITIES:
-                raise ValueError(f"priority must be one of {SEVERITIES}")
+            require_choice("priority", priority, SEVERITIES)
             case.priority = priority
         if title is not None:
             case.title = title

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxloop.loop import audit
-from cxloop.loop.models import RULE_KINDS, SEVERITIES, AlertRule
+from cxloop.loop.models import RULE_KINDS, SEVERITIES, AlertRule, require_choice
 from cxloop.vocab import DEPARTMENTS
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("default_rules.yaml")
@@ -54,8 +54,7 @@ def validate_rule(data: dict[str, Any]) -> dict[str, Any]:
     for name, low, high in (("alpha", 0.0, 0.5), ("confidence", 0.0, 0.9999)):
         if name in params and not low <= float(params[name]) <= high:
             raise ValueError(f"params.{name} must be between {low} and {high}")
-    if clean.get("severity", "medium") not in SEVERITIES:
-        raise ValueError(f"severity must be one of {SEVERITIES}")
+    require_choice("severity", clean.get("severity", "medium"), SEVERITIES)
     if clean.get("department") and clean["department"] not in DEPARTMENTS:
         raise ValueError(f"department must be one of {sorted(DEPARTMENTS)}")
     if clean.get("assign", "round_robin") not in ("round_robin", "person"):
@@ -109,15 +108,7 @@ def upsert_rule(*, db_session: Session, code: str, data: dict[str, Any], actor: 
 def delete_rule(*, db_session: Session, code: str, actor: str) -> None:
     """Delete a rule (its alerts go with it; tasks stay)."""
     rule = get_rule(db_session=db_session, code=code)
-    audit.record(
-        db_session=db_session,
-        entity="rule",
-        entity_id=rule.id,
-        action="delete",
-        actor=actor,
-        before=audit.snapshot(rule),
-    )
-    db_session.delete(rule)
+    audit.delete_audited(db_session=db_session, entity="rule", row=rule, actor=actor)
     db_session.commit()
 
 
