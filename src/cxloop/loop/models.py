@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cxloop.config import business_now
@@ -40,6 +41,18 @@ def require_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
     """Refuse (ValueError "<name> must be one of (...)") a value that is not one of ``choices``."""
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}")
+
+
+def insert_unless_taken(db_session: Session, row: Any) -> IntegrityError | None:
+    """Insert ``row`` in a savepoint; the IntegrityError when a unique key is taken (a concurrent
+    writer inserted the same row first), the rest of the transaction left intact."""
+    try:
+        with db_session.begin_nested():
+            db_session.add(row)
+            db_session.flush()
+    except IntegrityError as taken:
+        return taken
+    return None
 
 
 def get_or_missing(db_session: Session, model: type[RowT], row_id: int, name: str) -> RowT:

@@ -35,25 +35,22 @@ class RuleIn(BaseModel):
     description: str | None = None
 
 
-class RuleOut(_Out):
-    """An alert rule (see docs/loop.md for ``params``)."""
-
+class _RuleKey(_Out):
     id: int
     code: str
-    name: str
-    kind: str = Field(description="threshold, change or emerging_topic")
-    indicator: str | None = None
-    scope_kind: str | None = None
-    scope_value: str | None = None
-    per_scope: bool = False
-    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class RuleOut(RuleIn, _RuleKey):
+    """An alert rule (see docs/loop.md for ``params``)."""
+
+    # The key fields come first (_RuleKey is the last base), then the definition as sent.
+    model_config = ConfigDict(extra="allow")
+
+    # A stored rule always has these: required in the response, unlike in the request.
     severity: str
-    department: str | None = None
     assign: str
-    assignee_external_id: str | None = None
     create_task: bool
     enabled: bool
-    description: str | None = None
     evaluated_until: date | None = None
 
 

@@ -102,8 +102,10 @@ class Dashboard:
     t: Callable[..., str]
 
     def page(self, template: str, month: str, tables: list[Table], filename: str, **context: Any) -> Response:
-        """Render ``template`` for ``month`` with its month picker, or download one of ``tables``
-        when ``?format=csv|xlsx`` is asked for (``filename`` gets ``-<month>`` appended)."""
+        """Render ``template`` for ``month`` with its month picker, or download a table on ``?format=``.
+
+        The download is the table named by ``?table=`` (default: the first), named after ``filename-month``.
+        """
         if self.export:
             return export_response(
                 tables, self.export, self.request.query_params.get("table"), f"{filename}-{month}"

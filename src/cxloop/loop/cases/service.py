@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -27,6 +26,7 @@ from cxloop.loop.models import (
     Case,
     CaseStep,
     get_or_missing,
+    insert_unless_taken,
     require_choice,
 )
 from cxloop.loop.notifications.service import notify
@@ -100,15 +100,12 @@ def create_case(
         resolution_due_at=cal.add_minutes(opened, sla.resolution_minutes[priority]),
         created_by=actor,
     )
-    try:
-        with db_session.begin_nested():
-            db_session.add(case)
-            db_session.flush()
-    except IntegrityError:
+    taken = insert_unless_taken(db_session, case)
+    if taken is not None:
         # Two evaluators raced on the same feedback item: the unique feedback_id keeps one case.
         found = db_session.scalar(select(Case).where(Case.feedback_id == feedback_id))
         if found is None:
-            raise
+            raise taken
         return found
     for position, step in enumerate(CASE_STEPS, start=1):
         db_session.add(CaseStep(case_id=case.id, step=step, position=position))
