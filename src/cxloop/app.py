@@ -125,6 +125,8 @@ def create_app(*, migrate_on_start: bool = True) -> FastAPI:
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     web_setup.install(app)  # middleware, error pages, i18n
+    # Outermost: the public survey links (/s/...) are answered before the session and CSRF middleware.
+    app.add_middleware(surveys_pages.PublicSurveyLinks)
 
     _document_errors(app)
     app.add_exception_handler(OperationalError, _database_busy)

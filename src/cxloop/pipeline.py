@@ -142,6 +142,14 @@ def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+@job("pipeline.mark_stale")
+def mark_stale_job(*, since: str | None = None, everything: bool = False) -> dict[str, Any]:
+    """``mark_stale`` for domains below the pipeline (survey answers), which call it by the job's name."""
+    with session_scope() as session:
+        mark_stale(db_session=session, since=_parse(since), everything=everything)
+    return {"since": since, "everything": everything}
+
+
 @job("pipeline.after_data")
 def after_data_job() -> dict[str, Any]:
     """Scheduled catch-up: analyse pending feedback, refresh from the stale mark, evaluate the rules."""

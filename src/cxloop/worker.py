@@ -20,6 +20,7 @@ SCHEDULE: dict[str, float] = {
     "journeys.capture": 60.0,
     "journeys.calendar": 3600.0,
     "journeys.delivery_care": 15 * 60.0,
+    "surveys.follow_up": 10.0,
 }
 
 

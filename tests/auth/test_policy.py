@@ -102,6 +102,7 @@ def test_member_without_department_sees_nothing() -> None:
         ("电话 +86 138-1234-1234", "电话 138****1234"),
         ("座机 021-62345678", "座机 021****5678"),
         ("邮箱 zhang.san@qq.com 联系", "邮箱 z***@qq.com 联系"),
+        ("邮箱li@x.com，尽快回复", "邮箱l***@x.com，尽快回复"),
         ("加我微信: wxid_abc12345 谢谢", "加我微信: wx**** 谢谢"),
         ("送到上海市浦东新区张杨路1500号3楼，快递员没来", "送到上海市浦东新区[地址]，快递员没来"),
         ("Ship to 221 Baker Street please", "Ship to [地址] please"),

@@ -45,7 +45,6 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "journeys/cli.py": "commits after loading a file; journeys.service.load should commit",
     "journeys/pages.py": "journey lookups and commits; to move into journeys/service",
     "journeys/views.py": "commits after service calls; the services should commit their action",
-    "surveys/views.py": "commits after invite and save; the services should commit their action",
 }
 
 SQL_FUNCTIONS = frozenset({"select", "insert", "update", "delete", "text"})

@@ -27,7 +27,9 @@ def test_generated_files_import_with_no_rejected_rows(sqlite_url: str, tmp_path:
             assert summary["rejected"] == 0, (kind, summary["errors"][:3])
             assert summary["rows_total"] == manifest.counts[kind], kind
         assert session.scalar(select(func.count()).select_from(Order)) == manifest.counts["orders"]
-        assert session.scalar(select(func.count()).select_from(FeedbackItem)) >= manifest.counts["feedback"]
+        assert (session.scalar(select(func.count()).select_from(FeedbackItem)) or 0) >= manifest.counts[
+            "feedback"
+        ]
         # Heads named before the people file was loaded end up as the real people.
         head = session.scalar(
             select(Person)

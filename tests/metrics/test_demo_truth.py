@@ -117,26 +117,11 @@ def test_planted_supplier_has_the_worst_quality_complaints(
     assert rows and rows[0].key == problem["supplier"], [(r.key, r.value, r.n) for r in rows]
 
 
-#: Months of the demo (seed 7, scale 0.2) whose Pareto still ranks below 0.9 against the generator's
-#: truth, with why; they are held to 0.8 so they cannot get worse. Remove a month when it passes.
-KNOWN_BELOW: dict[str, str] = {
-    # 0.77: among the small aspects (6–8 true complaints each) one or two misread items swap ranks:
-    # "包装很随意，送人都拿不出手" is read neutral by the polarity model (packaging 5 vs 8), and
-    # "质量一般，跟价格不太匹配" counts as price as well as quality (price 10 vs 6).
-    "2026-05": "polarity misreads among the small aspects",
-    # 0.89 since the survey module's demo step (stop 15) adds about 300 survey answers whose comments
-    # the generator's truth does not count; counting them in the truth made 2026-05 worse (0.64), so
-    # the truth of those answers needs the same per-text care as the generator's own.
-    "2026-08": "survey answers of the demo's survey step are not in the truth",
-}
-KNOWN_FLOOR = 0.75
-
-
 def test_pareto_ranks_follow_the_truth(demo: tuple[str, dict[str, Any]], demo_session: Session) -> None:
     """Every demo month's Pareto ranks aspects like the complaints the generator wrote (Spearman ≥ 0.9).
 
     Over the aspects with at least 5 true negative mentions (``negative_mentions`` of
-    demo-truth.json, which counts survey comments too, as cxloop does).
+    demo-truth.json, which counts survey comments and the survey step's answers too, as cxloop does).
     """
     from scipy.stats import spearmanr
 
@@ -149,6 +134,6 @@ def test_pareto_ranks_follow_the_truth(demo: tuple[str, dict[str, Any]], demo_se
         rho = float(
             spearmanr([true_counts[a] for a in aspects], [found.get(a, 0) for a in aspects]).statistic
         )
-        if rho < (KNOWN_FLOOR if month in KNOWN_BELOW else 0.9):
+        if rho < 0.9:
             low[month] = (round(rho, 3), [(a, true_counts[a], found.get(a, 0)) for a in aspects])
     assert not low, low

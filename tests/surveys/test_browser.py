@@ -123,6 +123,10 @@ def test_customer_answers_with_skip_logic_leaves_and_comes_back(
     context.close()
     assert errors == []
 
+    # The scheduled follow-up (surveys.follow_up, every 10 s) opens the recovery case off the request.
+    from cxloop.jobs import run_now
+
+    assert run_now("surveys.follow_up") == {"answers": 1}
     with session_scope() as session:
         invitation = session.get(SurveyInvitation, invitation_id)
         assert invitation is not None and invitation.status == "answered"

@@ -35,3 +35,9 @@ def test_demo_has_survey_results(demo_store: DemoStore) -> None:
         assert any(row["mentions"] for row in results.aspects)
         answered = session.scalar(select(func.count()).where(SurveyResponse.invitation_id.is_not(None)))
         assert answered and answered > 50
+        # Each survey is sent once: the journeys' replay invites for the last days, the survey step before.
+        orders_twice = select(SurveyInvitation.order_id).where(SurveyInvitation.order_id.is_not(None))
+        orders_twice = orders_twice.group_by(SurveyInvitation.order_id).having(func.count() > 1)
+        assert session.scalar(select(func.count()).select_from(orders_twice.subquery())) == 0
+        by_journeys = select(func.count()).where(SurveyInvitation.trigger.like("journey:%"))
+        assert session.scalar(by_journeys.where(SurveyInvitation.status == "answered"))

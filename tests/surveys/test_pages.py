@@ -111,6 +111,8 @@ def test_rate_limit_per_address(
 def test_staff_pages_results_editor_and_qr(app_client: TestClient, sqlite_url: str) -> None:
     path = _invite(sqlite_url)
     app_client.post(path, data={"csat": "1", "unhappy": "<i>太慢</i>"})
+    with Session(get_engine(sqlite_url)) as session:  # the job that follows answers up (every 10 s)
+        assert next(iter(service.follow_up_answers(db_session=session).values())) is not None
     assert app_client.get("/surveys", follow_redirects=False).status_code == 303  # login first
     login(app_client, "manager", "manager-demo")
     listing = app_client.get("/surveys")
@@ -153,3 +155,29 @@ def test_staff_pages_results_editor_and_qr(app_client: TestClient, sqlite_url: s
 def test_department_members_do_not_see_surveys(app_client: TestClient) -> None:
     login(app_client, "warehouse", "warehouse-demo")
     assert app_client.get("/surveys").status_code == 403
+
+
+def test_public_front_door_keeps_the_apps_headers_and_passes_other_paths_on(
+    app_client: TestClient, sqlite_url: str
+) -> None:
+    from cxloop.web.setup import CONTENT_SECURITY_POLICY
+
+    path = _invite(sqlite_url)
+    page = app_client.get(path + "?lang=en")
+    assert page.status_code == 200 and 'lang="en"' in page.text
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+    assert page.headers["set-cookie"].startswith("cxloop_lang=en;")  # the language, and no session
+    # What the public routes do not take goes on to the app: its own 404 and 405 pages.
+    assert app_client.get(path + "/elsewhere").status_code == 404
+    assert app_client.put(path).status_code in (404, 405)
+    assert app_client.get("/s/").status_code == 404
+
+
+def test_the_rate_counter_slides_over_the_previous_window() -> None:
+    counter = service.SlidingWindowCounter()
+    key = ("link", "abc")
+    assert [counter.hit(key, 2, 60, at=t) for t in (0.0, 1.0, 2.0)] == [True, True, False]
+    # Halfway into the next window half of the previous one still counts: 2 * 0.5 = 1, so one more fits.
+    assert [counter.hit(key, 2, 60, at=t) for t in (90.0, 91.0)] == [True, False]
+    assert counter.hit(key, 2, 60, at=200.0)  # two windows later nothing is left

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from cxloop.customers.models import Customer
 from cxloop.feedback.models import FeedbackItem
 from cxloop.journeys.models import JourneyEvent
+from cxloop.journeys.service import capture_events
 from cxloop.loop.models import Case
 from cxloop.messaging.models import CustomerMessage
 from cxloop.orders.models import Order
@@ -205,7 +206,12 @@ def test_a_low_score_is_stored_once_with_feedback_and_a_recovery_case(db_session
         raw={"csat": "1", "unhappy": "<script>alert(1)</script>快递太慢了", "pleased": "ignored"},
         now=NOW + timedelta(minutes=3),
     )
-    assert result.responses == 2 and result.feedback_id is not None and result.case_id is not None
+    assert result.responses == 2 and result.feedback_id is not None and result.case_id is None
+    # The follow-up (recovery case, indicators) is the outbox's job, off the request's path; once only.
+    pending = db_session.get(SurveyInvitation, invited.invitation_id)
+    assert pending is not None and pending.follow_up_pending
+    case_id = service.follow_up_answers(db_session=db_session)[invited.invitation_id]
+    assert case_id is not None and service.follow_up_answers(db_session=db_session) == {}
     with pytest.raises(service.LinkError) as reused:
         service.submit(db_session=db_session, token=token, raw={"csat": "5"}, now=NOW)
     assert reused.value.reason == "answered"
@@ -218,7 +224,7 @@ def test_a_low_score_is_stored_once_with_feedback_and_a_recovery_case(db_session
     ]
     item = db_session.get(FeedbackItem, result.feedback_id)
     assert item is not None and item.channel == "survey" and item.rating == 1 and item.touchpoint == "arrival"
-    case = db_session.get(Case, result.case_id)
+    case = db_session.get(Case, case_id)
     assert (
         case is not None
         and case.source == "survey"
@@ -227,7 +233,10 @@ def test_a_low_score_is_stored_once_with_feedback_and_a_recovery_case(db_session
     )
     invitation = db_session.get(SurveyInvitation, invited.invitation_id)
     assert invitation is not None and invitation.status == "answered" and invitation.partial is None
-    # Journeys hear of it (a reminder waiting for the answer stops).
+    assert invitation.recovery_case_id == case_id and not invitation.follow_up_pending
+    assert case is not None and case.opened_at == NOW + timedelta(minutes=3)  # when the customer answered
+    # Journeys hear of it when they capture recent events (a reminder waiting for the answer stops).
+    capture_events(db_session, since=NOW - timedelta(days=1), until=NOW + timedelta(days=1))
     event = db_session.scalar(select(JourneyEvent).where(JourneyEvent.kind == "survey.answered"))
     assert event is not None and event.customer_id == customer.id and event.ref == str(invited.invitation_id)
     # The indicators are refreshed the same day from the answer's day on.

@@ -171,3 +171,59 @@ def test_collector_paused_nests_and_overlaps_across_threads() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _negatives(analyzer: Analyzer, text: str) -> set[str]:
+    [a] = analyzer.analyze([text])
+    return {m.aspect for m in a.aspects if m.sentiment == "negative"}
+
+
+@pytest.mark.parametrize(
+    ("text", "aspect"),
+    [
+        ("收到的时候外箱就破损了，能退款吗", "damage_loss"),
+        ("物流一直停在中转站，什么情况", "delivery_speed"),
+        ("包装很随意，送人都拿不出手", "packaging"),
+        ("活动优惠力度太小。不过口感不错", "price_value"),
+        ("Hi, I paid 4 days ago and the order has not shipped yet.", "dispatch_speed"),
+    ],
+)
+def test_a_named_fault_is_a_complaint(analyzer: Analyzer, text: str, aspect: str) -> None:
+    """Fault words (broken, stuck, shabby, dear), here or in the clause that goes on, make a complaint."""
+    assert aspect in _negatives(analyzer, text)
+
+
+def test_a_fault_in_praise_is_left_to_the_model(analyzer: Analyzer) -> None:
+    """Thanks for a remedy ("客服很快帮我处理了破损问题") is not turned into a complaint by the fault word."""
+    [a] = analyzer.analyze(["客服很快帮我处理了破损问题，很满意"])
+    [m] = [m for m in a.aspects if m.aspect == "damage_loss" and "破损" in m.text]
+    # The model's own score, not the one the fault rule sets (half the negative threshold).
+    assert m.score != round(analyzer.neutral_band[0] / 2, 4)
+
+
+def test_a_denied_flaw_is_no_complaint(analyzer: Analyzer) -> None:
+    """ "没有色差" / "没有破损" praise the item: the flaw is denied, not claimed."""
+    assert not _negatives(analyzer, "实物和图片一致，没有色差，会回购的！")
+    assert "damage_loss" not in _negatives(analyzer, "包装完好，没有破损")
+
+
+def test_a_couriers_attitude_is_courier_service(analyzer: Analyzer) -> None:
+    """The courier's rudeness is not customer service's attitude, also in the clause that goes on."""
+    assert _negatives(analyzer, "快递员态度很差，电话里很不耐烦") == {"courier_service"}
+    assert _negatives(analyzer, "The courier did not deliver to my door and was rude.") == {"courier_service"}
+    assert "cs_attitude" in _negatives(analyzer, "快递员送货上门，客服态度很差")
+
+
+def test_a_product_name_is_not_its_keyword(analyzer: Analyzer) -> None:
+    """ "充电宝" (a power bank) is no charging-performance mention; its charging still is."""
+    assert "performance" not in _negatives(analyzer, "质量差，充电宝充不进电")
+    assert "performance" in _negatives(analyzer, "充电宝充电很慢")
+
+
+def test_a_remedy_asked_for_is_no_second_complaint(analyzer: Analyzer) -> None:
+    """Asking for (or an agent arranging) a replacement is what the customer wants done."""
+    for text in (
+        "It stopped working after two days, the quality is bad. Can I get a replacement?",
+        "客户来电称商品漏液，已安排退款。",
+    ):
+        assert "returns_refunds" not in _negatives(analyzer, text), text

@@ -299,7 +299,8 @@ def mask_wechat(value: str | None) -> str | None:
 # province, city and district before the street stay, like mask_address keeps them).
 _PHONE_RE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)")
 _LANDLINE_RE = re.compile(r"(?<!\d)0\d{2,3}[\s-]\d{7,8}(?!\d)")
-_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# ASCII only: `\w` would take the Chinese word before an address into it ("邮箱li@x.com").
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _WECHAT_RE = re.compile(r"(?i)(微信号?|wechat|weixin|vx|wx)(\s*(?:id)?\s*[:：]?\s*)([A-Za-z][\w-]{4,19})")
 _ADDRESS_RE = re.compile(
     r"(?:(?![省市区县])[\u4e00-\u9fff]){1,8}(?:路|街|道|巷|弄|大道)\s*\d{1,5}\s*号(?:[\u4e00-\u9fff\d\-#]{0,12}(?:室|楼|层|单元|座))?"

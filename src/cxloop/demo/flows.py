@@ -31,6 +31,12 @@ def _survey_answers(*, db_session: Session) -> Any:
     return simulate_survey_answers(db_session=db_session)
 
 
+def _journey_survey_answers(*, db_session: Session) -> Any:
+    from cxloop.demo.surveys import answer_journey_invitations
+
+    return answer_journey_invitations(db_session=db_session)
+
+
 def _analyse(*, db_session: Session) -> Any:
     # Imported when the step runs: the text stack (scikit-learn, numba) is slow to import.
     from cxloop.feedback.service import analyse_pending
@@ -74,6 +80,10 @@ POST_LOAD_STEPS: tuple[PostLoadStep, ...] = (
     PostLoadStep("metrics.refresh", "metric rollups / 指标汇总", _refresh_rollups),
     PostLoadStep("loop.run_loop", "alerts and tasks / 预警与任务", _run_loop),
     PostLoadStep("journeys.replay", "customer journeys / 客户旅程", _run_journeys),
+    # After the replay: its survey journeys invited for the last days; customers answer those too.
+    PostLoadStep(
+        "surveys.answer_journeys", "answers to the journeys' surveys / 旅程问卷回答", _journey_survey_answers
+    ),
 )
 
 

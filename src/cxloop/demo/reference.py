@@ -6,7 +6,10 @@ a mid-sized Chinese online shop, not taken from any real company.
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from importlib.resources import files
+from typing import Any, Final, NamedTuple
+
+import yaml
 
 
 class Warehouse(NamedTuple):
@@ -316,3 +319,9 @@ SALES_CHANNELS: Final = (("app", 0.52), ("miniprogram", 0.26), ("web", 0.13), ("
 
 #: Customer-service shifts (start hour inclusive, end hour exclusive, wrapping at midnight).
 SHIFTS: Final = (("早班", 8, 15), ("中班", 15, 22), ("晚班", 22, 8))
+
+#: How the customers behave where no planted problem decides it (``behaviour.yaml``): the chances of
+#: unprompted praise and complaints in reviews, and each competitor's review profile.
+BEHAVIOUR: Final[dict[str, Any]] = yaml.safe_load(
+    files("cxloop.demo").joinpath("behaviour.yaml").read_text(encoding="utf-8")
+)

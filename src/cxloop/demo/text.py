@@ -7,6 +7,7 @@ aspects it put into each text, which the generator counts as the ground truth of
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,11 +79,16 @@ class Composer:
             body += rng.choice(phrases.EMOJI_NEG if mood == "negative" else phrases.EMOJI_POS)
         return body
 
-    def _snippet(self, aspect: str, sentiment: str, slots: dict[str, Any], *, defect: bool = False) -> str:
+    def _snippet(
+        self, aspect: str, sentiment: str, slots: dict[str, Any], also: list[Mention], *, defect: bool = False
+    ) -> str:
+        """A snippet for one mention; the other complaints its words carry are added to ``also``."""
         if defect:
             return self._fill(self.rng.choice(phrases.DEFECT), slots)
         table = phrases.NEG if sentiment == "negative" else phrases.POS
-        snippet = self._fill(self.rng.choice(table[aspect]), slots)
+        template = self.rng.choice(table[aspect])
+        also.extend(phrases.ALSO_PLANTS.get(template, ()))
+        snippet = self._fill(template, slots)
         if self.rng.random() < 0.15:
             snippet += self.rng.choice(phrases.PARTICLES)
         return snippet
@@ -117,8 +123,11 @@ class Composer:
             return self._english(mentions, slots)
         neg = [m for m in mentions if m[1] == "negative"]
         pos = [m for m in mentions if m[1] == "positive"]
-        neg_parts = [self._snippet(a, s, slots, defect=defect and a == "product_quality") for a, s in neg]
-        pos_parts = [self._snippet(a, s, slots) for a, s in pos]
+        also: list[Mention] = []
+        neg_parts = [
+            self._snippet(a, s, slots, also, defect=defect and a == "product_quality") for a, s in neg
+        ]
+        pos_parts = [self._snippet(a, s, slots, also) for a, s in pos]
         mood = self._mood(mentions)
         if pos_parts and neg_parts:
             if rng.random() < 0.6:
@@ -138,7 +147,7 @@ class Composer:
         body = self._fill(rng.choice(phrases.OPENINGS), slots) + body
         if rng.random() < 0.03:
             body = rng.choice(phrases.FOLLOW_UPS) + body
-        return self._script(Text(self._finish(body, mood), "zh", list(mentions)), language)
+        return self._script(Text(self._finish(body, mood), "zh", _merge(mentions, also)), language)
 
     def _english(self, mentions: list[Mention], slots: dict[str, Any]) -> Text:
         rng = self.rng
@@ -165,15 +174,19 @@ class Composer:
     def chat(self, scenario: str, slots: dict[str, Any], *, waited: bool) -> Text:
         """A customer's side of a chat about ``scenario``; ``waited`` adds a complaint about no answer."""
         rng = self.rng
-        lines = [self._fill(rng.choice(phrases.CHAT[scenario]), slots)]
+        templates = [rng.choice(phrases.CHAT[scenario])]
         if rng.random() < 0.3:
-            extra = self._fill(rng.choice(phrases.CHAT[scenario]), slots)
-            if extra != lines[0]:
-                lines.append(extra)
+            extra = rng.choice(phrases.CHAT[scenario])
+            if self._fill(extra, slots) != self._fill(templates[0], slots):
+                templates.append(extra)
+        lines = [self._fill(t, slots) for t in templates]
         mentions: list[Mention] = []
         aspect = SCENARIO_ASPECT.get(scenario)
-        if aspect:
+        # A chat that only asks ("请问今天能发货吗？") complains about nothing, whatever made the customer ask.
+        if aspect and not all(t in phrases.ENQUIRIES for t in templates):
             mentions.append((aspect, "negative"))
+        for template in templates:
+            mentions = _merge(mentions, phrases.ALSO_PLANTS.get(template, ()))
         if waited:
             lines.append(self._fill(rng.choice(phrases.CHAT_WAITING), slots))
             mentions.append(("cs_response", "negative"))
@@ -187,7 +200,10 @@ class Composer:
             en_lines = [self._fill(rng.choice(phrases.EN_CHAT[scenario]), slots)]
             if waited:
                 en_lines.append(self._fill(rng.choice(phrases.EN_WAITING), slots))
-            kept = [m for m in mentions if m[0] != "cs_attitude"]
+            # The English lines replace the Chinese ones: they complain about the scenario, no more.
+            kept: list[Mention] = [(aspect, "negative")] if aspect else []
+            if waited:
+                kept.append(("cs_response", "negative"))
             return Text("\n".join(en_lines), "en", kept)
         return self._script(Text("\n".join(lines), "zh", mentions), language)
 
@@ -208,7 +224,21 @@ class Composer:
         language = self._pick_language()
         if language == "en":
             return self._english(mentions, slots)
-        return self._script(Text(body, "zh", mentions), language)
+        return self._script(Text(body, "zh", _merge(mentions, phrases.ALSO_PLANTS.get(text, ()))), language)
+
+
+#: Slot values for a snippet written without an order at hand (a survey answer's comment).
+GENERIC_SLOTS: dict[str, Any] = {"p": "商品", "d": 3, "h": 24, "m": 20, "carrier": "快递", "order": ""}
+
+
+def fill_generic(template: str) -> str:
+    """``template`` with the generic slot values: no "{d}" is ever left in a customer's text."""
+    return template.format(**GENERIC_SLOTS)
+
+
+def _merge(mentions: Iterable[Mention], more: Iterable[Mention]) -> list[Mention]:
+    """``mentions`` then ``more``, each (aspect, sentiment) once: a text names a complaint once however often."""
+    return list(dict.fromkeys([*mentions, *more]))
 
 
 #: Which aspect a chat/ticket/call scenario complains about (presale questions are neutral).

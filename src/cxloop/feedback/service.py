@@ -6,14 +6,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cxloop import clock
+from cxloop.auth.policy import redact_text
 from cxloop.config import get_settings
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.feedback.schemas import FeedbackAspectRead, FeedbackRead
 
 if TYPE_CHECKING:
     from cxloop.text import Analyzer
@@ -221,3 +224,55 @@ def aspects_by_item(*, db_session: Session, feedback_ids: Sequence[int]) -> dict
         for mention in db_session.scalars(stmt):
             found[mention.feedback_id].append(mention)
     return found
+
+
+# --- personal data in what customers wrote -------------------------------------------------------------
+
+
+def mask_spans(text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` with phones, emails, WeChat ids and street addresses masked by the policy's
+    ``redact_text``, and ``spans`` (evidence offsets into ``text``) moved onto the same words.
+
+    Each stretch between span edges is masked on its own so the offsets can follow; a number that
+    straddles an edge would then stay half visible, so that text is masked whole instead and each
+    span is looked up in it (or emptied when its words changed).
+    """
+    edges = sorted({0, len(text), *(max(0, min(len(text), e)) for span in spans for e in span)})
+    moved = {0: 0}
+    pieces: list[str] = []
+    for start, end in pairwise(edges):
+        pieces.append(redact_text(text[start:end]) or "")
+        moved[end] = moved[start] + len(pieces[-1])
+    masked = "".join(pieces)
+    whole = redact_text(text) or ""
+    if masked == whole:
+        return masked, [(moved[_clamp(a, text)], moved[_clamp(b, text)]) for a, b in spans]
+    found = []
+    for a, b in spans:
+        words = redact_text(text[a:b]) or ""
+        at = whole.find(words) if words else -1
+        found.append((at, at + len(words)) if at >= 0 else (0, 0))
+    return whole, found
+
+
+def _clamp(offset: int, text: str) -> int:
+    return max(0, min(len(text), offset))
+
+
+def item_read(item: FeedbackItem, mentions: Sequence[FeedbackAspect], *, personal_data: bool) -> FeedbackRead:
+    """An item and its mentions as the API shows them: without ``personal_data`` (the policy's
+    ``can_see_contact``), phones, emails, WeChat ids and addresses in its text and title are masked."""
+    read = FeedbackRead.model_validate(item)
+    aspects = [FeedbackAspectRead.model_validate(a) for a in mentions]
+    if personal_data:
+        return read.model_copy(update={"aspects": aspects})
+    text, spans = mask_spans(read.text, [(a.start, a.end) for a in aspects])
+    return read.model_copy(
+        update={
+            "text": text,
+            "title": redact_text(read.title),
+            "aspects": [
+                a.model_copy(update={"start": b, "end": e}) for a, (b, e) in zip(aspects, spans, strict=True)
+            ],
+        }
+    )

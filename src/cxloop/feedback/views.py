@@ -7,18 +7,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from cxloop.auth.policy import allow
+from cxloop.auth.models import User
+from cxloop.auth.policy import allow, can_see_contact
 from cxloop.deps import SessionDep
 from cxloop.feedback import service
-from cxloop.feedback.schemas import FeedbackAspectRead, FeedbackPage, FeedbackRead
+from cxloop.feedback.schemas import FeedbackPage, FeedbackRead
 from cxloop.vocab import CHANNELS, SENTIMENTS
 
 router = APIRouter(tags=["feedback"])
-FeedbackReader = allow("feedback", "read")
+FeedbackReader = Annotated[User, allow("feedback", "read")]
 
 
-@router.get("/feedback", response_model=FeedbackPage, dependencies=[FeedbackReader])
+@router.get("/feedback", response_model=FeedbackPage)
 def list_feedback(
+    user: FeedbackReader,
     db_session: SessionDep,
     channel: Annotated[str | None, Query(description=f"One of {', '.join(CHANNELS)}")] = None,
     sentiment: Annotated[str | None, Query(description=f"One of {', '.join(SENTIMENTS)}")] = None,
@@ -46,24 +48,17 @@ def list_feedback(
         offset=offset,
     )
     aspects = service.aspects_by_item(db_session=db_session, feedback_ids=[i.id for i in items])
+    personal = can_see_contact(user)
     return FeedbackPage(
-        total=total,
-        items=[
-            FeedbackRead.model_validate(item).model_copy(
-                update={"aspects": [FeedbackAspectRead.model_validate(a) for a in aspects[item.id]]}
-            )
-            for item in items
-        ],
+        total=total, items=[service.item_read(i, aspects[i.id], personal_data=personal) for i in items]
     )
 
 
-@router.get("/feedback/{feedback_id}", response_model=FeedbackRead, dependencies=[FeedbackReader])
-def get_feedback(feedback_id: int, db_session: SessionDep) -> FeedbackRead:
+@router.get("/feedback/{feedback_id}", response_model=FeedbackRead)
+def get_feedback(feedback_id: int, user: FeedbackReader, db_session: SessionDep) -> FeedbackRead:
     """One feedback item with its aspect mentions."""
     item = service.get_item(db_session=db_session, feedback_id=feedback_id)
     if item is None:
         raise HTTPException(404, f"no feedback item with id {feedback_id}")
     mentions = service.aspects_of(db_session=db_session, feedback_id=feedback_id)
-    return FeedbackRead.model_validate(item).model_copy(
-        update={"aspects": [FeedbackAspectRead.model_validate(a) for a in mentions]}
-    )
+    return service.item_read(item, mentions, personal_data=can_see_contact(user))

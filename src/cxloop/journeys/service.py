@@ -49,6 +49,7 @@ from cxloop.messaging import service as messaging
 from cxloop.messaging.models import CustomerMessage
 from cxloop.messaging.yamlspan import ConfigFileError
 from cxloop.orders.models import Order, OrderLine
+from cxloop.surveys.models import SurveyInvitation
 
 log = logging.getLogger(__name__)
 
@@ -985,6 +986,26 @@ def _captured(db_session: Session, since: datetime | None, until: datetime) -> l
                     "payload": {},
                 }
             )
+    # Survey answers: surveys is below journeys, so journeys reads them rather than being told.
+    for iid, cid, survey_id, oid, case_ref, at in db_session.execute(
+        select(
+            SurveyInvitation.id,
+            SurveyInvitation.customer_id,
+            SurveyInvitation.survey_id,
+            SurveyInvitation.order_id,
+            SurveyInvitation.case_id,
+            SurveyInvitation.answered_at,
+        ).where(window(SurveyInvitation.answered_at), SurveyInvitation.customer_id.is_not(None))
+    ):
+        rows.append(
+            {
+                "kind": "survey.answered",
+                "customer_id": cid,
+                "ref": str(iid),
+                "occurred_at": at,
+                "payload": {"survey_id": survey_id, "order_id": oid, "case_id": case_ref},
+            }
+        )
     rows.sort(key=lambda r: (r["occurred_at"], r["kind"]))
     return rows
 
@@ -1475,7 +1496,11 @@ def steps_summary(*, db_session: Session, key: str) -> dict[int, dict[str, int]]
     return dict(out)
 
 
-def run_demo_history(*, db_session: Session, days: int = 10) -> dict[str, int]:
+#: Days of history the demo's journeys replay (the demo's survey step invites only before them).
+DEMO_REPLAY_DAYS = 10
+
+
+def run_demo_history(*, db_session: Session, days: int = DEMO_REPLAY_DAYS) -> dict[str, int]:
     """Load the default journeys and run them over the last ``days`` of the store's history (the demo)."""
     ensure_defaults(db_session=db_session)
     latest = db_session.scalar(select(func.max(Order.placed_at)))

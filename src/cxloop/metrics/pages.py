@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from cxloop.auth.models import User
-from cxloop.auth.policy import allow, can, department_filter, department_path
+from cxloop.auth.policy import allow, can, can_see_contact, department_filter, department_path
 from cxloop.delivery import pages as delivery_pages
 from cxloop.delivery import service as delivery_service
 from cxloop.delivery.service import stage_parts
@@ -292,7 +292,10 @@ def pareto_drill(
     """The complaints behind one Pareto bar (an htmx fragment, or a full page when opened directly)."""
     locale, t = get_locale(request), _t(request)
     limit = EXPORT_LIMIT if export else COMPLAINTS_PAGE
-    page = metrics.pareto_items(db_session=db_session, month=month, aspect=aspect, limit=limit, offset=offset)
+    page = metrics.pareto_items(
+        db_session=db_session, month=month, aspect=aspect, limit=limit, offset=offset,
+        personal_data=can_see_contact(user),
+    )  # fmt: skip
     aspect_name = _aspect_name(aspect, locale)
     table = Table(
         key="complaints",

@@ -19,6 +19,7 @@ from cxloop.config import business_now
 from cxloop.customers.models import Customer
 from cxloop.delivery import service as delivery
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.feedback.service import mask_spans
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.metrics import schemas as s
 from cxloop.metrics.models import (
@@ -515,8 +516,13 @@ def pareto_items(
     limit: int = 50,
     offset: int = 0,
     brand: str | None = None,
+    personal_data: bool = False,
 ) -> s.ComplaintPage:
-    """The negative mentions behind one Pareto bar, newest first, with their evidence spans."""
+    """The negative mentions behind one Pareto bar, newest first, with their evidence spans.
+
+    Without ``personal_data`` (the policy's ``can_see_contact``), phones, emails, WeChat ids and
+    addresses the customers wrote are masked, and the evidence spans follow the masked text.
+    """
     period = _month(db_session, month)
     a, item = FeedbackAspect, FeedbackItem
     where: list[Any] = [
@@ -552,13 +558,15 @@ def pareto_items(
         .limit(max(1, min(limit, 500)))
         .offset(max(0, offset))
     )  # fmt: skip
-    items = [
-        s.ComplaintItem(
-            feedback_id=fid, external_id=ext, occurred_at=at, channel=channel, text=text or "", rating=rating,
-            start=start, end=end, evidence=(text or "")[start:end], order=order, product=product,
-        )
-        for fid, ext, at, channel, text, rating, start, end, order, product in rows
-    ]  # fmt: skip
+    items = []
+    for fid, ext, at, channel, text, rating, start, end, order, product in rows:
+        text = text or ""
+        if not personal_data:
+            text, [(start, end)] = mask_spans(text, [(start, end)])
+        items.append(s.ComplaintItem(
+            feedback_id=fid, external_id=ext, occurred_at=at, channel=channel, text=text, rating=rating,
+            start=start, end=end, evidence=text[start:end], order=order, product=product,
+        ))  # fmt: skip
     return s.ComplaintPage(
         month=period.label, month_to_date=is_month_to_date(period), aspect=aspect, total=total, limit=limit,
         offset=offset, items=items,

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy.orm import Session
 
 from cxloop.auth.models import User
-from cxloop.auth.policy import allow, department_filter, department_query
+from cxloop.auth.policy import allow, can_see_contact, department_filter, department_query
 from cxloop.deps import SessionDep
 from cxloop.metrics import schemas as s
 from cxloop.metrics import service
@@ -193,7 +193,7 @@ def get_pareto(
 
 @router.get("/metrics/pareto/{aspect}/items", response_model=s.ComplaintPage)
 def get_pareto_items(
-    _user: AspectReader,
+    user: AspectReader,
     db_session: SessionDep,
     aspect: str,
     month: MonthQ = None,
@@ -202,10 +202,12 @@ def get_pareto_items(
     brand: str | None = None,
 ) -> s.ComplaintPage:
     """The complaints behind one Pareto bar."""
+    personal_data = can_see_contact(user)
     with _client_errors():
         return service.pareto_items(
-            db_session=db_session, month=month, aspect=aspect, limit=limit, offset=offset, brand=brand
-        )
+            db_session=db_session, month=month, aspect=aspect, limit=limit, offset=offset, brand=brand,
+            personal_data=personal_data,
+        )  # fmt: skip
 
 
 @router.get("/metrics/root-cause", response_model=s.RootCause)

@@ -75,20 +75,13 @@ def invite_command(
     reminder: Annotated[bool, typer.Option("--reminder", help="Remind about the open invitation.")] = False,
 ) -> None:
     """Invite one customer (fatigue rules apply) and print the outcome and link."""
-    from cxloop.clock import now
     from cxloop.surveys import service
 
+    request = service.InviteRequest(
+        customer_id=customer, trigger=trigger, order_id=order, case_id=case, reminder=reminder
+    )
     with _session() as session:
-        result = service.invite(
-            session,
-            survey_key=survey,
-            customer_id=customer,
-            trigger=trigger,
-            now=now(),
-            order_id=order,
-            case_id=case,
-            reminder=reminder,
-        )
+        result = service.invite_customer(db_session=session, survey_key=survey, request=request)
     if result.sent:
         console.print(
             f"[green]sent[/green] invitation {result.invitation_id}: {result.link}", highlight=False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxloop.db import Base, TimestampMixin
@@ -77,6 +77,12 @@ class SurveyInvitation(TimestampMixin, Base):
     )
     feedback_id: Mapped[int | None] = mapped_column(
         ForeignKey("feedback_items.id", ondelete="SET NULL"), nullable=True
+    )
+    #: The answer's outbox: set in the answer's own transaction, cleared by the ``surveys.follow_up``
+    #: job in the transaction that opens the recovery case, so each answer is followed up exactly once
+    #: and none is lost when a process dies between the two.
+    follow_up_pending: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false"), index=True
     )
 
 

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import OperationalError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxloop.auth.models import User
-from cxloop.auth.policy import allow, public, roles_allowed
-from cxloop.db import session_factory
+from cxloop.auth.policy import allow, roles_allowed
 from cxloop.deps import SessionDep
 from cxloop.i18n import normalize_locale, translate
 from cxloop.surveys import service
 from cxloop.surveys.schemas import Question, SurveyDefinition
 from cxloop.web.charts import PALETTE
+from cxloop.web.setup import SECURITY_HEADERS
 from cxloop.web.templating import (
     LOCALE_COOKIE,
     get_locale,
@@ -53,6 +56,11 @@ MAX_BODY = 64 * 1024
 
 
 # --- the public page ---------------------------------------------------------------------------------
+#
+# The public endpoints are the survey's hot path (bench/surveys.py): they are served by
+# ``PublicSurveyLinks``, an ASGI front door that answers /s/... before the app's middleware and router,
+# since a link is its own credential: no session, no CSRF token, no user, no dependency to solve. They
+# keep their own protections (signed one-use links, rate limits, validation) and the security headers.
 
 
 def public_locale(request: Request, invitation_locale: str | None = None) -> str:
@@ -78,32 +86,23 @@ def public_locale(request: Request, invitation_locale: str | None = None) -> str
     return normalize_locale(invitation_locale) or "zh"
 
 
-def render_public(
-    request: Request,
-    name: str,
-    context: dict[str, Any],
-    *,
-    status_code: int = 200,
-    headers: dict[str, str] | None = None,
-) -> HTMLResponse:
-    """A public survey template: only the customer's language, no staff session, no CSRF cookie."""
-    response: HTMLResponse = templates.TemplateResponse(
-        request, name, context, status_code=status_code, headers=headers
-    )
-    return response
+def _public_html(name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """A public survey template (compiled once by Jinja's cache): only the customer's language, no session."""
+    html = templates.env.get_template(name).render(context)
+    return HTMLResponse(html, status_code=status_code)
 
 
-def _link_error(request: Request, reason: str, locale: str | None = None) -> HTMLResponse:
-    locale = locale or public_locale(request)
-    status_code = LINK_STATUS.get(reason, 400)
+@lru_cache(maxsize=512)
+def _done_page(name: str, locale: str, reason: str | None, thanks: str | None) -> bytes:
+    """The thank-you and link-error pages depend only on these: rendered once each."""
+    context = {"reason": reason, "thanks": thanks, "locale": locale, "t": _t(locale)}
+    return templates.env.get_template(name).render(context).encode("utf-8")
+
+
+def _link_error(reason: str, locale: str) -> HTMLResponse:
     headers = {"Retry-After": "60"} if reason == "rate_limited" else None
-    return render_public(
-        request,
-        "surveys/link_error.html",
-        {"reason": reason, "locale": locale, "t": _t(locale)},
-        status_code=status_code,
-        headers=headers,
-    )
+    body = _done_page("surveys/link_error.html", locale, reason, None)
+    return HTMLResponse(body, status_code=LINK_STATUS.get(reason, 400), headers=headers)
 
 
 def _t(locale: str) -> Any:
@@ -164,16 +163,44 @@ def _question_view(question: Question, locale: str, value: Any, visible: bool) -
     return view
 
 
-async def _read_form(request: Request) -> dict[str, list[str]] | None:
+async def _read_body(request: Request) -> bytes | None:
+    """The request body, or None when it is larger than MAX_BODY (read no further than that)."""
     if int(request.headers.get("content-length") or 0) > MAX_BODY:
         return None
-    form = await request.form()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_form(request: Request) -> dict[str, list[str]] | None:
+    body = await _read_body(request)
+    if body is None:
+        return None
     raw: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            raw.setdefault(key, []).append(value)
-    await form.close()
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        replay = Request(request.scope, _replay(body))
+        form = await replay.form()
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                raw.setdefault(key, []).append(value)
+        await form.close()
+        return raw
+    # A plain form post (what the page sends): parsed directly, without a multipart parser.
+    for key, value in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
+        raw.setdefault(key, []).append(value)
     return raw
+
+
+def _replay(body: bytes) -> Receive:
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 #: Public requests doing database work at once in one process. SQLite has one writer; more threads
@@ -182,33 +209,21 @@ PUBLIC_DB_LIMIT = 8
 _db_limiter: anyio.CapacityLimiter | None = None
 
 
-async def _in_db_thread(work: Callable[[Session], T]) -> T:
-    """Run ``work`` with its own session in a worker thread, at most PUBLIC_DB_LIMIT at once."""
+async def _in_db_thread(work: Callable[[], T]) -> T:
+    """Run ``work`` (a service call that opens its own transaction) in a worker thread, a few at once."""
     global _db_limiter
     if _db_limiter is None:
         _db_limiter = anyio.CapacityLimiter(PUBLIC_DB_LIMIT)
-
-    def run() -> T:
-        session = session_factory()()
-        try:
-            return work(session)
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-
-    return await anyio.to_thread.run_sync(run, limiter=_db_limiter)
+    return await anyio.to_thread.run_sync(work, limiter=_db_limiter)
 
 
-@router.get("/s/{token}", response_class=HTMLResponse, dependencies=[public()])
 async def public_page(request: Request, token: str) -> HTMLResponse:
-    """The survey a customer opens from their link (no login)."""
+    """GET /s/<token>: the survey a customer opens from their link (no login)."""
     try:
         service.check_rate(token=token, address=_address(request))
-        form = await _in_db_thread(lambda session: service.open_link(db_session=session, token=token))
+        form = await _in_db_thread(lambda: service.open_public_link(token=token))
     except service.LinkError as exc:
-        return _link_error(request, exc.reason)
+        return _link_error(exc.reason, public_locale(request))
     locale = public_locale(request, form.locale)
     context = _form_context(
         form.definition,
@@ -217,32 +232,25 @@ async def public_page(request: Request, token: str) -> HTMLResponse:
         action=f"/s/{form.token}",
         progress=f"/s/{form.token}/progress",
     )
-    return render_public(request, "surveys/public.html", context)
+    return _public_html("surveys/public.html", context)
 
 
-@router.post("/s/{token}", response_class=HTMLResponse, dependencies=[public()])
 async def public_submit(request: Request, token: str) -> HTMLResponse:
-    """A submitted answer (a plain form post: works without JavaScript)."""
+    """POST /s/<token>: a submitted answer (a plain form post: works without JavaScript)."""
+    locale = public_locale(request)
     try:
         service.check_rate(token=token, address=_address(request))
     except service.LinkError as exc:
-        return _link_error(request, exc.reason)
+        return _link_error(exc.reason, locale)
     raw = await _read_form(request)
     if raw is None:
-        raise HTTPException(413, detail="answer too large")
-    locale = public_locale(request)
+        return HTMLResponse("answer too large", status_code=413)
     try:
-        result = await _in_db_thread(
-            lambda session: service.submit(db_session=session, token=token, raw=raw, locale=locale)
-        )
+        result = await _in_db_thread(lambda: service.submit_answer(token=token, raw=raw, locale=locale))
     except service.LinkError as exc:
-        return _link_error(request, exc.reason, locale)
+        return _link_error(exc.reason, locale)
     except service.AnswerError as exc:
-        survey = await _in_db_thread(
-            lambda session: service.get_survey(db_session=session, key=service.read_token(token).survey_key)
-        )
-        assert survey is not None  # submit checked the link's survey
-        definition = service.definition_of(survey)
+        definition = await _in_db_thread(lambda: service.public_definition(token=token))
         # Show the form again with what was valid kept and each wrong answer explained.
         kept = {k: v[0] if len(v) == 1 else v for k, v in raw.items() if definition.question(k)}
         context = _form_context(
@@ -253,23 +261,18 @@ async def public_submit(request: Request, token: str) -> HTMLResponse:
             progress=f"/s/{token}/progress",
             errors=_error_texts(exc.errors, locale),
         )
-        return render_public(request, "surveys/public.html", context, status_code=422)
-    return render_public(
-        request,
-        "surveys/thanks.html",
-        {"thanks": result.thanks, "locale": locale, "t": _t(locale)},
-    )
+        return _public_html("surveys/public.html", context, status_code=422)
+    return HTMLResponse(_done_page("surveys/thanks.html", locale, None, result.thanks))
 
 
-@router.post("/s/{token}/progress", dependencies=[public()])
 async def public_progress(request: Request, token: str) -> JSONResponse:
-    """Answers saved while the customer is answering (survey.js sends them as JSON)."""
+    """POST /s/<token>/progress: answers saved while the customer is answering (survey.js sends JSON)."""
     try:
         service.check_rate(token=token, address=_address(request))
     except service.LinkError as exc:
         return JSONResponse({"error": exc.reason}, status_code=LINK_STATUS[exc.reason])
-    body = await request.body()
-    if len(body) > MAX_BODY:
+    body = await _read_body(request)
+    if body is None:
         return JSONResponse({"error": "too_large"}, status_code=413)
     try:
         data = json.loads(body or b"{}")
@@ -281,7 +284,7 @@ async def public_progress(request: Request, token: str) -> JSONResponse:
     locale = public_locale(request)
     try:
         saved = await _in_db_thread(
-            lambda session: service.save_progress(db_session=session, token=token, raw=answers, locale=locale)
+            lambda: service.save_public_progress(token=token, raw=answers, locale=locale)
         )
     except service.LinkError as exc:
         return JSONResponse({"error": exc.reason}, status_code=LINK_STATUS[exc.reason])
@@ -290,6 +293,57 @@ async def public_progress(request: Request, token: str) -> JSONResponse:
             {"error": "invalid", "questions": _error_texts(exc.errors, locale)}, status_code=422
         )
     return JSONResponse({"saved": sorted(saved)})
+
+
+async def _public_response(request: Request) -> Response | None:
+    """Dispatch a /s/... request to its handler; None when no public route matches (the app answers)."""
+    parts = request.url.path.split("/")  # "", "s", token[, "progress"]
+    if len(parts) == 3 and parts[2]:
+        if request.method in ("GET", "HEAD"):
+            return await public_page(request, parts[2])
+        if request.method == "POST":
+            return await public_submit(request, parts[2])
+    elif len(parts) == 4 and parts[2] and parts[3] == "progress" and request.method == "POST":
+        return await public_progress(request, parts[2])
+    return None
+
+
+class PublicSurveyLinks:
+    """ASGI front door of the public survey endpoints (GET/POST /s/<token>, POST /s/<token>/progress).
+
+    Installed outermost by ``create_app``; any other path, or a method these routes do not take, goes
+    on to the app unchanged. Adds the app's security headers, ``Cache-Control: no-store`` and the
+    ``?lang=`` cookie itself, and answers a locked SQLite database with 503 like the app does.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve /s/... here; hand everything else to the app."""
+        if scope["type"] != "http" or not scope["path"].startswith("/s/"):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await _public_response(request)
+        except OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            response = HTMLResponse(
+                "busy, try again / 繁忙，请重试", status_code=503, headers={"Retry-After": "5"}
+            )
+        if response is None:
+            await self.app(scope, receive, send)
+            return
+        headers = response.headers
+        for name, value in SECURITY_HEADERS:
+            headers.setdefault(name, value)
+        headers.setdefault("cache-control", "no-store")
+        chosen = normalize_locale(request.query_params.get("lang"))
+        if chosen:
+            headers.append("set-cookie", f"{LOCALE_COOKIE}={chosen}; Path=/; Max-Age=31536000; SameSite=Lax")
+        await response(scope, receive, send)
 
 
 # --- staff pages ---------------------------------------------------------------------------------------

@@ -214,3 +214,120 @@ class SurveyOut(BaseModel):
     nps: float | None
     ces: float | None
     updated_at: datetime | None = None
+
+
+class SurveyDefinitionOut(BaseModel):
+    """One survey's definition and version (``GET /surveys/{key}``)."""
+
+    key: str
+    version: int
+    definition: SurveyDefinition
+
+
+class SurveySaved(BaseModel):
+    """What ``PUT /surveys/{key}`` did: the survey's version and created, updated or unchanged."""
+
+    key: str
+    version: int
+    outcome: str
+
+
+class AnswerProblem(BaseModel):
+    """Why one answer does not fit its question: the message key (e.g. out_of_range) and its values."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+
+
+class ValidationOut(BaseModel):
+    """Answers checked against a survey without storing them: the clean answers, or each problem."""
+
+    valid: bool
+    answers: dict[str, Any] | None = None
+    errors: dict[str, AnswerProblem] | None = None
+
+
+class TrendPoint(BaseModel):
+    """One week (its Monday) of a survey's answers: each scored kind's headline score and count."""
+
+    week: str
+    csat: float | None = None
+    nps: float | None = None
+    ces: float | None = None
+    csat_n: int | None = None
+    nps_n: int | None = None
+    ces_n: int | None = None
+
+
+class AspectAnswers(BaseModel):
+    """One taxonomy aspect: its question's mean score, and what the analysis found in open answers."""
+
+    aspect: str
+    name: str
+    asked: int
+    mean: float | None
+    low: int
+    mentions: int
+    negative: int
+    positive: int
+
+
+class FoundAspect(BaseModel):
+    """An aspect the analysis found in an open answer, with its sentiment."""
+
+    aspect: str
+    name: str
+    sentiment: str | None
+
+
+class OpenAnswer(BaseModel):
+    """An open answer (its feedback item) with its analysis and the recovery case it opened."""
+
+    feedback_id: int
+    text: str
+    sentiment: str | None
+    rating: int | None
+    at: datetime
+    case_id: int | None
+    aspects: list[FoundAspect]
+
+
+class RateRow(BaseModel):
+    """Invited, answered and the response rate of one channel, trigger or tier."""
+
+    value: str
+    invited: int
+    answered: int
+    rate: float | None
+
+
+class BiasWarning(BaseModel):
+    """A group whose share among respondents differs from its share among those asked."""
+
+    dimension: str
+    group: str
+    share_asked: float
+    share_answered: float
+
+
+class SurveyResultsOut(BaseModel):
+    """A survey's results: distribution, weekly trend, aspects, open answers, response rates and bias."""
+
+    distribution: dict[str, dict[int, int]]
+    trend: list[TrendPoint]
+    aspects: list[AspectAnswers]
+    choices: dict[str, dict[str, int]]
+    open_answers: list[OpenAnswer]
+    rates: dict[str, list[RateRow]]
+    bias: list[BiasWarning]
+    invited: int
+    answered: int
+    recovery_cases: int
+
+
+class SurveyLinks(BaseModel):
+    """The survey's anonymous link and the address of its QR code."""
+
+    anonymous: str
+    qr_svg: str

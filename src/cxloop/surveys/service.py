@@ -5,8 +5,11 @@ Every decision lives here; the API, pages, CLI, jobs and the demo only parse, ca
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
+import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,23 +17,26 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from typing import cast as as_type
 
 import yaml
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, case, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, Text, bindparam, case, cast, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxloop.clock import now as clock_now
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer
+from cxloop.db import get_engine, session_scope
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.loop.models import Case
 from cxloop.messaging.service import send_to_customer
 from cxloop.orders.models import Order
 from cxloop.surveys.models import Survey, SurveyInvitation, SurveyResponse
-from cxloop.surveys.schemas import MAX_OPEN_LENGTH, Question, SurveyDefinition
+from cxloop.surveys.schemas import MAX_OPEN_LENGTH, InviteRequest, Question, SurveyDefinition
 
 DEFAULTS_DIR = Path(__file__).with_name("defaults")
 #: Survey keys shipped with cxloop (CONTRACTS.md); journeys invite with these.
@@ -250,6 +256,16 @@ def load_text(*, db_session: Session, text: str, source: str, actor: str) -> dic
     return done
 
 
+def save_text(*, db_session: Session, key: str, text: str, actor: str) -> tuple[Survey, str]:
+    """Create or replace the survey ``key`` from one YAML/JSON document and commit; DefinitionError if wrong."""
+    definitions = parse_definitions(text, source="request body")
+    if len(definitions) != 1 or definitions[0].key != key:
+        raise DefinitionError([{"field": "key", "expected": f"one survey whose key is {key!r}"}])
+    survey, outcome = save_definition(db_session=db_session, definition=definitions[0], actor=actor)
+    db_session.commit()
+    return survey, outcome
+
+
 def load_file(*, db_session: Session, path: Path, actor: str = "cli") -> dict[str, str]:
     """``cxloop surveys load FILE``: the surveys of a YAML file, refused whole when any is wrong."""
     try:
@@ -334,7 +350,13 @@ class LinkPayload:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(get_settings().secret_key, salt=_LINK_SALT)
+    return _serializer_for(get_settings().secret_key)
+
+
+@lru_cache(maxsize=4)
+def _serializer_for(secret_key: str) -> URLSafeTimedSerializer:
+    # Built once per key: every public request checks a token.
+    return URLSafeTimedSerializer(secret_key, salt=_LINK_SALT)
 
 
 def make_token(*, survey_key: str, nonce: str | None, days: int, anonymous: bool = False) -> str:
@@ -398,33 +420,69 @@ def qr_svg(url: str, *, title: str = "") -> str:
 # --- rate limits -------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _limiter() -> Any:
-    from limits.storage import storage_from_string
-    from limits.strategies import MovingWindowRateLimiter
+class SlidingWindowCounter:
+    """Requests per key in a sliding window, counted in this process's memory (see docs/surveys.md).
 
-    # In-process memory: each web process counts its own requests (see docs/surveys.md).
-    return MovingWindowRateLimiter(storage_from_string("memory://"))
+    The usual sliding-window-counter estimate: this fixed window's count plus the previous window's,
+    weighted by how much of it still overlaps the sliding window. Two integers per key and no timer:
+    the ``limits`` library's in-memory storage starts a thread to expire its entries, which cost more
+    than the rest of an answer on the public page (bench/surveys.py).
+    """
+
+    #: Keys kept before the stale ones (older than the previous window) are swept.
+    MAX_KEYS = 100_000
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], tuple[int, int, int]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: tuple[str, str], amount: int, seconds: int, at: float | None = None) -> bool:
+        """Count one request for ``key``; False (and not counted) when it would exceed ``amount``."""
+        at = time.monotonic() if at is None else at
+        window, offset = divmod(at, seconds)
+        window_no = int(window)
+        with self._lock:
+            start, current, previous = self._counts.get(key, (window_no, 0, 0))
+            if start != window_no:
+                previous = current if start == window_no - 1 else 0
+                current, start = 0, window_no
+            if current + previous * (1 - offset / seconds) + 1 > amount:
+                self._counts[key] = (start, current, previous)
+                return False
+            self._counts[key] = (start, current + 1, previous)
+            if len(self._counts) > self.MAX_KEYS:
+                self._counts = {k: v for k, v in self._counts.items() if v[0] >= window_no - 1}
+        return True
+
+
+_counter = SlidingWindowCounter()
 
 
 def check_rate(*, token: str, address: str | None) -> None:
     """Count a request of the public page against its link and its client address; LinkError when over."""
+    settings = get_settings()
+    per_link = _rate_limit(settings.survey_rate_per_link)
+    per_address = _rate_limit(settings.survey_rate_per_address)
+    # The token's tail is its signature: unique per link and short enough to keep as a counter key.
+    if not _counter.hit(("link", token[-27:]), *per_link):
+        raise LinkError("rate_limited")
+    if address and not _counter.hit(("address", address), *per_address):
+        raise LinkError("rate_limited")
+
+
+@lru_cache(maxsize=8)
+def _rate_limit(text: str) -> tuple[int, int]:
+    """A limit such as ``30/minute`` as (requests, window seconds), parsed once by the ``limits`` library."""
     from limits import parse
 
-    settings = get_settings()
-    limiter = _limiter()
-    per_link = parse(settings.survey_rate_per_link)
-    per_address = parse(settings.survey_rate_per_address)
-    # The token's tail is its signature: unique per link and short enough to keep as a counter key.
-    if not limiter.hit(per_link, "survey-link", token[-27:]):
-        raise LinkError("rate_limited")
-    if address and not limiter.hit(per_address, "survey-address", address):
-        raise LinkError("rate_limited")
+    item = parse(text)
+    return int(item.amount), int(item.get_expiry())
 
 
 def reset_rate_limits() -> None:
     """Forget every counter (tests, and after changing the limits)."""
-    _limiter.cache_clear()
+    global _counter
+    _counter = SlidingWindowCounter()
 
 
 # --- invitations --------------------------------------------------------------------------------------------
@@ -462,12 +520,40 @@ def invite(
     order_id: int | None = None,
     case_id: int | None = None,
     reminder: bool = False,
+    commit: bool = False,
 ) -> InviteResult:
     """Invite a customer to a survey under the fatigue rules and send the link (CONTRACTS.md).
 
     Fatigue: at most one survey per customer per ``survey_fatigue_days`` days and none while a case
     of theirs is open. A reminder re-sends the link of the same unanswered invitation instead.
+    Journeys invite inside their own step's transaction; a caller acting alone passes ``commit=True``.
     """
+    result = _invite(
+        session,
+        survey_key=survey_key,
+        customer_id=customer_id,
+        trigger=trigger,
+        now=now,
+        order_id=order_id,
+        case_id=case_id,
+        reminder=reminder,
+    )
+    if commit:
+        session.commit()
+    return result
+
+
+def _invite(
+    session: Session,
+    *,
+    survey_key: str,
+    customer_id: int,
+    trigger: str,
+    now: datetime,
+    order_id: int | None,
+    case_id: int | None,
+    reminder: bool,
+) -> InviteResult:
     survey = get_survey(db_session=session, key=survey_key)
     if survey is None and survey_key in DEFAULT_SURVEY_KEYS:
         ensure_default_surveys(db_session=session)
@@ -518,17 +604,7 @@ def invite(
     session.flush()
     if reason:
         return InviteResult(False, reason, invitation.id)
-    link = invitation_link(survey=survey, invitation=invitation)
-    sent, skip, message_id, channel = _deliver(
-        session,
-        survey=survey,
-        invitation=invitation,
-        customer=customer,
-        link=link,
-        template="survey.invite",
-        dedupe_key=f"survey:{invitation.id}:invite",
-        now=now,
-    )
+    sent, skip, message_id, channel, link = _deliver(session, survey, invitation, customer, "invite", now)
     invitation.message_id = message_id
     invitation.channel = channel or invitation.channel
     if not sent:
@@ -537,6 +613,23 @@ def invite(
         return InviteResult(False, skip, invitation.id, None, message_id)
     session.flush()
     return InviteResult(True, None, invitation.id, link, message_id)
+
+
+def invite_customer(
+    *, db_session: Session, survey_key: str, request: InviteRequest, now: datetime | None = None
+) -> InviteResult:
+    """Staff invite one customer now (API, CLI or a queued job): ``invite``, committed."""
+    return invite(
+        db_session,
+        survey_key=survey_key,
+        customer_id=request.customer_id,
+        trigger=request.trigger,
+        now=now or clock_now(),
+        order_id=request.order_id,
+        case_id=request.case_id,
+        reminder=request.reminder,
+        commit=True,
+    )
 
 
 def _fatigue_reason(session: Session, *, customer_id: int, now: datetime) -> str | None:
@@ -593,17 +686,7 @@ def _remind(
         return InviteResult(False, "expired", invitation.id)
     if invitation.reminded_at is not None:
         return InviteResult(False, "already_reminded", invitation.id)
-    link = invitation_link(survey=survey, invitation=invitation)
-    sent, skip, message_id, _ = _deliver(
-        session,
-        survey=survey,
-        invitation=invitation,
-        customer=customer,
-        link=link,
-        template="survey.reminder",
-        dedupe_key=f"survey:{invitation.id}:reminder",
-        now=now,
-    )
+    sent, skip, message_id, _, link = _deliver(session, survey, invitation, customer, "reminder", now)
     if not sent:
         return InviteResult(False, skip, invitation.id, None, message_id)
     invitation.reminded_at = now
@@ -613,35 +696,34 @@ def _remind(
 
 def _deliver(
     session: Session,
-    *,
     survey: Survey,
     invitation: SurveyInvitation,
     customer: Customer,
-    link: str,
-    template: str,
-    dedupe_key: str,
+    kind: Literal["invite", "reminder"],
     now: datetime,
-) -> tuple[bool, str | None, int | None, str | None]:
-    """Hand the link to the customer's channel through the shared outbox: (sent, skip reason, message id, channel).
+) -> tuple[bool, str | None, int | None, str | None, str]:
+    """Hand the invitation's link to the customer's channel through the shared outbox (template
+    ``survey.<kind>``): (sent, skip reason, message id, channel, link).
 
     Messaging applies its own rules (consent, quiet hours, no contact, an open case) and never sends
     twice for one dedupe key, so a retried journey step does not message the customer again.
     """
+    link = invitation_link(survey=survey, invitation=invitation)
     locale = customer.locale if customer.locale in ("zh", "en") else None
     message = send_to_customer(
         session,
         customer_id=customer.id,
-        template=template,
+        template=f"survey.{kind}",
         context={"survey": survey.name_en if locale == "en" else survey.name_zh, "survey_link": link},
         purpose="service",
         source=f"survey:{survey.key}",
-        dedupe_key=dedupe_key,
+        dedupe_key=f"survey:{invitation.id}:{kind}",
         case_id=invitation.case_id,
         now=now,
     )
     if message.status == "skipped":
-        return False, message.reason or "skipped", message.id, message.channel
-    return True, None, message.id, message.channel
+        return False, message.reason or "skipped", message.id, message.channel, link
+    return True, None, message.id, message.channel, link
 
 
 # --- the public page -------------------------------------------------------------------------------------------
@@ -649,14 +731,105 @@ def _deliver(
 
 @dataclass
 class PublicForm:
-    """What the public page shows: the survey, its respondent token and the answers saved so far."""
+    """What the public page shows: the survey's definition, its respondent token and the answers saved so far."""
 
-    survey: Survey
     definition: SurveyDefinition
     token: str
     answers: dict[str, Any] = field(default_factory=dict)
     locale: str | None = None
     invitation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    """One invitation as an answer needs it: read in one query with its survey and order (the hot path)."""
+
+    invitation_id: int
+    survey_key: str
+    active: bool
+    status: str
+    expires_at: datetime
+    opened_at: datetime | None
+    answered_at: datetime | None
+    customer_id: int | None
+    order_id: int | None
+    order_ref: str | None
+    brand_id: int | None
+    locale: str | None
+    partial: dict[str, Any] | None
+    definition: SurveyDefinition
+
+
+_INV = as_type(Table, SurveyInvitation.__table__)
+_TARGET = (
+    select(
+        _INV.c.id,
+        Survey.key,
+        Survey.active,
+        _INV.c.status,
+        _INV.c.expires_at,
+        _INV.c.opened_at,
+        _INV.c.answered_at,
+        _INV.c.customer_id,
+        _INV.c.order_id,
+        Order.external_id,
+        Order.brand_id,
+        _INV.c.locale,
+        _INV.c.partial,
+        # The definition as its stored text: parsed once per distinct text (see _definition_from_text).
+        cast(Survey.definition, Text),
+    )
+    .join(Survey, Survey.id == _INV.c.survey_id)
+    .outerjoin(Order, Order.id == _INV.c.order_id)
+)
+
+
+# The hot path's statements are built once: SQLAlchemy then reuses their compiled form.
+_TARGET_BY_NONCE = _TARGET.where(_INV.c.nonce == bindparam("b_nonce"))
+_TARGET_BY_ID = _TARGET.where(_INV.c.id == bindparam("b_id"))
+_OPENED = (
+    update(_INV)
+    .where(_INV.c.id == bindparam("b_id"), _INV.c.opened_at.is_(None))
+    .values(opened_at=bindparam("b_at"), updated_at=bindparam("b_at"), status="opened")
+)
+
+
+_TARGET_FIELDS = [f.name for f in dataclasses.fields(LinkTarget)][:-1]  # the columns of _TARGET, in order
+
+
+@lru_cache(maxsize=64)
+def _definition_from_text(raw: str) -> SurveyDefinition:
+    return SurveyDefinition.model_validate_json(raw)
+
+
+def _targets(conn: Connection, statement: Any, params: Mapping[str, Any] | None = None) -> list[LinkTarget]:
+    out = []
+    for row in conn.execute(statement, params or {}):
+        *columns, definition = row
+        out.append(
+            LinkTarget(
+                **dict(zip(_TARGET_FIELDS, columns, strict=True)),
+                definition=_definition_from_text(definition),
+            )
+        )
+    return out
+
+
+def _target_by_nonce(conn: Connection, nonce: str | None) -> LinkTarget | None:
+    found = _targets(conn, _TARGET_BY_NONCE, {"b_nonce": nonce}) if nonce else []
+    return found[0] if found else None
+
+
+def _check_answerable(target: LinkTarget, payload: LinkPayload, now: datetime) -> None:
+    """The link's invitation can take an answer: its own survey, active, not answered, not expired."""
+    if target.survey_key != payload.survey_key:
+        raise LinkError("forged")
+    if not target.active:
+        raise LinkError("inactive")
+    if target.status == "answered":
+        raise LinkError("answered")
+    if target.status == "skipped" or target.expires_at <= now:
+        raise LinkError("expired")
 
 
 def _survey_for(session: Session, payload: LinkPayload) -> Survey:
@@ -687,35 +860,65 @@ def _invitation_for(
     return invitation
 
 
+def open_public_link(*, token: str, now: datetime | None = None) -> PublicForm:
+    """``open_link`` for the public page: a personal link in one short transaction on a pooled connection.
+
+    No ORM session: the public page is the hot path (bench/surveys.py); other links take ``open_link``.
+    """
+    now = now or clock_now()
+    payload = read_token(token, now=now)
+    with _engine().begin() as conn:
+        target = _target_by_nonce(conn, payload.nonce)
+        if target is not None:
+            return _opened(conn, target, payload, token, now)
+    with session_scope() as session:
+        return open_link(db_session=session, token=token, now=now)
+
+
+_engine_for: tuple[object, Engine] | None = None
+
+
+def _engine() -> Engine:
+    """The settings' engine, found once per settings object (its URL is resolved on the file system)."""
+    global _engine_for
+    settings = get_settings()
+    if _engine_for is None or _engine_for[0] is not settings:
+        _engine_for = (settings, get_engine())
+    return _engine_for[1]
+
+
+def _opened(
+    conn: Connection, target: LinkTarget, payload: LinkPayload, token: str, now: datetime
+) -> PublicForm:
+    _check_answerable(target, payload, now)
+    if target.opened_at is None:
+        conn.execute(_OPENED, {"b_id": target.invitation_id, "b_at": now})
+    return PublicForm(
+        target.definition,
+        token,
+        answers=dict(target.partial or {}),
+        locale=target.locale,
+        invitation_id=target.invitation_id,
+    )
+
+
 def open_link(*, db_session: Session, token: str, now: datetime | None = None) -> PublicForm:
     """Check a link and return the form to show; an anonymous link gets a fresh respondent token."""
     now = now or clock_now()
     payload = read_token(token, now=now)
-    survey = _survey_for(db_session, payload)
-    definition = definition_of(survey)
-    if payload.anonymous and payload.nonce is None:
-        # Each visit of a shared link (QR code) answers once, through a token of its own.
-        respondent = make_token(survey_key=survey.key, nonce=_new_nonce(), days=7, anonymous=True)
-        return PublicForm(survey, definition, respondent)
-    invitation = _invitation_for(db_session, payload, survey, now)
-    if invitation is None:
-        return PublicForm(survey, definition, token)
-    if invitation.opened_at is None:
-        db_session.execute(
-            update(SurveyInvitation)
-            .where(SurveyInvitation.id == invitation.id, SurveyInvitation.opened_at.is_(None))
-            .values(opened_at=now, status="opened")
-            .execution_options(synchronize_session=False)
-        )
-        db_session.commit()
-    return PublicForm(
-        survey,
-        definition,
-        token,
-        answers=dict(invitation.partial or {}),
-        locale=invitation.locale,
-        invitation_id=invitation.id,
-    )
+    target = _target_by_nonce(db_session.connection(), payload.nonce)
+    if target is None:
+        # A shared link (QR code), or an anonymous respondent who has saved nothing yet.
+        survey = _survey_for(db_session, payload)
+        if not payload.anonymous:
+            raise LinkError("forged")
+        if payload.nonce is None:
+            # Each visit of a shared link answers once, through a token of its own.
+            token = make_token(survey_key=survey.key, nonce=_new_nonce(), days=7, anonymous=True)
+        return PublicForm(definition_of(survey), token)
+    form = _opened(db_session.connection(), target, payload, token, now)
+    db_session.commit()
+    return form
 
 
 class AnswerError(ValueError):
@@ -863,9 +1066,24 @@ def save_progress(
     return clean
 
 
+def save_public_progress(*, token: str, raw: Mapping[str, Any], locale: str | None = None) -> dict[str, Any]:
+    """``save_progress`` in a transaction of its own (the public page has no request session)."""
+    with session_scope() as session:
+        return save_progress(db_session=session, token=token, raw=raw, locale=locale)
+
+
+def public_definition(*, token: str) -> SurveyDefinition:
+    """The definition of the survey a valid token names, to show its form again with the errors."""
+    with session_scope() as session:
+        return definition_of(_survey_for(session, read_token(token)))
+
+
 @dataclass(frozen=True)
 class SubmitResult:
-    """What an answer did: the invitation, responses stored, the feedback item and any case opened."""
+    """What an answer did: the invitation, responses stored, the feedback item and any case opened.
+
+    On the public page the case opens a moment later (``follow_up_answers``), so ``case_id`` is None there.
+    """
 
     invitation_id: int
     responses: int
@@ -890,16 +1108,75 @@ def submit(
     locale: str | None = None,
     now: datetime | None = None,
 ) -> SubmitResult:
-    """Store a complete answer once: responses, a feedback item for text, a recovery case for a low score."""
+    """Store a complete answer once: its responses and a feedback item for text, in one short transaction.
+
+    What follows an answer (a recovery case for a low score, the indicators marked stale) is left in the
+    answer's outbox (``follow_up_pending``) for the ``surveys.follow_up`` job: off the request's path.
+    """
     now = now or clock_now()
     payload = read_token(token, now=now)
-    survey = _survey_for(db_session, payload)
-    definition = definition_of(survey)
+    conn = db_session.connection()
+    target = _target_by_nonce(conn, payload.nonce)
+    if target is None:
+        # The first answer of an anonymous respondent creates its invitation.
+        survey = _survey_for(db_session, payload)
+        _complete(definition_of(survey), raw)
+        invitation = _respondent_invitation(db_session, payload, survey, now, locale=locale)
+        target = _targets(conn, _TARGET_BY_ID, {"b_id": invitation.id})[0]
+    return _answer_in(db_session, target, payload, raw, locale=locale, now=now)
+
+
+def submit_answer(
+    *, token: str, raw: Mapping[str, Any], locale: str | None = None, now: datetime | None = None
+) -> SubmitResult:
+    """``submit`` for the public page: a personal link's answer in one short transaction, no ORM session.
+
+    The hot path of the public endpoint (bench/surveys.py); anonymous respondents take ``submit``.
+    """
+    now = now or clock_now()
+    payload = read_token(token, now=now)
+    with _engine().begin() as conn:  # commits at the end, rolls back on any error
+        target = _target_by_nonce(conn, payload.nonce)
+        if target is not None:
+            _check_answerable(target, payload, now)
+            return _answer(conn, target, _complete(target.definition, raw), locale=locale, now=now)
+    with session_scope() as session:
+        return submit(db_session=session, token=token, raw=raw, locale=locale, now=now)
+
+
+def _complete(definition: SurveyDefinition, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A complete answer checked against its survey; an empty one is refused like a missing required one."""
     clean = clean_answers(definition, raw, complete=True)
     if not clean:
         raise AnswerError({definition.questions[0].id: ("required", {})})
-    invitation = _respondent_invitation(db_session, payload, survey, now, locale=locale)
-    return _answer(db_session, survey, definition, invitation, clean, locale=locale, now=now)
+    return clean
+
+
+def _answer_in(
+    session: Session,
+    target: LinkTarget,
+    payload: LinkPayload | None,
+    raw: Mapping[str, Any],
+    *,
+    locale: str | None,
+    now: datetime,
+    complete: bool = True,
+) -> SubmitResult:
+    """Check and store an answer in ``session``'s transaction and commit it (rolled back when refused)."""
+    try:
+        if payload is not None:
+            _check_answerable(target, payload, now)
+        clean = (
+            _complete(target.definition, raw)
+            if complete
+            else clean_answers(target.definition, raw, complete=True)
+        )
+        result = _answer(session.connection(), target, clean, locale=locale, now=now)
+    except (LinkError, AnswerError):
+        session.rollback()
+        raise
+    session.commit()
+    return result
 
 
 def answer_invitation(
@@ -911,61 +1188,93 @@ def answer_invitation(
     now: datetime,
     follow_up: bool = True,
 ) -> SubmitResult:
-    """Record an answer for an invitation without its link (answers taken by phone, the demo's customers)."""
-    invitation = db_session.get(SurveyInvitation, invitation_id)
-    if invitation is None:
+    """Record an answer for an invitation without its link (answers taken by phone, the demo's customers).
+
+    Its follow-up runs at once (the recovery case is in the result); ``follow_up=False`` leaves the
+    indicators unmarked for a caller that refreshes everything afterwards (the demo).
+    """
+    found = _targets(db_session.connection(), _TARGET_BY_ID, {"b_id": invitation_id})
+    if not found:
         raise LinkError("forged")
-    survey = db_session.get(Survey, invitation.survey_id)
-    assert survey is not None  # the foreign key guarantees it
-    definition = definition_of(survey)
-    clean = clean_answers(definition, raw, complete=True)
-    return _answer(
-        db_session, survey, definition, invitation, clean, locale=locale, now=now, follow_up=follow_up
+    result = _answer_in(db_session, found[0], None, raw, locale=locale, now=now, complete=False)
+    cases = follow_up_answers(db_session=db_session, invitation_ids=[invitation_id], mark_stale=follow_up)
+    return dataclasses.replace(result, case_id=cases.get(invitation_id))
+
+
+_INSERT_RESPONSES = insert(as_type(Table, SurveyResponse.__table__))
+_INSERT_FEEDBACK = insert(as_type(Table, FeedbackItem.__table__))
+_SET_FEEDBACK = (
+    update(_INV)
+    .where(_INV.c.id == bindparam("b_id"))
+    .values(feedback_id=bindparam("b_feedback"), updated_at=bindparam("b_at"))
+)
+_CLAIM = (
+    update(_INV)
+    .where(_INV.c.id == bindparam("b_id"), _INV.c.status != "answered")
+    .values(
+        status="answered",
+        answered_at=bindparam("b_at"),
+        updated_at=bindparam("b_at"),
+        partial=None,
+        locale=bindparam("b_locale"),
+        follow_up_pending=True,
     )
+)
 
 
 def _answer(
-    session: Session,
-    survey: Survey,
-    definition: SurveyDefinition,
-    invitation: SurveyInvitation,
-    clean: dict[str, Any],
-    *,
-    locale: str | None,
-    now: datetime,
-    follow_up: bool = True,
+    conn: Connection, target: LinkTarget, clean: dict[str, Any], *, locale: str | None, now: datetime
 ) -> SubmitResult:
+    """Store an answer in ``conn``'s transaction (the caller commits): claim, feedback item, responses."""
+    definition = target.definition
     # The claim: only one request can move this invitation to "answered" (a reused or double-posted
-    # link loses here, whatever the timing).
-    claimed = session.execute(
-        update(SurveyInvitation)
-        .where(SurveyInvitation.id == invitation.id, SurveyInvitation.status != "answered")
-        .values(status="answered", answered_at=now, partial=None, locale=locale or invitation.locale)
-        .execution_options(synchronize_session=False)
+    # link loses here, whatever the timing). It also writes the answer's outbox flag.
+    claimed = conn.execute(
+        _CLAIM, {"b_id": target.invitation_id, "b_at": now, "b_locale": locale or target.locale}
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
+    if claimed.rowcount != 1:
         raise LinkError("answered")
-    stored, feedback_id, case_id = _store_answers(session, survey, definition, invitation, clean, now)
-    _emit_answered(session, invitation, now)
-    session.commit()
-    if follow_up:
-        _follow_up(session, now)
+    rows, texts = _response_rows(target, clean, now)
+    feedback_id: int | None = None
+    if texts:
+        csat = next((q for q in definition.questions if q.kind == "csat" and q.id in clean), None)
+        stored = conn.execute(
+            _INSERT_FEEDBACK,
+            {
+                "external_id": f"{FEEDBACK_PREFIX}{target.invitation_id}",
+                "channel": "survey",
+                "text": "\n".join(texts),
+                "title": definition.name.zh,
+                "rating": _score5(csat, clean[csat.id]) if csat else None,
+                "occurred_at": now,
+                "customer_id": target.customer_id,
+                "order_id": target.order_id,
+                "order_ref": target.order_ref,
+                "brand_id": target.brand_id,
+                "touchpoint": definition.touchpoint,
+                # Given, not defaulted: the column default would read the clock once per column.
+                "created_at": now,
+                "updated_at": now,
+            },
+        ).inserted_primary_key
+        assert stored is not None  # a single-row insert always reports its key
+        feedback_id = int(stored[0])
+        conn.execute(_SET_FEEDBACK, {"b_id": target.invitation_id, "b_feedback": feedback_id, "b_at": now})
+        for row in rows:
+            if row["kind"] == "open":
+                row["feedback_id"] = feedback_id
+    if rows:  # one multi-row insert: the public endpoint's hot path, measured by bench/surveys.py
+        conn.execute(_INSERT_RESPONSES, rows)
     thanks = definition.thanks.get(locale or "zh") if definition.thanks else ""
-    return SubmitResult(invitation.id, stored, feedback_id, case_id, thanks)
+    return SubmitResult(target.invitation_id, len(rows), feedback_id, None, thanks)
 
 
-def _store_answers(
-    session: Session,
-    survey: Survey,
-    definition: SurveyDefinition,
-    invitation: SurveyInvitation,
-    clean: dict[str, Any],
-    now: datetime,
-) -> tuple[int, int | None, int | None]:
-    order = session.get(Order, invitation.order_id) if invitation.order_id else None
-    texts = []
-    rating: int | None = None
+def _response_rows(
+    target: LinkTarget, clean: Mapping[str, Any], now: datetime
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """One survey response per answered question (scores on the indicators' scales), and the texts."""
+    definition = target.definition
+    texts: list[str] = []
     rows: list[dict[str, Any]] = []
     for question in definition.questions:
         if question.id not in clean:
@@ -975,67 +1284,34 @@ def _store_answers(
         comment: str | None = None
         if question.scored:
             score = _score5(question, value) if question.kind in ("csat", "aspect") else int(value)
-            if question.kind == "csat" and rating is None:
-                rating = score
         elif question.kind == "multiple":
             comment = ",".join(value)
-        elif question.kind == "single":
-            comment = str(value)
         else:
             comment = str(value)
-            texts.append(comment)
+            if question.kind == "open":
+                texts.append(comment)
         rows.append(
             {
-                "external_id": f"{RESPONSE_PREFIX}{invitation.id}:{question.id}",
-                "survey": survey.key,
+                "external_id": f"{RESPONSE_PREFIX}{target.invitation_id}:{question.id}",
+                "survey": target.survey_key,
                 "kind": question.kind,
                 "score": score,
                 "comment": comment,
                 "responded_at": now,
-                "customer_id": invitation.customer_id,
-                "order_id": invitation.order_id,
-                "order_ref": order.external_id if order else None,
-                "brand_id": order.brand_id if order else None,
+                "customer_id": target.customer_id,
+                "order_id": target.order_id,
+                "order_ref": target.order_ref,
+                "brand_id": target.brand_id,
                 "touchpoint": definition.touchpoint,
-                "invitation_id": invitation.id,
+                "invitation_id": target.invitation_id,
                 "question": question.id,
                 "aspect": question.aspect,
                 "feedback_id": None,
+                "created_at": now,
+                "updated_at": now,
             }
         )
-    feedback_id: int | None = None
-    if texts:
-        item = FeedbackItem(
-            external_id=f"{FEEDBACK_PREFIX}{invitation.id}",
-            channel="survey",
-            text="\n".join(texts),
-            title=definition.name.zh,
-            rating=rating,
-            occurred_at=now,
-            customer_id=invitation.customer_id,
-            order_id=invitation.order_id,
-            order_ref=order.external_id if order else None,
-            brand_id=order.brand_id if order else None,
-            touchpoint=definition.touchpoint,
-        )
-        session.add(item)
-        session.flush()
-        feedback_id = item.id
-        for row in rows:
-            if row["kind"] == "open":
-                row["feedback_id"] = feedback_id
-    # One multi-row insert (Core): the public endpoint's hot path, measured by bench/surveys.py.
-    if rows:
-        session.execute(insert(SurveyResponse), rows)
-    case_id = _recovery_case(session, survey, definition, invitation, clean, texts, feedback_id, now)
-    if feedback_id is not None or case_id is not None:  # most answers have neither: no statement
-        session.execute(
-            update(SurveyInvitation)
-            .where(SurveyInvitation.id == invitation.id)
-            .values(feedback_id=feedback_id, recovery_case_id=case_id)
-            .execution_options(synchronize_session=False)
-        )
-    return len(rows), feedback_id, case_id
+    return rows, texts
 
 
 def detractor_reasons(definition: SurveyDefinition, clean: Mapping[str, Any]) -> list[str]:
@@ -1057,23 +1333,109 @@ def detractor_reasons(definition: SurveyDefinition, clean: Mapping[str, Any]) ->
     return reasons
 
 
+# --- follow-up of answers (the outbox) ------------------------------------------------------------------------
+
+
+def _stored_value(question: Question, score: int | None, comment: str | None) -> Any:
+    """An answer as the customer gave it, back from its stored response (scores on the question's scale)."""
+    if question.scored:
+        if score is None:
+            return None
+        points = question.points or 5
+        if question.kind in ("csat", "aspect") and points != 5:
+            return round(1 + (score - 1) * (points - 1) / 4)
+        return score
+    if question.kind == "multiple":
+        return (comment or "").split(",")
+    return comment
+
+
+def follow_up_answers(
+    *,
+    db_session: Session,
+    invitation_ids: Sequence[int] | None = None,
+    limit: int = 500,
+    mark_stale: bool = True,
+) -> dict[int, int | None]:
+    """What follows answers, once each: a recovery case for a low score, and the indicators marked stale.
+
+    Reads the answers' outbox (``follow_up_pending``) and clears it in the transaction that opens the
+    cases, so a crash in between repeats the batch rather than losing or doubling it. The stale mark is
+    set first, and setting it twice is harmless. Returns invitation id -> the case opened (or None).
+    """
+    inv = SurveyInvitation
+    query = select(inv.id, inv.answered_at).where(inv.follow_up_pending.is_(True))
+    if invitation_ids is not None:
+        query = query.where(inv.id.in_(list(invitation_ids)))
+    pending = db_session.execute(query.order_by(inv.id).limit(limit)).all()
+    db_session.commit()  # ends the read before another session marks the indicators
+    if not pending:
+        return {}
+    if mark_stale:
+        from cxloop.jobs import run_now
+
+        earliest = min((at for _, at in pending if at is not None), default=clock_now())
+        # Answers count in the indicators the same day: the scheduled ``pipeline.after_data`` refreshes
+        # from this day on and analyses the new text (the pipeline is above surveys, so by the job's name).
+        day = earliest.replace(hour=0, minute=0, second=0, microsecond=0)
+        run_now("pipeline.mark_stale", since=day.isoformat())
+    claimed = list(
+        db_session.scalars(
+            update(inv)
+            .where(inv.id.in_([row.id for row in pending]), inv.follow_up_pending.is_(True))
+            .values(follow_up_pending=False)
+            .returning(inv.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    out: dict[int, int | None] = dict.fromkeys(claimed)
+    if not claimed:
+        return out
+    given: dict[int, dict[str, tuple[int | None, str | None, int | None]]] = defaultdict(dict)
+    for iid, qid, score, comment, feedback_id in db_session.execute(
+        select(
+            SurveyResponse.invitation_id,
+            SurveyResponse.question,
+            SurveyResponse.score,
+            SurveyResponse.comment,
+            SurveyResponse.feedback_id,
+        ).where(SurveyResponse.invitation_id.in_(claimed))
+    ):
+        if iid is not None and qid is not None:  # always set for answers given on the page
+            given[iid][qid] = (score, comment, feedback_id)
+    for target in _targets(db_session.connection(), _TARGET.where(_INV.c.id.in_(claimed))):
+        stored = given.get(target.invitation_id, {})
+        clean = {}
+        for question in target.definition.questions:
+            if question.id in stored:
+                score, comment, _ = stored[question.id]
+                clean[question.id] = _stored_value(question, score, comment)
+        feedback_id = next((f for _, _, f in stored.values() if f is not None), None)
+        case_id = _recovery_case(db_session, target, clean, feedback_id)
+        if case_id is not None:
+            out[target.invitation_id] = case_id
+            db_session.execute(
+                update(inv)
+                .where(inv.id == target.invitation_id)
+                .values(recovery_case_id=case_id)
+                .execution_options(synchronize_session=False)
+            )
+    db_session.commit()
+    return out
+
+
 def _recovery_case(
-    session: Session,
-    survey: Survey,
-    definition: SurveyDefinition,
-    invitation: SurveyInvitation,
-    clean: Mapping[str, Any],
-    texts: Sequence[str],
-    feedback_id: int | None,
-    now: datetime,
+    session: Session, target: LinkTarget, clean: Mapping[str, Any], feedback_id: int | None
 ) -> int | None:
     """Detractor recovery: a low score opens a complaint case, like the loop's case rules do for feedback."""
+    definition = target.definition
     reasons = detractor_reasons(definition, clean)
     if not reasons:
         return None
     from cxloop.loop.cases.service import create_case
 
     rules = definition.case_rules
+    texts = [str(clean[q.id]) for q in definition.questions if q.kind == "open" and clean.get(q.id)]
     said = " ".join(texts).replace("\n", " ").strip()
     title = f"{definition.name.zh}: {', '.join(reasons)}" + (f" — {said[:60]}" if said else "")
     lines = [
@@ -1086,56 +1448,16 @@ def _recovery_case(
         title=title,
         description="\n".join(lines),
         feedback_id=feedback_id,
-        order_id=invitation.order_id,
-        customer_id=invitation.customer_id,
+        order_id=target.order_id,
+        customer_id=target.customer_id,
         priority=rules.priority,
         department=rules.department,
         source="survey",
         actor="system",
-        opened_at=now,
+        opened_at=target.answered_at,
+        commit=False,
     )
     return case.id
-
-
-def _follow_up(session: Session, now: datetime) -> None:
-    """Answers count in the indicators the same day: mark them stale from today; the scheduled
-    ``pipeline.after_data`` job then analyses the new text and refreshes only from that day.
-
-    Running the pipeline per answer would cost a second each; the mark costs one read when it is
-    already set, which it is for every answer after the first of the day.
-    """
-    from cxloop.pipeline import STALE_KEY, mark_stale
-    from cxloop.system.models import AppState
-
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    state = session.get(AppState, STALE_KEY)
-    if state is not None:
-        since = state.value.get("since")
-        if state.value.get("everything") or (since and datetime.fromisoformat(since) <= day):
-            return
-    try:
-        mark_stale(db_session=session, since=day)
-    except IntegrityError:
-        # Another answer created the mark at the same moment: the mark exists now, which is all we need.
-        session.rollback()
-
-
-def _emit_answered(session: Session, invitation: SurveyInvitation, now: datetime) -> None:
-    """Tell journeys the customer answered (a reminder step waits for this event), in the answer's transaction."""
-    from cxloop.journeys.service import emit_event
-
-    emit_event(
-        session,
-        kind="survey.answered",
-        customer_id=invitation.customer_id,
-        occurred_at=now,
-        ref=str(invitation.id),
-        payload={
-            "survey_id": invitation.survey_id,
-            "order_id": invitation.order_id,
-            "case_id": invitation.case_id,
-        },
-    )
 
 
 # --- figures -----------------------------------------------------------------------------------------------------

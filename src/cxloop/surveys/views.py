@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Request
@@ -11,25 +10,24 @@ from fastapi.responses import JSONResponse
 
 from cxloop.auth.models import User
 from cxloop.auth.policy import allow
-from cxloop.clock import now as clock_now
 from cxloop.deps import SessionDep
 from cxloop.surveys import service
-from cxloop.surveys.schemas import InviteOut, InviteRequest, SurveyOut
+from cxloop.surveys.schemas import (
+    AnswerProblem,
+    InviteOut,
+    InviteRequest,
+    SurveyDefinitionOut,
+    SurveyLinks,
+    SurveyOut,
+    SurveyResultsOut,
+    SurveySaved,
+    ValidationOut,
+)
 
 router = APIRouter(prefix="/surveys", tags=["surveys"])
 # What each caller may do is the policy's answer (cxloop.auth.policy, resource "surveys").
 Reader = allow("surveys", "read")
 Editor = allow("surveys", "write")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _survey(db_session: SessionDep, key: str) -> Any:
@@ -66,78 +64,59 @@ def list_surveys(db_session: SessionDep, user: User = Reader) -> list[SurveyOut]
     return out
 
 
-@router.get("/{key}")
-def get_survey(key: str, db_session: SessionDep, user: User = Reader) -> dict[str, Any]:
+@router.get("/{key}", response_model=SurveyDefinitionOut, response_model_exclude_none=True)
+def get_survey(key: str, db_session: SessionDep, user: User = Reader) -> SurveyDefinitionOut:
     """One survey's definition (as JSON) and version."""
     survey = _survey(db_session, key)
-    return {"key": survey.key, "version": survey.version, "definition": survey.definition}
+    return SurveyDefinitionOut(
+        key=survey.key, version=survey.version, definition=service.definition_of(survey)
+    )
 
 
-@router.put("/{key}")
-async def put_survey(
-    key: str,
-    request: Request,
-    db_session: SessionDep,
-    user: User = Editor,
-) -> JSONResponse:
+@router.put("/{key}", response_model=SurveySaved)
+async def put_survey(key: str, request: Request, db_session: SessionDep, user: User = Editor) -> Any:
     """Create or replace a survey from YAML or JSON (the body); 422 names each problem and its line."""
     text = (await request.body()).decode("utf-8", errors="replace")
     try:
-        definitions = service.parse_definitions(text, source="request body")
+        survey, outcome = service.save_text(db_session=db_session, key=key, text=text, actor=user.username)
     except service.DefinitionError as exc:
         return JSONResponse({"detail": exc.problems}, status_code=422)
-    if len(definitions) != 1 or definitions[0].key != key:
-        return JSONResponse(
-            {"detail": [{"field": "key", "expected": f"one survey whose key is {key!r}"}]}, status_code=422
-        )
-    survey, outcome = service.save_definition(
-        db_session=db_session, definition=definitions[0], actor=user.username
-    )
-    db_session.commit()
-    return JSONResponse({"key": survey.key, "version": survey.version, "outcome": outcome})
+    return SurveySaved(key=survey.key, version=survey.version, outcome=outcome)
 
 
 @router.post("/{key}/invitations", response_model=InviteOut)
 def invite(key: str, body: InviteRequest, db_session: SessionDep, user: User = Editor) -> InviteOut:
     """Invite one customer now (the fatigue rules apply; journeys call the same service)."""
-    result = service.invite(
-        db_session,
-        survey_key=key,
-        customer_id=body.customer_id,
-        trigger=body.trigger,
-        now=clock_now(),
-        order_id=body.order_id,
-        case_id=body.case_id,
-        reminder=body.reminder,
-    )
-    db_session.commit()
+    result = service.invite_customer(db_session=db_session, survey_key=key, request=body)
     return InviteOut(**dataclasses.asdict(result))
 
 
-@router.get("/{key}/results")
-def results(key: str, db_session: SessionDep, user: User = Reader, locale: str = "zh") -> dict[str, Any]:
+@router.get("/{key}/results", response_model=SurveyResultsOut)
+def results(key: str, db_session: SessionDep, user: User = Reader, locale: str = "zh") -> SurveyResultsOut:
     """Distribution, weekly trend, answers by aspect, open answers with analysis, response rates, bias."""
     survey = _survey(db_session, key)
     res = service.survey_results(db_session=db_session, survey=survey, locale=locale)
-    out: dict[str, Any] = _plain(dataclasses.asdict(res))
-    return out
+    return SurveyResultsOut.model_validate(dataclasses.asdict(res))
 
 
-@router.get("/{key}/links")
-def links(key: str, db_session: SessionDep, user: User = Editor) -> dict[str, str]:
+@router.get("/{key}/links", response_model=SurveyLinks)
+def links(key: str, db_session: SessionDep, user: User = Editor) -> SurveyLinks:
     """The survey's anonymous link (for a QR code or a web page)."""
     survey = _survey(db_session, key)
-    return {"anonymous": service.anonymous_link(survey=survey), "qr_svg": f"/surveys/{survey.key}/qr.svg"}
+    return SurveyLinks(
+        anonymous=service.anonymous_link(survey=survey), qr_svg=f"/surveys/{survey.key}/qr.svg"
+    )
 
 
-@router.post("/{key}/validate")
+@router.post("/{key}/validate", response_model=ValidationOut, response_model_exclude_none=True)
 def validate(
     key: str, db_session: SessionDep, answers: dict[str, Any] = Body(...), user: User = Reader
-) -> dict[str, Any]:
+) -> ValidationOut:
     """Check answers against the survey's questions without storing them (what the public page accepts)."""
     survey = _survey(db_session, key)
     try:
         clean = service.clean_answers(service.definition_of(survey), answers, complete=True)
     except service.AnswerError as exc:
-        return {"valid": False, "errors": {qid: {"error": k, **v} for qid, (k, v) in exc.errors.items()}}
-    return {"valid": True, "answers": clean}
+        errors = {qid: AnswerProblem(error=k, **v) for qid, (k, v) in exc.errors.items()}
+        return ValidationOut(valid=False, errors=errors)
+    return ValidationOut(valid=True, answers=clean)

@@ -193,18 +193,27 @@ class Analyzer:
         # Score every aspect mention in one batch. Chinese-dominant clauses use the aspect
         # polarity model; other clauses use the review model on the clause.
         mentions_at: list[tuple[str, Clause, int, int]] = []
+        rules: list[str] = []  # what `_rule` says of each mention, in the same order
         for i, dets in enumerate(detections):
             if not dets:
                 continue
             text = ntexts[i]
             clauses = clause_lists[i]
             by_start = {c.start: c for c in clauses}
+            detected = {d.start for d in dets}
+            # Most texts have no word any rule looks for: one search spares the rules per mention.
+            ruled = _RULE_WORDS_RE.search(text) is not None
             for d in dets:
                 # Detections span whole clauses, so the clause starting there is `clause_of`'s.
                 clause = by_start.get(d.start)
                 if clause is None or clause.end != d.end:
                     clause = clause_of(clauses, d.start, d.end, text)
                 mentions_at.append((text, clause, d.term_start, d.term_end))
+                rules.append(
+                    _rule(d.aspect, text, clauses, clause, (d.term_start, d.term_end), detected)
+                    if ruled
+                    else ""
+                )
         clause_texts = list({m[1].text: None for m in mentions_at})
         share_of = {
             t: share_from_counts(h, w)
@@ -224,6 +233,7 @@ class Analyzer:
         # word in the clause its aspect is neutral, whatever the polarity model makes of the question.
         plain_question = iter([_is_plain_question(m[1].text) for m in mentions_at])
         remedy = iter([_is_remedy_demand(m[1].text) for m in mentions_at])
+        rule_of = iter(rules)
         zh_scores = iter(self.bundle.absa.score(items).tolist() if items else ())
         en_scores = iter(self.bundle.en.score(en_items).tolist() if en_items else ())
         route = iter(is_zh)
@@ -235,6 +245,7 @@ class Analyzer:
             base = offsets.start if type(offsets) is range else -1
             mentions: list[AspectMention] = []
             remedies: list[bool] = []
+            relabelled = False
             dets = detections[i]
             if dets:
                 original = n.original
@@ -242,7 +253,16 @@ class Analyzer:
                     s = next(zh_scores) if next(route) else next(en_scores)
                     if next(plain_question) and s < lo:
                         s = (lo + hi) / 2.0
-                    remedies.append(next(remedy))
+                    rule = next(rule_of)
+                    is_remedy = next(remedy)
+                    if rule == _DROP:
+                        continue
+                    if rule == _FAULT and s >= lo:
+                        s = lo / 2.0
+                    elif rule == _DENIED and s < lo:
+                        s = (lo + hi) / 2.0
+                    relabelled = relabelled or rule == _COURIER
+                    remedies.append(is_remedy)
                     if base >= 0:
                         o_start, o_end = base + d.start, base + d.end
                         t_start, t_end = base + d.term_start, base + d.term_end
@@ -251,7 +271,7 @@ class Analyzer:
                         t_start, t_end = n.span(d.term_start, d.term_end)
                     mentions.append(
                         AspectMention(
-                            d.aspect,
+                            "courier_service" if rule == _COURIER else d.aspect,
                             "negative" if s < lo else "positive" if s > hi else "neutral",
                             round(s, 4),
                             o_start,
@@ -263,6 +283,8 @@ class Analyzer:
                     )
             if any(remedies):
                 mentions = _remedies_neutral(mentions, remedies, (lo + hi) / 2.0)
+            if relabelled:
+                mentions = _first_of_each(mentions)
             score = review_scores[i]
             if not ntexts[i]:
                 language: Language = "unknown"
@@ -303,7 +325,10 @@ def _is_plain_question(clause: str) -> bool:
 
 
 #: A clause that asks for a remedy ("要求退款", "麻烦补发", "不发就给我退款").
-_REMEDY_RE = re.compile(r"要求|申请|给我|麻烦|帮我|能否|可否|尽快")
+_REMEDY_RE = re.compile(
+    r"要求|申请|给我|麻烦|帮我|能否|可否|尽快|已安排|已同意"
+    r"|\b(?:can i (?:get|have)|i want|i'd like|i would like|please)\b"
+)
 #: ... unless it complains about the remedy itself ("退款申请一直不处理").
 _REMEDY_COMPLAINT_RE = re.compile(r"还没|一直|迟迟|不处理|不给|拒绝|太慢|没到|多久了|好几天")
 
@@ -329,6 +354,115 @@ def _remedies_neutral(
         else m
         for m, r in zip(mentions, remedies, strict=True)
     ]
+
+
+_FAULT, _DENIED, _COURIER, _DROP = "fault", "denied", "courier", "drop"
+
+#: Words that name a fault whatever the polarity model makes of them ("外箱就破损了" read as neutral,
+#: "物流一直停在中转站" as praise): broken, leaking, lost, spoilt, crashing, stuck, dear, shabby.
+_FAULT_RE = re.compile(
+    r"破损|压坏|压扁|摔坏|磕坏|漏液|碎了|丢件|湿透|变质|发霉|过期|闪退|卡死|打不开|支付失败"
+    r"|开不了机|充不进电|接触不良|坏了|次品|一直停在|一直卡在|没有?更新|不更新|没动静|拿不出手"
+    r"|太贵|有点贵|偏贵|力度太小"
+    r"|\bnot shipped\b|\bnot arrived\b|\btoo slow\b|\btook forever\b|\bnever (?:got|arrived)\b"
+)
+#: Praise in the clause leaves the verdict to the model ("客服很快帮我处理了破损问题" thanks for a remedy).
+_PRAISE_RE = re.compile(r"很好|不错|满意|及时|很快|谢谢|感谢|帮我|帮忙|给力|点赞|好评|\bthanks?\b|\bgreat\b")
+#: A fault word right after one of these is denied ("没有破损", "不太贵", "防漏液"), not claimed.
+_DENIALS = frozenset("没无未不防")
+#: A flaw that the text says is absent ("没有色差", "无异味"): praise, whatever the model says.
+_DENIED_FLAW_RE = re.compile(
+    r"(?:没有|没|无|毫无|不存在)(?:任何|一点|什么|一丝)?"
+    r"(?:色差|异味|怪味|瑕疵|划痕|破损|损坏|磕碰|漏液|毛刺|线头|变形|问题)"
+)
+#: Who delivers the parcel, and who sells or serves: "快递员态度很差" is the courier's attitude.
+_COURIER_RE = re.compile(
+    r"快递员|快递小哥|快递师傅|配送员|送货员|骑手|\bcourier\b|\bdelivery (?:man|guy|driver)\b"
+)
+_SERVICE_RE = re.compile(r"客服|商家|卖家|店家|掌柜|老板|\bseller\b|customer service")
+#: Product names that contain an aspect keyword ("充电" in "充电宝" is a power bank, not charging).
+_PRODUCT_NOUN_RE = re.compile(r"充电宝|充电器|充电线|充电头")
+
+
+#: Any word one of the rules below looks for.
+_RULE_WORDS_RE = re.compile(
+    "|".join(r.pattern for r in (_FAULT_RE, _DENIED_FLAW_RE, _COURIER_RE, _PRODUCT_NOUN_RE))
+)
+
+
+def _first_of_each(mentions: list[AspectMention]) -> list[AspectMention]:
+    """The mentions without repeats of an aspect on the same span (a courier mention relabelled onto
+    the clause's own courier mention), in order."""
+    seen: set[tuple[str, int, int]] = set()
+    out = []
+    for m in mentions:
+        key = (m.aspect, m.start, m.end)
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+    return out
+
+
+def _tail(clauses: Sequence[Clause], clause: Clause, detected: set[int]) -> str:
+    """The clauses after ``clause`` that name no aspect of their own: they go on about the same thing
+    ("包装很随意，送人都拿不出手")."""
+    out = []
+    for c in clauses:
+        if c.start < clause.end:
+            continue
+        if c.start in detected:
+            break
+        out.append(c.text)
+    return "，".join(out)
+
+
+def _claims_fault(text: str) -> bool:
+    """Whether ``text`` names a fault that no denial right before it takes back."""
+    return any(
+        not _DENIALS.intersection(text[max(0, m.start() - 2) : m.start()]) for m in _FAULT_RE.finditer(text)
+    )
+
+
+def _rule(
+    aspect: str,
+    text: str,
+    clauses: Sequence[Clause],
+    clause: Clause,
+    term: tuple[int, int],
+    detected: set[int],
+) -> str:
+    """What the rules say of one mention, beyond the model: "" (nothing), a fault (negative), a denied
+    flaw (not negative), a courier's attitude (courier service), or drop it (a product's name)."""
+    word = text[term[0] : term[1]]
+    rel_start, rel_end = term[0] - clause.start, term[1] - clause.start
+    for m in _PRODUCT_NOUN_RE.finditer(clause.text):
+        if m.start() <= rel_start and rel_end <= m.end():
+            # The term counts only where it stands outside the product's name.
+            if word not in _PRODUCT_NOUN_RE.sub("", clause.text):
+                return _DROP
+            break
+    if aspect == "cs_attitude" and _courier_speaks(clauses, clause):
+        return _COURIER
+    for m in _DENIED_FLAW_RE.finditer(clause.text):
+        if m.start() <= rel_start and rel_end <= m.end():
+            return _DENIED
+    if _PRAISE_RE.search(clause.text):
+        return ""
+    if _claims_fault(clause.text):
+        return _FAULT
+    tail = _tail(clauses, clause, detected)
+    return _FAULT if tail and _claims_fault(tail) else ""
+
+
+def _courier_speaks(clauses: Sequence[Clause], clause: Clause) -> bool:
+    """Whether the attitude in ``clause`` is a courier's: the clause, or the one before it when the
+    clause names nobody ("快递员态度很差，电话里很不耐烦"), names a courier and no seller or service."""
+    for c in (clause, *[c for c in reversed(clauses) if c.end <= clause.start][:1]):
+        if _SERVICE_RE.search(c.text):
+            return False
+        if _COURIER_RE.search(c.text):
+            return True
+    return False
 
 
 def default_analyzer() -> Analyzer:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 05:04:14.204919
+Create Date: 2026-12-02 08:54:52.075527
 """
 
 from __future__ import annotations
@@ -865,6 +865,7 @@ def upgrade() -> None:
     sa.Column('message_id', sa.Integer(), nullable=True),
     sa.Column('recovery_case_id', sa.Integer(), nullable=True),
     sa.Column('feedback_id', sa.Integer(), nullable=True),
+    sa.Column('follow_up_pending', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_survey_invitations_case_id_cases'), ondelete='SET NULL'),
@@ -878,6 +879,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('survey_invitations', schema=None) as batch_op:
         batch_op.create_index('ix_survey_invitations_customer_sent', ['customer_id', 'sent_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_survey_invitations_follow_up_pending'), ['follow_up_pending'], unique=False)
         batch_op.create_index(batch_op.f('ix_survey_invitations_order_id'), ['order_id'], unique=False)
         batch_op.create_index('ix_survey_invitations_survey_sent', ['survey_id', 'sent_at'], unique=False)
 
@@ -930,6 +932,7 @@ def downgrade() -> None:
     with op.batch_alter_table('survey_invitations', schema=None) as batch_op:
         batch_op.drop_index('ix_survey_invitations_survey_sent')
         batch_op.drop_index(batch_op.f('ix_survey_invitations_order_id'))
+        batch_op.drop_index(batch_op.f('ix_survey_invitations_follow_up_pending'))
         batch_op.drop_index('ix_survey_invitations_customer_sent')
 
     op.drop_table('survey_invitations')
