@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +43,7 @@ from cxloop.db import is_postgres, session_scope
 from cxloop.feedback.models import FeedbackItem
 from cxloop.journeys import definition as jdef
 from cxloop.journeys.models import Journey, JourneyEvent, JourneyRun, JourneyStep, JourneyTimer
+from cxloop.journeys.prefetch import BATCH_KEY, TimerBatch, batch_of
 from cxloop.logistics.models import Carrier
 from cxloop.loop.models import Case
 from cxloop.messaging import service as messaging
@@ -427,6 +428,13 @@ def advance(db_session: Session, run: JourneyRun, spec: dict[str, Any], *, now: 
         # Sending and tagging validate before they write; the other actions (other domains' code) run in a
         # savepoint so that one failing leaves the rest of the batch intact.
         guard = contextlib.nullcontext() if step["type"] in ("send", "tag") else _guard(db_session)
+        batch = batch_of(db_session)
+        if batch is not None and step["type"] not in ("send", "tag"):
+            # Another domain's code reads and writes by query: it sees the batch's rows so far, and this
+            # customer's facts are read again afterwards.
+            db_session.flush()
+            batch.forget(run.customer_id)
+            messaging.forget(db_session, run.customer_id)
         try:
             with guard:
                 _act(db_session, run, spec, step, facts, now)
@@ -438,18 +446,30 @@ def advance(db_session: Session, run: JourneyRun, spec: dict[str, Any], *, now: 
     run.status, run.finished_at = "done", now
 
 
-def _log(db_session: Session, run: JourneyRun, action: str, outcome: str, now: datetime, **kw: Any) -> None:
-    db_session.add(
-        JourneyStep(
-            run_id=run.id,
-            journey_key=run.journey_key,
-            position=run.position,
-            action=action,
-            outcome=outcome,
-            at=now,
-            **kw,
-        )
+def _log(
+    db_session: Session,
+    run: JourneyRun,
+    action: str,
+    outcome: str,
+    now: datetime,
+    message: CustomerMessage | None = None,
+    **kw: Any,
+) -> None:
+    step = JourneyStep(
+        run_id=run.id,
+        journey_key=run.journey_key,
+        position=run.position,
+        action=action,
+        outcome=outcome,
+        at=now,
+        **kw,
     )
+    batch = batch_of(db_session)
+    if batch is not None:
+        batch.steps.append((step, message))  # written with the batch, once its messages have ids
+        return
+    step.message_id = message.id if message is not None else step.message_id
+    db_session.add(step)
 
 
 def _fmt(text: str, values: dict[str, Any]) -> str:
@@ -472,7 +492,9 @@ def _act(
     source = f"journey:{spec['key']}"
     if kind == "send":
         context = {**facts.variables(), **args.get("vars", {})}
-        message = messaging.send_to_customer(
+        # In a batch the row is written with the others at its end; alone, at once.
+        send = messaging.queue_message if batch_of(db_session) is not None else messaging.send_to_customer
+        message = send(
             db_session,
             customer_id=run.customer_id,
             template=args["template"],
@@ -484,7 +506,7 @@ def _act(
             case_id=facts.case_id,
             now=now,
         )
-        _log(db_session, run, kind, message.status, now, detail=message.reason, message_id=message.id)
+        _log(db_session, run, kind, message.status, now, message, detail=message.reason)
         return
     if kind in ("create_task", "create_case"):
         values = facts.variables()
@@ -531,15 +553,22 @@ def _act(
             _log(db_session, run, kind, "created", now, detail=title[:300], task_id=case.id)
         return
     if kind == "tag":
-        exists = db_session.scalar(
-            select(CustomerTag.id).where(
-                CustomerTag.customer_id == run.customer_id, CustomerTag.tag == args["tag"]
+        batch = batch_of(db_session)
+        if batch is not None:
+            tags = batch.tags_of(run.customer_id)
+            exists: Any = args["tag"] if args["tag"] in tags else None
+        else:
+            exists = db_session.scalar(
+                select(CustomerTag.id).where(
+                    CustomerTag.customer_id == run.customer_id, CustomerTag.tag == args["tag"]
+                )
             )
-        )
         if exists is None:
             db_session.add(
                 CustomerTag(customer_id=run.customer_id, tag=args["tag"], source=source, created_at=now)
             )
+            if batch is not None:
+                tags.append(args["tag"])
         _log(db_session, run, kind, "tagged", now, detail=args["tag"])
         return
     if kind == "start_journey":
@@ -597,6 +626,7 @@ class Facts:
         self.now = now
         self._customer: Customer | None = None
         self._order: Order | bool | None = False
+        self.batch = batch_of(db_session)
 
     @property
     def customer(self) -> Customer | None:
@@ -622,6 +652,11 @@ class Facts:
         return value is not None and value <= self.now
 
     def _orders_before(self, moment: datetime) -> int:
+        if self.batch is not None:
+            return sum(
+                o.placed_at is not None and o.placed_at < moment
+                for o in self.batch.orders_of(self.run.customer_id)
+            )
         return int(
             self.db.scalar(
                 select(func.count(Order.id)).where(
@@ -632,6 +667,17 @@ class Facts:
         )
 
     def _spend(self) -> float:
+        if self.batch is not None:
+            return float(
+                sum(
+                    Decimal(o.total_amount)
+                    for o in self.batch.orders_of(self.run.customer_id)
+                    if o.total_amount is not None
+                    and o.placed_at is not None
+                    and o.placed_at <= self.now
+                    and o.cancelled_at is None
+                )
+            )
         total = self.db.scalar(
             select(func.sum(Order.total_amount)).where(
                 Order.customer_id == self.run.customer_id,
@@ -642,6 +688,8 @@ class Facts:
         return float(total or 0)
 
     def _products(self) -> list[Product]:
+        if self.run.order_id and self.batch is not None:
+            return list(self.batch.products_of(self.run.order_id))
         if self.run.order_id:
             return list(
                 self.db.scalars(
@@ -694,6 +742,15 @@ class Facts:
             return any(p.external_id in value for p in self._products())
         if name == "categories":
             return any(p.category in value for p in self._products())
+        if name == "open_case" and self.batch is not None:
+            now = self.now
+            has_open = any(
+                c.opened_at is not None
+                and c.opened_at <= now
+                and (c.status in OPEN_CASE or (c.resolved_at is not None and c.resolved_at > now))
+                for c in self.batch.cases_of(customer.id)
+            )
+            return has_open == value
         if name == "open_case":
             found = self.db.scalar(
                 select(Case.id)
@@ -708,6 +765,8 @@ class Facts:
         if name == "high_value":
             high = customer.tier == "vip" or self._spend() >= get_settings().journeys_high_value_spend
             return high == value
+        if name == "tag" and self.batch is not None:
+            return any(t in value for t in self.batch.tags_of(customer.id))
         if name == "tag":
             found = self.db.scalar(
                 select(CustomerTag.id).where(
@@ -724,6 +783,13 @@ class Facts:
             if name.startswith("order.") and order is not None:
                 column = ORDER_EVENT_COLUMNS.get(name)
                 if column and self._at(getattr(order, column)):
+                    return name
+            elif name == "customer.ordered" and self.batch is not None:
+                entered, now = self.run.entered_at, self.now
+                if any(
+                    o.placed_at is not None and entered < o.placed_at <= now
+                    for o in self.batch.orders_of(self.run.customer_id)
+                ):
                     return name
             elif name == "customer.ordered":
                 found = self.db.scalar(
@@ -780,7 +846,12 @@ class Facts:
             out["tips"] = _tip(products[0].category, locale)
         order = self.order
         if order is not None:
-            carrier = self.db.get(Carrier, order.carrier_id) if order.carrier_id else None
+            if not order.carrier_id:
+                carrier = None
+            elif self.batch is not None:
+                carrier = self.batch.carrier(order.carrier_id)
+            else:
+                carrier = self.db.get(Carrier, order.carrier_id)
             out |= {
                 "order": order.external_id,
                 "amount": f"{Decimal(order.total_amount or 0):.2f}",
@@ -829,9 +900,20 @@ def _tip(category: str | None, locale: str) -> str:
 def fire_due(
     db_session: Session, *, now: datetime, limit: int = 500, journeys: dict[str, dict[str, Any]] | None = None
 ) -> int:
-    """Fire up to ``limit`` due timers in this session; returns how many. The caller commits."""
+    """Fire up to ``limit`` due timers in this session; returns how many. The caller commits.
+
+    One batch reads its timers, runs, customers, orders and the message rules in a few queries, decides
+    each step in Python, and writes its messages, step log, run changes and next timers together.
+    """
     query = (
-        select(JourneyTimer)
+        select(
+            JourneyTimer.id,
+            JourneyTimer.run_id,
+            JourneyTimer.position,
+            JourneyTimer.due_at,
+            JourneyTimer.wait_event,
+            JourneyTimer.fired_by,
+        )
         .where(JourneyTimer.status == "pending", JourneyTimer.due_at <= now)
         .order_by(JourneyTimer.due_at, JourneyTimer.id)
         .limit(limit)
@@ -839,9 +921,17 @@ def fire_due(
     if is_postgres(db_session):
         # Several workers share the due timers: each locks its own batch and skips the others'.
         query = query.with_for_update(skip_locked=True, of=JourneyTimer)
-    timers = list(db_session.scalars(query))
+    timers = db_session.execute(query).all()
     if not timers:
         return 0
+    # The claim: these timers are done in this transaction (rolled back whole if the worker dies).
+    for chunk in _chunks([t.id for t in timers]):
+        db_session.execute(
+            update(JourneyTimer)
+            .where(JourneyTimer.id.in_(chunk))
+            .values(status="done", fired_at=now, fired_by=func.coalesce(JourneyTimer.fired_by, "time")),
+            execution_options={"synchronize_session": False},
+        )
     specs = (
         journeys
         if journeys is not None
@@ -849,31 +939,73 @@ def fire_due(
     )
     # One query each for the batch's runs, orders and customers: the steps then find them in the session
     # (the lists keep them referenced, the session's identity map holds them weakly).
-    batch_runs = list(
-        db_session.scalars(select(JourneyRun).where(JourneyRun.id.in_({t.run_id for t in timers})))
-    )
-    order_ids = {r.order_id for r in batch_runs if r.order_id}
-    orders = list(db_session.scalars(select(Order).where(Order.id.in_(order_ids)))) if order_ids else []
-    customers = list(
-        db_session.scalars(select(Customer).where(Customer.id.in_({r.customer_id for r in batch_runs})))
-    )
+    batch_runs: list[JourneyRun] = []
+    for chunk in _chunks(sorted({t.run_id for t in timers})):
+        batch_runs += db_session.scalars(select(JourneyRun).where(JourneyRun.id.in_(chunk)))
     runs = {r.id: r for r in batch_runs}
-    # The batch is one transaction; its writes are flushed together rather than before every read.
-    with db_session.no_autoflush:
-        for timer in timers:
-            timer.status, timer.fired_at = "done", now
-            timer.fired_by = timer.fired_by or "time"
-            run = runs.get(timer.run_id)
-            spec = specs.get(run.journey_key) if run else None
-            if run is None or spec is None or run.status != "waiting":
-                continue
-            run.position = timer.position
-            run.context = {**run.context, "timed_out": bool(timer.wait_event) and timer.fired_by != "event"}
-            run.status = "active"
-            step_now = max(timer.due_at, run.entered_at) if timer.fired_by == "time" else now
-            advance(db_session, run, spec, now=min(step_now, now) if timer.fired_by == "time" else now)
+    order_ids = sorted({r.order_id for r in batch_runs if r.order_id})
+    customer_ids = sorted({r.customer_id for r in batch_runs})
+    orders: list[Order] = []
+    customers: list[Customer] = []
+    for chunk in _chunks(order_ids):
+        orders += db_session.scalars(select(Order).where(Order.id.in_(chunk)))
+    for chunk in _chunks(customer_ids):
+        customers += db_session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+    batch = TimerBatch(db_session, set(customer_ids), set(order_ids))
+    # The message each send step of the batch would write: one query tells which exist already.
+    dedupe_keys = {
+        f"journey:{run.id}:{position}"
+        for t in timers
+        if (run := runs.get(t.run_id)) is not None and (spec := specs.get(run.journey_key)) is not None
+        for position, step in enumerate(spec["instructions"])
+        if position >= t.position and step["op"] == "action" and step["type"] == "send"
+    }
+    since = min(min(t.due_at for t in timers), now) - timedelta(days=7)
+    db_session.info[BATCH_KEY] = batch
+    try:
+        # The batch is one transaction; its writes are flushed together rather than before every read.
+        with (
+            db_session.no_autoflush,
+            messaging.rules_prefetched(
+                db_session, customer_ids=set(customer_ids), since=since, dedupe_keys=dedupe_keys
+            ),
+        ):
+            for timer in timers:
+                fired_by = timer.fired_by or "time"
+                run = runs.get(timer.run_id)
+                spec = specs.get(run.journey_key) if run else None
+                if run is None or spec is None or run.status != "waiting":
+                    continue
+                run.position = timer.position
+                run.context = {**run.context, "timed_out": bool(timer.wait_event) and fired_by != "event"}
+                run.status = "active"
+                step_now = min(max(timer.due_at, run.entered_at), now) if fired_by == "time" else now
+                advance(db_session, run, spec, now=step_now)
+            db_session.flush()
+    finally:
+        db_session.info.pop(BATCH_KEY, None)
+    rows = []
+    for step, message in batch.steps:
+        if message is not None:
+            step.message_id = message.id
+        rows.append({c: getattr(step, c) for c in _STEP_COLUMNS})
+    for chunk in _chunks(rows, 500):
+        db_session.execute(insert(JourneyStep), chunk)
     del orders, customers
     return len(timers)
+
+
+_STEP_COLUMNS = (
+    "run_id",
+    "journey_key",
+    "position",
+    "action",
+    "outcome",
+    "detail",
+    "message_id",
+    "task_id",
+    "at",
+)
 
 
 def process_due(*, url: str | None = None, now: datetime | None = None, max_batches: int = 1000) -> int:

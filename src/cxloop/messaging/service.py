@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal, cast
@@ -122,6 +124,85 @@ def _counted_since(db_session: Session, customer_id: int, since: datetime) -> in
     )
 
 
+# --- rules read once for a batch of decisions ------------------------------------------------------------
+
+_PREFETCH_KEY = "cxloop.messaging.prefetch"
+
+
+@dataclass
+class RulesPrefetch:
+    """What the rules read for a batch of customers, in a few queries instead of a few per message.
+
+    Held in the session (``session.info``) while a batch decides; ``queue_message`` reads it for the
+    customers it covers and keeps it current with every row it writes, so a decision sees exactly what
+    the per-message queries would have seen. A customer dropped by ``forget`` is read by query again.
+    """
+
+    customer_ids: set[int]
+    #: Marketing messages that count towards the caps, created at or after ``since``, by customer.
+    counted: dict[int, list[datetime]]
+    since: datetime
+    #: Customers with an open complaint case.
+    open_case: set[int]
+    #: Dedupe keys looked up (None: no row) and every row written while the batch runs.
+    known: dict[str, CustomerMessage | None] = field(default_factory=dict)
+
+    def covers(self, customer_id: int) -> bool:
+        """Whether the batch read this customer's rules."""
+        return customer_id in self.customer_ids
+
+
+def _chunked(items: list[Any], size: int = 900) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@contextmanager
+def rules_prefetched(
+    session: Session, *, customer_ids: set[int], since: datetime, dedupe_keys: set[str]
+) -> Iterator[RulesPrefetch]:
+    """Read the rules of ``customer_ids`` (open cases, marketing sent since ``since``, the given dedupe
+    keys) in a few queries and let every ``queue_message`` of this session use them until the end."""
+    ids = sorted(customer_ids)
+    counted: dict[int, list[datetime]] = {cid: [] for cid in ids}
+    open_case: set[int] = set()
+    known: dict[str, CustomerMessage | None] = dict.fromkeys(dedupe_keys)
+    session.flush()  # rows decided earlier in this transaction count too
+    for chunk in _chunked(ids):
+        for cid, created in session.execute(
+            select(CustomerMessage.customer_id, CustomerMessage.created_at).where(
+                CustomerMessage.customer_id.in_(chunk),
+                CustomerMessage.purpose == "marketing",
+                CustomerMessage.status.in_(COUNTED),
+                CustomerMessage.created_at >= since,
+            )
+        ):
+            counted[cid].append(created)
+        open_case.update(
+            session.scalars(
+                select(Case.customer_id).where(
+                    Case.customer_id.in_(chunk), Case.status.in_(OPEN_CASE_STATUSES)
+                )
+            )
+        )
+    for chunk in _chunked(sorted(dedupe_keys)):
+        for row in session.scalars(select(CustomerMessage).where(CustomerMessage.dedupe_key.in_(chunk))):
+            known[row.dedupe_key] = row
+    prefetch = RulesPrefetch(set(ids), counted, since, open_case, known)
+    previous = session.info.get(_PREFETCH_KEY)
+    session.info[_PREFETCH_KEY] = prefetch
+    try:
+        yield prefetch
+    finally:
+        session.info[_PREFETCH_KEY] = previous
+
+
+def forget(session: Session, customer_id: int) -> None:
+    """Read this customer's rules by query again (something other than a message changed them)."""
+    prefetch: RulesPrefetch | None = session.info.get(_PREFETCH_KEY)
+    if prefetch is not None:
+        prefetch.customer_ids.discard(customer_id)
+
+
 def pick_channel(customer: Customer, wanted: str | None = None) -> tuple[str | None, str | None]:
     """The channel and recipient for a customer: the asked one, their preferred one, then SMS/email/webhook."""
     s = get_settings()
@@ -158,8 +239,43 @@ def send_to_customer(
     now: datetime | None = None,
 ) -> CustomerMessage:
     """Queue one message to a customer, or record why it is skipped; never twice per ``dedupe_key``."""
-    with session.no_autoflush:
-        existing = session.scalar(select(CustomerMessage).where(CustomerMessage.dedupe_key == dedupe_key))
+    row = queue_message(
+        session,
+        customer_id=customer_id,
+        template=template,
+        context=context,
+        purpose=purpose,
+        source=source,
+        dedupe_key=dedupe_key,
+        channel=channel,
+        case_id=case_id,
+        now=now,
+    )
+    session.flush()
+    return row
+
+
+def queue_message(
+    session: Session,
+    *,
+    customer_id: int,
+    template: str,
+    context: dict[str, Any],
+    purpose: Literal["service", "marketing"],
+    source: str,
+    dedupe_key: str,
+    channel: str | None = None,
+    case_id: int | None = None,
+    now: datetime | None = None,
+) -> CustomerMessage:
+    """``send_to_customer`` without the flush: the row gets its id with the caller's next flush (a batch
+    of decisions writes its rows together). Uses the session's ``rules_prefetched`` when there is one."""
+    prefetch: RulesPrefetch | None = session.info.get(_PREFETCH_KEY)
+    if prefetch is not None and dedupe_key in prefetch.known:
+        existing = prefetch.known[dedupe_key]
+    else:
+        with session.no_autoflush:
+            existing = session.scalar(select(CustomerMessage).where(CustomerMessage.dedupe_key == dedupe_key))
     if existing is not None:
         return existing
     if purpose not in ("service", "marketing"):
@@ -171,10 +287,11 @@ def send_to_customer(
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise KeyError(f"no customer {customer_id}")
-    locale = customer.locale if customer.locale in ("zh", "en") else get_settings().default_locale
+    settings = get_settings()
+    locale = customer.locale if customer.locale in ("zh", "en") else settings.default_locale
     full = {
         "name": customer.name or ("顾客" if locale == "zh" else "customer"),
-        "shop": get_settings().shop_name,
+        "shop": settings.shop_name,
         "unsubscribe_link": unsubscribe_link(customer.id),
         **context,
     }
@@ -193,7 +310,10 @@ def send_to_customer(
         attempts=0,
         created_at=at,
     )
-    reason = _skip_reason(session, customer=customer, purpose=purpose, case_id=case_id, at=at)
+    covered = prefetch if prefetch is not None and prefetch.covers(customer.id) else None
+    reason = _skip_reason(
+        session, customer=customer, purpose=purpose, case_id=case_id, at=at, prefetch=covered
+    )
     if reason is None:
         row.channel, row.recipient = pick_channel(customer, channel)
         if row.channel is None:
@@ -205,16 +325,25 @@ def send_to_customer(
         row.next_attempt_at = at
         if purpose == "marketing":
             row.body = _with_opt_out(row.body, row.channel or "", full["unsubscribe_link"])
+            if covered is not None:
+                covered.counted[customer.id].append(at)
         deferred = quiet_until(at) if row.channel == "sms" else None
         if deferred is not None:
             row.next_attempt_at, row.reason = deferred, "quiet_hours"
     session.add(row)
-    session.flush()
+    if prefetch is not None:
+        prefetch.known[dedupe_key] = row
     return row
 
 
 def _skip_reason(
-    session: Session, *, customer: Customer, purpose: str, case_id: int | None, at: datetime
+    session: Session,
+    *,
+    customer: Customer,
+    purpose: str,
+    case_id: int | None,
+    at: datetime,
+    prefetch: RulesPrefetch | None = None,
 ) -> str | None:
     s = get_settings()
     if purpose == "marketing":
@@ -222,13 +351,26 @@ def _skip_reason(
             return "unsubscribed"
         if not customer.consent_marketing:
             return "no_consent"
-    if case_id is None and _open_case(session, customer.id) is not None:
-        return "open_case"
+    if case_id is None:
+        if prefetch is not None:
+            if customer.id in prefetch.open_case:
+                return "open_case"
+        elif _open_case(session, customer.id) is not None:
+            return "open_case"
     if purpose == "marketing":
+        week = at - timedelta(days=7)
+        if prefetch is not None and week >= prefetch.since:
+            sent = prefetch.counted[customer.id]
+            day = at - timedelta(days=1)
+            if sum(t >= day for t in sent) >= s.message_cap_per_day:
+                return "frequency_cap"
+            if sum(t >= week for t in sent) >= s.message_cap_per_week:
+                return "frequency_cap"
+            return None
         session.flush()  # messages decided earlier in this transaction count towards the caps
         if _counted_since(session, customer.id, at - timedelta(days=1)) >= s.message_cap_per_day:
             return "frequency_cap"
-        if _counted_since(session, customer.id, at - timedelta(days=7)) >= s.message_cap_per_week:
+        if _counted_since(session, customer.id, week) >= s.message_cap_per_week:
             return "frequency_cap"
     return None
 
