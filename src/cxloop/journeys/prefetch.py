@@ -20,8 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxloop.catalog.models import Product
-from cxloop.customers.models import CustomerTag
-from cxloop.journeys.models import JourneyStep
+from cxloop.customers.models import Customer, CustomerTag
 from cxloop.logistics.models import Carrier
 from cxloop.loop.models import Case
 from cxloop.messaging.models import CustomerMessage
@@ -86,8 +85,11 @@ class TimerBatch:
     db: Session
     customer_ids: set[int]
     order_ids: set[int]
+    #: The batch's customers and orders, loaded with it.
+    customers: dict[int, Customer] = field(default_factory=dict)
+    orders: dict[int, Order] = field(default_factory=dict)
     #: Step rows and the message each one refers to (its id is known after the batch's flush).
-    steps: list[tuple[JourneyStep, CustomerMessage | None]] = field(default_factory=list)
+    steps: list[tuple[dict[str, Any], CustomerMessage | None]] = field(default_factory=list)
     _carriers: dict[int, Carrier] | None = None
 
     def __post_init__(self) -> None:

@@ -453,23 +453,27 @@ def _log(
     outcome: str,
     now: datetime,
     message: CustomerMessage | None = None,
-    **kw: Any,
+    *,
+    detail: str | None = None,
+    task_id: int | None = None,
+    message_id: int | None = None,
 ) -> None:
-    step = JourneyStep(
-        run_id=run.id,
-        journey_key=run.journey_key,
-        position=run.position,
-        action=action,
-        outcome=outcome,
-        at=now,
-        **kw,
-    )
+    row = {
+        "run_id": run.id,
+        "journey_key": run.journey_key,
+        "position": run.position,
+        "action": action,
+        "outcome": outcome,
+        "detail": detail,
+        "message_id": message.id if message is not None else message_id,
+        "task_id": task_id,
+        "at": now,
+    }
     batch = batch_of(db_session)
     if batch is not None:
-        batch.steps.append((step, message))  # written with the batch, once its messages have ids
+        batch.steps.append((row, message))  # written with the batch, once its messages have ids
         return
-    step.message_id = message.id if message is not None else step.message_id
-    db_session.add(step)
+    db_session.add(JourneyStep(**row))
 
 
 def _fmt(text: str, values: dict[str, Any]) -> str:
@@ -631,6 +635,8 @@ class Facts:
     @property
     def customer(self) -> Customer | None:
         """The run's customer."""
+        if self._customer is None and self.batch is not None:
+            self._customer = self.batch.customers.get(self.run.customer_id)
         if self._customer is None:
             self._customer = self.db.get(Customer, self.run.customer_id)
         return self._customer
@@ -638,6 +644,8 @@ class Facts:
     @property
     def order(self) -> Order | None:
         """The run's order, if its trigger was about one."""
+        if self._order is False and self.batch is not None and self.run.order_id:
+            self._order = self.batch.orders.get(self.run.order_id, False)
         if self._order is False:
             self._order = self.db.get(Order, self.run.order_id) if self.run.order_id else None
         return self._order  # type: ignore[return-value]
@@ -937,21 +945,20 @@ def fire_due(
         if journeys is not None
         else {j.key: j.definition for j in db_session.scalars(select(Journey))}
     )
-    # One query each for the batch's runs, orders and customers: the steps then find them in the session
-    # (the lists keep them referenced, the session's identity map holds them weakly).
+    # One query each for the batch's runs, orders and customers: the steps find them in the batch.
     batch_runs: list[JourneyRun] = []
     for chunk in _chunks(sorted({t.run_id for t in timers})):
         batch_runs += db_session.scalars(select(JourneyRun).where(JourneyRun.id.in_(chunk)))
     runs = {r.id: r for r in batch_runs}
     order_ids = sorted({r.order_id for r in batch_runs if r.order_id})
     customer_ids = sorted({r.customer_id for r in batch_runs})
-    orders: list[Order] = []
-    customers: list[Customer] = []
-    for chunk in _chunks(order_ids):
-        orders += db_session.scalars(select(Order).where(Order.id.in_(chunk)))
-    for chunk in _chunks(customer_ids):
-        customers += db_session.scalars(select(Customer).where(Customer.id.in_(chunk)))
     batch = TimerBatch(db_session, set(customer_ids), set(order_ids))
+    for chunk in _chunks(order_ids):
+        batch.orders.update((o.id, o) for o in db_session.scalars(select(Order).where(Order.id.in_(chunk))))
+    for chunk in _chunks(customer_ids):
+        batch.customers.update(
+            (c.id, c) for c in db_session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+        )
     # The message each send step of the batch would write: one query tells which exist already.
     dedupe_keys = {
         f"journey:{run.id}:{position}"
@@ -967,7 +974,11 @@ def fire_due(
         with (
             db_session.no_autoflush,
             messaging.rules_prefetched(
-                db_session, customer_ids=set(customer_ids), since=since, dedupe_keys=dedupe_keys
+                db_session,
+                customer_ids=set(customer_ids),
+                since=since,
+                dedupe_keys=dedupe_keys,
+                customers=batch.customers,
             ),
         ):
             for timer in timers:
@@ -985,27 +996,13 @@ def fire_due(
     finally:
         db_session.info.pop(BATCH_KEY, None)
     rows = []
-    for step, message in batch.steps:
+    for row, message in batch.steps:
         if message is not None:
-            step.message_id = message.id
-        rows.append({c: getattr(step, c) for c in _STEP_COLUMNS})
+            row["message_id"] = message.id
+        rows.append(row)
     for chunk in _chunks(rows, 500):
         db_session.execute(insert(JourneyStep), chunk)
-    del orders, customers
     return len(timers)
-
-
-_STEP_COLUMNS = (
-    "run_id",
-    "journey_key",
-    "position",
-    "action",
-    "outcome",
-    "detail",
-    "message_id",
-    "task_id",
-    "at",
-)
 
 
 def process_due(*, url: str | None = None, now: datetime | None = None, max_batches: int = 1000) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Literal, cast
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -62,9 +63,15 @@ def quiet_until(at: datetime) -> datetime | None:
     return None
 
 
+@lru_cache(maxsize=4)
+def _unsubscribe_serializer(secret_key: str) -> URLSafeSerializer:
+    # Built once per key: a batch signs one link per message.
+    return URLSafeSerializer(secret_key, salt="cxloop-unsubscribe")
+
+
 def unsubscribe_token(customer_id: int) -> str:
     """The signed token in a customer's unsubscribe link."""
-    return str(URLSafeSerializer(get_settings().secret_key, salt="cxloop-unsubscribe").dumps(customer_id))
+    return str(_unsubscribe_serializer(get_settings().secret_key).dumps(customer_id))
 
 
 def unsubscribe_link(customer_id: int) -> str:
@@ -75,7 +82,7 @@ def unsubscribe_link(customer_id: int) -> str:
 def customer_for_token(token: str) -> int | None:
     """The customer id signed into ``token``, or None for a forged or damaged one."""
     try:
-        return int(URLSafeSerializer(get_settings().secret_key, salt="cxloop-unsubscribe").loads(token))
+        return int(_unsubscribe_serializer(get_settings().secret_key).loads(token))
     except (BadSignature, ValueError, TypeError):
         return None
 
@@ -146,6 +153,8 @@ class RulesPrefetch:
     open_case: set[int]
     #: Dedupe keys looked up (None: no row) and every row written while the batch runs.
     known: dict[str, CustomerMessage | None] = field(default_factory=dict)
+    #: The batch's customers, already loaded.
+    customers: dict[int, Customer] = field(default_factory=dict)
 
     def covers(self, customer_id: int) -> bool:
         """Whether the batch read this customer's rules."""
@@ -158,7 +167,12 @@ def _chunked(items: list[Any], size: int = 900) -> list[list[Any]]:
 
 @contextmanager
 def rules_prefetched(
-    session: Session, *, customer_ids: set[int], since: datetime, dedupe_keys: set[str]
+    session: Session,
+    *,
+    customer_ids: set[int],
+    since: datetime,
+    dedupe_keys: set[str],
+    customers: dict[int, Customer] | None = None,
 ) -> Iterator[RulesPrefetch]:
     """Read the rules of ``customer_ids`` (open cases, marketing sent since ``since``, the given dedupe
     keys) in a few queries and let every ``queue_message`` of this session use them until the end."""
@@ -187,7 +201,7 @@ def rules_prefetched(
     for chunk in _chunked(sorted(dedupe_keys)):
         for row in session.scalars(select(CustomerMessage).where(CustomerMessage.dedupe_key.in_(chunk))):
             known[row.dedupe_key] = row
-    prefetch = RulesPrefetch(set(ids), counted, since, open_case, known)
+    prefetch = RulesPrefetch(set(ids), counted, since, open_case, known, dict(customers or {}))
     previous = session.info.get(_PREFETCH_KEY)
     session.info[_PREFETCH_KEY] = prefetch
     try:
@@ -284,15 +298,19 @@ def queue_message(
         raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
     tpl = get_template(template)
     at = now or clock()
-    customer = session.get(Customer, customer_id)
+    customer = prefetch.customers.get(customer_id) if prefetch is not None else None
+    if customer is None:
+        customer = session.get(Customer, customer_id)
     if customer is None:
         raise KeyError(f"no customer {customer_id}")
     settings = get_settings()
     locale = customer.locale if customer.locale in ("zh", "en") else settings.default_locale
+    # Signing the link is the costliest part of a message: only when a text or the opt-out shows it.
+    link = unsubscribe_link(customer.id) if purpose == "marketing" or tpl.uses("unsubscribe_link") else ""
     full = {
         "name": customer.name or ("顾客" if locale == "zh" else "customer"),
         "shop": settings.shop_name,
-        "unsubscribe_link": unsubscribe_link(customer.id),
+        "unsubscribe_link": link,
         **context,
     }
     subject, body = tpl.render(locale, full)
