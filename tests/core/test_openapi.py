@@ -10,14 +10,9 @@ from cxloop.app import create_app
 UNTYPED: dict[str, str] = {
     "post /api/v1/import/{kind}": "returns the import summary or a queued run; engineer input types it",
     "get /api/v1/import/runs/{run_id}/rejects": "a CSV file download, not JSON",
-    # Merged from the messaging branch before this test existed; its owner types them.
-    "post /api/v1/messaging/deliver": "returns a plain dict of delivery counts",
-    "post /api/v1/messaging/inbound-sms": "returns a plain dict with the unsubscribed count",
-    # Merged from the journeys and surveys branches in the same stop as this test; their owners type them.
+    # Merged from the surveys branch in the same stop as this test; its owner types them.
     "get /api/v1/surveys/{key}": "returns the survey definition as a free-form dict",
     "get /api/v1/surveys/{key}/results": "returns the results as a free-form dict",
-    "post /api/v1/journeys/events": "returns the accepted event as a plain dict",
-    "post /api/v1/journeys/{key}/simulate": "returns the simulation report as a plain dict",
     "post /api/v1/surveys/{key}/validate": "returns the validation problems as a plain dict",
     "put /api/v1/surveys/{key}": "returns the saved survey as a free-form dict",
 }

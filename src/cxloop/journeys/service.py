@@ -146,13 +146,17 @@ def ensure_defaults(*, db_session: Session) -> list[Journey]:
     return added
 
 
-def save_journey(*, db_session: Session, key: str, text: str) -> Journey:
-    """Replace one journey from its YAML (the web editor, the API); its key must stay ``key``."""
+def save_journey(*, db_session: Session, key: str, text: str, commit: bool = True) -> Journey:
+    """Replace one journey from its YAML (the web editor, the API); its key must stay ``key``.
+
+    An invalid text raises ``ConfigFileError`` and changes nothing."""
     specs = jdef.parse_journeys(text, f"journey:{key}", known=_known(db_session, exclude=[key]))
     if len(specs) != 1 or specs[0]["key"] != key:
         raise ConfigFileError([f"journey:{key}:1: expected exactly one journey with key {key!r}"])
     journey = _upsert(db_session, specs[0], text, f"journey:{key}", clock())
     db_session.flush()
+    if commit:
+        db_session.commit()
     return journey
 
 
@@ -169,12 +173,25 @@ def list_journeys(*, db_session: Session) -> list[Journey]:
     return list(db_session.scalars(select(Journey).order_by(Journey.key)))
 
 
-def set_enabled(*, db_session: Session, key: str, enabled: bool) -> Journey:
-    """Switch a journey on or off (running runs continue; no new ones start while off)."""
+def overview(*, db_session: Session) -> tuple[list[Journey], dict[str, dict[str, int]]]:
+    """Every journey (the packaged ones loaded and committed on first use) with its live figures."""
+    ensure_defaults(db_session=db_session)
+    db_session.commit()
+    return list_journeys(db_session=db_session), figures(db_session=db_session)
+
+
+def set_enabled(
+    *, db_session: Session, key: str, enabled: bool | None = None, commit: bool = True
+) -> Journey:
+    """Switch a journey on or off (``None``: the other way); running runs continue, no new ones start
+    while off. ``KeyError`` for an unknown journey."""
     journey = get_journey(db_session=db_session, key=key)
+    enabled = not journey.enabled if enabled is None else enabled
     journey.enabled = enabled
     journey.definition = {**journey.definition, "enabled": enabled}
     db_session.flush()
+    if commit:
+        db_session.commit()
     return journey
 
 
@@ -234,6 +251,34 @@ def emit_event(
     at = clock()
     stale = at - timedelta(hours=get_settings().journeys_max_event_age_hours)
     dispatch(session, event, now=max(at, occurred_at), start=occurred_at >= stale)
+
+
+def receive_event(
+    *,
+    db_session: Session,
+    kind: str,
+    customer: str,
+    occurred_at: datetime | None = None,
+    ref: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """An event from the shop's systems (the JSON endpoint, the CLI) for the customer with external id
+    ``customer``: emitted and committed. ``ValueError`` for an unknown kind, ``LookupError`` for an
+    unknown customer; ``occurred_at`` with a time zone is moved to the business one (default: now)."""
+    from cxloop.customers.service import get_by_external_id
+
+    if kind not in jdef.EVENT_KINDS:
+        raise ValueError(f"unknown event kind {kind!r}; expected one of {', '.join(jdef.EVENT_KINDS)}")
+    found = get_by_external_id(db_session=db_session, external_id=customer)
+    if found is None:
+        raise LookupError(f"no customer {customer!r}")
+    at = clock()
+    if occurred_at is not None:
+        # Stored naive in the business time zone, like every timestamp.
+        tz = get_settings().tz
+        at = occurred_at.astimezone(tz).replace(tzinfo=None) if occurred_at.tzinfo else occurred_at
+    emit_event(db_session, kind=kind, customer_id=found.id, occurred_at=at, ref=ref, payload=payload)
+    db_session.commit()
 
 
 @dataclass

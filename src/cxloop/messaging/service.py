@@ -87,7 +87,9 @@ def customer_for_token(token: str) -> int | None:
         return None
 
 
-def unsubscribe(*, db_session: Session, customer_id: int, at: datetime | None = None) -> Customer:
+def unsubscribe(
+    *, db_session: Session, customer_id: int, at: datetime | None = None, commit: bool = True
+) -> Customer:
     """Stop marketing messages to a customer (service messages still go)."""
     customer = db_session.get(Customer, customer_id)
     if customer is None:
@@ -96,10 +98,26 @@ def unsubscribe(*, db_session: Session, customer_id: int, at: datetime | None = 
         customer.unsubscribed_at = at or clock()
         customer.consent_marketing = False
     db_session.flush()
+    if commit:
+        db_session.commit()
     return customer
 
 
-def inbound_sms(*, db_session: Session, phone: str, text: str, at: datetime | None = None) -> list[int]:
+def unsubscribe_by_token(*, db_session: Session, token: str) -> bool:
+    """The unsubscribe link confirmed: False for a forged or damaged token or a customer that is gone."""
+    customer_id = customer_for_token(token)
+    if customer_id is None:
+        return False
+    try:
+        unsubscribe(db_session=db_session, customer_id=customer_id)
+    except KeyError:
+        return False
+    return True
+
+
+def inbound_sms(
+    *, db_session: Session, phone: str, text: str, at: datetime | None = None, commit: bool = True
+) -> list[int]:
     """A customer's SMS reply: 「T」/「TD」/「退订」 unsubscribes every customer with that number."""
     if text.strip().upper() not in UNSUBSCRIBE_WORDS:
         return []
@@ -107,7 +125,9 @@ def inbound_sms(*, db_session: Session, phone: str, text: str, at: datetime | No
     candidates = {number, f"+86{number}", f"86{number}"}
     ids = list(db_session.scalars(select(Customer.id).where(Customer.phone.in_(candidates))))
     for customer_id in ids:
-        unsubscribe(db_session=db_session, customer_id=customer_id, at=at)
+        unsubscribe(db_session=db_session, customer_id=customer_id, at=at, commit=False)
+    if commit:
+        db_session.commit()
     return ids
 
 
@@ -400,6 +420,39 @@ def _with_opt_out(body: str, channel: str, link: str) -> str:
     return body if link in body else f"{body}\n{link}"
 
 
+def send_by_staff(
+    *,
+    db_session: Session,
+    customer: str,
+    template: str,
+    context: dict[str, Any],
+    purpose: Literal["service", "marketing"],
+    dedupe_key: str | None = None,
+    channel: str | None = None,
+    case_id: int | None = None,
+) -> CustomerMessage:
+    """A message staff send by hand to the customer with external id ``customer``, under the same rules
+    as automatic ones; committed. ``KeyError`` for an unknown customer or template."""
+    from cxloop.customers.service import get_by_external_id
+
+    found = get_by_external_id(db_session=db_session, external_id=customer)
+    if found is None:
+        raise KeyError(f"no customer {customer!r}")
+    row = send_to_customer(
+        db_session,
+        customer_id=found.id,
+        template=template,
+        context=context,
+        purpose=purpose,
+        source="staff",
+        dedupe_key=dedupe_key or f"staff:{uuid.uuid4().hex}",
+        channel=channel,
+        case_id=case_id,
+    )
+    db_session.commit()
+    return row
+
+
 def preview(*, template: str, locale: str = "zh", context: dict[str, Any] | None = None) -> dict[str, str]:
     """A template rendered on sample data (overridden by ``context``) without touching a customer."""
     tpl = get_template(template)
@@ -437,6 +490,16 @@ def list_messages(
     return list(db_session.scalars(query.order_by(CustomerMessage.id.desc()).limit(limit)))
 
 
+def customers_of(*, db_session: Session, messages: list[CustomerMessage]) -> dict[int, Customer]:
+    """The customers of some messages, by id (the outbox page shows their names)."""
+    ids = sorted({m.customer_id for m in messages})
+    return {
+        c.id: c
+        for chunk in _chunked(ids)
+        for c in db_session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+    }
+
+
 def counts(*, db_session: Session, source_prefix: str | None = None) -> dict[str, int]:
     """How many messages are in each status (optionally of sources starting with a prefix)."""
     query = select(CustomerMessage.status, func.count(CustomerMessage.id)).group_by(CustomerMessage.status)
@@ -445,7 +508,7 @@ def counts(*, db_session: Session, source_prefix: str | None = None) -> dict[str
     return {str(status): int(n) for status, n in db_session.execute(query)}
 
 
-def retry(*, db_session: Session, message_id: int) -> CustomerMessage:
+def retry(*, db_session: Session, message_id: int, commit: bool = True) -> CustomerMessage:
     """Put a failed (or unknown) message back in the queue now (staff decided to try again)."""
     message = db_session.get(CustomerMessage, message_id)
     if message is None:
@@ -454,6 +517,8 @@ def retry(*, db_session: Session, message_id: int) -> CustomerMessage:
         raise ValueError(f"only failed or unknown messages are retried; this one is {message.status}")
     message.status, message.next_attempt_at, message.locked_until = "queued", clock(), None
     db_session.flush()
+    if commit:
+        db_session.commit()
     return message
 
 
