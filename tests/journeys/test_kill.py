@@ -60,7 +60,7 @@ TICK = textwrap.dedent(
 
     marker = Path(sys.argv[1]) if len(sys.argv) > 1 else None
     if marker is not None:
-        real = service.messaging.queue_message
+        real = service.messaging.send_to_customer
         calls = []
         def hanging(*args, **kw):
             calls.append(1)
@@ -68,7 +68,7 @@ TICK = textwrap.dedent(
                 marker.write_text("busy")
                 time.sleep(600)
             return real(*args, **kw)
-        service.messaging.queue_message = hanging
+        service.messaging.send_to_customer = hanging
     print(service.process_due(now=now() + timedelta(minutes=20)))
     """
 )

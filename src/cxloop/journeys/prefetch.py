@@ -89,7 +89,7 @@ class TimerBatch:
     customers: dict[int, Customer] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     #: Step rows and the message each one refers to (its id is known after the batch's flush).
-    steps: list[tuple[dict[str, Any], CustomerMessage | None]] = field(default_factory=list)
+    steps: list[tuple[list[Any], CustomerMessage | None]] = field(default_factory=list)
     _carriers: dict[int, Carrier] | None = None
 
     def __post_init__(self) -> None:

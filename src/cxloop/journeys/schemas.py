@@ -57,20 +57,3 @@ class EventAccepted(BaseModel):
     """The event was recorded (or had been already: an event is stored once)."""
 
     accepted: bool
-
-
-class SimulationOut(BaseModel):
-    """What a journey would have done over a period (a dry run: nothing was sent or kept)."""
-
-    journey: str
-    start: datetime
-    end: datetime
-    entered: int = Field(description="Customers who entered (not held out).")
-    control: int = Field(description="Customers held out in the control group.")
-    customers_messaged: int
-    messages: dict[str, int] = Field(description="Messages that would be sent, by template.")
-    skipped: dict[str, int] = Field(description="Messages skipped, by reason.")
-    quiet_hours: int = Field(description="Messages deferred to the end of the quiet hours.")
-    frequency_cap: int
-    tasks: int = Field(description="Tasks and cases that would be created.")
-    exited: dict[str, int] = Field(description="Runs that left by an exit condition, by condition.")

@@ -254,17 +254,12 @@ def emit_event(
 
 
 def receive_event(
-    *,
-    db_session: Session,
-    kind: str,
-    customer: str,
-    occurred_at: datetime | None = None,
-    ref: str | None = None,
-    payload: dict[str, Any] | None = None,
+    *, db_session: Session, kind: str, customer: str, occurred_at: datetime | None = None, **event: Any
 ) -> None:
     """An event from the shop's systems (the JSON endpoint, the CLI) for the customer with external id
-    ``customer``: emitted and committed. ``ValueError`` for an unknown kind, ``LookupError`` for an
-    unknown customer; ``occurred_at`` with a time zone is moved to the business one (default: now)."""
+    ``customer``: emitted and committed; ``event`` may give its ``ref`` and ``payload``. ``ValueError``
+    for an unknown kind, ``LookupError`` for an unknown customer; ``occurred_at`` with a time zone is
+    moved to the business one (default: now)."""
     from cxloop.customers.service import get_by_external_id
 
     if kind not in jdef.EVENT_KINDS:
@@ -277,7 +272,7 @@ def receive_event(
         # Stored naive in the business time zone, like every timestamp.
         tz = get_settings().tz
         at = occurred_at.astimezone(tz).replace(tzinfo=None) if occurred_at.tzinfo else occurred_at
-    emit_event(db_session, kind=kind, customer_id=found.id, occurred_at=at, ref=ref, payload=payload)
+    emit_event(db_session, kind=kind, customer_id=found.id, occurred_at=at, **event)
     db_session.commit()
 
 
@@ -491,34 +486,45 @@ def advance(db_session: Session, run: JourneyRun, spec: dict[str, Any], *, now: 
     run.status, run.finished_at = "done", now
 
 
+#: The columns of a step row, in the order ``_log`` writes them.
+_STEP_COLUMNS = (
+    "run_id",
+    "journey_key",
+    "position",
+    "action",
+    "outcome",
+    "at",
+    "detail",
+    "task_id",
+    "message_id",
+)
+
+
 def _log(
-    db_session: Session,
-    run: JourneyRun,
-    action: str,
-    outcome: str,
-    now: datetime,
-    message: CustomerMessage | None = None,
-    *,
-    detail: str | None = None,
-    task_id: int | None = None,
-    message_id: int | None = None,
+    db_session: Session, run: JourneyRun, action: str, outcome: str, now: datetime, **extra: Any
 ) -> None:
-    row = {
-        "run_id": run.id,
-        "journey_key": run.journey_key,
-        "position": run.position,
-        "action": action,
-        "outcome": outcome,
-        "detail": detail,
-        "message_id": message.id if message is not None else message_id,
-        "task_id": task_id,
-        "at": now,
-    }
+    """Record what a step did; ``extra``: ``detail``, ``task_id``, ``message`` (the row or its id)."""
+    message = extra.get("message")
+    message_id = message if isinstance(message, int) else None
+    row = [
+        run.id,
+        run.journey_key,
+        run.position,
+        action,
+        outcome,
+        now,
+        extra.get("detail"),
+        extra.get("task_id"),
+    ]
+    row.append(message_id)
     batch = batch_of(db_session)
     if batch is not None:
-        batch.steps.append((row, message))  # written with the batch, once its messages have ids
+        # Written with the batch, once its messages have ids.
+        batch.steps.append((row, message if isinstance(message, CustomerMessage) else None))
         return
-    db_session.add(JourneyStep(**row))
+    if isinstance(message, CustomerMessage):
+        row[-1] = message.id
+    db_session.add(JourneyStep(**dict(zip(_STEP_COLUMNS, row, strict=True))))
 
 
 def _fmt(text: str, values: dict[str, Any]) -> str:
@@ -541,9 +547,7 @@ def _act(
     source = f"journey:{spec['key']}"
     if kind == "send":
         context = {**facts.variables(), **args.get("vars", {})}
-        # In a batch the row is written with the others at its end; alone, at once.
-        send = messaging.queue_message if batch_of(db_session) is not None else messaging.send_to_customer
-        message = send(
+        message = messaging.send_to_customer(
             db_session,
             customer_id=run.customer_id,
             template=args["template"],
@@ -554,8 +558,10 @@ def _act(
             channel=args.get("channel"),
             case_id=facts.case_id,
             now=now,
+            # In a batch the row is written with the others at its end; alone, at once.
+            flush=batch_of(db_session) is None,
         )
-        _log(db_session, run, kind, message.status, now, message, detail=message.reason)
+        _log(db_session, run, kind, message.status, now, message=message, detail=message.reason)
         return
     if kind in ("create_task", "create_case"):
         values = facts.variables()
@@ -657,7 +663,7 @@ def _act(
             "sent" if sent else "skipped",
             now,
             detail=str(getattr(result, "reason", "") or "")[:300] or None,
-            message_id=getattr(result, "message_id", None),
+            message=getattr(result, "message_id", None),
         )
         return
     raise ValueError(f"unknown action {kind!r}")
@@ -1043,8 +1049,8 @@ def fire_due(
     rows = []
     for row, message in batch.steps:
         if message is not None:
-            row["message_id"] = message.id
-        rows.append(row)
+            row[-1] = message.id
+        rows.append(dict(zip(_STEP_COLUMNS, row, strict=True)))
     for chunk in _chunks(rows, 500):
         db_session.execute(insert(JourneyStep), chunk)
     return len(timers)

@@ -17,7 +17,6 @@ from cxloop.journeys.schemas import (
     JourneyOut,
     JourneyYaml,
     SimulateIn,
-    SimulationOut,
 )
 from cxloop.messaging.yamlspan import ConfigFileError
 
@@ -100,27 +99,20 @@ def disable(key: str, db_session: SessionDep) -> JourneyOut:
     return _switch(db_session, key, False)
 
 
-@router.post("/{key}/simulate", response_model=SimulationOut, dependencies=[Manager])
-def simulate(key: str, body: SimulateIn, db_session: SessionDep) -> SimulationOut:
+@router.post("/{key}/simulate", response_model=service.Simulation, dependencies=[Manager])
+def simulate(key: str, body: SimulateIn, db_session: SessionDep) -> service.Simulation:
     """Dry run over past events: what the journey would have sent; nothing is sent or kept."""
     _journey(db_session, key)
     if body.end <= body.start:
         raise HTTPException(422, detail="'to' must be after 'from'")
-    return SimulationOut(**service.simulate(db_session, key=key, start=body.start, end=body.end).as_dict())
+    return service.simulate(db_session, key=key, start=body.start, end=body.end)
 
 
 @router.post("/events", status_code=202, response_model=EventAccepted, dependencies=[Manager])
 def post_event(body: EventIn, db_session: SessionDep) -> EventAccepted:
     """An event from the shop's systems; journeys it triggers start at once, waits for it wake up."""
     try:
-        service.receive_event(
-            db_session=db_session,
-            kind=body.kind,
-            customer=body.customer,
-            occurred_at=body.occurred_at,
-            ref=body.ref,
-            payload=body.payload,
-        )
+        service.receive_event(db_session=db_session, **body.model_dump())
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except LookupError as exc:

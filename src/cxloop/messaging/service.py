@@ -160,7 +160,7 @@ _PREFETCH_KEY = "cxloop.messaging.prefetch"
 class RulesPrefetch:
     """What the rules read for a batch of customers, in a few queries instead of a few per message.
 
-    Held in the session (``session.info``) while a batch decides; ``queue_message`` reads it for the
+    Held in the session (``session.info``) while a batch decides; ``send_to_customer`` reads it for the
     customers it covers and keeps it current with every row it writes, so a decision sees exactly what
     the per-message queries would have seen. A customer dropped by ``forget`` is read by query again.
     """
@@ -195,7 +195,7 @@ def rules_prefetched(
     customers: dict[int, Customer] | None = None,
 ) -> Iterator[RulesPrefetch]:
     """Read the rules of ``customer_ids`` (open cases, marketing sent since ``since``, the given dedupe
-    keys) in a few queries and let every ``queue_message`` of this session use them until the end."""
+    keys) in a few queries and let every ``send_to_customer`` of this session use them until the end."""
     ids = sorted(customer_ids)
     counted: dict[int, list[datetime]] = {cid: [] for cid in ids}
     open_case: set[int] = set()
@@ -271,39 +271,13 @@ def send_to_customer(
     channel: str | None = None,
     case_id: int | None = None,
     now: datetime | None = None,
+    flush: bool = True,
 ) -> CustomerMessage:
-    """Queue one message to a customer, or record why it is skipped; never twice per ``dedupe_key``."""
-    row = queue_message(
-        session,
-        customer_id=customer_id,
-        template=template,
-        context=context,
-        purpose=purpose,
-        source=source,
-        dedupe_key=dedupe_key,
-        channel=channel,
-        case_id=case_id,
-        now=now,
-    )
-    session.flush()
-    return row
+    """Queue one message to a customer, or record why it is skipped; never twice per ``dedupe_key``.
 
-
-def queue_message(
-    session: Session,
-    *,
-    customer_id: int,
-    template: str,
-    context: dict[str, Any],
-    purpose: Literal["service", "marketing"],
-    source: str,
-    dedupe_key: str,
-    channel: str | None = None,
-    case_id: int | None = None,
-    now: datetime | None = None,
-) -> CustomerMessage:
-    """``send_to_customer`` without the flush: the row gets its id with the caller's next flush (a batch
-    of decisions writes its rows together). Uses the session's ``rules_prefetched`` when there is one."""
+    ``flush=False`` leaves the row for the caller's next flush (its id comes then): a batch of decisions
+    writes its rows together. The rules read the session's ``rules_prefetched`` when there is one.
+    """
     prefetch: RulesPrefetch | None = session.info.get(_PREFETCH_KEY)
     if prefetch is not None and dedupe_key in prefetch.known:
         existing = prefetch.known[dedupe_key]
@@ -371,6 +345,8 @@ def queue_message(
     session.add(row)
     if prefetch is not None:
         prefetch.known[dedupe_key] = row
+    if flush:
+        session.flush()
     return row
 
 
@@ -421,34 +397,18 @@ def _with_opt_out(body: str, channel: str, link: str) -> str:
 
 
 def send_by_staff(
-    *,
-    db_session: Session,
-    customer: str,
-    template: str,
-    context: dict[str, Any],
-    purpose: Literal["service", "marketing"],
-    dedupe_key: str | None = None,
-    channel: str | None = None,
-    case_id: int | None = None,
+    *, db_session: Session, customer: str, dedupe_key: str | None = None, **message: Any
 ) -> CustomerMessage:
     """A message staff send by hand to the customer with external id ``customer``, under the same rules
-    as automatic ones; committed. ``KeyError`` for an unknown customer or template."""
+    as automatic ones (``message``: ``send_to_customer``'s template, context, purpose, channel, case_id);
+    committed. ``KeyError`` for an unknown customer or template."""
     from cxloop.customers.service import get_by_external_id
 
     found = get_by_external_id(db_session=db_session, external_id=customer)
     if found is None:
         raise KeyError(f"no customer {customer!r}")
-    row = send_to_customer(
-        db_session,
-        customer_id=found.id,
-        template=template,
-        context=context,
-        purpose=purpose,
-        source="staff",
-        dedupe_key=dedupe_key or f"staff:{uuid.uuid4().hex}",
-        channel=channel,
-        case_id=case_id,
-    )
+    key = dedupe_key or f"staff:{uuid.uuid4().hex}"
+    row = send_to_customer(db_session, customer_id=found.id, source="staff", dedupe_key=key, **message)
     db_session.commit()
     return row
 

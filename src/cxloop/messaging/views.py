@@ -76,16 +76,7 @@ def customer_history(external_id: str, db_session: SessionDep) -> list[Any]:
 def send(body: SendIn, db_session: SessionDep) -> Any:
     """Send (queue) one message to a customer under the same rules as automatic messages."""
     try:
-        return service.send_by_staff(
-            db_session=db_session,
-            customer=body.customer,
-            template=body.template,
-            context=body.context,
-            purpose=body.purpose,
-            dedupe_key=body.dedupe_key,
-            channel=body.channel,
-            case_id=body.case_id,
-        )
+        return service.send_by_staff(db_session=db_session, **body.model_dump())
     except KeyError as exc:
         raise _not_found(exc) from None
     except ValueError as exc:
