@@ -472,9 +472,9 @@ def advance(db_session: Session, run: JourneyRun, spec: dict[str, Any], *, now: 
         if batch is not None and step["type"] not in ("send", "tag"):
             # Another domain's code reads and writes by query: it sees the batch's rows so far, and this
             # customer's facts are read again afterwards.
+            messaging.forget(db_session, run.customer_id)
             db_session.flush()
             batch.forget(run.customer_id)
-            messaging.forget(db_session, run.customer_id)
         try:
             with guard:
                 _act(db_session, run, spec, step, facts, now)

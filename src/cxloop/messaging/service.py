@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, Literal, cast
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -175,6 +175,8 @@ class RulesPrefetch:
     known: dict[str, CustomerMessage | None] = field(default_factory=dict)
     #: The batch's customers, already loaded.
     customers: dict[int, Customer] = field(default_factory=dict)
+    #: Rows decided with ``flush=False``, written together by ``write_pending`` (their ids come then).
+    pending: list[tuple[dict[str, Any], CustomerMessage]] = field(default_factory=list)
 
     def covers(self, customer_id: int) -> bool:
         """Whether the batch read this customer's rules."""
@@ -226,14 +228,32 @@ def rules_prefetched(
     session.info[_PREFETCH_KEY] = prefetch
     try:
         yield prefetch
+        write_pending(session)
     finally:
         session.info[_PREFETCH_KEY] = previous
 
 
+def write_pending(session: Session) -> None:
+    """Insert the rows the batch decided so far, in one statement, and give each its id."""
+    prefetch: RulesPrefetch | None = session.info.get(_PREFETCH_KEY)
+    if prefetch is None or not prefetch.pending:
+        return
+    pending, prefetch.pending = prefetch.pending, []
+    for chunk in _chunked(pending, 500):
+        ids = session.scalars(
+            insert(CustomerMessage).returning(CustomerMessage.id, sort_by_parameter_order=True),
+            [values for values, _ in chunk],
+        ).all()
+        for (_, row), message_id in zip(chunk, ids, strict=True):
+            row.id = message_id
+
+
 def forget(session: Session, customer_id: int) -> None:
-    """Read this customer's rules by query again (something other than a message changed them)."""
+    """Read this customer's rules by query again (something other than a message changed them); the
+    rows decided so far are written first, so those queries see them."""
     prefetch: RulesPrefetch | None = session.info.get(_PREFETCH_KEY)
     if prefetch is not None:
+        write_pending(session)
         prefetch.customer_ids.discard(customer_id)
 
 
@@ -308,43 +328,51 @@ def send_to_customer(
         **context,
     }
     subject, body = tpl.render(locale, full)
-    row = CustomerMessage(
-        customer_id=customer.id,
-        dedupe_key=dedupe_key,
-        template=template,
-        purpose=purpose,
-        source=source,
-        locale=locale,
-        case_id=case_id,
-        subject=subject[:300],
-        body=body,
-        params={k: str(full[k]) for k in tpl.variables},
-        attempts=0,
-        created_at=at,
-    )
+    values: dict[str, Any] = {
+        "customer_id": customer.id,
+        "dedupe_key": dedupe_key,
+        "template": template,
+        "purpose": purpose,
+        "source": source,
+        "locale": locale,
+        "case_id": case_id,
+        "subject": subject[:300],
+        "body": body,
+        "params": {k: str(full[k]) for k in tpl.variables},
+        "attempts": 0,
+        "created_at": at,
+        "channel": None,
+        "recipient": None,
+        "status": "queued",
+        "reason": None,
+        "next_attempt_at": None,
+    }
     covered = prefetch if prefetch is not None and prefetch.covers(customer.id) else None
     reason = _skip_reason(
         session, customer=customer, purpose=purpose, case_id=case_id, at=at, prefetch=covered
     )
     if reason is None:
-        row.channel, row.recipient = pick_channel(customer, channel)
-        if row.channel is None:
+        values["channel"], values["recipient"] = pick_channel(customer, channel)
+        if values["channel"] is None:
             reason = "no_contact"
     if reason is not None:
-        row.status, row.reason = "skipped", reason
+        values["status"], values["reason"] = "skipped", reason
     else:
-        row.status = "queued"
-        row.next_attempt_at = at
+        values["next_attempt_at"] = at
         if purpose == "marketing":
-            row.body = _with_opt_out(row.body, row.channel or "", full["unsubscribe_link"])
+            values["body"] = _with_opt_out(body, values["channel"] or "", full["unsubscribe_link"])
             if covered is not None:
                 covered.counted[customer.id].append(at)
-        deferred = quiet_until(at) if row.channel == "sms" else None
+        deferred = quiet_until(at) if values["channel"] == "sms" else None
         if deferred is not None:
-            row.next_attempt_at, row.reason = deferred, "quiet_hours"
-    session.add(row)
+            values["next_attempt_at"], values["reason"] = deferred, "quiet_hours"
+    row = CustomerMessage(**values)
     if prefetch is not None:
         prefetch.known[dedupe_key] = row
+    if prefetch is not None and not flush:
+        prefetch.pending.append((values, row))  # a batch writes its rows in one statement
+        return row
+    session.add(row)
     if flush:
         session.flush()
     return row
@@ -381,7 +409,8 @@ def _skip_reason(
             if sum(t >= week for t in sent) >= s.message_cap_per_week:
                 return "frequency_cap"
             return None
-        session.flush()  # messages decided earlier in this transaction count towards the caps
+        write_pending(session)  # messages decided earlier in this transaction count towards the caps
+        session.flush()
         if _counted_since(session, customer.id, at - timedelta(days=1)) >= s.message_cap_per_day:
             return "frequency_cap"
         if _counted_since(session, customer.id, week) >= s.message_cap_per_week:
