@@ -14,13 +14,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from cxloop.catalog.models import Product
 from cxloop.customers.models import Customer, CustomerTag
+from cxloop.journeys.models import JourneyRun
 from cxloop.logistics.models import Carrier
 from cxloop.loop.models import Case
 from cxloop.messaging.models import CustomerMessage
@@ -50,6 +53,82 @@ class CaseFact(NamedTuple):
     status: str
     opened_at: datetime | None
     resolved_at: datetime | None
+
+
+#: The columns of a run a step may change; the batch writes them back in one statement.
+RUN_CHANGES = ("status", "position", "context", "finished_at", "exit_reason", "error")
+
+
+class RunState:
+    """A run of the batch as plain attributes: read with one query, written back with one executemany
+    (an ORM object per run cost more than the step itself). The engine reads and changes it like a
+    ``JourneyRun``."""
+
+    __slots__ = (
+        "context",
+        "control",
+        "customer_id",
+        "entered_at",
+        "entry_key",
+        "error",
+        "event_id",
+        "exit_reason",
+        "finished_at",
+        "id",
+        "journey_key",
+        "order_id",
+        "position",
+        "ref",
+        "status",
+    )
+    id: int
+    journey_key: str
+    entry_key: str
+    customer_id: int
+    ref: str | None
+    order_id: int | None
+    event_id: int | None
+    status: str
+    control: bool
+    position: int
+    context: dict[str, Any]
+    entered_at: datetime
+    finished_at: datetime | None
+    exit_reason: str | None
+    error: str | None
+
+    def __init__(self, **values: Any) -> None:
+        for name, value in values.items():
+            setattr(self, name, value)
+
+
+def load_runs(db: Session, ids: list[int]) -> dict[int, RunState]:
+    """The runs ``ids`` as ``RunState``, one query per chunk."""
+    out: dict[int, RunState] = {}
+    for chunk in chunks(ids):
+        for row in db.execute(select(*JourneyRun.__table__.columns).where(JourneyRun.id.in_(chunk))):
+            out[row.id] = RunState(**row._mapping)
+    return out
+
+
+def write_runs(db: Session, runs: Iterable[RunState]) -> None:
+    """Write the changeable columns of ``runs``; a ``JourneyRun`` of the same row in the session takes
+    the same values, so the session never shows a stale run."""
+    table = cast(Table, JourneyRun.__table__)
+    rows = [{"b_id": r.id, **{f"b_{c}": getattr(r, c) for c in RUN_CHANGES}} for r in runs]
+    if not rows:
+        return
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({c: bindparam(f"b_{c}") for c in RUN_CHANGES})
+    )
+    db.execute(statement, rows)
+    for r in runs:
+        loaded = db.identity_map.get(identity_key(JourneyRun, r.id))
+        if loaded is not None:
+            for column in RUN_CHANGES:
+                set_committed_value(loaded, column, getattr(r, column))
 
 
 def chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
@@ -85,6 +164,8 @@ class TimerBatch:
     db: Session
     customer_ids: set[int]
     order_ids: set[int]
+    #: The runs the batch has moved on so far (written back with ``write_runs``).
+    touched: dict[int, RunState] = field(default_factory=dict)
     #: The batch's customers and orders, loaded with it.
     customers: dict[int, Customer] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)

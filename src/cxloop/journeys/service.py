@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -43,7 +43,7 @@ from cxloop.db import is_postgres, session_scope
 from cxloop.feedback.models import FeedbackItem
 from cxloop.journeys import definition as jdef
 from cxloop.journeys.models import Journey, JourneyEvent, JourneyRun, JourneyStep, JourneyTimer
-from cxloop.journeys.prefetch import BATCH_KEY, TimerBatch, batch_of
+from cxloop.journeys.prefetch import BATCH_KEY, TimerBatch, batch_of, load_runs, write_runs
 from cxloop.logistics.models import Carrier
 from cxloop.loop.models import Case
 from cxloop.messaging import service as messaging
@@ -474,6 +474,7 @@ def advance(db_session: Session, run: JourneyRun, spec: dict[str, Any], *, now: 
             # customer's facts are read again afterwards.
             messaging.forget(db_session, run.customer_id)
             db_session.flush()
+            write_runs(db_session, batch.touched.values())
             batch.forget(run.customer_id)
         try:
             with guard:
@@ -997,12 +998,9 @@ def fire_due(
         else {j.key: j.definition for j in db_session.scalars(select(Journey))}
     )
     # One query each for the batch's runs, orders and customers: the steps find them in the batch.
-    batch_runs: list[JourneyRun] = []
-    for chunk in _chunks(sorted({t.run_id for t in timers})):
-        batch_runs += db_session.scalars(select(JourneyRun).where(JourneyRun.id.in_(chunk)))
-    runs = {r.id: r for r in batch_runs}
-    order_ids = sorted({r.order_id for r in batch_runs if r.order_id})
-    customer_ids = sorted({r.customer_id for r in batch_runs})
+    runs = load_runs(db_session, sorted({t.run_id for t in timers}))
+    order_ids = sorted({r.order_id for r in runs.values() if r.order_id})
+    customer_ids = sorted({r.customer_id for r in runs.values()})
     batch = TimerBatch(db_session, set(customer_ids), set(order_ids))
     for chunk in _chunks(order_ids):
         batch.orders.update((o.id, o) for o in db_session.scalars(select(Order).where(Order.id.in_(chunk))))
@@ -1042,8 +1040,11 @@ def fire_due(
                 run.context = {**run.context, "timed_out": bool(timer.wait_event) and fired_by != "event"}
                 run.status = "active"
                 step_now = min(max(timer.due_at, run.entered_at), now) if fired_by == "time" else now
-                advance(db_session, run, spec, now=step_now)
+                batch.touched[run.id] = run
+                # A RunState reads and changes like a JourneyRun (the engine sees no difference).
+                advance(db_session, cast(JourneyRun, run), spec, now=step_now)
             db_session.flush()
+            write_runs(db_session, batch.touched.values())
     finally:
         db_session.info.pop(BATCH_KEY, None)
     rows = []
