@@ -427,13 +427,14 @@ def _baseline(ref: str, n: int) -> dict[str, Any]:
 def _steps_per_s() -> dict[str, Any]:
     from cxloop.journeys import service
 
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu, db0 = time.perf_counter(), time.process_time(), _db_server_cpu()
     fired = service.process_due()
     elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu
     return {
         "steps": fired,
         "wall_s": round(elapsed, 2),
         "cpu_s": round(cpu_s, 2),
+        "db_server_cpu_s": round(_db_server_cpu() - db0, 2),
         "steps_per_s": fired / elapsed,
         "steps_per_cpu_s": fired / max(cpu_s, 1e-9),
     }
@@ -474,20 +475,33 @@ def _latency(customers: int, n: int = 300) -> dict[str, float]:
     }
 
 
-def _tree_cpu(roots: list[int]) -> float:
-    """CPU seconds (user + system) of live processes ``roots`` and all their descendants, from /proc."""
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
+def _proc_cpu() -> dict[int, tuple[int, str, float]]:
+    """Every process's parent, name and CPU seconds (user + system), from /proc."""
+    out: dict[int, tuple[int, str, float]] = {}
     tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            text = (entry / "stat").read_text()
         except OSError:
             continue
-        parents[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        out[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def _db_server_cpu() -> float:
+    """CPU seconds of the PostgreSQL server's processes so far (other clients' work included)."""
+    return sum(cpu for _, name, cpu in _proc_cpu().values() if name == "postgres")
+
+
+def _tree_cpu(roots: list[int]) -> float:
+    """CPU seconds (user + system) of live processes ``roots`` and all their descendants, from /proc."""
+    procs = _proc_cpu()
+    parents = {pid: parent for pid, (parent, _, _) in procs.items()}
+    cpu = {pid: value for pid, (_, _, value) in procs.items()}
     total = 0.0
     for pid, value in cpu.items():
         at = pid
@@ -536,13 +550,14 @@ def _celery_steps(timers: int, workers: int, url: str, data_dir: Path) -> dict[s
         deadline = time.monotonic() + 120
         while len(app.control.ping(timeout=1.0) or []) < workers and time.monotonic() < deadline:
             time.sleep(0.5)
-        cpu0 = _tree_cpu([p.pid for p in procs])
+        cpu0, db0 = _tree_cpu([p.pid for p in procs]), _db_server_cpu()
         started = time.perf_counter()
         results = [app.send_task("journeys.tick", kwargs={}, queue=queue) for _ in range(workers * 2)]
         for result in results:
             result.get(timeout=3600)
         elapsed = time.perf_counter() - started
         cpu_s = _tree_cpu([p.pid for p in procs]) - cpu0
+        db_cpu_s = _db_server_cpu() - db0
         with session_scope() as s:
             left = int(
                 s.scalar(select(func.count(JourneyTimer.id)).where(JourneyTimer.status == "pending")) or 0
@@ -553,6 +568,7 @@ def _celery_steps(timers: int, workers: int, url: str, data_dir: Path) -> dict[s
             "steps": steps,
             "wall_s": round(elapsed, 2),
             "cpu_s": round(cpu_s, 2),
+            "db_server_cpu_s": round(db_cpu_s, 2),
             "steps_per_s": steps / elapsed,
             "steps_per_cpu_s": steps / max(cpu_s, 1e-9),
         }
@@ -642,6 +658,10 @@ def _report(backend: str, r: dict[str, Any]) -> None:
         f"{backend:>8}: {steps['steps_per_s']:8.0f} steps/s (goal >= 2000), {who}: {steps['steps']} steps in "
         f"{steps['wall_s']} s wall, {steps['cpu_s']} s CPU ({steps['steps_per_cpu_s']:.0f} steps per CPU second)"
     )
+    if backend == "postgres":
+        print(
+            f"{'':>8}  PostgreSQL server processes meanwhile: {steps['db_server_cpu_s']} s CPU (all its clients)"
+        )
     base = r.get("baseline") or {}
     if "error" in base:
         print(f"{'':>8}  baseline {base['ref']}: not measured ({base['error']})")
