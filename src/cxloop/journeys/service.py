@@ -215,15 +215,8 @@ def _record_event(
     with db_session.no_autoflush:
         if db_session.scalar(select(JourneyEvent.id).where(JourneyEvent.dedupe_key == key)) is not None:
             return None
-    event = JourneyEvent(
-        kind=kind,
-        customer_id=customer_id,
-        ref=ref,
-        dedupe_key=key,
-        occurred_at=occurred_at,
-        payload=payload or {},
-        received_at=clock(),
-    )
+    what = {"kind": kind, "customer_id": customer_id, "ref": ref, "occurred_at": occurred_at}
+    event = JourneyEvent(**what, payload=payload or {}, dedupe_key=key, received_at=clock())
     try:
         with _guard(db_session):
             db_session.add(event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
@@ -33,9 +34,15 @@ def _customer_id(db_session: Any, external_id: str) -> int:
     return customer.id
 
 
-def _not_found(exc: KeyError) -> HTTPException:
-    # A KeyError's text comes quoted; the message is its argument.
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc.args[0] if exc.args else exc))
+def _answer(call: Callable[[], Any], *, refused: int) -> Any:
+    """The service call's result; an unknown customer, template or message is 404, a refusal ``refused``."""
+    try:
+        return call()
+    except KeyError as exc:
+        # A KeyError's text comes quoted; the message is its argument.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc.args[0] if exc.args else exc)) from None
+    except ValueError as exc:
+        raise HTTPException(refused, detail=str(exc)) from None
 
 
 @router.get("/templates", response_model=list[TemplateOut], dependencies=[MessageReader])
@@ -75,23 +82,13 @@ def customer_history(external_id: str, db_session: SessionDep) -> list[Any]:
 @router.post("/messages", response_model=MessageOut, status_code=201, dependencies=[MessageWriter])
 def send(body: SendIn, db_session: SessionDep) -> Any:
     """Send (queue) one message to a customer under the same rules as automatic messages."""
-    try:
-        return service.send_by_staff(db_session=db_session, **body.model_dump())
-    except KeyError as exc:
-        raise _not_found(exc) from None
-    except ValueError as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+    return _answer(lambda: service.send_by_staff(db_session=db_session, **body.model_dump()), refused=422)
 
 
 @router.post("/messages/{message_id}/retry", response_model=MessageOut, dependencies=[MessageWriter])
 def retry(message_id: int, db_session: SessionDep) -> Any:
     """Queue a failed message again."""
-    try:
-        return service.retry(db_session=db_session, message_id=message_id)
-    except KeyError as exc:
-        raise _not_found(exc) from None
-    except ValueError as exc:
-        raise HTTPException(409, detail=str(exc)) from None
+    return _answer(lambda: service.retry(db_session=db_session, message_id=message_id), refused=409)
 
 
 @router.post("/inbound-sms", response_model=InboundSmsOut, dependencies=[MessageWriter])
