@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from cxloop.config import business_now as clock
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer
-from cxloop.db import session_scope
+from cxloop.db import is_postgres, session_scope
 from cxloop.loop.models import Case
 from cxloop.messaging import channels
 from cxloop.messaging.models import CHANNELS, CustomerMessage
@@ -240,10 +240,26 @@ def write_pending(session: Session) -> None:
         return
     pending, prefetch.pending = prefetch.pending, []
     for chunk in _chunked(pending, 500):
-        ids = session.scalars(
-            insert(CustomerMessage).returning(CustomerMessage.id, sort_by_parameter_order=True),
-            [values for values, _ in chunk],
-        ).all()
+        if is_postgres(session):
+            # The ids from the sequence first: a plain multi-row INSERT is cheaper than one that must
+            # return its ids in the order of its rows.
+            ids = list(
+                session.scalars(
+                    select(func.nextval(func.pg_get_serial_sequence("customer_messages", "id"))).select_from(
+                        func.generate_series(1, len(chunk))
+                    )
+                )
+            )
+            session.execute(
+                insert(CustomerMessage), [{**v, "id": i} for (v, _), i in zip(chunk, ids, strict=True)]
+            )
+        else:
+            ids = list(
+                session.scalars(
+                    insert(CustomerMessage).returning(CustomerMessage.id, sort_by_parameter_order=True),
+                    [values for values, _ in chunk],
+                )
+            )
         for (_, row), message_id in zip(chunk, ids, strict=True):
             row.id = message_id
 
