@@ -10,14 +10,7 @@ from cxloop.auth.policy import allow
 from cxloop.deps import SessionDep
 from cxloop.journeys import service
 from cxloop.journeys.models import Journey
-from cxloop.journeys.schemas import (
-    EventAccepted,
-    EventIn,
-    JourneyDetail,
-    JourneyOut,
-    JourneyYaml,
-    SimulateIn,
-)
+from cxloop.journeys.schemas import EventAccepted, EventIn, JourneyDetail, JourneyOut, JourneyYaml, SimulateIn
 from cxloop.messaging.yamlspan import ConfigFileError
 
 router = APIRouter(prefix="/journeys", tags=["journeys"])
@@ -28,16 +21,9 @@ Manager = allow("journeys", "write")
 
 
 def _out(journey: Journey, figures: dict[str, dict[str, int]]) -> JourneyOut:
-    return JourneyOut(
-        key=journey.key,
-        name_zh=journey.name_zh,
-        name_en=journey.name_en,
-        trigger=journey.trigger,
-        enabled=journey.enabled,
-        control_share=journey.control_share,
-        version=journey.version,
-        figures=figures.get(journey.key, {}),
-    )
+    # Every field but the figures is a column of the journey under the same name.
+    columns = {name: getattr(journey, name) for name in JourneyOut.model_fields if name != "figures"}
+    return JourneyOut(**columns, figures=figures.get(journey.key, {}))
 
 
 def _switch(db_session: Any, key: str, enabled: bool) -> JourneyOut:
