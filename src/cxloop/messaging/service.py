@@ -166,11 +166,13 @@ class RulesPrefetch:
     """
 
     customer_ids: set[int]
-    #: Marketing messages that count towards the caps, created at or after ``since``, by customer.
-    counted: dict[int, list[datetime]]
     since: datetime
+    #: The dedupe keys to look up with the rest.
+    dedupe_keys: set[str]
+    #: Marketing messages that count towards the caps, created at or after ``since``, by customer.
+    counted: dict[int, list[datetime]] = field(default_factory=dict)
     #: Customers with an open complaint case.
-    open_case: set[int]
+    open_case: set[int] = field(default_factory=set)
     #: Dedupe keys looked up (None: no row) and every row written while the batch runs.
     known: dict[str, CustomerMessage | None] = field(default_factory=dict)
     #: The batch's customers, already loaded.
@@ -178,9 +180,42 @@ class RulesPrefetch:
     #: Rows decided with ``flush=False``, written together by ``write_pending`` (their ids come then).
     pending: list[tuple[dict[str, Any], CustomerMessage]] = field(default_factory=list)
 
+    loaded: bool = False
+
     def covers(self, customer_id: int) -> bool:
         """Whether the batch read this customer's rules."""
         return customer_id in self.customer_ids
+
+    def load(self, session: Session) -> None:
+        """Read the rules, once, when the batch's first message is decided (a batch without one reads
+        nothing)."""
+        if self.loaded:
+            return
+        self.loaded = True
+        ids = sorted(self.customer_ids)
+        self.counted = {cid: [] for cid in ids}
+        self.known = dict.fromkeys(self.dedupe_keys)
+        session.flush()  # rows decided earlier in this transaction count too
+        for chunk in _chunked(ids):
+            for cid, created in session.execute(
+                select(CustomerMessage.customer_id, CustomerMessage.created_at).where(
+                    CustomerMessage.customer_id.in_(chunk),
+                    CustomerMessage.purpose == "marketing",
+                    CustomerMessage.status.in_(COUNTED),
+                    CustomerMessage.created_at >= self.since,
+                )
+            ):
+                self.counted[cid].append(created)
+            self.open_case.update(
+                session.scalars(
+                    select(Case.customer_id).where(
+                        Case.customer_id.in_(chunk), Case.status.in_(OPEN_CASE_STATUSES)
+                    )
+                )
+            )
+        for chunk in _chunked(sorted(self.dedupe_keys)):
+            for row in session.scalars(select(CustomerMessage).where(CustomerMessage.dedupe_key.in_(chunk))):
+                self.known[row.dedupe_key] = row
 
 
 def _chunked(items: list[Any], size: int = 900) -> list[list[Any]]:
@@ -196,34 +231,9 @@ def rules_prefetched(
     dedupe_keys: set[str],
     customers: dict[int, Customer] | None = None,
 ) -> Iterator[RulesPrefetch]:
-    """Read the rules of ``customer_ids`` (open cases, marketing sent since ``since``, the given dedupe
-    keys) in a few queries and let every ``send_to_customer`` of this session use them until the end."""
-    ids = sorted(customer_ids)
-    counted: dict[int, list[datetime]] = {cid: [] for cid in ids}
-    open_case: set[int] = set()
-    known: dict[str, CustomerMessage | None] = dict.fromkeys(dedupe_keys)
-    session.flush()  # rows decided earlier in this transaction count too
-    for chunk in _chunked(ids):
-        for cid, created in session.execute(
-            select(CustomerMessage.customer_id, CustomerMessage.created_at).where(
-                CustomerMessage.customer_id.in_(chunk),
-                CustomerMessage.purpose == "marketing",
-                CustomerMessage.status.in_(COUNTED),
-                CustomerMessage.created_at >= since,
-            )
-        ):
-            counted[cid].append(created)
-        open_case.update(
-            session.scalars(
-                select(Case.customer_id).where(
-                    Case.customer_id.in_(chunk), Case.status.in_(OPEN_CASE_STATUSES)
-                )
-            )
-        )
-    for chunk in _chunked(sorted(dedupe_keys)):
-        for row in session.scalars(select(CustomerMessage).where(CustomerMessage.dedupe_key.in_(chunk))):
-            known[row.dedupe_key] = row
-    prefetch = RulesPrefetch(set(ids), counted, since, open_case, known, dict(customers or {}))
+    """Let every ``send_to_customer`` of this session use the rules of ``customer_ids`` (open cases,
+    marketing sent since ``since``, the given dedupe keys), read in a few queries at the first message."""
+    prefetch = RulesPrefetch(set(customer_ids), since, set(dedupe_keys), customers=dict(customers or {}))
     previous = session.info.get(_PREFETCH_KEY)
     session.info[_PREFETCH_KEY] = prefetch
     try:
@@ -315,6 +325,8 @@ def send_to_customer(
     writes its rows together. The rules read the session's ``rules_prefetched`` when there is one.
     """
     prefetch: RulesPrefetch | None = session.info.get(_PREFETCH_KEY)
+    if prefetch is not None:
+        prefetch.load(session)
     if prefetch is not None and dedupe_key in prefetch.known:
         existing = prefetch.known[dedupe_key]
     else:
