@@ -19,7 +19,7 @@ customers, 200,000 events, 5,000 timers) runs in a minute on a shared machine.
 - Latency: 300 new ``order.placed`` events through ``emit_event`` + commit (the JSON event endpoint's
   work), p50/p95 of the time until the run and its timer are stored.
 - PostgreSQL: the same, the timers fired by ``--workers`` Celery workers (Redis ``CXLOOP_BENCH_REDIS_URL``,
-  default db 4) running ``journeys.tick`` at once; ``SKIP LOCKED`` splits the batches between them.
+  default db 6) running ``journeys.tick`` at once; ``SKIP LOCKED`` splits the batches between them.
   Their CPU is read from ``/proc`` (the workers and their pool processes).
 - ``--demo-dir DIR`` (a built demo, e.g. ``make demo``'s folder): delay care on the demo. A copy of its
   database gets the early-warning model trained (``cxloop.delivery.service.train_warning``) if it has
@@ -53,7 +53,7 @@ from typing import Any
 RESULTS = Path(__file__).parent / "results" / "journeys.json"
 REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("CXLOOP_BENCH_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("CXLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
+REDIS_URL = os.environ.get("CXLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
 STORE_DIR = Path(os.environ.get("CXLOOP_BENCH_STORE_DIR", "/tmp/cxloop-bench-journeys"))
 #: The last commit whose engine ran each step's queries one by one (the batching came after it).
 BASELINE_REF = "7b7ac14"
