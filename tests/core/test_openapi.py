@@ -10,12 +10,6 @@ from cxloop.app import create_app
 UNTYPED: dict[str, str] = {
     "post /api/v1/import/{kind}": "returns the import summary or a queued run; engineer input types it",
     "get /api/v1/import/runs/{run_id}/rejects": "a CSV file download, not JSON",
-    # Merged from the messaging branch before this test existed; its owner types them.
-    "post /api/v1/messaging/deliver": "returns a plain dict of delivery counts",
-    "post /api/v1/messaging/inbound-sms": "returns a plain dict with the unsubscribed count",
-    # Merged from the journeys branch in the same stop as this test; its owner types them.
-    "post /api/v1/journeys/events": "returns the accepted event as a plain dict",
-    "post /api/v1/journeys/{key}/simulate": "returns the simulation report as a plain dict",
 }
 
 

@@ -507,7 +507,9 @@ def predict_late_risk(
     if model is None:
         raise LookupError("no early-warning model yet: run `cxloop delivery train-warning`")
     expr = outcome_case(session, now)
-    where: list[Any] = [expr.in_(("open", "late_open")), Order.placed_at <= now]
+    # An order delivered after ``now`` was still on its way then (a replay of the past asks about it).
+    open_then = or_(expr.in_(("open", "late_open")), Order.delivered_at > now)
+    where: list[Any] = [open_then, Order.placed_at <= now]
     if order_ids is not None:
         where.append(Order.id.in_(list(order_ids)))
     orders = warning.open_orders_from_rows(_open_order_rows(session, where))
