@@ -24,13 +24,19 @@ SCHEDULE: dict[str, float] = {
 }
 
 
-@lru_cache(maxsize=1)
 def celery_app() -> Celery:
     """The Celery app bound to CXLOOP_BROKER_URL, with one task per registered job."""
     settings = get_settings()
     if not settings.broker_url:
         raise RuntimeError("CXLOOP_BROKER_URL is not set: jobs run in-process, no Celery worker is needed")
-    app = Celery("cxloop", broker=settings.broker_url, backend=settings.broker_url)
+    # Keyed by broker and queue, not cached once: a process whose settings change (tests, a reload)
+    # must not keep sending to the queue of the settings it started with.
+    return _celery_app(settings.broker_url, settings.celery_queue)
+
+
+@lru_cache(maxsize=4)
+def _celery_app(broker_url: str, queue: str) -> Celery:
+    app = Celery("cxloop", broker=broker_url, backend=broker_url)
     app.conf.update(
         task_acks_late=True,  # a worker killed mid-job gets the job redelivered; jobs are idempotent
         task_reject_on_worker_lost=True,
@@ -39,7 +45,7 @@ def celery_app() -> Celery:
         result_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
-        task_default_queue=settings.celery_queue,
+        task_default_queue=queue,
     )
     jobs = registered_jobs()
     for name, func in jobs.items():
