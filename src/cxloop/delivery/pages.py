@@ -9,15 +9,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
-from cxloop.auth.deps import PageUser, user_department_code
-from cxloop.auth.policy import allow
+from cxloop.auth.deps import PageUser
+from cxloop.auth.policy import allow, department_filter
 from cxloop.delivery import service
 from cxloop.delivery.schemas import DeliveryExperience
 from cxloop.deps import SessionDep
 from cxloop.i18n import translate
-from cxloop.org.models import Department
 from cxloop.web import charts
 from cxloop.web.tables import Column, Table, export_response
 from cxloop.web.templating import get_locale, register_nav, register_template_dir, render
@@ -88,30 +86,22 @@ def delivery_page(
     )
 
 
-def _department_ids(db_session: Any) -> dict[int, Department]:
-    return {d.id: d for d in db_session.scalars(select(Department))}
-
-
 @router.get("/delivery/at-risk", response_class=HTMLResponse)
 def at_risk_page(request: Request, user: PageUser, db_session: SessionDep) -> HTMLResponse:
-    """Open orders likely to miss their promise, grouped by the department owning the risky stage."""
-    departments = _department_ids(db_session)
-    own = user_department_code(user) if user.role == "department_member" else None
-    own_id = next((d.id for d in departments.values() if d.code == own), -1) if own else None
+    """Open orders likely to miss their promise, grouped by the department owning the risky stage;
+    department members see their own department's (the policy's department filter)."""
     try:
-        groups = service.orders_at_risk(db_session=db_session, department_id=own_id)
+        groups = service.orders_at_risk(db_session=db_session, department=department_filter(user, "metrics"))
         missing_model = False
     except LookupError:
-        groups, missing_model = {}, True
+        groups, missing_model = [], True
     locale = get_locale(request)
     named = [
         (
-            (departments[k].name_en if locale == "en" else departments[k].name_zh)
-            if k in departments
-            else "—",
-            [{"risk": r, "stage": service.stage_label(r.late_stage, locale)} for r in rows],
+            g.name_en if locale == "en" else g.name_zh,
+            [{"risk": r, "stage": service.stage_label(r.late_stage, locale)} for r in g.orders],
         )
-        for k, rows in groups.items()
+        for g in groups
     ]
     return render(
         request,
