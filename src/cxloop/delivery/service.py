@@ -385,6 +385,7 @@ def train_warning(*, db_session: Session, holdout_days: int = 30, path: Path | N
 
     The last ``holdout_days`` of promises are held out first to measure AUC, calibration, precision at
     the threshold and hours of warning (a time split); then the model is refitted on all history.
+    ``holdout_days=0`` skips the measurement (one fit instead of two).
     """
     now = as_of(db_session)
     if now is None:
@@ -404,7 +405,7 @@ def train_warning(*, db_session: Session, holdout_days: int = 30, path: Path | N
         for (a, b, kind, _), h in pair_normals(db_session, datetime.min, now).items()
         if kind == "all"
     }
-    if train and test:
+    if holdout_days > 0 and train and test:
         model = warning.fit(train, blame_counts=_blame_counts(db_session, cutoff), normals=normal_pairs)
         evaluation = warning.evaluate(model, test, threshold=warning_threshold())
         evaluation["split"] = {"train_promises_before": cutoff.isoformat(), "test_orders": len(test)}
@@ -414,6 +415,16 @@ def train_warning(*, db_session: Session, holdout_days: int = 30, path: Path | N
     stored = warning.save(model, path)
     return TrainResult(path=str(stored), orders=model.orders, snapshots=model.snapshots,
                        trained_at=model.trained_at, evaluation=evaluation)  # fmt: skip
+
+
+def train_demo_warning(*, db_session: Session) -> TrainResult:
+    """The demo's post-load step: train the early warning on the demo store, so the at-risk list and
+    the journeys' delay notices work right after ``cxloop demo``.
+
+    Without the held-out measurement, which would fit everything twice (``cxloop delivery
+    train-warning`` measures it).
+    """
+    return train_warning(db_session=db_session, holdout_days=0)
 
 
 class _StageGuess:

@@ -14,7 +14,8 @@ import logging
 import math
 import os
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -246,9 +247,10 @@ def fit(
     x, y, remaining, _ = training_matrix(timelines, codes)
     if len(set(y.tolist())) < 2 or len(y) < 30:
         raise ValueError("the early warning needs history with both on-time and late orders (30+ moments)")
-    clf = _classifier().fit(x, y)
-    ok = ~np.isnan(remaining) & (remaining >= 0)
-    reg = _regressor().fit(x[ok], np.log1p(remaining[ok])) if ok.sum() >= 10 else None
+    with limited_threads():
+        clf = _classifier().fit(x, y)
+        ok = ~np.isnan(remaining) & (remaining >= 0)
+        reg = _regressor().fit(x[ok], np.log1p(remaining[ok])) if ok.sum() >= 10 else None
     return WarningModel(
         classifier=clf, regressor=reg, codes=codes, trained_at=clock.now(), orders=len(timelines),
         snapshots=len(y), blame_counts=blame_counts or {}, normals=normals or {},
@@ -257,29 +259,40 @@ def fit(
 
 def predict(model: WarningModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Late probability and expected remaining hours for each feature row."""
-    from threadpoolctl import threadpool_limits  # installed with scikit-learn
-
     proba = np.zeros(len(x))
     hours = np.zeros(len(x))
     # Batches bound the memory of sklearn's intermediate arrays; each is large enough that the
     # per-call overhead (input checks, thread start) does not count.
-    with threadpool_limits(limits=predict_threads(), user_api="openmp"):
+    with limited_threads():
         for lo in range(0, len(x), PREDICT_BATCH):
             _predict_batch(model, x, lo, proba, hours)
     return proba, hours
 
 
-def predict_threads() -> int | None:
-    """OpenMP threads for scoring: OMP_NUM_THREADS when set, else the cores the load average leaves.
+def openmp_threads() -> int | None:
+    """OpenMP threads for fitting and scoring: the cores the load average leaves free (at least one);
+    None (OpenMP's own choice) when OMP_NUM_THREADS is set.
 
     On a busy machine more threads than free cores make scikit-learn's threads wait on each other:
-    measured on a shared 2-core machine at load 10, 200,000 rows took 9.4 s with 2 threads and
-    5.0 s with 1 (CPU 2.6 s vs 1.5 s).
+    measured on a shared 2-core machine at load 10, predicting 200,000 rows took 9.4 s with 2 threads
+    and 5.0 s with 1 (CPU 2.6 s vs 1.5 s); training on the demo (seed 7, scale 0.2) took 66 s
+    (48 s CPU) at load 8 with OpenMP's default and 17 s (9 s CPU) with one thread.
     """
     if os.environ.get("OMP_NUM_THREADS"):
         return None  # the operator's choice, which OpenMP already follows
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, cpus - round(os.getloadavg()[0])) if hasattr(os, "getloadavg") else cpus
+
+
+@contextmanager
+def limited_threads() -> Iterator[None]:
+    """scikit-learn's OpenMP threads limited to :func:`openmp_threads` for the block."""
+    # threadpoolctl limits only the OpenMP runtimes already loaded: load scikit-learn's first.
+    import sklearn.ensemble  # noqa: F401
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    with threadpool_limits(limits=openmp_threads(), user_api="openmp"):
+        yield
 
 
 def _predict_batch(model: WarningModel, x: np.ndarray, lo: int, proba: np.ndarray, hours: np.ndarray) -> None:
@@ -431,7 +444,7 @@ def _floats(values: Sequence[Any]) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).reshape(-1)
 
 
-def open_orders_from_columns(origin: datetime, columns: Sequence[Sequence[Any]]) -> OpenOrders:
+def open_orders_from_columns(origin: datetime, columns: Sequence[Any]) -> OpenOrders:
     """Columns (id, promised, warehouse, carrier, region, weight, placed..shipped), times as hours
     since ``origin`` or None, as read in bulk from the database."""
     return OpenOrders(
