@@ -69,21 +69,41 @@ def delivery_page(
     user: PageUser,
     db_session: SessionDep,
     month: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    indicator: str | None = None,
     format: str | None = None,
 ) -> Response:
-    """Delivery outcomes and what customers said about each; links to the delivery decisions."""
+    """Delivery outcomes and what customers said about each, for a month, a date range or all periods;
+    any indicator over the same range; links to the delivery decisions."""
     locale = get_locale(request)
+    since, until = _date_param(start), _date_param(end)
     try:
-        start, end = _month_bounds(month)
+        first, last = _month_bounds(month)
     except ValueError:
-        start, end, month = None, None, None
-    data = service.delivery_experience(db_session=db_session, start=start, end=end)
+        first, last, month = None, None, None
+    data = service.delivery_experience(db_session=db_session, start=since or first, end=until or last)
     table = experience_table(data, locale)
     if format:
         return export_response([table], format, "delivery_experience", "delivery-experience")
+    # Indicators over the range: members choose among their own department's (the policy).
+    choices = service.range_indicators(department=department_filter(user, "metrics"))
+    value, error = None, None
+    if indicator:
+        if indicator not in {code for code, _, _ in choices}:
+            error = translate("delivery.unknown_indicator", locale)
+        else:
+            try:
+                value = service.indicator_over_range(db_session=db_session, indicator=indicator,
+                                                     start=since and since.date(), end=until and until.date())  # fmt: skip
+            except (KeyError, ValueError) as exc:
+                error = str(exc)
     return render(
-        request, "delivery/index.html", {"tables": {table.key: table}, "month": month, "data": data}
-    )
+        request,
+        "delivery/index.html",
+        {"tables": {table.key: table}, "month": month, "data": data, "start": start or "", "end": end or "",
+         "indicator": indicator or "", "choices": choices, "range_value": value, "range_error": error},
+    )  # fmt: skip
 
 
 @router.get("/delivery/at-risk", response_class=HTMLResponse)

@@ -890,6 +890,14 @@ def indicator_over_range(
                       n=value.n, unit=value.unit)  # fmt: skip
 
 
+def range_indicators(*, department: str | None = None) -> list[tuple[str, str, str]]:
+    """(code, name_zh, name_en) of the indicators one may ask a range of: one department's when
+    ``department`` is given (as ``auth.policy.department_filter`` narrows members), else all."""
+    from cxloop.metrics import service as metrics
+
+    return [(d.code, d.name_zh, d.name_en) for d in metrics.list_indicators(department=department)]
+
+
 # ---------------------------------------------------------------- promises the shop can beat (section 6)
 
 #: Routes with fewer finished orders than this borrow a wider history (region+carrier, carrier, all).
