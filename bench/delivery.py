@@ -8,9 +8,10 @@ Usage: ``.venv/bin/python bench/delivery.py [--orders 1000000] [--baseline-order
    ``executemany``) and cached under /tmp, so a rerun starts at once.
 3. ``service.predict_late_risk`` scores every open order of the store, as the at-risk list and the
    journeys' delay care call it (orders at or above the warning threshold returned), with wall and CPU
-   seconds for (a) read, (b) features, (c) predict (calibrated risk, expected arrival, late stage) and
-   (d) results (sort, and OrderRisk rows for the orders returned; the product stores no scores, so
-   there is no database write). Also: rows for every open order (the unfiltered API).
+   seconds for (a) read, (b) features, (c) predict (calibrated risk of every order, likely late stage)
+   and (d) results (expected arrival predicted for the orders returned, sort, OrderRisk rows; the
+   product stores no scores, so there is no database write). Also: rows for every open order (the
+   unfiltered API).
 4. Baseline, in the same run, on a ``--baseline-orders`` store: the previous path, frozen below
    (rows with datetimes through the ORM's type processing, per-value datetime conversion, one predict
    call, a Python loop building an OrderRisk per order), against the new path on the same store.

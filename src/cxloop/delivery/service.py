@@ -545,10 +545,11 @@ class RiskScores:
     order_id: np.ndarray
     probability: np.ndarray
     promised_hours: np.ndarray  # hours from now to the promise (for sorting)
-    expected_hours: np.ndarray  # hours from now to the expected arrival
     stage: np.ndarray  # index into ``stages``
     stages: list[str]
     departments: list[int | None]  # owning department per ``stages`` entry
+    model: warning.WarningModel
+    features: np.ndarray  # kept to predict the expected arrival of the rows reported
     promised_at: np.ndarray | None = None  # the stored promise per order (exact), when read from the store
 
     def __len__(self) -> int:
@@ -568,6 +569,10 @@ class RiskScores:
         """OrderRisk rows for the given row indexes, in that order."""
         out: list[OrderRisk] = []
         hour = timedelta(hours=1)
+        # One batch for every row reported: the arrival model is not run for the orders left out.
+        expected = dict(
+            zip(idx.tolist(), warning.predict_hours(self.model, self.features[idx]).tolist(), strict=True)
+        )
         for i in idx.tolist():
             promised = (
                 _stored_datetime(self.promised_at[i])
@@ -576,7 +581,7 @@ class RiskScores:
             )
             out.append(OrderRisk(
                 order_id=int(self.order_id[i]), probability=float(self.probability[i]), promised_at=promised,
-                expected_arrival=self.now + float(self.expected_hours[i]) * hour,
+                expected_arrival=self.now + expected[i] * hour,
                 late_stage=self.stages[self.stage[i]], department_id=self.departments[self.stage[i]],
             ))  # fmt: skip
         return out
@@ -606,7 +611,7 @@ def score_open_orders(
     with _phase(timings, "features"):
         x = warning.feature_matrix(orders, now, model.codes)
     with _phase(timings, "predict"):
-        proba, hours = warning.predict(model, x)
+        proba = warning.predict_risk(model, x)
         promised = x[:, warning.FEATURES.index("hours_to_promise")]
         # An order whose promise has passed has missed it: certain, not a guess.
         proba = np.where(promised < 0, 1.0, np.round(proba, 4))
@@ -614,9 +619,10 @@ def score_open_orders(
             orders.carrier, orders.warehouse, x[:, warning.FEATURES.index("stage")].astype(np.int64),
             x[:, warning.FEATURES.index("hours_since_last_event")],
         )  # fmt: skip
+    # The expected arrival is predicted later, only for the orders reported (see RiskScores.records).
     return RiskScores(now=now, order_id=orders.order_id, probability=proba, promised_hours=promised,
-                      expected_hours=hours, stage=stage, stages=stages,
-                      departments=[owners.get(stage_owner(st)) for st in stages])  # fmt: skip
+                      stage=stage, stages=stages, departments=[owners.get(stage_owner(st)) for st in stages],
+                      model=model, features=x)  # fmt: skip
 
 
 def score_late_risk(

@@ -14,7 +14,7 @@ import logging
 import math
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -259,14 +259,29 @@ def fit(
 
 def predict(model: WarningModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Late probability and expected remaining hours for each feature row."""
-    proba = np.zeros(len(x))
-    hours = np.zeros(len(x))
+    return predict_risk(model, x), predict_hours(model, x)
+
+
+def predict_risk(model: WarningModel, x: np.ndarray) -> np.ndarray:
+    """Calibrated late probability for each feature row."""
+    return _batched(lambda part: model.classifier.predict_proba(part)[:, 1], x)
+
+
+def predict_hours(model: WarningModel, x: np.ndarray) -> np.ndarray:
+    """Expected hours until delivery for each feature row (asked only for the orders reported)."""
+    if model.regressor is None:
+        return np.maximum(x[:, FEATURES.index("hours_to_promise")], 0.0)
+    return _batched(lambda part: np.expm1(np.clip(model.regressor.predict(part), 0, 12)), x)
+
+
+def _batched(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
     # Batches bound the memory of sklearn's intermediate arrays; each is large enough that the
     # per-call overhead (input checks, thread start) does not count.
+    out = np.zeros(len(x))
     with limited_threads():
         for lo in range(0, len(x), PREDICT_BATCH):
-            _predict_batch(model, x, lo, proba, hours)
-    return proba, hours
+            out[lo : lo + PREDICT_BATCH] = fn(x[lo : lo + PREDICT_BATCH])
+    return out
 
 
 def openmp_threads() -> int | None:
@@ -293,15 +308,6 @@ def limited_threads() -> Iterator[None]:
 
     with threadpool_limits(limits=openmp_threads(), user_api="openmp"):
         yield
-
-
-def _predict_batch(model: WarningModel, x: np.ndarray, lo: int, proba: np.ndarray, hours: np.ndarray) -> None:
-    part = x[lo : lo + PREDICT_BATCH]
-    proba[lo : lo + len(part)] = model.classifier.predict_proba(part)[:, 1]
-    if model.regressor is not None:
-        hours[lo : lo + len(part)] = np.expm1(np.clip(model.regressor.predict(part), 0, 12))
-    else:
-        hours[lo : lo + len(part)] = np.maximum(part[:, FEATURES.index("hours_to_promise")], 0.0)
 
 
 def evaluate(model: WarningModel, timelines: Sequence[Timeline], *, threshold: float) -> dict[str, Any]:
