@@ -127,5 +127,7 @@ def test_delivery_page_over_a_range(client: TestClient) -> None:
     experience = client.get("/api/v1/delivery/experience?start=2018-03-01T00:00&end=2018-04-01T00:00").json()
     late = next(r for r in experience["outcomes"] if r["outcome"] == "late")
     assert late["orders"] == 8
+    ranged = client.get("/delivery/distributions?stage=carrier&start=2018-03-01&end=2018-04-01&lang=en")
+    assert ranged.status_code == 200 and 'value="2018-03-01"' in ranged.text
     unknown = client.get("/delivery?indicator=nope&lang=en")
     assert unknown.status_code == 200 and "Not an indicator you may read." in unknown.text
