@@ -26,6 +26,8 @@ def test_train_and_predict(db_session: Session, monkeypatch: pytest.MonkeyPatch)
     assert slow.probability > fast.probability and 0.0 <= fast.probability <= 1.0
     assert slow.late_stage == "carrier" and slow.department_id == ids["logistics"]
     assert slow.promised_at > now and slow.expected_arrival > now
+    top = service.predict_late_risk(db_session, now=now, limit=1)
+    assert len(top) == 1 and top[0].probability == max(r.probability for r in risks.values())
     only = service.predict_late_risk(db_session, now=now, order_ids=[ids["open_fast"]])
     assert [r.order_id for r in only] == [ids["open_fast"]]
     # Once the promise has passed the order has missed it: certain, not a guess.

@@ -57,7 +57,7 @@ def at_risk_command(
             console.print("no orders")
             raise typer.Exit(1)
         try:
-            risks = service.predict_late_risk(session, now=at)[:limit]
+            risks = service.predict_late_risk(session, now=at, limit=limit)
         except LookupError as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from None

@@ -668,12 +668,14 @@ def predict_late_risk(
     order_ids: Sequence[int] | None = None,
     department: str | None = None,
     min_probability: float = 0.0,
+    limit: int | None = None,
     timings: Timings | None = None,
 ) -> list[OrderRisk]:
     """The late risk of every open order (or of ``order_ids``) at ``now``, highest first.
 
     ``department`` (a code, as ``auth.policy.department_filter`` gives it) keeps the orders whose
-    likely late stage that department owns. An order whose promise has already passed is certain
+    likely late stage that department owns; ``limit`` keeps the riskiest that many (rows are built
+    only for them). An order whose promise has already passed is certain
     (1.0). Without a trained model (run ``cxloop delivery train-warning``) this raises ``LookupError``.
     """
     scores = score_late_risk(session, now=now, order_ids=order_ids, timings=timings)
@@ -682,7 +684,7 @@ def predict_late_risk(
         # A code with no department (a member without one) owns nothing: an empty list, never all.
         owners = {did for code, did in _department_ids(session).items() if code == department}
     with _phase(timings, "results"):
-        return scores.records(scores.select(min_probability=min_probability, owners=owners))
+        return scores.records(scores.select(min_probability=min_probability, owners=owners)[:limit])
 
 
 def orders_at_risk(
