@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -12,11 +13,12 @@ from cxloop.auth.policy import allow, department_filter
 from cxloop.delivery import schemas as s
 from cxloop.delivery import service
 from cxloop.deps import SessionDep
-from cxloop.metrics.views import _call, indicator_department  # bad input: 404/422 as the metrics API
+from cxloop.metrics.views import indicator_department
 
 #: Delivery numbers are metrics: everyone reads them (cxloop.auth.policy); an indicator's range is
 #: scoped to its owning department like the metrics API.
 router = APIRouter(tags=["delivery"], dependencies=[allow("metrics", "read")])
+T = TypeVar("T")
 
 
 @router.get("/delivery/experience", response_model=s.DeliveryExperience)
@@ -54,6 +56,16 @@ def get_at_risk(
         )
     except LookupError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
+
+
+def _call(fn: Callable[[], T]) -> T:
+    # Unknown stage or indicator is a 404; a bad range is a 422; never a 500.
+    try:
+        return fn()
+    except KeyError as exc:
+        raise HTTPException(status_code=404, detail=str(exc.args[0] if exc.args else exc)) from None
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
 
 
 @router.get("/delivery/durations", response_model=list[s.DurationStats])
