@@ -36,9 +36,6 @@ SHAPE_EXCEPTIONS: dict[str, str] = {
 SQL_EXCEPTIONS: dict[str, str] = {
     "imports/views.py": "adds the queued ImportRun row and commits it; to move into imports/service",
     "demo/flows.py": "POST_LOAD_STEPS runner commits after each step (a contract other domains add to)",
-    # Merged from the delivery branch, written before this check existed.
-    "delivery/pages.py": "department lookup query; to move into delivery/service",
-    # Merged from the policy and surveys branches in the same stop as this check.
     "auth/pages.py": "the users page's person list query; to move into auth/service",
 }
 

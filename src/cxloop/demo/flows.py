@@ -56,6 +56,12 @@ def _run_loop(*, db_session: Session) -> Any:
     return run_loop(db_session=db_session)
 
 
+def _train_warning(*, db_session: Session) -> Any:
+    from cxloop.delivery.service import train_demo_warning
+
+    return train_demo_warning(db_session=db_session)
+
+
 def _run_journeys(*, db_session: Session) -> Any:
     from cxloop.journeys.jobs import run_demo_journeys
 
@@ -79,6 +85,8 @@ POST_LOAD_STEPS: tuple[PostLoadStep, ...] = (
     PostLoadStep("feedback.analyse_pending", "text analysis / 文本分析", _analyse),
     PostLoadStep("metrics.refresh", "metric rollups / 指标汇总", _refresh_rollups),
     PostLoadStep("loop.run_loop", "alerts and tasks / 预警与任务", _run_loop),
+    # After the rollups (the late orders' blamed stages) and before the journeys (their delay care).
+    PostLoadStep("delivery.train_warning", "late-order early warning / 延误预警模型", _train_warning),
     PostLoadStep("journeys.replay", "customer journeys / 客户旅程", _run_journeys),
     # After the replay: its survey journeys invited for the last days; customers answer those too.
     PostLoadStep(
