@@ -45,18 +45,24 @@ def registered_jobs() -> dict[str, Callable[..., Any]]:
     return dict(_REGISTRY)
 
 
-@lru_cache(maxsize=1)
 def celery_client() -> Celery:
     """The Celery app bound to CXLOOP_BROKER_URL: sends jobs and reads their results.
 
     ``cxloop.worker.celery_app`` adds one task per job and the beat schedule to this same app.
     """
-    from celery import Celery  # only processes that queue work pay for importing Celery
-
     settings = get_settings()
     if not settings.broker_url:
         raise RuntimeError("CXLOOP_BROKER_URL is not set: jobs run in-process, no Celery worker is needed")
-    app = Celery("cxloop", broker=settings.broker_url, backend=settings.broker_url)
+    # Keyed by broker and queue, not cached once: a process whose settings change (tests, a reload)
+    # must not keep sending to the queue of the settings it started with.
+    return _celery_client(settings.broker_url, settings.celery_queue)
+
+
+@lru_cache(maxsize=4)
+def _celery_client(broker_url: str, queue: str) -> Celery:
+    from celery import Celery  # only processes that queue work pay for importing Celery
+
+    app = Celery("cxloop", broker=broker_url, backend=broker_url)
     app.conf.update(
         task_acks_late=True,  # a worker killed mid-job gets the job redelivered; jobs are idempotent
         task_reject_on_worker_lost=True,
@@ -65,7 +71,7 @@ def celery_client() -> Celery:
         result_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
-        task_default_queue=settings.celery_queue,
+        task_default_queue=queue,
     )
     return app
 

@@ -50,10 +50,14 @@ SCHEDULE: dict[str, float] = {
 }
 
 
-@lru_cache(maxsize=1)
 def celery_app() -> Celery:
     """The Celery app bound to CXLOOP_BROKER_URL, with one task per registered job."""
-    app = celery_client()
+    return _with_tasks(celery_client())
+
+
+@lru_cache(maxsize=4)
+def _with_tasks(app: Celery) -> Celery:
+    """``app`` with one task per registered job and the beat schedule (once per app)."""
     jobs = registered_jobs()
     for name, func in jobs.items():
         app.task(name=name)(_task_body(func))

@@ -4,12 +4,14 @@ status column, and a business time zone far from Shanghai."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.orders.models import Order
+from cxloop.org.models import Department
 
 FEB = datetime(2018, 2, 5, 10, 0)
 MAR = datetime(2018, 3, 5, 10, 0)
@@ -95,3 +97,47 @@ def build(session: Session) -> dict[str, int]:
     session.add_all([*rows, *ids.values()])
     session.commit()
     return {k: o.id for k, o in ids.items()}
+
+
+# ---------------------------------------------------------------- early warning
+
+START = datetime(2026, 1, 5, 9, 0)
+
+
+def warning_shop(session: Session) -> dict[str, int]:
+    """300 finished orders (the slow carrier is late two times in three), then three open orders: on the
+    slow and the fast carrier, and one paid 20 hours ago and not yet handed over (the warehouse's)."""
+    rng = random.Random(3)
+    logistics = Department(code="logistics", name_zh="物流部", name_en="Logistics")
+    wh = Warehouse(external_id="W1", name="一号仓")
+    fast, slow = Carrier(external_id="FAST", name="快"), Carrier(external_id="SLOW", name="慢")
+    session.add_all([logistics, wh, fast, slow])
+    session.flush()
+    rows = []
+    for i in range(300):
+        carrier = slow if i % 3 == 0 else fast
+        placed = START + timedelta(hours=5 * i)
+        shipped = placed + timedelta(hours=rng.uniform(2, 10))
+        transit = rng.uniform(60, 110) if carrier is slow else rng.uniform(15, 40)
+        rows.append(Order(
+            external_id=f"H{i}", warehouse_id=wh.id, carrier_id=carrier.id, region="上海", placed_at=placed,
+            paid_at=placed + timedelta(minutes=10), shipped_at=shipped, delivered_at=shipped + timedelta(hours=transit),
+            promised_delivery_at=placed + timedelta(hours=72), status="delivered",
+        ))  # fmt: skip
+    now = START + timedelta(hours=5 * 300)
+    open_orders = {}
+    for name, carrier in (("open_slow", slow), ("open_fast", fast)):
+        placed = now - timedelta(hours=20)
+        open_orders[name] = Order(
+            external_id=name, warehouse_id=wh.id, carrier_id=carrier.id, region="上海", placed_at=placed,
+            paid_at=placed + timedelta(minutes=10), shipped_at=placed + timedelta(hours=5),
+            promised_delivery_at=placed + timedelta(hours=72), status="shipped",
+        )  # fmt: skip
+    placed = now - timedelta(hours=20)
+    open_orders["open_stuck"] = Order(
+        external_id="open_stuck", warehouse_id=wh.id, carrier_id=fast.id, region="上海", placed_at=placed,
+        paid_at=placed + timedelta(minutes=10), promised_delivery_at=placed + timedelta(hours=72), status="paid",
+    )  # fmt: skip
+    session.add_all([*rows, *open_orders.values()])
+    session.commit()
+    return {k: o.id for k, o in open_orders.items()} | {"logistics": logistics.id}

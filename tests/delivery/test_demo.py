@@ -29,3 +29,20 @@ def test_overview_and_root_cause_agree_every_month(demo_build: Path) -> None:
         assert session.scalar(select(func.min(MetricsLateOrder.late_hours))) > 0
     finally:
         session.close()
+
+
+def test_demo_trains_the_early_warning(demo_build: Path) -> None:
+    """`cxloop demo` trains the warning model, so the at-risk list and the delay notices work at once."""
+    from cxloop.delivery import warning
+    from cxloop.messaging.models import CustomerMessage
+
+    model = warning.load(demo_build / "models" / "delivery-warning.joblib")
+    assert model is not None and model.orders > 1000
+    session = Session(get_engine(f"sqlite:///{demo_build / 'cxloop.db'}"))
+    try:
+        notices = session.scalar(
+            select(func.count(CustomerMessage.id)).where(CustomerMessage.template == "delay_notice")
+        )
+        assert notices, "the journeys' delay care sent no notice on the demo"
+    finally:
+        session.close()

@@ -114,3 +114,20 @@ def test_trained_warning_through_cli_api_and_page(client: TestClient) -> None:
     assert client.get("/delivery/at-risk").status_code == 200
     table = CliRunner().invoke(cli_app, ["delivery", "at-risk", "--json"])
     assert table.exit_code == 0 and json.loads(table.output)[0]["order_id"] == risks[0]["order_id"]
+
+
+def test_delivery_page_over_a_range(client: TestClient) -> None:
+    """The page gives satisfaction and any indicator over a custom range, with the API's figure."""
+    from cxloop.web.templating import fmt_number
+
+    api = client.get("/api/v1/delivery/indicators/on_time_rate/range?start=2018-03-01&end=2018-04-01").json()
+    page = client.get("/delivery?start=2018-03-01&end=2018-04-01&indicator=on_time_rate&lang=en")
+    assert page.status_code == 200 and "Indicator over the range" in page.text
+    assert fmt_number(api["value"], 2) in page.text
+    experience = client.get("/api/v1/delivery/experience?start=2018-03-01T00:00&end=2018-04-01T00:00").json()
+    late = next(r for r in experience["outcomes"] if r["outcome"] == "late")
+    assert late["orders"] == 8
+    ranged = client.get("/delivery/distributions?stage=carrier&start=2018-03-01&end=2018-04-01&lang=en")
+    assert ranged.status_code == 200 and 'value="2018-03-01"' in ranged.text
+    unknown = client.get("/delivery?indicator=nope&lang=en")
+    assert unknown.status_code == 200 and "Not an indicator you may read." in unknown.text

@@ -2,56 +2,18 @@
 
 from __future__ import annotations
 
-import random
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
 
 from cxloop.delivery import service, warning
-from cxloop.logistics.models import Carrier, Warehouse
-from cxloop.orders.models import Order
-from cxloop.org.models import Department
-
-START = datetime(2026, 1, 5, 9, 0)
-
-
-def _shop(session: Session) -> dict[str, int]:
-    """300 finished orders (the slow carrier is late two times in three), then two open orders."""
-    rng = random.Random(3)
-    logistics = Department(code="logistics", name_zh="物流部", name_en="Logistics")
-    wh = Warehouse(external_id="W1", name="一号仓")
-    fast, slow = Carrier(external_id="FAST", name="快"), Carrier(external_id="SLOW", name="慢")
-    session.add_all([logistics, wh, fast, slow])
-    session.flush()
-    rows = []
-    for i in range(300):
-        carrier = slow if i % 3 == 0 else fast
-        placed = START + timedelta(hours=5 * i)
-        shipped = placed + timedelta(hours=rng.uniform(2, 10))
-        transit = rng.uniform(60, 110) if carrier is slow else rng.uniform(15, 40)
-        rows.append(Order(
-            external_id=f"H{i}", warehouse_id=wh.id, carrier_id=carrier.id, region="上海", placed_at=placed,
-            paid_at=placed + timedelta(minutes=10), shipped_at=shipped, delivered_at=shipped + timedelta(hours=transit),
-            promised_delivery_at=placed + timedelta(hours=72), status="delivered",
-        ))  # fmt: skip
-    now = START + timedelta(hours=5 * 300)
-    open_orders = {}
-    for name, carrier in (("open_slow", slow), ("open_fast", fast)):
-        placed = now - timedelta(hours=20)
-        open_orders[name] = Order(
-            external_id=name, warehouse_id=wh.id, carrier_id=carrier.id, region="上海", placed_at=placed,
-            paid_at=placed + timedelta(minutes=10), shipped_at=placed + timedelta(hours=5),
-            promised_delivery_at=placed + timedelta(hours=72), status="shipped",
-        )  # fmt: skip
-    session.add_all([*rows, *open_orders.values()])
-    session.commit()
-    return {k: o.id for k, o in open_orders.items()} | {"logistics": logistics.id}
+from tests.delivery import factory
 
 
 def test_train_and_predict(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     """The model trains with a time split, is stored in the data folder and scores open orders."""
-    ids = _shop(db_session)
+    ids = factory.warning_shop(db_session)
     with pytest.raises(LookupError):
         service.predict_late_risk(db_session, now=datetime(2026, 3, 1))
     result = service.train_warning(db_session=db_session, holdout_days=10)
@@ -64,6 +26,8 @@ def test_train_and_predict(db_session: Session, monkeypatch: pytest.MonkeyPatch)
     assert slow.probability > fast.probability and 0.0 <= fast.probability <= 1.0
     assert slow.late_stage == "carrier" and slow.department_id == ids["logistics"]
     assert slow.promised_at > now and slow.expected_arrival > now
+    top = service.predict_late_risk(db_session, now=now, limit=1)
+    assert len(top) == 1 and top[0].probability == max(r.probability for r in risks.values())
     only = service.predict_late_risk(db_session, now=now, order_ids=[ids["open_fast"]])
     assert [r.order_id for r in only] == [ids["open_fast"]]
     # Once the promise has passed the order has missed it: certain, not a guess.

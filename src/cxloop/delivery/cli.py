@@ -19,6 +19,10 @@ app = typer.Typer(
     help="Delivery truth and decisions. 配送：准时、承诺、快递选择与延误预警。", no_args_is_help=True
 )
 console = Console()
+# Options several commands share.
+FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+LangOpt = Annotated[str, typer.Option(help="zh or en.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output.")]
 
 
 @app.command("train-warning")
@@ -44,7 +48,7 @@ def at_risk_command(
         datetime | None, typer.Option(help="Moment to score at (default: latest order placed).")
     ] = None,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Open orders most likely to miss their promise. 可能延误的在途订单。"""
     with session_scope() as session:
@@ -53,7 +57,7 @@ def at_risk_command(
             console.print("no orders")
             raise typer.Exit(1)
         try:
-            risks = service.predict_late_risk(session, now=at)[:limit]
+            risks = service.predict_late_risk(session, now=at, limit=limit)
         except LookupError as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from None
@@ -75,8 +79,8 @@ def delivery_experience_command(
     month: Annotated[
         str | None, typer.Option(help="YYYY-MM of orders placed (default: all periods).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-    lang: Annotated[str, typer.Option(help="zh or en.")] = "zh",
+    fmt: FormatOpt = "table",
+    lang: LangOpt = "zh",
 ) -> None:
     """Rating, CSAT and negative share by delivery outcome and by how late. 按配送结果的满意度。"""
     from cxloop.periods import Period
@@ -114,7 +118,7 @@ def promises_command(
     target: Annotated[
         float | None, typer.Option(help="Share of orders the promise must beat, e.g. 0.95.")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fmt: FormatOpt = "table",
     limit: Annotated[int, typer.Option(help="Routes to show in the table.")] = 30,
 ) -> None:
     """Promises each route can beat (under-promise, over-deliver). 每条线路可兑现的承诺时效。"""
@@ -171,7 +175,7 @@ def carriers_import_command(
 @app.command("carriers")
 def carriers_command(
     region: Annotated[str | None, typer.Option(help="Only orders to this region.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Carrier scorecard. 快递公司评分卡。"""
     with session_scope() as session:
@@ -210,7 +214,7 @@ def recommend_carrier_command(
     urgency: Annotated[
         str, typer.Option(help="standard or urgent (urgent weighs speed double).")
     ] = "standard",
-    lang: Annotated[str, typer.Option(help="zh or en.")] = "zh",
+    lang: LangOpt = "zh",
 ) -> None:
     """Recommend a carrier for a parcel and explain why. 推荐快递并说明理由。"""
     with session_scope() as session:

@@ -3,21 +3,20 @@ promises and carriers. Pages only parse, call the service and render."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
-from cxloop.auth.deps import PageUser, user_department_code
-from cxloop.auth.policy import allow
+from cxloop.auth.deps import PageUser
+from cxloop.auth.policy import allow, department_filter
 from cxloop.delivery import service
 from cxloop.delivery.schemas import DeliveryExperience
 from cxloop.deps import SessionDep
 from cxloop.i18n import translate
-from cxloop.org.models import Department
 from cxloop.web import charts
 from cxloop.web.tables import Column, Table, export_response
 from cxloop.web.templating import get_locale, register_nav, register_template_dir, render
@@ -65,61 +64,6 @@ def _month_bounds(month: str | None) -> tuple[datetime | None, datetime | None]:
     return period.start_at, period.end_at
 
 
-@router.get("/delivery", response_class=HTMLResponse)
-def delivery_page(
-    request: Request,
-    user: PageUser,
-    db_session: SessionDep,
-    month: str | None = None,
-    format: str | None = None,
-) -> Response:
-    """Delivery outcomes and what customers said about each; links to the delivery decisions."""
-    locale = get_locale(request)
-    try:
-        start, end = _month_bounds(month)
-    except ValueError:
-        start, end, month = None, None, None
-    data = service.delivery_experience(db_session=db_session, start=start, end=end)
-    table = experience_table(data, locale)
-    if format:
-        return export_response([table], format, "delivery_experience", "delivery-experience")
-    return render(
-        request, "delivery/index.html", {"tables": {table.key: table}, "month": month, "data": data}
-    )
-
-
-def _department_ids(db_session: Any) -> dict[int, Department]:
-    return {d.id: d for d in db_session.scalars(select(Department))}
-
-
-@router.get("/delivery/at-risk", response_class=HTMLResponse)
-def at_risk_page(request: Request, user: PageUser, db_session: SessionDep) -> HTMLResponse:
-    """Open orders likely to miss their promise, grouped by the department owning the risky stage."""
-    departments = _department_ids(db_session)
-    own = user_department_code(user) if user.role == "department_member" else None
-    own_id = next((d.id for d in departments.values() if d.code == own), -1) if own else None
-    try:
-        groups = service.orders_at_risk(db_session=db_session, department_id=own_id)
-        missing_model = False
-    except LookupError:
-        groups, missing_model = {}, True
-    locale = get_locale(request)
-    named = [
-        (
-            (departments[k].name_en if locale == "en" else departments[k].name_zh)
-            if k in departments
-            else "—",
-            [{"risk": r, "stage": service.stage_label(r.late_stage, locale)} for r in rows],
-        )
-        for k, rows in groups.items()
-    ]
-    return render(
-        request,
-        "delivery/at_risk.html",
-        {"groups": named, "missing_model": missing_model, "threshold": service.warning_threshold()},
-    )
-
-
 def _date_param(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -129,27 +73,121 @@ def _date_param(value: str | None) -> datetime | None:
         return None
 
 
+@dataclass
+class DateRange:
+    """A page's ``?start=&end=`` (ISO dates or date-times; empty or unreadable = open-ended)."""
+
+    start: str | None = None
+    end: str | None = None
+
+    @property
+    def since(self) -> datetime | None:
+        """The start as a datetime (None = from the first data)."""
+        return _date_param(self.start)
+
+    @property
+    def until(self) -> datetime | None:
+        """The end as a datetime (None = to the last data)."""
+        return _date_param(self.end)
+
+
+@dataclass
+class DeliveryQuery(DateRange):
+    """The /delivery page's query: a month or a date range, an indicator over it, an export format."""
+
+    month: str | None = None
+    indicator: str | None = None
+    format: str | None = None
+
+
+RangeQuery = Annotated[DateRange, Depends()]
+
+
+@dataclass
+class ParcelQuery:
+    """The carriers page's parcel: a recommendation is made when region and weight are given."""
+
+    region: str | None = None
+    weight_kg: float | None = None
+    value: float | None = None
+    urgency: str = "standard"
+
+
+@router.get("/delivery", response_class=HTMLResponse)
+def delivery_page(
+    request: Request, user: PageUser, db_session: SessionDep, q: Annotated[DeliveryQuery, Depends()]
+) -> Response:
+    """Delivery outcomes and what customers said about each, for a month, a date range or all periods;
+    any indicator over the same range; links to the delivery decisions."""
+    locale = get_locale(request)
+    since, until, month = q.since, q.until, q.month
+    try:
+        first, last = _month_bounds(month)
+    except ValueError:
+        first, last, month = None, None, None
+    data = service.delivery_experience(db_session=db_session, start=since or first, end=until or last)
+    table = experience_table(data, locale)
+    if q.format:
+        return export_response([table], q.format, "delivery_experience", "delivery-experience")
+    # Indicators over the range: members choose among their own department's (the policy).
+    choices = service.range_indicators(department=department_filter(user, "metrics"))
+    value, error = None, None
+    if q.indicator:
+        if q.indicator not in {code for code, _, _ in choices}:
+            error = translate("delivery.unknown_indicator", locale)
+        else:
+            try:
+                value = service.indicator_over_range(db_session=db_session, indicator=q.indicator,
+                                                     start=since and since.date(), end=until and until.date())  # fmt: skip
+            except (KeyError, ValueError) as exc:
+                error = str(exc)
+    return render(
+        request,
+        "delivery/index.html",
+        {"tables": {table.key: table}, "month": month, "data": data, "start": q.start or "", "end": q.end or "",
+         "indicator": q.indicator or "", "choices": choices, "range_value": value, "range_error": error},
+    )  # fmt: skip
+
+
+@router.get("/delivery/at-risk", response_class=HTMLResponse)
+def at_risk_page(request: Request, user: PageUser, db_session: SessionDep) -> HTMLResponse:
+    """Open orders likely to miss their promise, grouped by the department owning the risky stage;
+    department members see their own department's (the policy's department filter)."""
+    try:
+        groups = service.orders_at_risk(db_session=db_session, department=department_filter(user, "metrics"))
+        missing_model = False
+    except LookupError:
+        groups, missing_model = [], True
+    locale = get_locale(request)
+    named = [
+        (
+            g.name_en if locale == "en" else g.name_zh,
+            [{"risk": r, "stage": service.stage_label(r.late_stage, locale)} for r in g.orders],
+        )
+        for g in groups
+    ]
+    return render(
+        request,
+        "delivery/at_risk.html",
+        {"groups": named, "missing_model": missing_model, "threshold": service.warning_threshold()},
+    )
+
+
 @router.get("/delivery/distributions", response_class=HTMLResponse)
 def distributions_page(
-    request: Request,
-    user: PageUser,
-    db_session: SessionDep,
-    stage: str = "carrier",
-    start: str | None = None,
-    end: str | None = None,
+    request: Request, user: PageUser, db_session: SessionDep, rng: RangeQuery, stage: str = "carrier"
 ) -> HTMLResponse:
     """Median, p90 and mean of every stage duration, and the chosen stage's distribution as a chart."""
     locale = get_locale(request)
     t = _t(request)
-    since, until = _date_param(start), _date_param(end)
-    stats = service.all_duration_stats(db_session=db_session, start=since, end=until)
+    stats = service.all_duration_stats(db_session=db_session, start=rng.since, end=rng.until)
     chosen = next((s for s in stats if s.stage == stage), stats[-1])
     chart = charts.bars([f"≤{edge:g}h" for edge in chosen.bins], list(chosen.counts), t("delivery.orders"))
     rows = [{**s.model_dump(), "name": translate(f"delivery.stage.{s.stage}", locale)} for s in stats]
     return render(
         request,
         "delivery/distributions.html",
-        {"rows": rows, "chosen": chosen, "chart": chart, "start": start or "", "end": end or "",
+        {"rows": rows, "chosen": chosen, "chart": chart, "start": rng.start or "", "end": rng.end or "",
          "stages": [s.stage for s in stats]},
     )  # fmt: skip
 
@@ -176,15 +214,10 @@ def promises_page(
 
 @router.get("/delivery/carriers", response_class=HTMLResponse)
 def carriers_page(
-    request: Request,
-    user: PageUser,
-    db_session: SessionDep,
-    region: str | None = None,
-    weight_kg: float | None = None,
-    value: float | None = None,
-    urgency: str = "standard",
+    request: Request, user: PageUser, db_session: SessionDep, p: Annotated[ParcelQuery, Depends()]
 ) -> HTMLResponse:
     """Carrier scorecard, and a recommendation for a parcel when region and weight are given."""
+    region, weight_kg, value, urgency = p.region, p.weight_kg, p.value, p.urgency
     cards = service.carrier_scorecard(db_session=db_session, region=region or None)
     recommendation, error = None, None
     if region and weight_kg:

@@ -28,6 +28,16 @@ class OrderRisk:
     department_id: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class RiskGroup:
+    """Orders at risk owned by one department (the at-risk page's sections)."""
+
+    department_id: int | None
+    name_zh: str
+    name_en: str
+    orders: list[OrderRisk]
+
+
 class TrainResult(BaseModel):
     """What `cxloop delivery train-warning` trained, and how the held-out months scored."""
 

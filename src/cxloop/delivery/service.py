@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import and_, case, delete, func, literal, or_, select
+from sqlalchemy import DateTime, String, and_, case, delete, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -41,6 +43,7 @@ from cxloop.delivery.schemas import (
     PromiseReport,
     PromiseRoute,
     RangeValue,
+    RiskGroup,
     TrainResult,
 )
 from cxloop.logistics.models import Carrier, Warehouse
@@ -382,6 +385,7 @@ def train_warning(*, db_session: Session, holdout_days: int = 30, path: Path | N
 
     The last ``holdout_days`` of promises are held out first to measure AUC, calibration, precision at
     the threshold and hours of warning (a time split); then the model is refitted on all history.
+    ``holdout_days=0`` skips the measurement (one fit instead of two).
     """
     now = as_of(db_session)
     if now is None:
@@ -401,7 +405,7 @@ def train_warning(*, db_session: Session, holdout_days: int = 30, path: Path | N
         for (a, b, kind, _), h in pair_normals(db_session, datetime.min, now).items()
         if kind == "all"
     }
-    if train and test:
+    if holdout_days > 0 and train and test:
         model = warning.fit(train, blame_counts=_blame_counts(db_session, cutoff), normals=normal_pairs)
         evaluation = warning.evaluate(model, test, threshold=warning_threshold())
         evaluation["split"] = {"train_promises_before": cutoff.isoformat(), "test_orders": len(test)}
@@ -413,8 +417,18 @@ def train_warning(*, db_session: Session, holdout_days: int = 30, path: Path | N
                        trained_at=model.trained_at, evaluation=evaluation)  # fmt: skip
 
 
+def train_demo_warning(*, db_session: Session) -> TrainResult:
+    """The demo's post-load step: train the early warning on the demo store, so the at-risk list and
+    the journeys' delay notices work right after ``cxloop demo``.
+
+    Without the held-out measurement, which would fit everything twice (``cxloop delivery
+    train-warning`` measures it).
+    """
+    return train_warning(db_session=db_session, holdout_days=0)
+
+
 class _StageGuess:
-    """Names the stage most likely to make an open order late; cached per route and position.
+    """Names the stage most likely to make an open order late, once per route and position.
 
     The stage it is stuck in when it has already been there longer than normal; otherwise the
     stage its carrier's and warehouse's late orders were most often put down to, among those ahead.
@@ -423,7 +437,6 @@ class _StageGuess:
     def __init__(self, model: warning.WarningModel) -> None:
         self.model = model
         self.recorded = {e for pair in model.normals for e in pair} or set(EVENT_CHAIN)
-        self.cache: dict[tuple[Any, Any, int, bool], str] = {}
         self.segments: dict[int, Segment | None] = {}
 
     def current(self, last: int) -> Segment | None:
@@ -433,16 +446,6 @@ class _StageGuess:
             found = segments({EVENT_CHAIN[last]: t0}, stop=t0, recorded=self.recorded)
             self.segments[last] = found[-1] if last < len(EVENT_CHAIN) - 1 and found else None
         return self.segments[last]
-
-    def guess(self, carrier: Any, warehouse: Any, last: int, hours_in_stage: float) -> str:
-        """The stage key for one order."""
-        seg = self.current(last)
-        normal = None if seg is None else self.model.normals.get((seg.start, seg.end))
-        stuck = seg is not None and normal is not None and hours_in_stage > normal
-        key = (carrier, warehouse, last, stuck)
-        if key not in self.cache:
-            self.cache[key] = self._guess(carrier, warehouse, last, stuck, seg)
-        return self.cache[key]
 
     def _guess(self, carrier: Any, warehouse: Any, last: int, stuck: bool, seg: Segment | None) -> str:
         if stuck and seg is not None:
@@ -457,83 +460,263 @@ class _StageGuess:
             return max(sorted(votes), key=lambda k: votes[k])
         return seg.key if seg is not None else "carrier"
 
+    def vector(
+        self, carrier: np.ndarray, warehouse: np.ndarray, last: np.ndarray, hours_in_stage: np.ndarray
+    ) -> tuple[np.ndarray, list[str]]:
+        """The stage key of many orders: an index per order into the returned list of keys.
 
-def _open_order_rows(session: Session, where: Sequence[Any]) -> list[Any]:
+        One guess per distinct (carrier, warehouse, position, stuck): a shop has a few hundred of them
+        however many orders are open.
+        """
+        if len(last) == 0:
+            return np.zeros(0, dtype=np.int64), []
+        normal = np.full(len(EVENT_CHAIN), np.nan)
+        for i in range(len(EVENT_CHAIN)):
+            seg = self.current(i)
+            if seg is not None and (seg.start, seg.end) in self.model.normals:
+                normal[i] = self.model.normals[(seg.start, seg.end)]
+        with np.errstate(invalid="ignore"):
+            stuck = (hours_in_stage > normal[last]).astype(np.int64)
+        carriers, c_idx = np.unique(carrier, return_inverse=True)
+        houses, w_idx = np.unique(warehouse, return_inverse=True)
+        key = ((c_idx.reshape(-1) * len(houses) + w_idx.reshape(-1)) * len(EVENT_CHAIN) + last) * 2 + stuck
+        keys, inverse = np.unique(key, return_inverse=True)
+        names: list[str] = []
+        for k in keys.tolist():
+            k, is_stuck = divmod(k, 2)
+            k, position = divmod(k, len(EVENT_CHAIN))
+            ci, wi = divmod(k, len(houses))
+            names.append(self._guess(_id(carriers[ci]), _id(houses[wi]), position, bool(is_stuck),
+                                     self.current(position)))  # fmt: skip
+        stages = sorted(set(names))
+        per_key = np.asarray([stages.index(n) for n in names], dtype=np.int64)
+        return per_key[inverse.reshape(-1)], stages
+
+
+def _id(value: float) -> int | None:
+    """A route id read as a float column back as the int (None for NaN) the blame table is keyed by."""
+    return None if np.isnan(value) else int(value)
+
+
+#: Open orders fetched per round trip: bounds the Python objects alive at once during the read.
+READ_BATCH = 100_000
+
+
+def _open_orders(
+    session: Session, where: Sequence[Any], now: datetime
+) -> tuple[warning.OpenOrders, np.ndarray]:
+    """Open orders as columns in one streamed query, and each one's promise exactly as stored.
+
+    Times come from SQL as hours since ``now`` (numbers, not datetimes: building a datetime per value
+    was most of the cost); the stored promise is kept as read and parsed only for the orders reported.
+    """
     o = Order
-    cols: list[Any] = [o.id, o.promised_delivery_at, o.warehouse_id, o.carrier_id, o.region, o.weight_kg]
-    cols += [EVENT_COLUMNS[e] for e in warning.OPEN_EVENTS]
-    return [
-        tuple(r) for r in session.execute(select(*cols).where(o.promised_delivery_at.is_not(None), *where))
-    ]
+    origin = literal(now, DateTime)
+    hours = [hours_between(session, origin, col) for col in (o.promised_delivery_at,
+             *(EVENT_COLUMNS[e] for e in warning.OPEN_EVENTS))]  # fmt: skip
+    cols: list[Any] = [o.id, hours[0], o.warehouse_id, o.carrier_id, o.region, o.weight_kg, *hours[1:],
+                       type_coerce(o.promised_delivery_at, String)]  # fmt: skip
+    stmt = select(*cols).where(o.promised_delivery_at.is_not(None), *where)
+    objects = {4, len(cols) - 1}  # region, stored promise
+    parts: list[list[np.ndarray]] = []
+    # Core execution on the session's connection: the ORM's row loading costs a Python call per row.
+    result = session.connection().execute(stmt.execution_options(yield_per=READ_BATCH))
+    for chunk in result.partitions():
+        columns = list(zip(*chunk, strict=True))
+        parts.append(
+            [np.asarray(c, dtype=object if i in objects else np.float64) for i, c in enumerate(columns)]
+        )
+    if not parts:
+        parts = [[np.zeros(0, dtype=object if i in objects else np.float64) for i in range(len(cols))]]
+    merged = [np.concatenate([p[i] for p in parts]) for i in range(len(cols))]
+    return warning.open_orders_from_columns(now, merged[:-1]), merged[-1]
+
+
+def _stored_datetime(value: Any) -> datetime:
+    """A timestamp as the driver returned it untyped: a datetime (PostgreSQL) or ISO text (SQLite)."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+@dataclass
+class RiskScores:
+    """The early warning for many open orders, as columns; OrderRisk rows are built only when asked."""
+
+    now: datetime
+    order_id: np.ndarray
+    probability: np.ndarray
+    promised_hours: np.ndarray  # hours from now to the promise (for sorting)
+    stage: np.ndarray  # index into ``stages``
+    stages: list[str]
+    departments: list[int | None]  # owning department per ``stages`` entry
+    model: warning.WarningModel
+    features: np.ndarray  # kept to predict the expected arrival of the rows reported
+    promised_at: np.ndarray | None = None  # the stored promise per order (exact), when read from the store
+
+    def __len__(self) -> int:
+        return len(self.order_id)
+
+    def select(self, *, min_probability: float = 0.0, owners: Collection[int] | None = None) -> np.ndarray:
+        """Row indexes at or above ``min_probability`` (and owned by one of ``owners``, department ids,
+        when given), highest risk first, then the earliest promise."""
+        keep = self.probability >= min_probability
+        if owners is not None:
+            owned = np.asarray([d in owners for d in self.departments], dtype=bool)
+            keep &= owned[self.stage] if len(self.stages) else False
+        idx = np.flatnonzero(keep)
+        return idx[np.lexsort((self.promised_hours[idx], -self.probability[idx]))]
+
+    def records(self, idx: np.ndarray) -> list[OrderRisk]:
+        """OrderRisk rows for the given row indexes, in that order."""
+        out: list[OrderRisk] = []
+        hour = timedelta(hours=1)
+        # One batch for every row reported: the arrival model is not run for the orders left out.
+        expected = dict(
+            zip(idx.tolist(), warning.predict_hours(self.model, self.features[idx]).tolist(), strict=True)
+        )
+        for i in idx.tolist():
+            promised = (
+                _stored_datetime(self.promised_at[i])
+                if self.promised_at is not None
+                else self.now + float(self.promised_hours[i]) * hour
+            )
+            out.append(OrderRisk(
+                order_id=int(self.order_id[i]), probability=float(self.probability[i]), promised_at=promised,
+                expected_arrival=self.now + expected[i] * hour,
+                late_stage=self.stages[self.stage[i]], department_id=self.departments[self.stage[i]],
+            ))  # fmt: skip
+        return out
+
+
+#: Wall and CPU seconds per phase of a scoring run, filled when a caller passes one (the benchmark).
+Timings = dict[str, tuple[float, float]]
+
+
+@contextmanager
+def _phase(timings: Timings | None, name: str) -> Iterator[None]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield
+    if timings is not None:
+        timings[name] = (time.perf_counter() - wall, time.process_time() - cpu)
 
 
 def score_open_orders(
-    model: warning.WarningModel, orders: warning.OpenOrders, now: datetime, owners: Mapping[str, int]
-) -> list[OrderRisk]:
+    model: warning.WarningModel,
+    orders: warning.OpenOrders,
+    now: datetime,
+    owners: Mapping[str, int],
+    *,
+    timings: Timings | None = None,
+) -> RiskScores:
     """Risk, expected arrival and likely late stage of open orders held as columns (no database)."""
-    x = warning.feature_matrix(orders, now, model.codes)
-    proba, hours = warning.predict(model, x)
-    at = np.datetime64(now.replace(microsecond=0), "s")
-    proba = np.where(orders.promised < at, 1.0, np.round(proba, 4))
-    stage_idx = x[:, warning.FEATURES.index("stage")].astype(np.int64)
-    in_stage = x[:, warning.FEATURES.index("hours_since_last_event")]
-    guesser = _StageGuess(model)
-    promised = orders.promised.astype("datetime64[us]").astype(datetime)
-    out: list[OrderRisk] = []
-    for i in range(len(orders.order_id)):
-        stage = guesser.guess(orders.carrier[i], orders.warehouse[i], int(stage_idx[i]), float(in_stage[i]))
-        out.append(
-            OrderRisk(
-                order_id=int(orders.order_id[i]),
-                probability=float(proba[i]),
-                promised_at=promised[i],
-                expected_arrival=now + timedelta(hours=float(hours[i])),
-                late_stage=stage,
-                department_id=owners.get(stage_owner(stage)),
-            )
-        )
-    return out
+    with _phase(timings, "features"):
+        x = warning.feature_matrix(orders, now, model.codes)
+    with _phase(timings, "predict"):
+        proba = warning.predict_risk(model, x)
+        promised = x[:, warning.FEATURES.index("hours_to_promise")]
+        # An order whose promise has passed has missed it: certain, not a guess.
+        proba = np.where(promised < 0, 1.0, np.round(proba, 4))
+        stage, stages = _StageGuess(model).vector(
+            orders.carrier, orders.warehouse, x[:, warning.FEATURES.index("stage")].astype(np.int64),
+            x[:, warning.FEATURES.index("hours_since_last_event")],
+        )  # fmt: skip
+    # The expected arrival is predicted later, only for the orders reported (see RiskScores.records).
+    return RiskScores(now=now, order_id=orders.order_id, probability=proba, promised_hours=promised,
+                      stage=stage, stages=stages, departments=[owners.get(stage_owner(st)) for st in stages],
+                      model=model, features=x)  # fmt: skip
 
 
-def predict_late_risk(
-    session: Session, *, now: datetime, order_ids: Sequence[int] | None = None
-) -> list[OrderRisk]:
-    """The late risk of every open order (or of ``order_ids``) at ``now``, highest first.
+def score_late_risk(
+    session: Session,
+    *,
+    now: datetime,
+    order_ids: Sequence[int] | None = None,
+    timings: Timings | None = None,
+) -> RiskScores:
+    """The early warning for every open order (or ``order_ids``) at ``now``, as columns.
 
-    An order whose promise has already passed is certain (1.0). Without a trained model (run
-    ``cxloop delivery train-warning``) this raises ``LookupError``.
+    Without a trained model (run ``cxloop delivery train-warning``) this raises ``LookupError``.
     """
     model = warning.load()
     if model is None:
         raise LookupError("no early-warning model yet: run `cxloop delivery train-warning`")
-    expr = outcome_case(session, now)
-    where: list[Any] = [expr.in_(("open", "late_open")), Order.placed_at <= now]
-    if order_ids is not None:
-        where.append(Order.id.in_(list(order_ids)))
-    orders = warning.open_orders_from_rows(_open_order_rows(session, where))
-    owners = {code: did for code, did in session.execute(select(Department.code, Department.id))}
-    out = score_open_orders(model, orders, now, owners)
-    out.sort(key=lambda r: (-r.probability, r.promised_at))
-    return out
+    with _phase(timings, "read"):
+        expr = outcome_case(session, now)
+        # Open and late-open orders are undelivered: that test first lets the database use the
+        # delivered_at index and skip the outcome expression for the (many) delivered orders. An
+        # order delivered after ``now`` was still on its way then (a replay of the past asks about it).
+        later = Order.delivered_at > now
+        where: list[Any] = [
+            or_(Order.delivered_at.is_(None), later),
+            or_(expr.in_(("open", "late_open")), later),
+            Order.placed_at <= now,
+        ]
+        if order_ids is not None:
+            where.append(Order.id.in_(list(order_ids)))
+        orders, promised_at = _open_orders(session, where, now)
+        owners = _department_ids(session)
+    scores = score_open_orders(model, orders, now, owners, timings=timings)
+    scores.promised_at = promised_at
+    return scores
+
+
+def _department_ids(session: Session) -> dict[str, int]:
+    return {code: did for code, did in session.execute(select(Department.code, Department.id))}
+
+
+def predict_late_risk(
+    session: Session,
+    *,
+    now: datetime,
+    order_ids: Sequence[int] | None = None,
+    department: str | None = None,
+    min_probability: float = 0.0,
+    limit: int | None = None,
+    timings: Timings | None = None,
+) -> list[OrderRisk]:
+    """The late risk of every open order (or of ``order_ids``) at ``now``, highest first.
+
+    ``department`` (a code, as ``auth.policy.department_filter`` gives it) keeps the orders whose
+    likely late stage that department owns; ``limit`` keeps the riskiest that many (rows are built
+    only for them). An order whose promise has already passed is certain
+    (1.0). Without a trained model (run ``cxloop delivery train-warning``) this raises ``LookupError``.
+    """
+    scores = score_late_risk(session, now=now, order_ids=order_ids, timings=timings)
+    owners = None
+    if department is not None:
+        # A code with no department (a member without one) owns nothing: an empty list, never all.
+        owners = {did for code, did in _department_ids(session).items() if code == department}
+    with _phase(timings, "results"):
+        return scores.records(scores.select(min_probability=min_probability, owners=owners)[:limit])
 
 
 def orders_at_risk(
-    *, db_session: Session, now: datetime | None = None, department_id: int | None = None, limit: int = 200
-) -> dict[int | None, list[OrderRisk]]:
-    """Open orders at or above the warning threshold, grouped by owning department (for the task list)."""
+    *, db_session: Session, now: datetime | None = None, department: str | None = None, limit: int = 200
+) -> list[RiskGroup]:
+    """Open orders at or above the warning threshold, grouped by owning department (for the task list).
+
+    ``department`` narrows to one department's orders (a code, as ``auth.policy.department_filter``
+    gives it). Raises ``LookupError`` without a trained model.
+    """
     at = now or as_of(db_session)
     if at is None:
-        return {}
+        return []
     groups: dict[int | None, list[OrderRisk]] = {}
-    for risk in predict_late_risk(db_session, now=at):
-        if risk.probability < warning_threshold():
-            continue
-        if department_id is not None and risk.department_id != department_id:
-            continue
+    for risk in predict_late_risk(
+        db_session, now=at, department=department, min_probability=warning_threshold()
+    ):
         bucket = groups.setdefault(risk.department_id, [])
         if len(bucket) < limit:
             bucket.append(risk)
-    return groups
+    names = {d.id: d for d in db_session.scalars(select(Department).where(Department.id.in_(groups)))}
+    return [
+        RiskGroup(
+            did,
+            names[did].name_zh if did in names else "—",
+            names[did].name_en if did in names else "—",
+            rows,
+        )
+        for did, rows in groups.items()
+    ]
 
 
 # ---------------------------------------------------------------- satisfaction by outcome (section 5)
@@ -715,6 +898,14 @@ def indicator_over_range(
     value = metrics.compute(db_session=db_session, indicator=indicator, period=Period(start, end, "range"))
     return RangeValue(indicator=indicator, start=start.isoformat(), end=end.isoformat(), value=value.value,
                       n=value.n, unit=value.unit)  # fmt: skip
+
+
+def range_indicators(*, department: str | None = None) -> list[tuple[str, str, str]]:
+    """(code, name_zh, name_en) of the indicators one may ask a range of: one department's when
+    ``department`` is given (as ``auth.policy.department_filter`` narrows members), else all."""
+    from cxloop.metrics import service as metrics
+
+    return [(d.code, d.name_zh, d.name_en) for d in metrics.list_indicators(department=department)]
 
 
 # ---------------------------------------------------------------- promises the shop can beat (section 6)

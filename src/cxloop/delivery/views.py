@@ -9,7 +9,7 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, HTTPException, Query
 
 from cxloop.auth.models import User
-from cxloop.auth.policy import allow
+from cxloop.auth.policy import allow, department_filter
 from cxloop.delivery import schemas as s
 from cxloop.delivery import service
 from cxloop.deps import SessionDep
@@ -33,20 +33,29 @@ def get_experience(
 
 @router.get("/delivery/at-risk", response_model=list[s.OrderRisk])
 def get_at_risk(
+    user: Annotated[User, allow("metrics", "read")],
     db_session: SessionDep,
     now: Annotated[datetime | None, Query(description="Moment to score at; default the latest order")] = None,
     order_id: Annotated[list[int] | None, Query(description="Only these orders")] = None,
     min_probability: Annotated[float, Query(ge=0, le=1)] = 0.0,
 ) -> list[s.OrderRisk]:
-    """Late risk of open orders (highest first), from the trained early-warning model."""
+    """Late risk of open orders (highest first), from the trained early-warning model.
+
+    Department members see the orders whose likely late stage their department owns.
+    """
     at = now or service.as_of(db_session)
     if at is None:
         return []
     try:
-        risks = service.predict_late_risk(db_session, now=at, order_ids=order_id)
+        return service.predict_late_risk(
+            db_session,
+            now=at,
+            order_ids=order_id,
+            department=department_filter(user, "metrics"),
+            min_probability=min_probability,
+        )
     except LookupError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
-    return [r for r in risks if r.probability >= min_probability]
 
 
 def _call(fn: Callable[[], T]) -> T:

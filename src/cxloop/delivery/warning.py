@@ -12,8 +12,10 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import os
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,6 +55,8 @@ CATEGORICAL = ("warehouse", "carrier", "region")
 #: HistGradientBoosting takes categories as small integers; rarer route values share one code.
 MAX_CATEGORIES = 250
 MODEL_VERSION = 1
+#: Rows per predict call when scoring many open orders.
+PREDICT_BATCH = 250_000
 
 
 @dataclass
@@ -104,15 +108,28 @@ def save(model: WarningModel, path: Path | None = None) -> Path:
     return target
 
 
+#: Models already read, by path, with the file's identity: the journeys' delay care scores open
+#: orders every few hours and should not unpickle the model each time.
+_LOADED: dict[Path, tuple[tuple[int, int, int], WarningModel | None]] = {}
+
+
 def load(path: Path | None = None) -> WarningModel | None:
-    """The stored model, or None when none has been trained yet."""
+    """The stored model, or None when none has been trained yet (read again when the file changes)."""
     target = path or model_path()
-    if not target.exists():
+    try:
+        st = target.stat()
+    except FileNotFoundError:
         return None
+    stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+    cached = _LOADED.get(target)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     import joblib
 
     model = joblib.load(target)
-    return model if isinstance(model, WarningModel) and model.version == MODEL_VERSION else None
+    found = model if isinstance(model, WarningModel) and model.version == MODEL_VERSION else None
+    _LOADED[target] = (stamp, found)
+    return found
 
 
 def _hours(a: datetime | None, b: datetime | None) -> float:
@@ -230,9 +247,10 @@ def fit(
     x, y, remaining, _ = training_matrix(timelines, codes)
     if len(set(y.tolist())) < 2 or len(y) < 30:
         raise ValueError("the early warning needs history with both on-time and late orders (30+ moments)")
-    clf = _classifier().fit(x, y)
-    ok = ~np.isnan(remaining) & (remaining >= 0)
-    reg = _regressor().fit(x[ok], np.log1p(remaining[ok])) if ok.sum() >= 10 else None
+    with limited_threads():
+        clf = _classifier().fit(x, y)
+        ok = ~np.isnan(remaining) & (remaining >= 0)
+        reg = _regressor().fit(x[ok], np.log1p(remaining[ok])) if ok.sum() >= 10 else None
     return WarningModel(
         classifier=clf, regressor=reg, codes=codes, trained_at=clock.now(), orders=len(timelines),
         snapshots=len(y), blame_counts=blame_counts or {}, normals=normals or {},
@@ -241,14 +259,55 @@ def fit(
 
 def predict(model: WarningModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Late probability and expected remaining hours for each feature row."""
-    if len(x) == 0:
-        return np.zeros(0), np.zeros(0)
-    proba = model.classifier.predict_proba(x)[:, 1]
-    if model.regressor is not None:
-        hours = np.expm1(np.clip(model.regressor.predict(x), 0, 12))
-    else:
-        hours = np.maximum(x[:, FEATURES.index("hours_to_promise")], 0.0)
-    return proba, hours
+    return predict_risk(model, x), predict_hours(model, x)
+
+
+def predict_risk(model: WarningModel, x: np.ndarray) -> np.ndarray:
+    """Calibrated late probability for each feature row."""
+    return _batched(lambda part: model.classifier.predict_proba(part)[:, 1], x)
+
+
+def predict_hours(model: WarningModel, x: np.ndarray) -> np.ndarray:
+    """Expected hours until delivery for each feature row (asked only for the orders reported)."""
+    if model.regressor is None:
+        return np.maximum(x[:, FEATURES.index("hours_to_promise")], 0.0)
+    return _batched(lambda part: np.expm1(np.clip(model.regressor.predict(part), 0, 12)), x)
+
+
+def _batched(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+    # Batches bound the memory of sklearn's intermediate arrays; each is large enough that the
+    # per-call overhead (input checks, thread start) does not count.
+    out = np.zeros(len(x))
+    with limited_threads():
+        for lo in range(0, len(x), PREDICT_BATCH):
+            out[lo : lo + PREDICT_BATCH] = fn(x[lo : lo + PREDICT_BATCH])
+    return out
+
+
+def openmp_threads() -> int | None:
+    """OpenMP threads for fitting and scoring: the cores the load average leaves free (at least one);
+    None (OpenMP's own choice) when OMP_NUM_THREADS is set.
+
+    On a busy machine more threads than free cores make scikit-learn's threads wait on each other:
+    measured on a shared 2-core machine at load 10, predicting 200,000 rows took 9.4 s with 2 threads
+    and 5.0 s with 1 (CPU 2.6 s vs 1.5 s); training on the demo (seed 7, scale 0.2) took 66 s
+    (48 s CPU) at load 8 with OpenMP's default and 17 s (9 s CPU) with one thread.
+    """
+    if os.environ.get("OMP_NUM_THREADS"):
+        return None  # the operator's choice, which OpenMP already follows
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cpus - round(os.getloadavg()[0])) if hasattr(os, "getloadavg") else cpus
+
+
+@contextmanager
+def limited_threads() -> Iterator[None]:
+    """scikit-learn's OpenMP threads limited to :func:`openmp_threads` for the block."""
+    # threadpoolctl limits only the OpenMP runtimes already loaded: load scikit-learn's first.
+    import sklearn.ensemble  # noqa: F401
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    with threadpool_limits(limits=openmp_threads(), user_api="openmp"):
+        yield
 
 
 def evaluate(model: WarningModel, timelines: Sequence[Timeline], *, threshold: float) -> dict[str, Any]:
@@ -315,86 +374,103 @@ def now_hours(at: datetime, promised: datetime) -> float:
 
 @dataclass
 class OpenOrders:
-    """Open orders as columns (numpy), so a million can be scored without a Python loop per feature."""
+    """Open orders as columns (numpy), so a million are scored without a Python loop per order.
 
+    Times are float hours since ``origin`` (NaN = has not happened); the database read computes them
+    in SQL, so no datetime object is built per row. Route ids are floats (NaN = none).
+    """
+
+    origin: datetime
     order_id: np.ndarray
-    events: dict[str, np.ndarray]  # OPEN_EVENTS -> datetime64[s] (NaT when not yet happened)
+    events: dict[str, np.ndarray]  # OPEN_EVENTS -> hours since origin
     promised: np.ndarray
-    warehouse: list[Any]
-    carrier: list[Any]
-    region: list[Any]
+    warehouse: np.ndarray
+    carrier: np.ndarray
+    region: np.ndarray  # object: region names or None
     weight_kg: np.ndarray
 
+    def __len__(self) -> int:
+        return len(self.order_id)
 
-def _codes(values: Sequence[Any], table: dict[Any, int]) -> np.ndarray:
+
+def _id_codes(values: np.ndarray, table: dict[Any, int]) -> np.ndarray:
+    """Codes of float ids (NaN = none) through ``table``: one dict lookup per distinct value."""
+    if len(values) == 0:
+        return np.zeros(0)
+    uniq, inverse = np.unique(values, return_inverse=True)
+    lookup = np.asarray([0 if math.isnan(v) else table.get(int(v), 0) for v in uniq], dtype=np.float64)
+    return lookup[inverse.reshape(-1)]
+
+
+def _name_codes(values: np.ndarray, table: dict[Any, int]) -> np.ndarray:
     get = table.get
     return np.fromiter((get(v, 0) for v in values), dtype=np.float64, count=len(values))
 
 
 def feature_matrix(orders: OpenOrders, now: datetime, codes: dict[str, dict[Any, int]]) -> np.ndarray:
     """The same features as :func:`feature_row` for many orders at once (checked equal in the tests)."""
-    n = len(orders.order_id)
-    at = np.datetime64(now.replace(microsecond=0), "s")
-    hour: Any = np.timedelta64(1, "h")
-    seen = {e: np.where(t <= at, t, np.datetime64("NaT")) for e, t in orders.events.items()}
+    n = len(orders)
+    at = (now - orders.origin) / timedelta(hours=1)
+    with np.errstate(invalid="ignore"):
+        seen = {e: np.where(t <= at, t, np.nan) for e, t in orders.events.items()}
     stage = np.zeros(n, dtype=np.float64)
     last = seen["placed"].copy()
     for i, e in enumerate(OPEN_EVENTS[1:], start=1):
-        has = ~np.isnat(seen[e])
+        has = ~np.isnan(seen[e])
         stage[has] = i
         last[has] = seen[e][has]
     placed = orders.events["placed"]
-    gaps = [(seen[b] - seen[a]) / hour for a, b in itertools.pairwise(OPEN_EVENTS)]
-    day = placed.astype("datetime64[D]")
-    minutes = (placed - day).astype("timedelta64[m]").astype(np.float64)
-    weekday = ((day.astype(np.int64) + 3) % 7).astype(np.float64)  # 1970-01-01 was a Thursday
+    gaps = [seen[b] - seen[a] for a, b in itertools.pairwise(OPEN_EVENTS)]
+    # Seconds since the origin's midnight, rounded to the millisecond: SQL date arithmetic leaves float
+    # noise that must not move 09:00:00 to 08:59.
+    base = orders.origin.replace(hour=0, minute=0, second=0, microsecond=0)
+    secs = np.round(placed * 3600.0 + (orders.origin - base).total_seconds(), 3)
+    days = np.floor(secs / 86400.0)
+    minutes = np.floor((secs - days * 86400.0) / 60.0)
+    weekday = (days + base.weekday()) % 7
     cols = [
         stage,
-        (at - placed) / hour,
-        (at - last) / hour,
-        (orders.promised - at) / hour,
-        (orders.promised - placed) / hour,
+        at - placed,
+        at - last,
+        orders.promised - at,
+        orders.promised - placed,
         *gaps,
         minutes / 60.0,
         weekday,
-        _codes(orders.warehouse, codes["warehouse"]),
-        _codes(orders.carrier, codes["carrier"]),
-        _codes(orders.region, codes["region"]),
+        _id_codes(orders.warehouse, codes["warehouse"]),
+        _id_codes(orders.carrier, codes["carrier"]),
+        _name_codes(orders.region, codes["region"]),
         orders.weight_kg,
     ]
     return np.column_stack([np.asarray(c, dtype=np.float64) for c in cols]).reshape(n, len(FEATURES))
 
 
-def open_orders_from_rows(rows: Sequence[Sequence[Any]]) -> OpenOrders:
-    """Columns from rows of (id, promised, warehouse, carrier, region, weight, placed..shipped)."""
-    cols = list(zip(*rows, strict=True)) if rows else [()] * (6 + len(OPEN_EVENTS))
+def _floats(values: Sequence[Any]) -> np.ndarray:
+    """A column of numbers or None as float64 (None -> NaN), converted in C by numpy."""
+    return np.asarray(values, dtype=np.float64).reshape(-1)
 
+
+def open_orders_from_columns(origin: datetime, columns: Sequence[Any]) -> OpenOrders:
+    """Columns (id, promised, warehouse, carrier, region, weight, placed..shipped), times as hours
+    since ``origin`` or None, as read in bulk from the database."""
     return OpenOrders(
-        order_id=np.asarray(cols[0], dtype=np.int64),
-        promised=_times(cols[1]),
-        warehouse=list(cols[2]),
-        carrier=list(cols[3]),
-        region=list(cols[4]),
-        weight_kg=np.array([np.nan if w is None else w for w in cols[5]], dtype=np.float64),
-        events={e: _times(cols[6 + i]) for i, e in enumerate(OPEN_EVENTS)},
+        origin=origin,
+        order_id=np.asarray(columns[0], dtype=np.int64).reshape(-1),
+        promised=_floats(columns[1]),
+        warehouse=_floats(columns[2]),
+        carrier=_floats(columns[3]),
+        region=np.asarray(columns[4], dtype=object).reshape(-1),
+        weight_kg=_floats(columns[5]),
+        events={e: _floats(columns[6 + i]) for i, e in enumerate(OPEN_EVENTS)},
     )
 
 
-_NAT = np.iinfo(np.int64).min  # numpy's NaT as an int64
-_EPOCH_DAYS = datetime(1970, 1, 1).toordinal()
-
-
-def _times(values: Sequence[Any]) -> np.ndarray:
-    """Naive datetimes (None = not yet) as datetime64[s]; numpy's own conversion of datetime objects
-    with None goes through Python objects and is ten times slower than this arithmetic."""
-    secs = np.fromiter(
-        (
-            _NAT
-            if d is None
-            else (d.toordinal() - _EPOCH_DAYS) * 86400 + d.hour * 3600 + d.minute * 60 + d.second
-            for d in values
-        ),
-        dtype=np.int64,
-        count=len(values),
-    )
-    return secs.view("datetime64[s]")
+def open_orders_from_rows(rows: Sequence[Sequence[Any]], origin: datetime | None = None) -> OpenOrders:
+    """Columns from rows of (id, promised, warehouse, carrier, region, weight, placed..shipped) with
+    datetimes (tests and small callers; the database read computes the hours in SQL instead)."""
+    start = origin or datetime(2000, 1, 1)
+    width = 6 + len(OPEN_EVENTS)
+    cols = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+    for i in [1, *range(6, width)]:
+        cols[i] = [None if d is None else (d - start) / timedelta(hours=1) for d in cols[i]]
+    return open_orders_from_columns(start, cols)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 # The text stack (scikit-learn, numba) is imported by analyse_pending when it runs, not here.
 from cxloop.auth.service import create_demo_users
 from cxloop.db import session_factory
+from cxloop.delivery.service import train_demo_warning
 from cxloop.demo import service
 from cxloop.demo.generator import DemoManifest, generate
 from cxloop.demo.service import PostLoadStep, StepResult, import_demo_files
@@ -46,6 +47,8 @@ POST_LOAD_STEPS: tuple[PostLoadStep, ...] = (
     PostLoadStep("feedback.analyse_pending", "text analysis / 文本分析", analyse_pending),
     PostLoadStep("metrics.refresh", "metric rollups / 指标汇总", refresh),
     PostLoadStep("loop.run_loop", "alerts and tasks / 预警与任务", run_loop),
+    # After the rollups (the late orders' blamed stages) and before the journeys (their delay care).
+    PostLoadStep("delivery.train_warning", "late-order early warning / 延误预警模型", train_demo_warning),
     PostLoadStep("journeys.replay", "customer journeys / 客户旅程", run_demo_journeys),
     # After the replay: its survey journeys invited for the last days; customers answer those too.
     PostLoadStep(

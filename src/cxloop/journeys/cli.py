@@ -33,8 +33,7 @@ def list_command(fmt: Fmt = "table") -> None:
     from cxloop.journeys import service
 
     with session_scope() as s:
-        service.ensure_defaults(db_session=s)
-        figures = service.figures(db_session=s)
+        journeys, figures = service.overview(db_session=s)
         rows = [
             {
                 "key": j.key,
@@ -43,7 +42,7 @@ def list_command(fmt: Fmt = "table") -> None:
                 "trigger": j.trigger,
                 **figures.get(j.key, {}),
             }
-            for j in service.list_journeys(db_session=s)
+            for j in journeys
         ]
     if fmt == "json":
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -159,7 +158,6 @@ def simulate_command(
         until = until.replace(hour=23, minute=59, second=59)
     with session_scope() as s:
         service.ensure_defaults(db_session=s)
-        s.commit()
         try:
             result = service.simulate(s, key=key, start=since, end=until)
         except KeyError as exc:

@@ -33,16 +33,8 @@ Manager = allow("journeys", "write")
 @router.get("/journeys", response_class=HTMLResponse, dependencies=[Reader])
 def journeys_page(request: Request, user: PageUser, db_session: SessionDep) -> HTMLResponse:
     """Every journey with its live figures."""
-    service.ensure_defaults(db_session=db_session)
-    db_session.commit()
-    return render(
-        request,
-        "journeys/list.html",
-        {
-            "journeys": service.list_journeys(db_session=db_session),
-            "figures": service.figures(db_session=db_session),
-        },
-    )
+    journeys, figures = service.overview(db_session=db_session)
+    return render(request, "journeys/list.html", {"journeys": journeys, "figures": figures})
 
 
 def _detail(
@@ -93,9 +85,7 @@ def journey_save(
     try:
         service.save_journey(db_session=db_session, key=key, text=yaml)
     except ConfigFileError as exc:
-        db_session.rollback()
         return _detail(request, db_session, key, problems=exc.problems, text=yaml, status_code=422)
-    db_session.commit()
     return RedirectResponse(f"/journeys/{key}", status_code=303)
 
 
@@ -103,9 +93,7 @@ def journey_save(
 def journey_toggle(key: str, user: PageUser, db_session: SessionDep) -> RedirectResponse:
     """Switch a journey on or off."""
     try:
-        journey = service.get_journey(db_session=db_session, key=key)
+        service.set_enabled(db_session=db_session, key=key)
     except KeyError as exc:
         raise HTTPException(404, detail=str(exc)) from None
-    service.set_enabled(db_session=db_session, key=key, enabled=not journey.enabled)
-    db_session.commit()
     return RedirectResponse(f"/journeys/{key}", status_code=303)

@@ -51,3 +51,9 @@ class SimulateIn(BaseModel):
 
     start: datetime = Field(alias="from")
     end: datetime = Field(alias="to")
+
+
+class EventAccepted(BaseModel):
+    """The event was recorded (or had been already: an event is stored once)."""
+
+    accepted: bool

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +43,7 @@ from cxloop.db import is_postgres, session_scope
 from cxloop.feedback.models import FeedbackItem
 from cxloop.journeys import definition as jdef
 from cxloop.journeys.models import Journey, JourneyEvent, JourneyRun, JourneyStep, JourneyTimer
+from cxloop.journeys.prefetch import BATCH_KEY, TimerBatch, batch_of, load_runs, write_runs
 from cxloop.logistics.models import Carrier
 from cxloop.loop.models import Case
 from cxloop.messaging import service as messaging
@@ -146,13 +147,17 @@ def ensure_defaults(*, db_session: Session) -> list[Journey]:
     return added
 
 
-def save_journey(*, db_session: Session, key: str, text: str) -> Journey:
-    """Replace one journey from its YAML (the web editor, the API); its key must stay ``key``."""
+def save_journey(*, db_session: Session, key: str, text: str, commit: bool = True) -> Journey:
+    """Replace one journey from its YAML (the web editor, the API); its key must stay ``key``.
+
+    An invalid text raises ``ConfigFileError`` and changes nothing."""
     specs = jdef.parse_journeys(text, f"journey:{key}", known=_known(db_session, exclude=[key]))
     if len(specs) != 1 or specs[0]["key"] != key:
         raise ConfigFileError([f"journey:{key}:1: expected exactly one journey with key {key!r}"])
     journey = _upsert(db_session, specs[0], text, f"journey:{key}", clock())
     db_session.flush()
+    if commit:
+        db_session.commit()
     return journey
 
 
@@ -169,12 +174,25 @@ def list_journeys(*, db_session: Session) -> list[Journey]:
     return list(db_session.scalars(select(Journey).order_by(Journey.key)))
 
 
-def set_enabled(*, db_session: Session, key: str, enabled: bool) -> Journey:
-    """Switch a journey on or off (running runs continue; no new ones start while off)."""
+def overview(*, db_session: Session) -> tuple[list[Journey], dict[str, dict[str, int]]]:
+    """Every journey (the packaged ones loaded and committed on first use) with its live figures."""
+    ensure_defaults(db_session=db_session)
+    db_session.commit()
+    return list_journeys(db_session=db_session), figures(db_session=db_session)
+
+
+def set_enabled(
+    *, db_session: Session, key: str, enabled: bool | None = None, commit: bool = True
+) -> Journey:
+    """Switch a journey on or off (``None``: the other way); running runs continue, no new ones start
+    while off. ``KeyError`` for an unknown journey."""
     journey = get_journey(db_session=db_session, key=key)
+    enabled = not journey.enabled if enabled is None else enabled
     journey.enabled = enabled
     journey.definition = {**journey.definition, "enabled": enabled}
     db_session.flush()
+    if commit:
+        db_session.commit()
     return journey
 
 
@@ -198,15 +216,8 @@ def _record_event(
     with db_session.no_autoflush:
         if db_session.scalar(select(JourneyEvent.id).where(JourneyEvent.dedupe_key == key)) is not None:
             return None
-    event = JourneyEvent(
-        kind=kind,
-        customer_id=customer_id,
-        ref=ref,
-        dedupe_key=key,
-        occurred_at=occurred_at,
-        payload=payload or {},
-        received_at=clock(),
-    )
+    what = {"kind": kind, "customer_id": customer_id, "ref": ref, "occurred_at": occurred_at}
+    event = JourneyEvent(**what, payload=payload or {}, dedupe_key=key, received_at=clock())
     try:
         with _guard(db_session):
             db_session.add(event)
@@ -234,6 +245,29 @@ def emit_event(
     at = clock()
     stale = at - timedelta(hours=get_settings().journeys_max_event_age_hours)
     dispatch(session, event, now=max(at, occurred_at), start=occurred_at >= stale)
+
+
+def receive_event(
+    *, db_session: Session, kind: str, customer: str, occurred_at: datetime | None = None, **event: Any
+) -> None:
+    """An event from the shop's systems (the JSON endpoint, the CLI) for the customer with external id
+    ``customer``: emitted and committed; ``event`` may give its ``ref`` and ``payload``. ``ValueError``
+    for an unknown kind, ``LookupError`` for an unknown customer; ``occurred_at`` with a time zone is
+    moved to the business one (default: now)."""
+    from cxloop.customers.service import get_by_external_id
+
+    if kind not in jdef.EVENT_KINDS:
+        raise ValueError(f"unknown event kind {kind!r}; expected one of {', '.join(jdef.EVENT_KINDS)}")
+    found = get_by_external_id(db_session=db_session, external_id=customer)
+    if found is None:
+        raise LookupError(f"no customer {customer!r}")
+    at = clock()
+    if occurred_at is not None:
+        # Stored naive in the business time zone, like every timestamp.
+        tz = get_settings().tz
+        at = occurred_at.astimezone(tz).replace(tzinfo=None) if occurred_at.tzinfo else occurred_at
+    emit_event(db_session, kind=kind, customer_id=found.id, occurred_at=at, **event)
+    db_session.commit()
 
 
 @dataclass
@@ -428,6 +462,14 @@ def advance(db_session: Session, run: JourneyRun, spec: dict[str, Any], *, now: 
         # Sending and tagging validate before they write; the other actions (other domains' code) run in a
         # savepoint so that one failing leaves the rest of the batch intact.
         guard = contextlib.nullcontext() if step["type"] in ("send", "tag") else _guard(db_session)
+        batch = batch_of(db_session)
+        if batch is not None and step["type"] not in ("send", "tag"):
+            # Another domain's code reads and writes by query: it sees the batch's rows so far, and this
+            # customer's facts are read again afterwards.
+            messaging.forget(db_session, run.customer_id)
+            db_session.flush()
+            write_runs(db_session, batch.touched.values())
+            batch.forget(run.customer_id)
         try:
             with guard:
                 _act(db_session, run, spec, step, facts, now)
@@ -439,18 +481,45 @@ def advance(db_session: Session, run: JourneyRun, spec: dict[str, Any], *, now: 
     run.status, run.finished_at = "done", now
 
 
-def _log(db_session: Session, run: JourneyRun, action: str, outcome: str, now: datetime, **kw: Any) -> None:
-    db_session.add(
-        JourneyStep(
-            run_id=run.id,
-            journey_key=run.journey_key,
-            position=run.position,
-            action=action,
-            outcome=outcome,
-            at=now,
-            **kw,
-        )
-    )
+#: The columns of a step row, in the order ``_log`` writes them.
+_STEP_COLUMNS = (
+    "run_id",
+    "journey_key",
+    "position",
+    "action",
+    "outcome",
+    "at",
+    "detail",
+    "task_id",
+    "message_id",
+)
+
+
+def _log(
+    db_session: Session, run: JourneyRun, action: str, outcome: str, now: datetime, **extra: Any
+) -> None:
+    """Record what a step did; ``extra``: ``detail``, ``task_id``, ``message`` (the row or its id)."""
+    message = extra.get("message")
+    message_id = message if isinstance(message, int) else None
+    row = [
+        run.id,
+        run.journey_key,
+        run.position,
+        action,
+        outcome,
+        now,
+        extra.get("detail"),
+        extra.get("task_id"),
+    ]
+    row.append(message_id)
+    batch = batch_of(db_session)
+    if batch is not None:
+        # Written with the batch, once its messages have ids.
+        batch.steps.append((row, message if isinstance(message, CustomerMessage) else None))
+        return
+    if isinstance(message, CustomerMessage):
+        row[-1] = message.id
+    db_session.add(JourneyStep(**dict(zip(_STEP_COLUMNS, row, strict=True))))
 
 
 def _fmt(text: str, values: dict[str, Any]) -> str:
@@ -484,8 +553,10 @@ def _act(
             channel=args.get("channel"),
             case_id=facts.case_id,
             now=now,
+            # In a batch the row is written with the others at its end; alone, at once.
+            flush=batch_of(db_session) is None,
         )
-        _log(db_session, run, kind, message.status, now, detail=message.reason, message_id=message.id)
+        _log(db_session, run, kind, message.status, now, message=message, detail=message.reason)
         return
     if kind in ("create_task", "create_case"):
         values = facts.variables()
@@ -532,15 +603,22 @@ def _act(
             _log(db_session, run, kind, "created", now, detail=title[:300], task_id=case.id)
         return
     if kind == "tag":
-        exists = db_session.scalar(
-            select(CustomerTag.id).where(
-                CustomerTag.customer_id == run.customer_id, CustomerTag.tag == args["tag"]
+        batch = batch_of(db_session)
+        if batch is not None:
+            tags = batch.tags_of(run.customer_id)
+            exists: Any = args["tag"] if args["tag"] in tags else None
+        else:
+            exists = db_session.scalar(
+                select(CustomerTag.id).where(
+                    CustomerTag.customer_id == run.customer_id, CustomerTag.tag == args["tag"]
+                )
             )
-        )
         if exists is None:
             db_session.add(
                 CustomerTag(customer_id=run.customer_id, tag=args["tag"], source=source, created_at=now)
             )
+            if batch is not None:
+                tags.append(args["tag"])
         _log(db_session, run, kind, "tagged", now, detail=args["tag"])
         return
     if kind == "start_journey":
@@ -580,7 +658,7 @@ def _act(
             "sent" if sent else "skipped",
             now,
             detail=str(getattr(result, "reason", "") or "")[:300] or None,
-            message_id=getattr(result, "message_id", None),
+            message=getattr(result, "message_id", None),
         )
         return
     raise ValueError(f"unknown action {kind!r}")
@@ -598,10 +676,13 @@ class Facts:
         self.now = now
         self._customer: Customer | None = None
         self._order: Order | bool | None = False
+        self.batch = batch_of(db_session)
 
     @property
     def customer(self) -> Customer | None:
         """The run's customer."""
+        if self._customer is None and self.batch is not None:
+            self._customer = self.batch.customers.get(self.run.customer_id)
         if self._customer is None:
             self._customer = self.db.get(Customer, self.run.customer_id)
         return self._customer
@@ -609,6 +690,8 @@ class Facts:
     @property
     def order(self) -> Order | None:
         """The run's order, if its trigger was about one."""
+        if self._order is False and self.batch is not None and self.run.order_id:
+            self._order = self.batch.orders.get(self.run.order_id, False)
         if self._order is False:
             self._order = self.db.get(Order, self.run.order_id) if self.run.order_id else None
         return self._order  # type: ignore[return-value]
@@ -623,6 +706,11 @@ class Facts:
         return value is not None and value <= self.now
 
     def _orders_before(self, moment: datetime) -> int:
+        if self.batch is not None:
+            return sum(
+                o.placed_at is not None and o.placed_at < moment
+                for o in self.batch.orders_of(self.run.customer_id)
+            )
         return int(
             self.db.scalar(
                 select(func.count(Order.id)).where(
@@ -633,6 +721,17 @@ class Facts:
         )
 
     def _spend(self) -> float:
+        if self.batch is not None:
+            return float(
+                sum(
+                    Decimal(o.total_amount)
+                    for o in self.batch.orders_of(self.run.customer_id)
+                    if o.total_amount is not None
+                    and o.placed_at is not None
+                    and o.placed_at <= self.now
+                    and o.cancelled_at is None
+                )
+            )
         total = self.db.scalar(
             select(func.sum(Order.total_amount)).where(
                 Order.customer_id == self.run.customer_id,
@@ -643,6 +742,8 @@ class Facts:
         return float(total or 0)
 
     def _products(self) -> list[Product]:
+        if self.run.order_id and self.batch is not None:
+            return list(self.batch.products_of(self.run.order_id))
         if self.run.order_id:
             return list(
                 self.db.scalars(
@@ -695,6 +796,15 @@ class Facts:
             return any(p.external_id in value for p in self._products())
         if name == "categories":
             return any(p.category in value for p in self._products())
+        if name == "open_case" and self.batch is not None:
+            now = self.now
+            has_open = any(
+                c.opened_at is not None
+                and c.opened_at <= now
+                and (c.status in OPEN_CASE or (c.resolved_at is not None and c.resolved_at > now))
+                for c in self.batch.cases_of(customer.id)
+            )
+            return has_open == value
         if name == "open_case":
             found = self.db.scalar(
                 select(Case.id)
@@ -709,6 +819,8 @@ class Facts:
         if name == "high_value":
             high = customer.tier == "vip" or self._spend() >= get_settings().journeys_high_value_spend
             return high == value
+        if name == "tag" and self.batch is not None:
+            return any(t in value for t in self.batch.tags_of(customer.id))
         if name == "tag":
             found = self.db.scalar(
                 select(CustomerTag.id).where(
@@ -725,6 +837,13 @@ class Facts:
             if name.startswith("order.") and order is not None:
                 column = ORDER_EVENT_COLUMNS.get(name)
                 if column and self._at(getattr(order, column)):
+                    return name
+            elif name == "customer.ordered" and self.batch is not None:
+                entered, now = self.run.entered_at, self.now
+                if any(
+                    o.placed_at is not None and entered < o.placed_at <= now
+                    for o in self.batch.orders_of(self.run.customer_id)
+                ):
                     return name
             elif name == "customer.ordered":
                 found = self.db.scalar(
@@ -781,7 +900,12 @@ class Facts:
             out["tips"] = _tip(products[0].category, locale)
         order = self.order
         if order is not None:
-            carrier = self.db.get(Carrier, order.carrier_id) if order.carrier_id else None
+            if not order.carrier_id:
+                carrier = None
+            elif self.batch is not None:
+                carrier = self.batch.carrier(order.carrier_id)
+            else:
+                carrier = self.db.get(Carrier, order.carrier_id)
             out |= {
                 "order": order.external_id,
                 "amount": f"{Decimal(order.total_amount or 0):.2f}",
@@ -830,9 +954,20 @@ def _tip(category: str | None, locale: str) -> str:
 def fire_due(
     db_session: Session, *, now: datetime, limit: int = 500, journeys: dict[str, dict[str, Any]] | None = None
 ) -> int:
-    """Fire up to ``limit`` due timers in this session; returns how many. The caller commits."""
+    """Fire up to ``limit`` due timers in this session; returns how many. The caller commits.
+
+    One batch reads its timers, runs, customers, orders and the message rules in a few queries, decides
+    each step in Python, and writes its messages, step log, run changes and next timers together.
+    """
     query = (
-        select(JourneyTimer)
+        select(
+            JourneyTimer.id,
+            JourneyTimer.run_id,
+            JourneyTimer.position,
+            JourneyTimer.due_at,
+            JourneyTimer.wait_event,
+            JourneyTimer.fired_by,
+        )
         .where(JourneyTimer.status == "pending", JourneyTimer.due_at <= now)
         .order_by(JourneyTimer.due_at, JourneyTimer.id)
         .limit(limit)
@@ -840,40 +975,79 @@ def fire_due(
     if is_postgres(db_session):
         # Several workers share the due timers: each locks its own batch and skips the others'.
         query = query.with_for_update(skip_locked=True, of=JourneyTimer)
-    timers = list(db_session.scalars(query))
+    timers = db_session.execute(query).all()
     if not timers:
         return 0
+    # The claim: these timers are done in this transaction (rolled back whole if the worker dies).
+    for chunk in _chunks([t.id for t in timers]):
+        db_session.execute(
+            update(JourneyTimer)
+            .where(JourneyTimer.id.in_(chunk))
+            .values(status="done", fired_at=now, fired_by=func.coalesce(JourneyTimer.fired_by, "time")),
+            execution_options={"synchronize_session": False},
+        )
     specs = (
         journeys
         if journeys is not None
         else {j.key: j.definition for j in db_session.scalars(select(Journey))}
     )
-    # One query each for the batch's runs, orders and customers: the steps then find them in the session
-    # (the lists keep them referenced, the session's identity map holds them weakly).
-    batch_runs = list(
-        db_session.scalars(select(JourneyRun).where(JourneyRun.id.in_({t.run_id for t in timers})))
-    )
-    order_ids = {r.order_id for r in batch_runs if r.order_id}
-    orders = list(db_session.scalars(select(Order).where(Order.id.in_(order_ids)))) if order_ids else []
-    customers = list(
-        db_session.scalars(select(Customer).where(Customer.id.in_({r.customer_id for r in batch_runs})))
-    )
-    runs = {r.id: r for r in batch_runs}
-    # The batch is one transaction; its writes are flushed together rather than before every read.
-    with db_session.no_autoflush:
-        for timer in timers:
-            timer.status, timer.fired_at = "done", now
-            timer.fired_by = timer.fired_by or "time"
-            run = runs.get(timer.run_id)
-            spec = specs.get(run.journey_key) if run else None
-            if run is None or spec is None or run.status != "waiting":
-                continue
-            run.position = timer.position
-            run.context = {**run.context, "timed_out": bool(timer.wait_event) and timer.fired_by != "event"}
-            run.status = "active"
-            step_now = max(timer.due_at, run.entered_at) if timer.fired_by == "time" else now
-            advance(db_session, run, spec, now=min(step_now, now) if timer.fired_by == "time" else now)
-    del orders, customers
+    # One query each for the batch's runs, orders and customers: the steps find them in the batch.
+    runs = load_runs(db_session, sorted({t.run_id for t in timers}))
+    order_ids = sorted({r.order_id for r in runs.values() if r.order_id})
+    customer_ids = sorted({r.customer_id for r in runs.values()})
+    batch = TimerBatch(db_session, set(customer_ids), set(order_ids))
+    for chunk in _chunks(order_ids):
+        batch.orders.update((o.id, o) for o in db_session.scalars(select(Order).where(Order.id.in_(chunk))))
+    for chunk in _chunks(customer_ids):
+        batch.customers.update(
+            (c.id, c) for c in db_session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+        )
+    # The message each send step of the batch would write: one query tells which exist already.
+    dedupe_keys = {
+        f"journey:{run.id}:{position}"
+        for t in timers
+        if (run := runs.get(t.run_id)) is not None and (spec := specs.get(run.journey_key)) is not None
+        for position, step in enumerate(spec["instructions"])
+        if position >= t.position and step["op"] == "action" and step["type"] == "send"
+    }
+    since = min(min(t.due_at for t in timers), now) - timedelta(days=7)
+    db_session.info[BATCH_KEY] = batch
+    try:
+        # The batch is one transaction; its writes are flushed together rather than before every read.
+        with (
+            db_session.no_autoflush,
+            messaging.rules_prefetched(
+                db_session,
+                customer_ids=set(customer_ids),
+                since=since,
+                dedupe_keys=dedupe_keys,
+                customers=batch.customers,
+            ),
+        ):
+            for timer in timers:
+                fired_by = timer.fired_by or "time"
+                run = runs.get(timer.run_id)
+                spec = specs.get(run.journey_key) if run else None
+                if run is None or spec is None or run.status != "waiting":
+                    continue
+                run.position = timer.position
+                run.context = {**run.context, "timed_out": bool(timer.wait_event) and fired_by != "event"}
+                run.status = "active"
+                step_now = min(max(timer.due_at, run.entered_at), now) if fired_by == "time" else now
+                batch.touched[run.id] = run
+                # A RunState reads and changes like a JourneyRun (the engine sees no difference).
+                advance(db_session, cast(JourneyRun, run), spec, now=step_now)
+            db_session.flush()
+            write_runs(db_session, batch.touched.values())
+    finally:
+        db_session.info.pop(BATCH_KEY, None)
+    rows = []
+    for row, message in batch.steps:
+        if message is not None:
+            row[-1] = message.id
+        rows.append(dict(zip(_STEP_COLUMNS, row, strict=True)))
+    for chunk in _chunks(rows, 500):
+        db_session.execute(insert(JourneyStep), chunk)
     return len(timers)
 
 

@@ -7,14 +7,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 
 from cxloop.auth.policy import allow
-from cxloop.clock import now
-from cxloop.config import get_settings
-from cxloop.customers.service import get_by_external_id
 from cxloop.deps import SessionDep
 from cxloop.journeys import service
-from cxloop.journeys.definition import EVENT_KINDS
 from cxloop.journeys.models import Journey
-from cxloop.journeys.schemas import EventIn, JourneyDetail, JourneyOut, JourneyYaml, SimulateIn
+from cxloop.journeys.schemas import EventAccepted, EventIn, JourneyDetail, JourneyOut, JourneyYaml, SimulateIn
 from cxloop.messaging.yamlspan import ConfigFileError
 
 router = APIRouter(prefix="/journeys", tags=["journeys"])
@@ -25,16 +21,17 @@ Manager = allow("journeys", "write")
 
 
 def _out(journey: Journey, figures: dict[str, dict[str, int]]) -> JourneyOut:
-    return JourneyOut(
-        key=journey.key,
-        name_zh=journey.name_zh,
-        name_en=journey.name_en,
-        trigger=journey.trigger,
-        enabled=journey.enabled,
-        control_share=journey.control_share,
-        version=journey.version,
-        figures=figures.get(journey.key, {}),
-    )
+    # Every field but the figures is a column of the journey under the same name.
+    columns = {name: getattr(journey, name) for name in JourneyOut.model_fields if name != "figures"}
+    return JourneyOut(**columns, figures=figures.get(journey.key, {}))
+
+
+def _switch(db_session: Any, key: str, enabled: bool) -> JourneyOut:
+    try:
+        journey = service.set_enabled(db_session=db_session, key=key, enabled=enabled)
+    except KeyError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc).strip("'\"")) from None
+    return _out(journey, {})
 
 
 def _journey(db_session: Any, key: str) -> Journey:
@@ -47,10 +44,8 @@ def _journey(db_session: Any, key: str) -> Journey:
 @router.get("", response_model=list[JourneyOut], dependencies=[Reader])
 def list_journeys(db_session: SessionDep) -> list[JourneyOut]:
     """Every journey with its live figures (entered, waiting, sent, skipped, tasks, control)."""
-    service.ensure_defaults(db_session=db_session)
-    db_session.commit()
-    figures = service.figures(db_session=db_session)
-    return [_out(j, figures) for j in service.list_journeys(db_session=db_session)]
+    journeys, figures = service.overview(db_session=db_session)
+    return [_out(j, figures) for j in journeys]
 
 
 @router.get("/{key}", response_model=JourneyDetail, dependencies=[Reader])
@@ -74,61 +69,38 @@ def put_journey(key: str, body: JourneyYaml, db_session: SessionDep) -> JourneyO
     try:
         journey = service.save_journey(db_session=db_session, key=key, text=body.yaml)
     except ConfigFileError as exc:
-        db_session.rollback()
         raise HTTPException(422, detail={"problems": exc.problems}) from None
-    db_session.commit()
     return _out(journey, {})
 
 
 @router.post("/{key}/enable", response_model=JourneyOut, dependencies=[Manager])
 def enable(key: str, db_session: SessionDep) -> JourneyOut:
     """Switch a journey on."""
-    _journey(db_session, key)
-    journey = service.set_enabled(db_session=db_session, key=key, enabled=True)
-    db_session.commit()
-    return _out(journey, {})
+    return _switch(db_session, key, True)
 
 
 @router.post("/{key}/disable", response_model=JourneyOut, dependencies=[Manager])
 def disable(key: str, db_session: SessionDep) -> JourneyOut:
     """Switch a journey off (customers already in it continue)."""
-    _journey(db_session, key)
-    journey = service.set_enabled(db_session=db_session, key=key, enabled=False)
-    db_session.commit()
-    return _out(journey, {})
+    return _switch(db_session, key, False)
 
 
-@router.post("/{key}/simulate", dependencies=[Manager])
-def simulate(key: str, body: SimulateIn, db_session: SessionDep) -> dict[str, Any]:
+@router.post("/{key}/simulate", response_model=service.Simulation, dependencies=[Manager])
+def simulate(key: str, body: SimulateIn, db_session: SessionDep) -> service.Simulation:
     """Dry run over past events: what the journey would have sent; nothing is sent or kept."""
     _journey(db_session, key)
     if body.end <= body.start:
         raise HTTPException(422, detail="'to' must be after 'from'")
-    return service.simulate(db_session, key=key, start=body.start, end=body.end).as_dict()
+    return service.simulate(db_session, key=key, start=body.start, end=body.end)
 
 
-@router.post("/events", status_code=202, dependencies=[Manager])
-def post_event(body: EventIn, db_session: SessionDep) -> dict[str, Any]:
+@router.post("/events", status_code=202, response_model=EventAccepted, dependencies=[Manager])
+def post_event(body: EventIn, db_session: SessionDep) -> EventAccepted:
     """An event from the shop's systems; journeys it triggers start at once, waits for it wake up."""
-    if body.kind not in EVENT_KINDS:
-        raise HTTPException(
-            422, detail=f"unknown event kind {body.kind!r}; expected one of {', '.join(EVENT_KINDS)}"
-        )
-    customer = get_by_external_id(db_session=db_session, external_id=body.customer)
-    if customer is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no customer {body.customer!r}")
-    at = now()
-    if body.occurred_at is not None:
-        moment = body.occurred_at
-        # Stored naive in the business time zone, like every timestamp.
-        at = moment.astimezone(get_settings().tz).replace(tzinfo=None) if moment.tzinfo else moment
-    service.emit_event(
-        db_session,
-        kind=body.kind,
-        customer_id=customer.id,
-        occurred_at=at,
-        ref=body.ref,
-        payload=body.payload,
-    )
-    db_session.commit()
-    return {"accepted": True}
+    try:
+        service.receive_event(db_session=db_session, **body.model_dump())
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    return EventAccepted(accepted=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -52,6 +55,68 @@ def record(
     )
     db_session.add(entry)
     return entry
+
+
+def record_created(*, db_session: Session, entity: str, row: Any, actor: str) -> AuditLog | None:
+    """Audit a new row of ``entity`` (flushed first, so it has its id) with its state as the after."""
+    db_session.flush()
+    return record(
+        db_session=db_session,
+        entity=entity,
+        entity_id=row.id,
+        action="create",
+        actor=actor,
+        after=snapshot(row),
+    )
+
+
+def delete_audited(
+    *, db_session: Session, entity: str, row: Any, actor: str, before: dict[str, Any] | None = None
+) -> None:
+    """Delete ``row`` of ``entity`` with an audit entry whose before is ``before`` (default: the row's state)."""
+    record(
+        db_session=db_session,
+        entity=entity,
+        entity_id=row.id,
+        action="delete",
+        actor=actor,
+        before=snapshot(row) if before is None else before,
+    )
+    db_session.delete(row)
+
+
+@dataclass
+class Change:
+    """An audited change in progress: ``extra`` joins the after-state, ``entry`` is what was recorded."""
+
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: None until the block ends, and after it when an update changed nothing.
+    entry: AuditLog | None = None
+
+
+@contextmanager
+def change(
+    *, db_session: Session, entity: str, row: Any, action: str, actor: str, commit: bool = True
+) -> Iterator[Change]:
+    """Audit what the block changes in ``row`` (before and after), then commit unless ``commit=False``.
+
+    A block that raises records and commits nothing; a batch passes ``commit=False`` and commits once.
+    """
+    before = snapshot(row)
+    done = Change()
+    yield done
+    db_session.flush()
+    done.entry = record(
+        db_session=db_session,
+        entity=entity,
+        entity_id=row.id,
+        action=action,
+        actor=actor,
+        before=before,
+        after={**snapshot(row), **done.extra},
+    )
+    if commit:
+        db_session.commit()
 
 
 def history(

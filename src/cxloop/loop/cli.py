@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,6 +25,7 @@ tasks_app = typer.Typer(help="Improvement tasks. 改进任务。", no_args_is_he
 cases_app = typer.Typer(help="Complaint cases (工单). 客诉工单。", no_args_is_help=True)
 rules_app = typer.Typer(help="Alert rules. 预警规则。", no_args_is_help=True)
 console = Console()
+T = TypeVar("T")
 
 Format = Annotated[str, typer.Option("--format", help="table or json.")]
 Actor = Annotated[str | None, typer.Option("--actor", help="Who does it (default: the OS user).")]
@@ -82,10 +84,52 @@ def _check(
         raise typer.Exit(code=1) from None
 
 
+@dataclass
+class _Acting:
+    """A session in which the CLI acts for one actor (the audit trail's "who")."""
+
+    session: Session
+    actor: str
+
+    def do(self, action: Callable[..., T], **kwargs: Any) -> T:
+        """Call the service ``action`` in this session, as this actor."""
+        return action(db_session=self.session, actor=self.actor, **kwargs)
+
+
+@contextmanager
+def _failing_on(*errors: type[Exception]) -> Iterator[None]:
+    """End the command with the message of these service errors (exit 1) instead of a traceback."""
+    try:
+        yield
+    except errors as exc:
+        _fail(exc)
+
+
+@contextmanager
+def _acting(
+    actor: str | None,
+    resource: str,
+    *,
+    errors: tuple[type[Exception], ...] = (KeyError, ValueError),
+    **scope: Any,
+) -> Iterator[_Acting]:
+    """A session acting for ``actor`` once the policy lets it write ``resource`` (``scope``: its
+    department, task or case); the service's ``errors`` end the command with their message."""
+    with _session() as session:
+        _check(session, actor, resource, "write", **scope)
+        with _failing_on(*errors):
+            yield _Acting(session, _actor(actor))
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
     return value
+
+
+def _attrs(obj: Any, *names: str) -> dict[str, Any]:
+    """The named attributes of ``obj`` as a row, in that order."""
+    return {name: getattr(obj, name) for name in names}
 
 
 def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
@@ -100,6 +144,13 @@ def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(_plain(row.get(c))) for c in columns))
     console.print(table)
+
+
+def _show(describe: Callable[[Session], dict[str, Any]]) -> None:
+    """Print as JSON what ``describe`` reads in a session; an unknown id ends the command (exit 1)."""
+    with _session() as session, _failing_on(KeyError):
+        data = describe(session)
+    typer.echo(json.dumps({k: _plain(v) for k, v in data.items()}, ensure_ascii=False, indent=2))
 
 
 def _fail(exc: Exception) -> None:
@@ -173,11 +224,8 @@ def retry_command(
     """Queue a failed outbox message again. 重新发送失败的通知。"""
     from cxloop.loop.notifications.service import retry_message
 
-    with _session() as session:
-        try:
-            message = retry_message(db_session=session, notification_id=notification_id)
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+    with _session() as session, _failing_on(KeyError, ValueError):
+        message = retry_message(db_session=session, notification_id=notification_id)
         console.print(f"message #{message.id} queued again (attempts so far: {message.attempts})")
 
 
@@ -190,18 +238,9 @@ def alerts_command(
 
     with _session() as session:
         rows = [
-            {
-                "id": a.id,
-                "rule_id": a.rule_id,
-                "scope": a.scope_key,
-                "status": a.status,
-                "department": a.department,
-                "value": a.value,
-                "baseline": a.baseline,
-                "p_value": a.p_value,
-                "task_id": a.task_id,
-                "message": a.message,
-            }
+            _attrs(a, "id", "rule_id")
+            | {"scope": a.scope_key}
+            | _attrs(a, "status", "department", "value", "baseline", "p_value", "task_id", "message")
             for a in list_alerts(db_session=session, status=status)
         ]
     _emit(rows, fmt, ["id", "scope", "status", "department", "task_id", "message"])
@@ -216,21 +255,11 @@ def audit_command(
     """Show the audit trail. 审计记录。"""
     from cxloop.loop.audit import history
 
+    fields = ["id", "at", "actor", "entity", "entity_id", "action", "before", "after"]
     with _session() as session:
-        rows = [
-            {
-                "id": e.id,
-                "at": e.at,
-                "actor": e.actor,
-                "entity": e.entity,
-                "entity_id": e.entity_id,
-                "action": e.action,
-                "before": e.before,
-                "after": e.after,
-            }
-            for e in history(db_session=session, entity=entity, entity_id=entity_id)
-        ]
-    _emit(rows, fmt, ["id", "at", "actor", "entity", "entity_id", "action"])
+        entries = history(db_session=session, entity=entity, entity_id=entity_id)
+        rows = [_attrs(e, *fields) for e in entries]
+    _emit(rows, fmt, fields[:6])
 
 
 @app.command("webhook-add")
@@ -249,22 +278,17 @@ def webhook_add(
     """Add or change a chat webhook. 配置群机器人。"""
     from cxloop.loop.webhooks import save_webhook
 
-    with _session() as session:
-        _check(session, actor, "webhooks", "write")
-        try:
-            hook = save_webhook(
-                db_session=session,
-                name=name,
-                kind=kind,
-                url=url,
-                secret=secret,
-                events=event or [],
-                department=department,
-                locale=locale,
-                actor=_actor(actor),
-            )
-        except ValueError as exc:
-            _fail(exc)
+    with _acting(actor, "webhooks", errors=(ValueError,)) as acting:
+        hook = acting.do(
+            save_webhook,
+            events=event or [],
+            name=name,
+            kind=kind,
+            url=url,
+            secret=secret,
+            department=department,
+            locale=locale,
+        )
         console.print(f"webhook #{hook.id} {hook.name} ({hook.kind}) saved")
 
 
@@ -282,20 +306,9 @@ def webhooks_command(fmt: Format = "table") -> None:
 
 
 def _task_row(task: Any) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "title": task.title,
-        "department": task.department,
-        "status": task.status,
-        "severity": task.severity,
-        "assignee_id": task.assignee_id,
-        "due_at": task.due_at,
-        "escalated_at": task.escalated_at,
-        "indicator": task.indicator,
-        "scope": (task.scope or {}).get("key"),
-        "alert_id": task.alert_id,
-        "outcome": task.outcome,
-    }
+    row = _attrs(task, "id", "title", "department", "status", "severity", "assignee_id", "due_at")
+    row |= _attrs(task, "escalated_at", "indicator")
+    return row | {"scope": (task.scope or {}).get("key")} | _attrs(task, "alert_id", "outcome")
 
 
 @tasks_app.command("list")
@@ -317,20 +330,16 @@ def tasks_show(task_id: int) -> None:
     """Show one task with its evidence and comments (JSON). 任务详情。"""
     from cxloop.loop.tasks.service import comments, get_task
 
-    with _session() as session:
-        try:
-            task = get_task(db_session=session, task_id=task_id)
-        except KeyError as exc:
-            _fail(exc)
-        data = _task_row(task) | {
+    def describe(session: Session) -> dict[str, Any]:
+        task = get_task(db_session=session, task_id=task_id)
+        notes = comments(db_session=session, task_id=task_id)
+        return _task_row(task) | {
             "description": task.description,
             "evidence": task.evidence,
-            "comments": [
-                {"author": c.author, "at": _plain(c.created_at), "body": c.body}
-                for c in comments(db_session=session, task_id=task_id)
-            ],
+            "comments": [{"author": c.author, "at": _plain(c.created_at), "body": c.body} for c in notes],
         }
-    typer.echo(json.dumps({k: _plain(v) for k, v in data.items()}, ensure_ascii=False, indent=2))
+
+    _show(describe)
 
 
 @tasks_app.command("create")
@@ -344,19 +353,10 @@ def tasks_create(
     """Create a task by hand. 新建任务。"""
     from cxloop.loop.tasks.service import create_task
 
-    with _session() as session:
-        _check(session, actor, "tasks", "write", department=department)
-        try:
-            task = create_task(
-                db_session=session,
-                title=title,
-                department=department,
-                severity=severity,
-                description=description,
-                actor=_actor(actor),
-            )
-        except ValueError as exc:
-            _fail(exc)
+    with _acting(actor, "tasks", department=department, errors=(ValueError,)) as acting:
+        task = acting.do(
+            create_task, title=title, department=department, severity=severity, description=description
+        )
         console.print(f"task #{task.id} created, due {task.due_at}")
 
 
@@ -372,22 +372,17 @@ def tasks_update(
     """Change a task's status, assignee, due time or outcome. 更新任务。"""
     from cxloop.loop.tasks.service import update_task
 
-    with _session() as session:
-        _check(session, actor, "tasks", "write", task_id=task_id)
+    with _acting(actor, "tasks", task_id=task_id) as acting:
         if status == "verified":
-            _check(session, actor, "tasks", "verify", task_id=task_id)
-        try:
-            task = update_task(
-                db_session=session,
-                task_id=task_id,
-                actor=_actor(actor),
-                status=status,
-                assignee_id=assignee,
-                outcome=outcome,
-                due_at=datetime.fromisoformat(due) if due else None,
-            )
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+            _check(acting.session, actor, "tasks", "verify", task_id=task_id)
+        task = acting.do(
+            update_task,
+            task_id=task_id,
+            due_at=datetime.fromisoformat(due) if due else None,
+            status=status,
+            assignee_id=assignee,
+            outcome=outcome,
+        )
         console.print(f"task #{task.id}: {task.status}")
 
 
@@ -396,12 +391,8 @@ def tasks_comment(task_id: int, body: str, actor: Actor = None) -> None:
     """Comment on a task. 评论任务。"""
     from cxloop.loop.tasks.service import add_comment
 
-    with _session() as session:
-        _check(session, actor, "tasks", "write", task_id=task_id)
-        try:
-            add_comment(db_session=session, task_id=task_id, author=_actor(actor), body=body)
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+    with _acting(actor, "tasks", task_id=task_id) as acting:
+        add_comment(db_session=acting.session, task_id=task_id, author=acting.actor, body=body)
         console.print(f"comment added to task #{task_id}")
 
 
@@ -412,21 +403,10 @@ def _case_row(case: Any) -> dict[str, Any]:
     from cxloop.loop.cases.service import sla_clocks
 
     clocks = sla_clocks(case)
-    return {
-        "id": case.id,
-        "title": case.title,
-        "status": case.status,
-        "priority": case.priority,
-        "assignee_id": case.assignee_id,
-        "feedback_id": case.feedback_id,
-        "opened_at": case.opened_at,
-        "first_response": clocks["first_response"]["state"],
-        "resolution": clocks["resolution"]["state"],
-        "promise": case.promise,
-        "promised_at": case.promised_at,
-        "resolution_kind": case.resolution,
-        "root_cause": case.root_cause,
-    }
+    row = _attrs(case, "id", "title", "status", "priority", "assignee_id", "feedback_id", "opened_at")
+    row |= {clock: clocks[clock]["state"] for clock in ("first_response", "resolution")}
+    row |= _attrs(case, "promise", "promised_at")
+    return row | {"resolution_kind": case.resolution, "root_cause": case.root_cause}
 
 
 @cases_app.command("list")
@@ -453,19 +433,10 @@ def cases_create(
     """Open a case by hand. 新建工单。"""
     from cxloop.loop.cases.service import create_case
 
-    with _session() as session:
-        _check(session, actor, "cases", "write", department="customer_service")
-        try:
-            case = create_case(
-                db_session=session,
-                title=title,
-                description=description,
-                priority=priority,
-                feedback_id=feedback_id,
-                actor=_actor(actor),
-            )
-        except ValueError as exc:
-            _fail(exc)
+    with _acting(actor, "cases", department="customer_service", errors=(ValueError,)) as acting:
+        case = acting.do(
+            create_case, title=title, description=description, priority=priority, feedback_id=feedback_id
+        )
         console.print(
             f"case #{case.id}: first response due {case.first_response_due_at}, "
             f"resolution due {case.resolution_due_at}"
@@ -477,12 +448,9 @@ def cases_show(case_id: int) -> None:
     """Show a case with its checklist and SLA clocks (JSON). 工单详情。"""
     from cxloop.loop.cases.service import get_case, sla_clocks, steps
 
-    with _session() as session:
-        try:
-            case = get_case(db_session=session, case_id=case_id)
-        except KeyError as exc:
-            _fail(exc)
-        data = _case_row(case) | {
+    def describe(session: Session) -> dict[str, Any]:
+        case = get_case(db_session=session, case_id=case_id)
+        return _case_row(case) | {
             "description": case.description,
             "clocks": sla_clocks(case),
             "steps": [
@@ -490,7 +458,8 @@ def cases_show(case_id: int) -> None:
                 for s in steps(db_session=session, case_id=case_id)
             ],
         }
-    typer.echo(json.dumps({k: _plain(v) for k, v in data.items()}, ensure_ascii=False, indent=2))
+
+    _show(describe)
 
 
 @cases_app.command("step")
@@ -503,12 +472,8 @@ def cases_step(
     """Tick a service-recovery step. 完成处理步骤。"""
     from cxloop.loop.cases.service import complete_step
 
-    with _session() as session:
-        _check(session, actor, "cases", "write", case_id=case_id)
-        try:
-            complete_step(db_session=session, case_id=case_id, step=step, actor=_actor(actor), note=note)
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+    with _acting(actor, "cases", case_id=case_id) as acting:
+        acting.do(complete_step, case_id=case_id, step=step, note=note)
         console.print(f"case #{case_id}: {step} done")
 
 
@@ -521,12 +486,8 @@ def cases_promise(
     """Record the feedback time promised to the customer. 承诺反馈时间。"""
     from cxloop.loop.cases.service import set_promise
 
-    with _session() as session:
-        _check(session, actor, "cases", "write", case_id=case_id)
-        try:
-            case = set_promise(db_session=session, case_id=case_id, promise=promise, actor=_actor(actor))
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+    with _acting(actor, "cases", case_id=case_id) as acting:
+        case = acting.do(set_promise, case_id=case_id, promise=promise)
         console.print(f"case #{case_id}: follow up by {case.promised_at}")
 
 
@@ -537,12 +498,8 @@ def cases_follow_up(
     """Record that the customer was followed up. 记录回访。"""
     from cxloop.loop.cases.service import record_follow_up
 
-    with _session() as session:
-        _check(session, actor, "cases", "write", case_id=case_id)
-        try:
-            record_follow_up(db_session=session, case_id=case_id, actor=_actor(actor), note=note)
-        except KeyError as exc:
-            _fail(exc)
+    with _acting(actor, "cases", case_id=case_id, errors=(KeyError,)) as acting:
+        acting.do(record_follow_up, case_id=case_id, note=note)
         console.print(f"case #{case_id}: followed up")
 
 
@@ -557,19 +514,8 @@ def cases_resolve(
     """Resolve a case with its resolution and root cause. 结案。"""
     from cxloop.loop.cases.service import resolve_case
 
-    with _session() as session:
-        _check(session, actor, "cases", "write", case_id=case_id)
-        try:
-            resolve_case(
-                db_session=session,
-                case_id=case_id,
-                resolution=resolution,
-                root_cause=root_cause,
-                note=note,
-                actor=_actor(actor),
-            )
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+    with _acting(actor, "cases", case_id=case_id) as acting:
+        acting.do(resolve_case, case_id=case_id, resolution=resolution, root_cause=root_cause, note=note)
         console.print(f"case #{case_id}: resolved ({resolution}, root cause {root_cause})")
 
 
@@ -596,12 +542,8 @@ def rules_load(
     """Load rules from YAML, upserting by code. 从 YAML 导入规则。"""
     from cxloop.loop.rules.service import load_rules
 
-    with _session() as session:
-        _check(session, actor, "rules", "write")
-        try:
-            result = load_rules(db_session=session, path=file, actor=_actor(actor))
-        except (OSError, ValueError) as exc:
-            _fail(exc)
+    with _acting(actor, "rules", errors=(OSError, ValueError)) as acting:
+        result = acting.do(load_rules, path=file)
     for code, outcome in result.items():
         console.print(f"{code}: {outcome}")
 
@@ -611,23 +553,14 @@ def rules_show(code: str) -> None:
     """Show one rule (JSON). 规则详情。"""
     from cxloop.loop.rules.service import get_rule, rule_dict
 
-    with _session() as session:
-        try:
-            data = rule_dict(get_rule(db_session=session, code=code))
-        except KeyError as exc:
-            _fail(exc)
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    _show(lambda session: rule_dict(get_rule(db_session=session, code=code)))
 
 
 def _set_enabled(code: str, enabled: bool, actor: str | None) -> None:
     from cxloop.loop.rules.service import upsert_rule
 
-    with _session() as session:
-        _check(session, actor, "rules", "write")
-        try:
-            upsert_rule(db_session=session, code=code, data={"enabled": enabled}, actor=_actor(actor))
-        except (KeyError, ValueError) as exc:
-            _fail(exc)
+    with _acting(actor, "rules") as acting:
+        acting.do(upsert_rule, code=code, data={"enabled": enabled})
     console.print(f"{code}: {'enabled' if enabled else 'disabled'}")
 
 
@@ -648,10 +581,6 @@ def rules_delete(code: str, actor: Actor = None) -> None:
     """Delete a rule. 删除规则。"""
     from cxloop.loop.rules.service import delete_rule
 
-    with _session() as session:
-        _check(session, actor, "rules", "write")
-        try:
-            delete_rule(db_session=session, code=code, actor=_actor(actor))
-        except KeyError as exc:
-            _fail(exc)
+    with _acting(actor, "rules", errors=(KeyError,)) as acting:
+        acting.do(delete_rule, code=code)
     console.print(f"{code}: deleted")

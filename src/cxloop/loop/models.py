@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -19,7 +19,8 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cxloop.clock import now as business_now
 from cxloop.db import Base, TimestampMixin
@@ -32,6 +33,34 @@ CASE_STEPS = ("apologise", "investigate", "solve", "record")
 RESOLUTIONS = ("resend", "refund", "coupon", "explanation", "other")
 CHANNELS = ("inbox", "email", "webhook")
 WEBHOOK_KINDS = ("dingtalk", "wecom", "feishu", "slack")
+
+RowT = TypeVar("RowT")
+
+
+def require_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    """Refuse (ValueError "<name> must be one of (...)") a value that is not one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}")
+
+
+def insert_unless_taken(db_session: Session, row: Any) -> IntegrityError | None:
+    """Insert ``row`` in a savepoint; the IntegrityError when a unique key is taken (a concurrent
+    writer inserted the same row first), the rest of the transaction left intact."""
+    try:
+        with db_session.begin_nested():
+            db_session.add(row)
+            db_session.flush()
+    except IntegrityError as taken:
+        return taken
+    return None
+
+
+def get_or_missing(db_session: Session, model: type[RowT], row_id: int, name: str) -> RowT:
+    """The ``model`` row ``row_id``; KeyError "no <name> <id>" when there is none (a 404 in the API)."""
+    row = db_session.get(model, row_id)
+    if row is None:
+        raise KeyError(f"no {name} {row_id}")
+    return row
 
 
 class AlertRule(TimestampMixin, Base):

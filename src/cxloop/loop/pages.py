@@ -188,11 +188,11 @@ def case_create(
     try:
         case = case_service.create_case(
             db_session=db_session,
+            department=case_department_for(user, department or None),
+            actor=user.username,
             title=title,
             description=description,
             priority=priority,
-            department=case_department_for(user, department or None),
-            actor=user.username,
         )
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None

@@ -1,7 +1,7 @@
-"""Typed responses of the loop API, so the OpenAPI schema describes every field.
+"""Request and response models of the loop API, so the OpenAPI schema describes every field.
 
-Each model allows extra keys: a field added to a service's output reaches clients at once, and the
-schema is extended when it is documented here.
+Each response model allows extra keys: a field added to a service's output reaches clients at once,
+and the schema is extended when it is documented here.
 """
 
 from __future__ import annotations
@@ -16,11 +16,9 @@ class _Out(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class RuleOut(_Out):
-    """An alert rule (see docs/loop.md for ``params``)."""
+class RuleIn(BaseModel):
+    """An alert rule as sent by the editor (see docs/loop.md for ``params``)."""
 
-    id: int
-    code: str
     name: str
     kind: str = Field(description="threshold, change or emerging_topic")
     indicator: str | None = None
@@ -28,13 +26,31 @@ class RuleOut(_Out):
     scope_value: str | None = None
     per_scope: bool = False
     params: dict[str, Any] = Field(default_factory=dict)
-    severity: str
+    severity: str = "medium"
     department: str | None = None
-    assign: str
+    assign: str = "round_robin"
     assignee_external_id: str | None = None
+    create_task: bool = True
+    enabled: bool = True
+    description: str | None = None
+
+
+class _RuleKey(_Out):
+    id: int
+    code: str
+
+
+class RuleOut(RuleIn, _RuleKey):
+    """An alert rule (see docs/loop.md for ``params``)."""
+
+    # The key fields come first (_RuleKey is the last base), then the definition as sent.
+    model_config = ConfigDict(extra="allow")
+
+    # A stored rule always has these: required in the response, unlike in the request.
+    severity: str
+    assign: str
     create_task: bool
     enabled: bool
-    description: str | None = None
     evaluated_until: date | None = None
 
 
@@ -229,3 +245,90 @@ class AuditEntryOut(_Out):
     at: datetime
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+
+
+# --- requests -----------------------------------------------------------------------------------------
+
+
+class TaskIn(BaseModel):
+    """A task created by hand."""
+
+    title: str
+    department: str
+    description: str = ""
+    severity: str = "medium"
+    assignee_id: int | None = None
+
+
+class TaskPatch(BaseModel):
+    """Changes to a task; status follows the lifecycle open → in_progress → done → verified (+ reopened)."""
+
+    status: str | None = None
+    assignee_id: int | None = None
+    due_at: datetime | None = None
+    outcome: str | None = None
+    title: str | None = None
+    description: str | None = None
+
+
+class CommentIn(BaseModel):
+    """A comment."""
+
+    body: str
+
+
+class CaseIn(BaseModel):
+    """A case opened by staff."""
+
+    title: str
+    description: str = ""
+    priority: str = "medium"
+    feedback_id: int | None = None
+    order_id: int | None = None
+    customer_id: int | None = None
+    assignee_id: int | None = None
+    department: str | None = Field(
+        None, description="Owning department; default: yours, else customer_service."
+    )
+
+
+class CasePatch(BaseModel):
+    """Changes to a case."""
+
+    status: str | None = None
+    assignee_id: int | None = None
+    priority: str | None = None
+    title: str | None = None
+
+
+class StepIn(BaseModel):
+    """A ticked checklist step."""
+
+    note: str | None = None
+
+
+class PromiseIn(BaseModel):
+    """A promise template code (30min, 2h, today, 1day, 3days)."""
+
+    promise: str
+
+
+class ResolveIn(BaseModel):
+    """How the case was resolved and why it happened."""
+
+    resolution: str = Field(description="resend, refund, coupon, explanation or other")
+    root_cause: str = Field(description="aspect id from the taxonomy")
+    note: str | None = None
+
+
+class WebhookIn(BaseModel):
+    """A chat webhook."""
+
+    name: str
+    kind: str = Field(description="dingtalk, wecom, feishu or slack")
+    url: str
+    secret: str | None = None
+    events: list[str] = Field(default_factory=list)
+    department: str | None = None
+    locale: str = "zh"
+    enabled: bool = True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -46,17 +46,9 @@ class LoopReport:
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain data for JSON output."""
-        return {
-            "opened": self.opened,
-            "updated": self.updated,
-            "resolved": self.resolved,
-            "tasks_created": self.tasks,
-            "verified": self.verified,
-            "reopened": self.reopened,
-            "cases_created": self.cases,
-            "errors": self.errors,
-        }
+        """Plain data for JSON output: every field, ``tasks`` and ``cases`` named ``*_created``."""
+        renamed = {"tasks": "tasks_created", "cases": "cases_created"}
+        return {renamed.get(f.name, f.name): getattr(self, f.name) for f in fields(self)}
 
 
 def _change_row(change: AlertChange) -> dict[str, Any]:

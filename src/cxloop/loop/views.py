@@ -6,7 +6,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel, Field
 
 from cxloop.auth.models import User
 from cxloop.auth.policy import allow, authorize, department_filter, department_query, redact_for
@@ -22,16 +21,26 @@ from cxloop.loop.schemas import (
     AlertOut,
     AuditEntryOut,
     CaseDetail,
+    CaseIn,
     CaseOut,
+    CasePatch,
+    CommentIn,
     CommentOut,
     InboxMessageOut,
     LoopRunOut,
     MarkedOut,
     OutboxMessageOut,
+    PromiseIn,
+    ResolveIn,
+    RuleIn,
     RuleOut,
     RuleSaved,
+    StepIn,
     TaskDetail,
+    TaskIn,
     TaskOut,
+    TaskPatch,
+    WebhookIn,
     WebhookOut,
 )
 from cxloop.loop.tasks import service as task_service
@@ -126,25 +135,6 @@ def _bad(exc: ValueError) -> HTTPException:
 
 
 # --- rules --------------------------------------------------------------------------------------------
-
-
-class RuleIn(BaseModel):
-    """An alert rule as sent by the editor (see docs/loop.md for ``params``)."""
-
-    name: str
-    kind: str = Field(description="threshold, change or emerging_topic")
-    indicator: str | None = None
-    scope_kind: str | None = None
-    scope_value: str | None = None
-    per_scope: bool = False
-    params: dict[str, Any] = Field(default_factory=dict)
-    severity: str = "medium"
-    department: str | None = None
-    assign: str = "round_robin"
-    assignee_external_id: str | None = None
-    create_task: bool = True
-    enabled: bool = True
-    description: str | None = None
 
 
 @router.get("/rules", response_model=list[RuleOut])
@@ -257,33 +247,6 @@ TASK_FIELDS = [
 ]
 
 
-class TaskIn(BaseModel):
-    """A task created by hand."""
-
-    title: str
-    department: str
-    description: str = ""
-    severity: str = "medium"
-    assignee_id: int | None = None
-
-
-class TaskPatch(BaseModel):
-    """Changes to a task; status follows the lifecycle open → in_progress → done → verified (+ reopened)."""
-
-    status: str | None = None
-    assignee_id: int | None = None
-    due_at: datetime | None = None
-    outcome: str | None = None
-    title: str | None = None
-    description: str | None = None
-
-
-class CommentIn(BaseModel):
-    """A comment."""
-
-    body: str
-
-
 def _task_for(db_session: Any, task_id: int, user: User) -> Task:
     # The route's policy has checked the department already; this only loads the task or 404s.
     try:
@@ -377,50 +340,6 @@ CASE_FIELDS = [
 ]
 
 
-class CaseIn(BaseModel):
-    """A case opened by staff."""
-
-    title: str
-    description: str = ""
-    priority: str = "medium"
-    feedback_id: int | None = None
-    order_id: int | None = None
-    customer_id: int | None = None
-    assignee_id: int | None = None
-    department: str | None = Field(
-        None, description="Owning department; default: yours, else customer_service."
-    )
-
-
-class CasePatch(BaseModel):
-    """Changes to a case."""
-
-    status: str | None = None
-    assignee_id: int | None = None
-    priority: str | None = None
-    title: str | None = None
-
-
-class StepIn(BaseModel):
-    """A ticked checklist step."""
-
-    note: str | None = None
-
-
-class PromiseIn(BaseModel):
-    """A promise template code (30min, 2h, today, 1day, 3days)."""
-
-    promise: str
-
-
-class ResolveIn(BaseModel):
-    """How the case was resolved and why it happened."""
-
-    resolution: str = Field(description="resend, refund, coupon, explanation or other")
-    root_cause: str = Field(description="aspect id from the taxonomy")
-    note: str | None = None
-
-
 def _case_out(db_session: Any, case: Case, user: User) -> dict[str, Any]:
     steps = case_service.steps(db_session=db_session, case_id=case.id)
     return {
@@ -466,17 +385,17 @@ def get_case(case_id: int, db_session: SessionDep, user: CaseReader) -> dict[str
     return _case_out(db_session, _call(case_service.get_case, db_session=db_session, case_id=case_id), user)
 
 
+def _case_action(fn: Any, db_session: Any, case_id: int, user: User, **fields: Any) -> dict[str, Any]:
+    """Do ``fn`` to the case as ``user`` (404/422 from the service's errors) and return the case."""
+    case = _call(fn, db_session=db_session, case_id=case_id, actor=user.username, **fields)
+    return _case_out(db_session, case, user)
+
+
 @router.patch("/cases/{case_id}", response_model=CaseDetail)
 def patch_case(case_id: int, body: CasePatch, db_session: SessionDep, user: CaseWriter) -> dict[str, Any]:
     """Change a case's status, assignee, priority or title."""
-    case = _call(
-        case_service.update_case,
-        db_session=db_session,
-        case_id=case_id,
-        actor=user.username,
-        **body.model_dump(exclude_unset=True),
-    )
-    return _case_out(db_session, case, user)
+    changes = body.model_dump(exclude_unset=True)
+    return _case_action(case_service.update_case, db_session, case_id, user, **changes)
 
 
 @router.post("/cases/{case_id}/steps/{step}", response_model=CaseDetail)
@@ -484,54 +403,25 @@ def complete_step(
     case_id: int, step: str, body: StepIn, db_session: SessionDep, user: CaseWriter
 ) -> dict[str, Any]:
     """Tick one of the four steps (apologise, investigate, solve, record)."""
-    case = _call(
-        case_service.complete_step,
-        db_session=db_session,
-        case_id=case_id,
-        step=step,
-        actor=user.username,
-        note=body.note,
-    )
-    return _case_out(db_session, case, user)
+    return _case_action(case_service.complete_step, db_session, case_id, user, step=step, note=body.note)
 
 
 @router.post("/cases/{case_id}/promise", response_model=CaseDetail)
 def promise(case_id: int, body: PromiseIn, db_session: SessionDep, user: CaseWriter) -> dict[str, Any]:
     """Record the feedback time promised to the customer."""
-    case = _call(
-        case_service.set_promise,
-        db_session=db_session,
-        case_id=case_id,
-        promise=body.promise,
-        actor=user.username,
-    )
-    return _case_out(db_session, case, user)
+    return _case_action(case_service.set_promise, db_session, case_id, user, promise=body.promise)
 
 
 @router.post("/cases/{case_id}/follow-up", response_model=CaseDetail)
 def follow_up(case_id: int, body: StepIn, db_session: SessionDep, user: CaseWriter) -> dict[str, Any]:
     """Record the follow-up with the customer."""
-    case = _call(
-        case_service.record_follow_up,
-        db_session=db_session,
-        case_id=case_id,
-        actor=user.username,
-        note=body.note,
-    )
-    return _case_out(db_session, case, user)
+    return _case_action(case_service.record_follow_up, db_session, case_id, user, note=body.note)
 
 
 @router.post("/cases/{case_id}/resolve", response_model=CaseDetail)
 def resolve(case_id: int, body: ResolveIn, db_session: SessionDep, user: CaseWriter) -> dict[str, Any]:
     """Resolve a case with its resolution and root cause."""
-    case = _call(
-        case_service.resolve_case,
-        db_session=db_session,
-        case_id=case_id,
-        actor=user.username,
-        **body.model_dump(),
-    )
-    return _case_out(db_session, case, user)
+    return _case_action(case_service.resolve_case, db_session, case_id, user, **body.model_dump())
 
 
 @router.get("/root-causes")
@@ -567,19 +457,6 @@ def retry_outbox_message(
     """Queue a failed outbox message again (a sent one is refused: it would go out twice)."""
     message = _call(notify_service.retry_message, db_session=db_session, notification_id=notification_id)
     return _row(message, ["id", "channel", "event", "status", "attempts", "next_attempt_at", "last_error"])
-
-
-class WebhookIn(BaseModel):
-    """A chat webhook."""
-
-    name: str
-    kind: str = Field(description="dingtalk, wecom, feishu or slack")
-    url: str
-    secret: str | None = None
-    events: list[str] = Field(default_factory=list)
-    department: str | None = None
-    locale: str = "zh"
-    enabled: bool = True
 
 
 @router.get("/webhooks", response_model=list[WebhookOut])

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxloop.loop import audit
-from cxloop.loop.models import WEBHOOK_KINDS, Webhook
+from cxloop.loop.models import WEBHOOK_KINDS, Webhook, get_or_missing, require_choice
 
 
 def save_webhook(
@@ -25,8 +25,7 @@ def save_webhook(
     enabled: bool = True,
 ) -> Webhook:
     """Create or update the webhook ``name``."""
-    if kind not in WEBHOOK_KINDS:
-        raise ValueError(f"kind must be one of {WEBHOOK_KINDS}")
+    require_choice("kind", kind, WEBHOOK_KINDS)
     if not url.startswith(("http://", "https://")):
         raise ValueError("the webhook URL must start with http:// or https://")
     if locale not in ("zh", "en"):
@@ -64,18 +63,10 @@ def list_webhooks(*, db_session: Session) -> list[Webhook]:
 
 def delete_webhook(*, db_session: Session, webhook_id: int, actor: str) -> None:
     """Remove a webhook."""
-    hook = db_session.get(Webhook, webhook_id)
-    if hook is None:
-        raise KeyError(f"no webhook {webhook_id}")
-    audit.record(
-        db_session=db_session,
-        entity="webhook",
-        entity_id=hook.id,
-        action="delete",
-        actor=actor,
-        before={"name": hook.name, "kind": hook.kind},
-    )
-    db_session.delete(hook)
+    hook = get_or_missing(db_session, Webhook, webhook_id, "webhook")
+    # The name and kind say which one it was; the URL and secret stay out of the trail.
+    before = {"name": hook.name, "kind": hook.kind}
+    audit.delete_audited(db_session=db_session, entity="webhook", row=hook, actor=actor, before=before)
     db_session.commit()
 
 

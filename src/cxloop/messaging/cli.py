@@ -110,26 +110,20 @@ def send_command(
     purpose: Annotated[str, typer.Option(help="service or marketing.")] = "service",
 ) -> None:
     """Queue one message to a customer under the usual rules. 给客户发送一条消息。"""
-    from cxloop.customers.service import get_by_external_id
-    from cxloop.messaging.service import send_to_customer
+    from cxloop.messaging.service import send_by_staff
 
     with session_scope() as s:
-        found = get_by_external_id(db_session=s, external_id=customer)
-        if found is None:
-            console.print(f"[red]no customer {escape(customer)}[/red]")
-            raise typer.Exit(2)
         try:
-            row = send_to_customer(
-                s,
-                customer_id=found.id,
+            row = send_by_staff(
+                db_session=s,
+                customer=customer,
+                dedupe_key=f"cli:{uuid.uuid4().hex}",
                 template=template,
                 context=json.loads(context),
                 purpose="marketing" if purpose == "marketing" else "service",
-                source="staff",
-                dedupe_key=f"cli:{uuid.uuid4().hex}",
             )
         except (KeyError, ValueError) as exc:
-            console.print(f"[red]{escape(str(exc))}[/red]")
+            console.print(f"[red]{escape(str(exc.args[0] if exc.args else exc))}[/red]")
             raise typer.Exit(2) from None
         console.print(f"message {row.id}: {row.status} {row.reason or ''}")
 

@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cxloop.auth.deps import PageUser
 from cxloop.auth.policy import public, roles_allowed
-from cxloop.customers.models import Customer
 from cxloop.customers.service import get_by_external_id
 from cxloop.deps import SessionDep
 from cxloop.messaging import service
@@ -34,9 +33,7 @@ def messages_page(
 ) -> HTMLResponse:
     """Every customer message, newest first; failed ones are where staff look."""
     rows = service.list_messages(db_session=db_session, status=status or None, limit=300)
-    names = {
-        c.id: c for c in db_session.query(Customer).filter(Customer.id.in_({r.customer_id for r in rows}))
-    }
+    names = service.customers_of(db_session=db_session, messages=rows)
     return render(
         request,
         "messaging/messages.html",
@@ -57,7 +54,6 @@ def retry_page(message_id: int, user: PageUser, db_session: SessionDep) -> Redir
         service.retry(db_session=db_session, message_id=message_id)
     except (KeyError, ValueError) as exc:
         raise HTTPException(409, detail=str(exc)) from None
-    db_session.commit()
     return RedirectResponse("/messages?status=failed", status_code=303)
 
 
@@ -92,9 +88,6 @@ def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
 @router.post("/m/unsubscribe/{token}", response_class=HTMLResponse, dependencies=[public()])
 def unsubscribe_confirm(request: Request, token: str, db_session: SessionDep) -> HTMLResponse:
     """Confirm the unsubscribe: no more marketing messages, service messages still go."""
-    customer_id = service.customer_for_token(token)
-    if customer_id is None or db_session.get(Customer, customer_id) is None:
+    if not service.unsubscribe_by_token(db_session=db_session, token=token):
         return render(request, "messaging/unsubscribe.html", {"state": "invalid"}, status_code=404)
-    service.unsubscribe(db_session=db_session, customer_id=customer_id)
-    db_session.commit()
     return render(request, "messaging/unsubscribe.html", {"state": "done"})

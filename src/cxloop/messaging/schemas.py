@@ -67,3 +67,18 @@ class InboundSmsIn(BaseModel):
 
     phone: str
     text: str
+
+
+class InboundSmsOut(BaseModel):
+    """What a forwarded SMS reply did."""
+
+    unsubscribed: int = Field(description="Customers with that number unsubscribed from marketing.")
+
+
+class DeliveryOut(BaseModel):
+    """What one delivery run did."""
+
+    sent: int
+    failed: int
+    retried: int
+    errors: list[str] = Field(description="The first errors, '#<message id>: <error>'.")

@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Literal, cast
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from cxloop.clock import now as clock
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer
-from cxloop.db import session_scope
+from cxloop.db import is_postgres, session_scope
 from cxloop.loop.models import Case
 from cxloop.messaging import channels
 from cxloop.messaging.models import CHANNELS, CustomerMessage
@@ -60,9 +63,15 @@ def quiet_until(at: datetime) -> datetime | None:
     return None
 
 
+@lru_cache(maxsize=4)
+def _unsubscribe_serializer(secret_key: str) -> URLSafeSerializer:
+    # Built once per key: a batch signs one link per message.
+    return URLSafeSerializer(secret_key, salt="cxloop-unsubscribe")
+
+
 def unsubscribe_token(customer_id: int) -> str:
     """The signed token in a customer's unsubscribe link."""
-    return str(URLSafeSerializer(get_settings().secret_key, salt="cxloop-unsubscribe").dumps(customer_id))
+    return str(_unsubscribe_serializer(get_settings().secret_key).dumps(customer_id))
 
 
 def unsubscribe_link(customer_id: int) -> str:
@@ -73,12 +82,14 @@ def unsubscribe_link(customer_id: int) -> str:
 def customer_for_token(token: str) -> int | None:
     """The customer id signed into ``token``, or None for a forged or damaged one."""
     try:
-        return int(URLSafeSerializer(get_settings().secret_key, salt="cxloop-unsubscribe").loads(token))
+        return int(_unsubscribe_serializer(get_settings().secret_key).loads(token))
     except (BadSignature, ValueError, TypeError):
         return None
 
 
-def unsubscribe(*, db_session: Session, customer_id: int, at: datetime | None = None) -> Customer:
+def unsubscribe(
+    *, db_session: Session, customer_id: int, at: datetime | None = None, commit: bool = True
+) -> Customer:
     """Stop marketing messages to a customer (service messages still go)."""
     customer = db_session.get(Customer, customer_id)
     if customer is None:
@@ -87,10 +98,26 @@ def unsubscribe(*, db_session: Session, customer_id: int, at: datetime | None = 
         customer.unsubscribed_at = at or clock()
         customer.consent_marketing = False
     db_session.flush()
+    if commit:
+        db_session.commit()
     return customer
 
 
-def inbound_sms(*, db_session: Session, phone: str, text: str, at: datetime | None = None) -> list[int]:
+def unsubscribe_by_token(*, db_session: Session, token: str) -> bool:
+    """The unsubscribe link confirmed: False for a forged or damaged token or a customer that is gone."""
+    customer_id = customer_for_token(token)
+    if customer_id is None:
+        return False
+    try:
+        unsubscribe(db_session=db_session, customer_id=customer_id)
+    except KeyError:
+        return False
+    return True
+
+
+def inbound_sms(
+    *, db_session: Session, phone: str, text: str, at: datetime | None = None, commit: bool = True
+) -> list[int]:
     """A customer's SMS reply: 「T」/「TD」/「退订」 unsubscribes every customer with that number."""
     if text.strip().upper() not in UNSUBSCRIBE_WORDS:
         return []
@@ -98,7 +125,9 @@ def inbound_sms(*, db_session: Session, phone: str, text: str, at: datetime | No
     candidates = {number, f"+86{number}", f"86{number}"}
     ids = list(db_session.scalars(select(Customer.id).where(Customer.phone.in_(candidates))))
     for customer_id in ids:
-        unsubscribe(db_session=db_session, customer_id=customer_id, at=at)
+        unsubscribe(db_session=db_session, customer_id=customer_id, at=at, commit=False)
+    if commit:
+        db_session.commit()
     return ids
 
 
@@ -120,6 +149,138 @@ def _counted_since(db_session: Session, customer_id: int, since: datetime) -> in
         )
         or 0
     )
+
+
+# --- rules read once for a batch of decisions ------------------------------------------------------------
+
+_PREFETCH_KEY = "cxloop.messaging.prefetch"
+
+
+@dataclass
+class RulesPrefetch:
+    """What the rules read for a batch of customers, in a few queries instead of a few per message.
+
+    Held in the session (``session.info``) while a batch decides; ``send_to_customer`` reads it for the
+    customers it covers and keeps it current with every row it writes, so a decision sees exactly what
+    the per-message queries would have seen. A customer dropped by ``forget`` is read by query again.
+    """
+
+    customer_ids: set[int]
+    since: datetime
+    #: The dedupe keys to look up with the rest.
+    dedupe_keys: set[str]
+    #: Marketing messages that count towards the caps, created at or after ``since``, by customer.
+    counted: dict[int, list[datetime]] = field(default_factory=dict)
+    #: Customers with an open complaint case.
+    open_case: set[int] = field(default_factory=set)
+    #: Dedupe keys looked up (None: no row) and every row written while the batch runs.
+    known: dict[str, CustomerMessage | None] = field(default_factory=dict)
+    #: The batch's customers, already loaded.
+    customers: dict[int, Customer] = field(default_factory=dict)
+    #: Rows decided with ``flush=False``, written together by ``write_pending`` (their ids come then).
+    pending: list[tuple[dict[str, Any], CustomerMessage]] = field(default_factory=list)
+
+    loaded: bool = False
+
+    def covers(self, customer_id: int) -> bool:
+        """Whether the batch read this customer's rules."""
+        return customer_id in self.customer_ids
+
+    def load(self, session: Session) -> None:
+        """Read the rules, once, when the batch's first message is decided (a batch without one reads
+        nothing)."""
+        if self.loaded:
+            return
+        self.loaded = True
+        ids = sorted(self.customer_ids)
+        self.counted = {cid: [] for cid in ids}
+        self.known = dict.fromkeys(self.dedupe_keys)
+        session.flush()  # rows decided earlier in this transaction count too
+        for chunk in _chunked(ids):
+            for cid, created in session.execute(
+                select(CustomerMessage.customer_id, CustomerMessage.created_at).where(
+                    CustomerMessage.customer_id.in_(chunk),
+                    CustomerMessage.purpose == "marketing",
+                    CustomerMessage.status.in_(COUNTED),
+                    CustomerMessage.created_at >= self.since,
+                )
+            ):
+                self.counted[cid].append(created)
+            self.open_case.update(
+                session.scalars(
+                    select(Case.customer_id).where(
+                        Case.customer_id.in_(chunk), Case.status.in_(OPEN_CASE_STATUSES)
+                    )
+                )
+            )
+        for chunk in _chunked(sorted(self.dedupe_keys)):
+            for row in session.scalars(select(CustomerMessage).where(CustomerMessage.dedupe_key.in_(chunk))):
+                self.known[row.dedupe_key] = row
+
+
+def _chunked(items: list[Any], size: int = 900) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@contextmanager
+def rules_prefetched(
+    session: Session,
+    *,
+    customer_ids: set[int],
+    since: datetime,
+    dedupe_keys: set[str],
+    customers: dict[int, Customer] | None = None,
+) -> Iterator[RulesPrefetch]:
+    """Let every ``send_to_customer`` of this session use the rules of ``customer_ids`` (open cases,
+    marketing sent since ``since``, the given dedupe keys), read in a few queries at the first message."""
+    prefetch = RulesPrefetch(set(customer_ids), since, set(dedupe_keys), customers=dict(customers or {}))
+    previous = session.info.get(_PREFETCH_KEY)
+    session.info[_PREFETCH_KEY] = prefetch
+    try:
+        yield prefetch
+        write_pending(session)
+    finally:
+        session.info[_PREFETCH_KEY] = previous
+
+
+def write_pending(session: Session) -> None:
+    """Insert the rows the batch decided so far, in one statement, and give each its id."""
+    prefetch: RulesPrefetch | None = session.info.get(_PREFETCH_KEY)
+    if prefetch is None or not prefetch.pending:
+        return
+    pending, prefetch.pending = prefetch.pending, []
+    for chunk in _chunked(pending, 500):
+        if is_postgres(session):
+            # The ids from the sequence first: a plain multi-row INSERT is cheaper than one that must
+            # return its ids in the order of its rows.
+            ids = list(
+                session.scalars(
+                    select(func.nextval(func.pg_get_serial_sequence("customer_messages", "id"))).select_from(
+                        func.generate_series(1, len(chunk))
+                    )
+                )
+            )
+            session.execute(
+                insert(CustomerMessage), [{**v, "id": i} for (v, _), i in zip(chunk, ids, strict=True)]
+            )
+        else:
+            ids = list(
+                session.scalars(
+                    insert(CustomerMessage).returning(CustomerMessage.id, sort_by_parameter_order=True),
+                    [values for values, _ in chunk],
+                )
+            )
+        for (_, row), message_id in zip(chunk, ids, strict=True):
+            row.id = message_id
+
+
+def forget(session: Session, customer_id: int) -> None:
+    """Read this customer's rules by query again (something other than a message changed them); the
+    rows decided so far are written first, so those queries see them."""
+    prefetch: RulesPrefetch | None = session.info.get(_PREFETCH_KEY)
+    if prefetch is not None:
+        write_pending(session)
+        prefetch.customer_ids.discard(customer_id)
 
 
 def pick_channel(customer: Customer, wanted: str | None = None) -> tuple[str | None, str | None]:
@@ -156,10 +317,21 @@ def send_to_customer(
     channel: str | None = None,
     case_id: int | None = None,
     now: datetime | None = None,
+    flush: bool = True,
 ) -> CustomerMessage:
-    """Queue one message to a customer, or record why it is skipped; never twice per ``dedupe_key``."""
-    with session.no_autoflush:
-        existing = session.scalar(select(CustomerMessage).where(CustomerMessage.dedupe_key == dedupe_key))
+    """Queue one message to a customer, or record why it is skipped; never twice per ``dedupe_key``.
+
+    ``flush=False`` leaves the row for the caller's next flush (its id comes then): a batch of decisions
+    writes its rows together. The rules read the session's ``rules_prefetched`` when there is one.
+    """
+    prefetch: RulesPrefetch | None = session.info.get(_PREFETCH_KEY)
+    if prefetch is not None:
+        prefetch.load(session)
+    if prefetch is not None and dedupe_key in prefetch.known:
+        existing = prefetch.known[dedupe_key]
+    else:
+        with session.no_autoflush:
+            existing = session.scalar(select(CustomerMessage).where(CustomerMessage.dedupe_key == dedupe_key))
     if existing is not None:
         return existing
     if purpose not in ("service", "marketing"):
@@ -168,53 +340,80 @@ def send_to_customer(
         raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
     tpl = get_template(template)
     at = now or clock()
-    customer = session.get(Customer, customer_id)
+    customer = prefetch.customers.get(customer_id) if prefetch is not None else None
+    if customer is None:
+        customer = session.get(Customer, customer_id)
     if customer is None:
         raise KeyError(f"no customer {customer_id}")
-    locale = customer.locale if customer.locale in ("zh", "en") else get_settings().default_locale
+    settings = get_settings()
+    locale = customer.locale if customer.locale in ("zh", "en") else settings.default_locale
+    # Signing the link is the costliest part of a message: only when a text or the opt-out shows it.
+    link = unsubscribe_link(customer.id) if purpose == "marketing" or tpl.uses("unsubscribe_link") else ""
     full = {
         "name": customer.name or ("顾客" if locale == "zh" else "customer"),
-        "shop": get_settings().shop_name,
-        "unsubscribe_link": unsubscribe_link(customer.id),
+        "shop": settings.shop_name,
+        "unsubscribe_link": link,
         **context,
     }
     subject, body = tpl.render(locale, full)
-    row = CustomerMessage(
-        customer_id=customer.id,
-        dedupe_key=dedupe_key,
-        template=template,
-        purpose=purpose,
-        source=source,
-        locale=locale,
-        case_id=case_id,
-        subject=subject[:300],
-        body=body,
-        params={k: str(full[k]) for k in tpl.variables},
-        attempts=0,
-        created_at=at,
+    values: dict[str, Any] = {
+        "customer_id": customer.id,
+        "dedupe_key": dedupe_key,
+        "template": template,
+        "purpose": purpose,
+        "source": source,
+        "locale": locale,
+        "case_id": case_id,
+        "subject": subject[:300],
+        "body": body,
+        "params": {k: str(full[k]) for k in tpl.variables},
+        "attempts": 0,
+        "created_at": at,
+        "channel": None,
+        "recipient": None,
+        "status": "queued",
+        "reason": None,
+        "next_attempt_at": None,
+    }
+    covered = prefetch if prefetch is not None and prefetch.covers(customer.id) else None
+    reason = _skip_reason(
+        session, customer=customer, purpose=purpose, case_id=case_id, at=at, prefetch=covered
     )
-    reason = _skip_reason(session, customer=customer, purpose=purpose, case_id=case_id, at=at)
     if reason is None:
-        row.channel, row.recipient = pick_channel(customer, channel)
-        if row.channel is None:
+        values["channel"], values["recipient"] = pick_channel(customer, channel)
+        if values["channel"] is None:
             reason = "no_contact"
     if reason is not None:
-        row.status, row.reason = "skipped", reason
+        values["status"], values["reason"] = "skipped", reason
     else:
-        row.status = "queued"
-        row.next_attempt_at = at
+        values["next_attempt_at"] = at
         if purpose == "marketing":
-            row.body = _with_opt_out(row.body, row.channel or "", full["unsubscribe_link"])
-        deferred = quiet_until(at) if row.channel == "sms" else None
+            values["body"] = _with_opt_out(body, values["channel"] or "", full["unsubscribe_link"])
+            if covered is not None:
+                covered.counted[customer.id].append(at)
+        deferred = quiet_until(at) if values["channel"] == "sms" else None
         if deferred is not None:
-            row.next_attempt_at, row.reason = deferred, "quiet_hours"
+            values["next_attempt_at"], values["reason"] = deferred, "quiet_hours"
+    row = CustomerMessage(**values)
+    if prefetch is not None:
+        prefetch.known[dedupe_key] = row
+    if prefetch is not None and not flush:
+        prefetch.pending.append((values, row))  # a batch writes its rows in one statement
+        return row
     session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     return row
 
 
 def _skip_reason(
-    session: Session, *, customer: Customer, purpose: str, case_id: int | None, at: datetime
+    session: Session,
+    *,
+    customer: Customer,
+    purpose: str,
+    case_id: int | None,
+    at: datetime,
+    prefetch: RulesPrefetch | None = None,
 ) -> str | None:
     s = get_settings()
     if purpose == "marketing":
@@ -222,13 +421,27 @@ def _skip_reason(
             return "unsubscribed"
         if not customer.consent_marketing:
             return "no_consent"
-    if case_id is None and _open_case(session, customer.id) is not None:
-        return "open_case"
+    if case_id is None:
+        if prefetch is not None:
+            if customer.id in prefetch.open_case:
+                return "open_case"
+        elif _open_case(session, customer.id) is not None:
+            return "open_case"
     if purpose == "marketing":
-        session.flush()  # messages decided earlier in this transaction count towards the caps
+        week = at - timedelta(days=7)
+        if prefetch is not None and week >= prefetch.since:
+            sent = prefetch.counted[customer.id]
+            day = at - timedelta(days=1)
+            if sum(t >= day for t in sent) >= s.message_cap_per_day:
+                return "frequency_cap"
+            if sum(t >= week for t in sent) >= s.message_cap_per_week:
+                return "frequency_cap"
+            return None
+        write_pending(session)  # messages decided earlier in this transaction count towards the caps
+        session.flush()
         if _counted_since(session, customer.id, at - timedelta(days=1)) >= s.message_cap_per_day:
             return "frequency_cap"
-        if _counted_since(session, customer.id, at - timedelta(days=7)) >= s.message_cap_per_week:
+        if _counted_since(session, customer.id, week) >= s.message_cap_per_week:
             return "frequency_cap"
     return None
 
@@ -238,6 +451,23 @@ def _with_opt_out(body: str, channel: str, link: str) -> str:
     if channel == "sms":
         return body if SMS_OPT_OUT in body else f"{body} {SMS_OPT_OUT}"
     return body if link in body else f"{body}\n{link}"
+
+
+def send_by_staff(
+    *, db_session: Session, customer: str, dedupe_key: str | None = None, **message: Any
+) -> CustomerMessage:
+    """A message staff send by hand to the customer with external id ``customer``, under the same rules
+    as automatic ones (``message``: ``send_to_customer``'s template, context, purpose, channel, case_id);
+    committed. ``KeyError`` for an unknown customer or template."""
+    from cxloop.customers.service import get_by_external_id
+
+    found = get_by_external_id(db_session=db_session, external_id=customer)
+    if found is None:
+        raise KeyError(f"no customer {customer!r}")
+    key = dedupe_key or f"staff:{uuid.uuid4().hex}"
+    row = send_to_customer(db_session, customer_id=found.id, source="staff", dedupe_key=key, **message)
+    db_session.commit()
+    return row
 
 
 def preview(*, template: str, locale: str = "zh", context: dict[str, Any] | None = None) -> dict[str, str]:
@@ -277,6 +507,16 @@ def list_messages(
     return list(db_session.scalars(query.order_by(CustomerMessage.id.desc()).limit(limit)))
 
 
+def customers_of(*, db_session: Session, messages: list[CustomerMessage]) -> dict[int, Customer]:
+    """The customers of some messages, by id (the outbox page shows their names)."""
+    ids = sorted({m.customer_id for m in messages})
+    return {
+        c.id: c
+        for chunk in _chunked(ids)
+        for c in db_session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+    }
+
+
 def counts(*, db_session: Session, source_prefix: str | None = None) -> dict[str, int]:
     """How many messages are in each status (optionally of sources starting with a prefix)."""
     query = select(CustomerMessage.status, func.count(CustomerMessage.id)).group_by(CustomerMessage.status)
@@ -285,7 +525,7 @@ def counts(*, db_session: Session, source_prefix: str | None = None) -> dict[str
     return {str(status): int(n) for status, n in db_session.execute(query)}
 
 
-def retry(*, db_session: Session, message_id: int) -> CustomerMessage:
+def retry(*, db_session: Session, message_id: int, commit: bool = True) -> CustomerMessage:
     """Put a failed (or unknown) message back in the queue now (staff decided to try again)."""
     message = db_session.get(CustomerMessage, message_id)
     if message is None:
@@ -294,6 +534,8 @@ def retry(*, db_session: Session, message_id: int) -> CustomerMessage:
         raise ValueError(f"only failed or unknown messages are retried; this one is {message.status}")
     message.status, message.next_attempt_at, message.locked_until = "queued", clock(), None
     db_session.flush()
+    if commit:
+        db_session.commit()
     return message
 
 

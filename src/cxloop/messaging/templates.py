@@ -69,6 +69,11 @@ def _compiled(source: str) -> jinja2.Template:
     return _env.from_string(source)
 
 
+@lru_cache(maxsize=4096)
+def _referenced(source: str) -> frozenset[str]:
+    return frozenset(meta.find_undeclared_variables(_env.parse(source)))
+
+
 @dataclass(frozen=True)
 class MessageTemplate:
     """One template: its purpose, declared variables, texts per locale and optional provider codes."""
@@ -86,6 +91,10 @@ class MessageTemplate:
     def all_variables(self) -> tuple[str, ...]:
         """Declared variables plus the global ones the service fills in."""
         return tuple(dict.fromkeys((*GLOBAL_VARIABLES, *self.variables)))
+
+    def uses(self, variable: str) -> bool:
+        """Whether any text of the template (any locale) refers to ``variable``."""
+        return any(variable in _referenced(text) for pair in self.texts.values() for text in pair)
 
     def sample_context(self) -> dict[str, str]:
         """Sample data for a preview: the template's own samples over the shared ones."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
@@ -11,7 +11,15 @@ from cxloop.auth.policy import allow
 from cxloop.customers.service import get_by_external_id
 from cxloop.deps import SessionDep
 from cxloop.messaging import service
-from cxloop.messaging.schemas import InboundSmsIn, MessageOut, PreviewIn, SendIn, TemplateOut
+from cxloop.messaging.schemas import (
+    DeliveryOut,
+    InboundSmsIn,
+    InboundSmsOut,
+    MessageOut,
+    PreviewIn,
+    SendIn,
+    TemplateOut,
+)
 
 router = APIRouter(prefix="/messaging", tags=["messaging"])
 #: Who may read and send customer messages: the CX team (personal data inside); see cxloop.auth.policy.
@@ -24,6 +32,17 @@ def _customer_id(db_session: Any, external_id: str) -> int:
     if customer is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no customer {external_id!r}")
     return customer.id
+
+
+def _answer(call: Callable[[], Any], *, refused: int) -> Any:
+    """The service call's result; an unknown customer, template or message is 404, a refusal ``refused``."""
+    try:
+        return call()
+    except KeyError as exc:
+        # A KeyError's text comes quoted; the message is its argument.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc.args[0] if exc.args else exc)) from None
+    except ValueError as exc:
+        raise HTTPException(refused, detail=str(exc)) from None
 
 
 @router.get("/templates", response_model=list[TemplateOut], dependencies=[MessageReader])
@@ -63,49 +82,23 @@ def customer_history(external_id: str, db_session: SessionDep) -> list[Any]:
 @router.post("/messages", response_model=MessageOut, status_code=201, dependencies=[MessageWriter])
 def send(body: SendIn, db_session: SessionDep) -> Any:
     """Send (queue) one message to a customer under the same rules as automatic messages."""
-    customer_id = _customer_id(db_session, body.customer)
-    try:
-        row = service.send_to_customer(
-            db_session,
-            customer_id=customer_id,
-            template=body.template,
-            context=body.context,
-            purpose=body.purpose,
-            source="staff",
-            dedupe_key=body.dedupe_key or f"staff:{uuid.uuid4().hex}",
-            channel=body.channel,
-            case_id=body.case_id,
-        )
-    except KeyError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc).strip("'\"")) from None
-    except ValueError as exc:
-        raise HTTPException(422, detail=str(exc)) from None
-    db_session.commit()
-    return row
+    return _answer(lambda: service.send_by_staff(db_session=db_session, **body.model_dump()), refused=422)
 
 
 @router.post("/messages/{message_id}/retry", response_model=MessageOut, dependencies=[MessageWriter])
 def retry(message_id: int, db_session: SessionDep) -> Any:
     """Queue a failed message again."""
-    try:
-        row = service.retry(db_session=db_session, message_id=message_id)
-    except KeyError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc).strip("'\"")) from None
-    except ValueError as exc:
-        raise HTTPException(409, detail=str(exc)) from None
-    db_session.commit()
-    return row
+    return _answer(lambda: service.retry(db_session=db_session, message_id=message_id), refused=409)
 
 
-@router.post("/inbound-sms", dependencies=[MessageWriter])
-def inbound_sms(body: InboundSmsIn, db_session: SessionDep) -> dict[str, Any]:
+@router.post("/inbound-sms", response_model=InboundSmsOut, dependencies=[MessageWriter])
+def inbound_sms(body: InboundSmsIn, db_session: SessionDep) -> InboundSmsOut:
     """A forwarded SMS reply; 「T」/「TD」/「退订」 unsubscribes the sender from marketing."""
     ids = service.inbound_sms(db_session=db_session, phone=body.phone, text=body.text)
-    db_session.commit()
-    return {"unsubscribed": len(ids)}
+    return InboundSmsOut(unsubscribed=len(ids))
 
 
-@router.post("/deliver", dependencies=[MessageWriter])
-def deliver() -> dict[str, Any]:
+@router.post("/deliver", response_model=DeliveryOut, dependencies=[MessageWriter])
+def deliver() -> DeliveryOut:
     """Send every due queued message now (the scheduler does it every minute)."""
-    return service.deliver_pending().as_dict()
+    return DeliveryOut(**service.deliver_pending().as_dict())

@@ -7,12 +7,14 @@ templates (``Table`` doubles as the CSV/XLSX export), render. No database querie
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from cxloop.auth.models import User
 from cxloop.auth.policy import allow, can, can_see_contact, department_filter, department_path
@@ -83,24 +85,74 @@ def _department_name(code: str, locale: str) -> str:
     return department_name(code, locale)
 
 
-def _months(db_session: SessionDep, month: str) -> list[MonthChoice]:
+def _months(db_session: Session, month: str) -> list[MonthChoice]:
     """The month picker: the latest month with data and the eleven before it, the running one marked."""
     return metrics.month_choices(db_session=db_session, month=month, count=PICKER_MONTHS)
 
 
-def _page(
-    request: Request,
-    template: str,
-    context: dict[str, Any],
-    tables: list[Table],
-    export: str | None,
-    filename: str,
-) -> Response:
-    """Render the page, or download one of its tables when ``?format=csv|xlsx`` is asked for."""
-    if export:
-        return export_response(tables, export, request.query_params.get("table"), filename)
-    context["tables"] = {t.key: t for t in tables}
-    return render(request, template, context)
+@dataclass
+class Dashboard:
+    """What every dashboard page is asked: the month (``?month=``), an export (``?format=``), the locale."""
+
+    request: Request
+    db_session: Session
+    month: str | None
+    export: str | None
+    locale: str
+    t: Callable[..., str]
+
+    def page(self, template: str, month: str, tables: list[Table], filename: str, **context: Any) -> Response:
+        """Render ``template`` for ``month`` with its month picker, or download a table on ``?format=``.
+
+        The download is the table named by ``?table=`` (default: the first), named after ``filename-month``.
+        """
+        if self.export:
+            return export_response(
+                tables, self.export, self.request.query_params.get("table"), f"{filename}-{month}"
+            )
+        context |= {
+            "month": month,
+            "months": _months(self.db_session, month),
+            "tables": {table.key: table for table in tables},
+        }
+        return render(self.request, template, context)
+
+
+def _dashboard(
+    request: Request, db_session: SessionDep, month: MonthParam = None, export: ExportParam = None
+) -> Dashboard:
+    return Dashboard(request, db_session, month, export, get_locale(request), _t(request))
+
+
+DashboardDep = Annotated[Dashboard, Depends(_dashboard)]
+
+#: Columns that mean the same on every dashboard table: row key -> (label key, kind, digits).
+_COLUMNS: dict[str, tuple[str, str, int]] = {
+    "value": ("col.value", "number", 2),
+    "unit": ("col.unit", "text", 1),
+    "target": ("col.target", "number", 2),
+    "amber": ("col.amber", "number", 2),
+    "red": ("col.red", "number", 2),
+    "status": ("col.status", "status", 1),
+    "previous": ("col.previous", "number", 2),
+    "change": ("col.change", "signed", 2),
+    "n": ("col.n", "int", 1),
+    "min_n": ("col.min_n", "int", 1),
+    "code": ("col.code", "text", 1),
+    "stage_name": ("col.stage", "text", 1),
+    "department_name": ("col.department", "text", 1),
+    "share": ("col.share", "percent", 1),
+    "late_orders": ("col.late_orders", "int", 1),
+    "mean_excess_hours": ("col.excess_hours", "number", 1),
+}
+
+
+def _columns(t: Callable[..., str], *specs: str | Column) -> list[Column]:
+    """Table columns: a row key names a column of ``_COLUMNS``; a ``Column`` is one of this table's own."""
+    return [
+        spec if isinstance(spec, Column) else Column(spec, t(_COLUMNS[spec][0]), *_COLUMNS[spec][1:])
+        for spec in specs
+    ]
 
 
 def _url(path: str, **params: Any) -> str:
@@ -116,17 +168,11 @@ def _stage(t: Callable[..., str], stage: str | None) -> str:
 
 
 @router.get("/")
-def overview_page(
-    request: Request,
-    user: DepartmentReader,
-    db_session: SessionDep,
-    month: MonthParam = None,
-    export: ExportParam = None,
-) -> Response:
+def overview_page(user: DepartmentReader, dash: DashboardDep) -> Response:
     """The month at a glance: headline indicators, status, change, trend, and the focus complaints."""
-    locale, t = get_locale(request), _t(request)
+    db_session, locale, t = dash.db_session, dash.locale, dash.t
     department = _scope_department(user)
-    data = metrics.overview(db_session=db_session, month=month, department=department, lang=locale)
+    data = metrics.overview(db_session=db_session, month=dash.month, department=department, lang=locale)
     cards = metrics.scorecards(db_session=db_session, month=data.month, department=department, lang=locale)
     trends = {i.code: i.trend for card in cards.departments for i in card.indicators}
     tiles: list[dict[str, Any]] = []
@@ -150,31 +196,24 @@ def overview_page(
     indicators = Table(
         key="indicators",
         title=t("overview.indicators"),
-        columns=[
+        columns=_columns(
+            t,
             Column("name", t("col.indicator")),
             Column("owner", t("col.department")),
-            Column("value", t("col.value"), "number", 2),
-            Column("unit", t("col.unit")),
-            Column("target", t("col.target"), "number", 2),
-            Column("status", t("col.status"), "status"),
-            Column("previous", t("col.previous"), "number", 2),
-            Column("change", t("col.change"), "signed", 2),
-            Column("n", t("col.n"), "int"),
-        ],
+            *("value", "unit", "target", "status", "previous", "change", "n"),
+        ),
         rows=[{**v.model_dump(), "owner": _department_name(v.owner, locale)} for v in data.indicators],
     )
-    focus = [item for item in data.pareto.items if item.focus]
-    context = {
-        "data": data,
-        "tiles": tiles,
-        "focus": focus,
-        "month": data.month,
-        "months": _months(db_session, data.month),
-        "department": department and _department_name(department, locale),
-    }
     experience = _delivery_experience(db_session, data.month, locale)
-    return _page(
-        request, "metrics/overview.html", context, [indicators, experience], export, f"overview-{data.month}"
+    return dash.page(
+        "metrics/overview.html",
+        data.month,
+        [indicators, experience],
+        "overview",
+        data=data,
+        tiles=tiles,
+        focus=[item for item in data.pareto.items if item.focus],
+        department=department and _department_name(department, locale),
     )
 
 
@@ -182,17 +221,11 @@ def overview_page(
 
 
 @router.get("/pareto")
-def pareto_page(
-    request: Request,
-    user: DepartmentReader,
-    db_session: SessionDep,
-    month: MonthParam = None,
-    export: ExportParam = None,
-) -> Response:
+def pareto_page(user: DepartmentReader, dash: DashboardDep) -> Response:
     """The monthly complaint Pareto: bars, cumulative line, table; a bar or row opens its complaints."""
-    locale, t = get_locale(request), _t(request)
+    locale, t = dash.locale, dash.t
     department = _scope_department(user)
-    data = metrics.pareto(db_session=db_session, month=month, department=department)
+    data = metrics.pareto(db_session=dash.db_session, month=dash.month, department=department)
     name_key = "name_en" if locale == "en" else "name_zh"
 
     def drill(row: dict[str, Any]) -> str:
@@ -201,17 +234,18 @@ def pareto_page(
     table = Table(
         key="pareto",
         title=t("pareto.table"),
-        columns=[
+        columns=_columns(
+            t,
             Column("name", t("col.aspect")),
-            Column("department_name", t("col.department")),
-            Column("stage_name", t("col.stage")),
+            "department_name",
+            "stage_name",
             Column("count", t("col.complaints"), "int"),
-            Column("share", t("col.share"), "percent"),
+            "share",
             Column("cumulative_share", t("col.cumulative"), "percent"),
             Column("previous_count", t("col.previous"), "int"),
             Column("change", t("col.change"), "signed", 0),
             Column("focus_text", t("col.focus")),
-        ],
+        ),
         rows=[
             {
                 **item.model_dump(),
@@ -234,14 +268,15 @@ def pareto_page(
         count_label=t("col.complaints"),
         cumulative_label=t("col.cumulative"),
     )
-    context = {
-        "data": data,
-        "chart": chart,
-        "month": data.month,
-        "months": _months(db_session, data.month),
-        "department": department and _department_name(department, locale),
-    }
-    return _page(request, "metrics/pareto.html", context, [table], export, f"pareto-{data.month}")
+    return dash.page(
+        "metrics/pareto.html",
+        data.month,
+        [table],
+        "pareto",
+        data=data,
+        chart=chart,
+        department=department and _department_name(department, locale),
+    )
 
 
 @router.get("/pareto/{aspect}")
@@ -277,6 +312,10 @@ def pareto_drill(
         ],
         rows=rows_of(page.items),
     )
+    if export:
+        return export_response(
+            [table], export, request.query_params.get("table"), f"complaints-{aspect}-{page.month}"
+        )
     context = {
         "page": page,
         "aspect_name": aspect_name,
@@ -288,9 +327,10 @@ def pareto_drill(
         if offset + COMPLAINTS_PAGE < page.total
         else None,
         "fragment": is_htmx(request),
+        "tables": {table.key: table},
     }
     template = "metrics/_complaints.html" if is_htmx(request) else "metrics/complaints.html"
-    return _page(request, template, context, [table], export, f"complaints-{aspect}-{page.month}")
+    return render(request, template, context)
 
 
 def _aspect_name(aspect: str, locale: str) -> str:
@@ -321,17 +361,13 @@ def _stage_name(t: Any, stage: str) -> str:
 
 
 @router.get("/root-cause")
-def root_cause_page(
-    request: Request,
-    user: DepartmentReader,
-    db_session: SessionDep,
-    month: MonthParam = None,
-    export: ExportParam = None,
-) -> Response:
+def root_cause_page(user: DepartmentReader, dash: DashboardDep) -> Response:
     """Late orders split by the stage that was late, by warehouse and carrier, and the complaints."""
-    locale, t = get_locale(request), _t(request)
+    locale, t = dash.locale, dash.t
     department = _scope_department(user)
-    data = metrics.root_cause(db_session=db_session, month=month, department=department, lang=locale)
+    data = metrics.root_cause(
+        db_session=dash.db_session, month=dash.month, department=department, lang=locale
+    )
 
     def cause_rows(rows: list[Any]) -> list[dict[str, Any]]:
         return [
@@ -343,43 +379,24 @@ def root_cause_page(
             for row in rows
         ]
 
-    stage_columns = [
-        Column("stage_name", t("col.stage")),
-        Column("department_name", t("col.department")),
-        Column("late_orders", t("col.late_orders"), "int"),
-        Column("share", t("col.share"), "percent"),
-        Column("mean_excess_hours", t("col.excess_hours"), "number"),
-    ]
-    scope_columns = [
-        Column("stage_name", t("col.stage")),
+    stage_columns = _columns(t, "stage_name", "department_name", "late_orders", "share", "mean_excess_hours")
+    scope_columns = _columns(
+        t,
+        "stage_name",
         Column("label", t("col.where")),
-        Column("late_orders", t("col.late_orders"), "int"),
+        "late_orders",
         Column("rate", t("col.late_rate"), "percent"),
-        Column("share", t("col.share"), "percent"),
-        Column("mean_excess_hours", t("col.excess_hours"), "number"),
-    ]
+        "share",
+        "mean_excess_hours",
+    )
+    complaint_columns = _columns(
+        t, "stage_name", "department_name", Column("complaints", t("col.complaints"), "int"), "share"
+    )
     tables = [
         Table("by_stage", t("root.by_stage"), stage_columns, cause_rows(data.by_stage)),
         Table("findings", t("root.findings"), scope_columns, cause_rows(data.findings)),
         Table("by_scope", t("root.by_scope"), scope_columns, cause_rows(data.by_scope)),
-        Table(
-            "complaints",
-            t("root.complaints"),
-            [
-                Column("stage_name", t("col.stage")),
-                Column("department_name", t("col.department")),
-                Column("complaints", t("col.complaints"), "int"),
-                Column("share", t("col.share"), "percent"),
-            ],
-            [
-                {
-                    **c.model_dump(),
-                    "stage_name": _stage_name(t, c.stage),
-                    "department_name": _department_name(c.department, locale),
-                }
-                for c in data.complaints
-            ],
-        ),
+        Table("complaints", t("root.complaints"), complaint_columns, cause_rows(data.complaints)),
     ]
     chart = charts.bars(
         [row["stage_name"] for row in tables[0].rows],
@@ -387,24 +404,17 @@ def root_cause_page(
         t("col.late_orders"),
         horizontal=True,
     )
-    context = {"data": data, "chart": chart, "month": data.month, "months": _months(db_session, data.month)}
-    return _page(request, "metrics/root_cause.html", context, tables, export, f"root-cause-{data.month}")
+    return dash.page("metrics/root_cause.html", data.month, tables, "root-cause", data=data, chart=chart)
 
 
 # --- journey emotion map --------------------------------------------------------------------------
 
 
 @router.get("/journey")
-def journey_page(
-    request: Request,
-    user: MetricsReader,
-    db_session: SessionDep,
-    month: MonthParam = None,
-    export: ExportParam = None,
-) -> Response:
+def journey_page(user: MetricsReader, dash: DashboardDep) -> Response:
     """Sentiment along the customer journey with the stage weights and the peak-end summary."""
-    t = _t(request)
-    data = metrics.emotion_map(db_session=db_session, month=month)
+    t = dash.t
+    data = metrics.emotion_map(db_session=dash.db_session, month=dash.month)
     rows = [
         {**stage.model_dump(), "stage_name": _stage(t, stage.stage), "weight_pct": stage.weight * 100}
         for stage in data.stages
@@ -412,14 +422,15 @@ def journey_page(
     table = Table(
         "stages",
         t("journey.table"),
-        [
-            Column("stage_name", t("col.stage")),
+        _columns(
+            t,
+            "stage_name",
             Column("weight_pct", t("col.weight"), "percent", 0),
             Column("mentions", t("col.mentions"), "int"),
             Column("positive_share", t("col.positive"), "percent"),
             Column("negative_share", t("col.negative"), "percent"),
             Column("score", t("col.score"), "number", 3),
-        ],
+        ),
         rows,
     )
     chart = charts.emotion_line(
@@ -429,10 +440,9 @@ def journey_page(
         [row["weight"] for row in rows],
         (t("col.positive"), t("col.negative"), t("col.weight")),
     )
-    context = {"data": data, "chart": chart, "month": data.month, "months": _months(db_session, data.month)}
-    experience = _delivery_experience(db_session, data.month, get_locale(request))
-    return _page(
-        request, "metrics/journey.html", context, [table, experience], export, f"journey-{data.month}"
+    experience = _delivery_experience(dash.db_session, data.month, dash.locale)
+    return dash.page(
+        "metrics/journey.html", data.month, [table, experience], "journey", data=data, chart=chart
     )
 
 
@@ -443,46 +453,31 @@ def _scorecard_table(card: Any, t: Callable[..., str]) -> Table:
     return Table(
         f"scorecard-{card.department}",
         t("departments.indicators"),
-        [
-            Column("name", t("col.indicator")),
-            Column("value", t("col.value"), "number", 2),
-            Column("unit", t("col.unit")),
-            Column("target", t("col.target"), "number", 2),
-            Column("status", t("col.status"), "status"),
-            Column("previous", t("col.previous"), "number", 2),
-            Column("n", t("col.n"), "int"),
-        ],
+        _columns(t, Column("name", t("col.indicator")), "value", "unit", "target", "status", "previous", "n"),
         [{k: v for k, v in i.model_dump().items() if k != "trend"} for i in card.indicators],
     )
 
 
 @router.get("/departments")
-def departments_page(
-    request: Request,
-    user: DepartmentReader,
-    db_session: SessionDep,
-    month: MonthParam = None,
-    export: ExportParam = None,
-) -> Response:
+def departments_page(user: DepartmentReader, dash: DashboardDep) -> Response:
     """Every department's scorecard (department members go straight to their own)."""
-    locale, t = get_locale(request), _t(request)
+    locale, t = dash.locale, dash.t
     own = _scope_department(user)
     if user.role == "department_member":
         if own is None:
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail="no department assigned")
-        return RedirectResponse(_url(f"/departments/{own}", month=month), status_code=303)
-    data = metrics.scorecards(db_session=db_session, month=month, lang=locale)
+        return RedirectResponse(_url(f"/departments/{own}", month=dash.month), status_code=303)
+    data = metrics.scorecards(db_session=dash.db_session, month=dash.month, lang=locale)
     table = Table(
         "departments",
         t("departments.title"),
-        [
+        _columns(
+            t,
             Column("name", t("col.department")),
             Column("score", t("col.score"), "number"),
-            Column("status", t("col.status"), "status"),
-            Column("green", t("status.green"), "int"),
-            Column("amber", t("status.amber"), "int"),
-            Column("red", t("status.red"), "int"),
-        ],
+            "status",
+            *(Column(s, t(f"status.{s}"), "int") for s in ("green", "amber", "red")),
+        ),
         [
             {
                 "code": card.department,
@@ -496,39 +491,28 @@ def departments_page(
         row_url=lambda row: _url(f"/departments/{row['code']}", month=data.month),
     )
     chart = charts.bars([r["name"] for r in table.rows], [r["score"] for r in table.rows], t("col.score"))
-    context = {"data": data, "chart": chart, "month": data.month, "months": _months(db_session, data.month)}
-    return _page(request, "metrics/departments.html", context, [table], export, f"scorecards-{data.month}")
+    return dash.page("metrics/departments.html", data.month, [table], "scorecards", data=data, chart=chart)
 
 
 @router.get("/departments/{code}")
-def department_page(
-    request: Request,
-    code: str,
-    user: DepartmentPageReader,
-    db_session: SessionDep,
-    month: MonthParam = None,
-    export: ExportParam = None,
-) -> Response:
+def department_page(code: str, user: DepartmentPageReader, dash: DashboardDep) -> Response:
     """One department's scorecard with six-month trends; members may open only their own."""
     if code not in DEPARTMENTS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such department")
-    locale, t = get_locale(request), _t(request)
-    data = metrics.scorecards(db_session=db_session, month=month, department=code, lang=locale)
+    data = metrics.scorecards(db_session=dash.db_session, month=dash.month, department=code, lang=dash.locale)
     card = data.departments[0]
-    table = _scorecard_table(card, t)
     trends = [
         {"indicator": i, "chart": charts.sparkline([(p.period, p.value) for p in i.trend], i.status)}
         for i in card.indicators
     ]
-    context = {
-        "data": data,
-        "card": card,
-        "trends": trends,
-        "month": data.month,
-        "months": _months(db_session, data.month),
-    }
-    return _page(
-        request, "metrics/department.html", context, [table], export, f"scorecard-{code}-{data.month}"
+    return dash.page(
+        "metrics/department.html",
+        data.month,
+        [_scorecard_table(card, dash.t)],
+        f"scorecard-{code}",
+        data=data,
+        card=card,
+        trends=trends,
     )
 
 
@@ -537,21 +521,18 @@ def department_page(
 
 @router.get("/indicators")
 def indicators_page(
-    request: Request,
     user: DepartmentReader,
-    db_session: SessionDep,
-    month: MonthParam = None,
+    dash: DashboardDep,
     indicator: str | None = None,
     by: str | None = None,
-    export: ExportParam = None,
     saved: bool = False,
     target_error: str | None = None,
 ) -> Response:
     """The indicator registry with this month's values and targets; pick one to break it down."""
-    locale, t = get_locale(request), _t(request)
+    db_session, locale, t = dash.db_session, dash.locale, dash.t
     department = _scope_department(user)
     definitions = metrics.list_indicators(department=department)
-    data = metrics.indicator_page(db_session=db_session, month=month, department=department, lang=locale)
+    data = metrics.indicator_page(db_session=db_session, month=dash.month, department=department, lang=locale)
     values = {v.indicator: v for v in data.indicators}
     rows = []
     for d in definitions:
@@ -572,19 +553,12 @@ def indicators_page(
     table = Table(
         "indicators",
         t("indicators.title"),
-        [
+        _columns(
+            t,
             Column("name", t("col.indicator")),
             Column("owner_name", t("col.department")),
-            Column("unit", t("col.unit")),
-            Column("value", t("col.value"), "number", 2),
-            Column("target", t("col.target"), "number", 2),
-            Column("amber", t("col.amber"), "number", 2),
-            Column("red", t("col.red"), "number", 2),
-            Column("status", t("col.status"), "status"),
-            Column("n", t("col.n"), "int"),
-            Column("min_n", t("col.min_n"), "int"),
-            Column("code", t("col.code")),
-        ],
+            *("unit", "value", "target", "amber", "red", "status", "n", "min_n", "code"),
+        ),
         rows,
         row_url=lambda row: _url("/indicators", month=data.month, indicator=row["code"]),
     )
@@ -603,31 +577,26 @@ def indicators_page(
             Table(
                 "breakdown",
                 t("indicators.breakdown"),
-                [
-                    Column("label", t(f"scope.{by}")),
-                    Column("value", t("col.value"), "number", 2),
-                    Column("target", t("col.target"), "number", 2),
-                    Column("status", t("col.status"), "status"),
-                    Column("previous", t("col.previous"), "number", 2),
-                    Column("n", t("col.n"), "int"),
-                ],
+                _columns(t, Column("label", t(f"scope.{by}")), "value", "target", "status", "previous", "n"),
                 breakdown_rows,
                 filename=f"breakdown-{selected.code}-{by}-{data.month}",
             )
         )
     current = values.get(selected.code) if selected is not None else None
-    context = {
-        "data": data,
-        "month": data.month,
-        "months": _months(db_session, data.month),
-        "selected": selected,
+    return dash.page(
+        "metrics/indicators.html",
+        data.month,
+        tables,
+        "indicators",
+        data=data,
+        selected=selected,
         # The effective thresholds (an edited target wins over the registry's default).
-        "selected_target": current if current is not None and current.target is not None else selected,
-        "can_edit_targets": can(user, "metrics", "configure"),
-        "target_error": target_error,
-        "saved": saved,
-        "by": by,
-        "breakdown_chart": charts.bars(
+        selected_target=current if current is not None and current.target is not None else selected,
+        can_edit_targets=can(user, "metrics", "configure"),
+        target_error=target_error,
+        saved=saved,
+        by=by,
+        breakdown_chart=charts.bars(
             [r["label"] for r in breakdown_rows],
             [r["value"] for r in breakdown_rows],
             t("col.value"),
@@ -635,8 +604,7 @@ def indicators_page(
         )
         if breakdown_rows
         else None,
-    }
-    return _page(request, "metrics/indicators.html", context, tables, export, f"indicators-{data.month}")
+    )
 
 
 @router.post("/indicators/{code}/target")
@@ -674,16 +642,10 @@ async def save_target(
 
 
 @router.get("/competitors")
-def competitors_page(
-    request: Request,
-    user: MetricsReader,
-    db_session: SessionDep,
-    month: MonthParam = None,
-    export: ExportParam = None,
-) -> Response:
+def competitors_page(user: MetricsReader, dash: DashboardDep) -> Response:
     """Own brands against each competitor: mentions and negative share per aspect."""
-    locale, t = get_locale(request), _t(request)
-    data = metrics.competitors(db_session=db_session, month=month, lang=locale)
+    locale, t = dash.locale, dash.t
+    data = metrics.competitors(db_session=dash.db_session, month=dash.month, lang=locale)
     labels: dict[str, str] = {}
     for row in data.rows:
         for cell in row.cells:
@@ -707,10 +669,11 @@ def competitors_page(
         [(labels.get(b, b), [r.get(f"neg:{b}") for r in rows]) for b in data.brands],
         t("col.negative"),
     )
-    context = {
-        "data": data,
-        "chart": chart if rows else None,
-        "month": data.month,
-        "months": _months(db_session, data.month),
-    }
-    return _page(request, "metrics/competitors.html", context, [table], export, f"competitors-{data.month}")
+    return dash.page(
+        "metrics/competitors.html",
+        data.month,
+        [table],
+        "competitors",
+        data=data,
+        chart=chart if rows else None,
+    )

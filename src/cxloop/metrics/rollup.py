@@ -8,7 +8,7 @@ the demo is built (see docs/dev/contracts.md, "Metrics API").
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,6 +23,7 @@ from cxloop.delivery import service as delivery
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.metrics.models import MetricsCustomerMonth, MetricsDaily, MetricsLateOrder
+from cxloop.metrics.registry import FEEDBACK_SCOPES, ORDER_SCOPES
 from cxloop.metrics.sql import as_date, day_of, hours_between
 from cxloop.metrics.taxonomy import aspect_info, aspects
 from cxloop.orders.models import Order, OrderLine
@@ -97,10 +98,8 @@ def _order_scope(kind: str, stmt: Any) -> tuple[Any, Any]:
         return stmt.join(Warehouse, Warehouse.id == Order.warehouse_id), Warehouse.external_id
     if kind == "carrier":
         return stmt.join(Carrier, Carrier.id == Order.carrier_id), Carrier.external_id
-    if kind == "region":
-        return stmt, Order.region
-    if kind == "channel":
-        return stmt, Order.sales_channel
+    if kind in ("region", "channel"):
+        return stmt, Order.region if kind == "region" else Order.sales_channel
     if kind == "brand":
         return stmt.join(Brand, Brand.id == Order.brand_id), Brand.external_id
     if kind == "tier":
@@ -193,27 +192,14 @@ def _feedback_scope(kind: str, stmt: Any, item: Any = FeedbackItem) -> tuple[Any
     if kind in ("region", "tier"):
         stmt = stmt.join(Customer, Customer.id == FeedbackItem.customer_id)
         return stmt, Customer.region if kind == "region" else Customer.tier
-    if kind == "warehouse":
-        stmt = stmt.join(Order, Order.id == FeedbackItem.order_id)
-        return stmt.join(Warehouse, Warehouse.id == Order.warehouse_id), Warehouse.external_id
-    if kind == "carrier":
-        stmt = stmt.join(Order, Order.id == FeedbackItem.order_id)
-        return stmt.join(Carrier, Carrier.id == Order.carrier_id), Carrier.external_id
+    if kind in ("warehouse", "carrier"):
+        # The order's warehouse and carrier, keyed as the order rollups key them.
+        return _order_scope(kind, stmt.join(Order, Order.id == FeedbackItem.order_id))
     raise ValueError(kind)
 
 
-FEEDBACK_KINDS = (
-    "all",
-    "channel",
-    "brand",
-    "product",
-    "supplier",
-    "region",
-    "tier",
-    "warehouse",
-    "carrier",
-    "shift",
-)
+#: Every cut of the feedback rollups: the whole shop, then each scope of the registry's feedback set.
+FEEDBACK_KINDS = ("all", *FEEDBACK_SCOPES)
 
 
 def _feedback(session: Session, counts: Counts, since: datetime | None, competitors: list[int]) -> None:
@@ -518,20 +504,56 @@ def _chunks(rows: list[dict[str, Any]], size: int = 20_000) -> Iterator[list[dic
         yield rows[i : i + size]
 
 
+def _replace_months(
+    session: Session,
+    column: Any,
+    start_day: date | None,
+    source_time: Any,
+    rows_of: Callable[[Period, datetime], list[dict[str, Any]]],
+) -> int:
+    """Rebuild the table of the month or day ``column`` from ``start_day`` on (all when None), a month
+    per short transaction.
+
+    Each month of the source data (``source_time``) from ``start_day`` on is replaced by
+    ``rows_of(month, last source time)`` and committed, oldest first, so a reader sees a month either as
+    it was or rebuilt, and a concurrent writer waits for one month only. Rows outside those months (whose
+    source is gone) are deleted first. Returns the number of rows written.
+    """
+    table = column.class_
+    stale = delete(table) if start_day is None else delete(table).where(column >= start_day)
+    first_at, last_at = session.execute(select(func.min(source_time), func.max(source_time))).one()
+    if first_at is None or last_at is None:
+        session.execute(stale)
+        session.commit()
+        return 0
+    first = max(as_date(first_at), start_day) if start_day else as_date(first_at)
+    months = list(_months(first, as_date(last_at)))
+    session.execute(stale.where(or_(column < months[0].start, column >= months[-1].end)))
+    session.commit()
+    written = 0
+    for month in months:
+        found = rows_of(month, last_at)
+        session.execute(delete(table).where(column >= month.start, column < month.end))
+        for chunk in _chunks(found):
+            session.execute(insert(table), chunk)
+        session.commit()
+        written += len(found)
+    return written
+
+
 def refresh(*, db_session: Session, since: date | datetime | None = None) -> RefreshResult:
-    """Rebuild the rollups from the first day of ``since``'s month (everything when None); commits."""
+    """Rebuild the rollups from the first day of ``since``'s month (everything when None); commits.
+
+    Everything is counted before anything is written, and the writes are short transactions (the daily
+    rows, then each month's late orders and peak-end moments): on SQLite a concurrent writer waits for
+    one of them instead of failing behind a rebuild-long lock. The result is the same as one transaction.
+    """
     session = db_session
     start_day = None if since is None else Period.month(as_date(since)).start
     start_at = None if start_day is None else datetime.combine(start_day, datetime.min.time())
-    for table, column in (
-        (MetricsDaily, MetricsDaily.day),
-        (MetricsLateOrder, MetricsLateOrder.day),
-        (MetricsCustomerMonth, MetricsCustomerMonth.month),
-    ):
-        session.execute(delete(table) if start_day is None else delete(table).where(column >= start_day))
     competitors = _competitor_ids(session)
     counts: Counts = {}
-    _orders(session, counts, start_at, ("all", "warehouse", "carrier", "region", "channel", "brand", "tier"))
+    _orders(session, counts, start_at, ("all", *ORDER_SCOPES))
     _feedback(session, counts, start_at, competitors)
     _aspects(session, counts, start_at, competitors)
     _surveys(session, counts, start_at, competitors)
@@ -540,32 +562,24 @@ def refresh(*, db_session: Session, since: date | datetime | None = None) -> Ref
         {"day": d, "scope_kind": k, "scope_key": key, "component": c, "value": v}
         for (d, k, key, c), v in counts.items()
     ]
+    daily = MetricsDaily.day
+    session.execute(
+        delete(MetricsDaily) if start_day is None else delete(MetricsDaily).where(daily >= start_day)
+    )
     for chunk in _chunks(rows):
         session.execute(insert(MetricsDaily), chunk)
-    # Late orders and peak-end moments are per month, oldest first, so normals see fresh history.
-    first_placed, last_placed = session.execute(
-        select(func.min(Order.placed_at), func.max(Order.placed_at))
-    ).one()
-    late = 0
-    if first_placed is not None and last_placed is not None:
-        as_of = last_placed
-        first = max(as_date(first_placed), start_day) if start_day else as_date(first_placed)
-        for month in _months(first, as_date(last_placed)):
-            found = _late_orders(session, month, as_of)
-            for chunk in _chunks(found):
-                session.execute(insert(MetricsLateOrder), chunk)
-            late += len(found)
-    moments = 0
-    first_fb, last_fb = session.execute(
-        select(func.min(FeedbackItem.occurred_at), func.max(FeedbackItem.occurred_at))
-    ).one()
-    if first_fb is not None and last_fb is not None:
-        first = max(as_date(first_fb), start_day) if start_day else as_date(first_fb)
-        for month in _months(first, as_date(last_fb)):
-            found = _customer_months(session, month, competitors)
-            for chunk in _chunks(found):
-                session.execute(insert(MetricsCustomerMonth), chunk)
-            moments += len(found)
     session.commit()
+    # Late orders and peak-end moments are per month, oldest first, so normals see fresh history.
+    late, moments = (
+        _replace_months(session, column, start_day, source_time, rows_of)
+        for column, source_time, rows_of in (
+            (MetricsLateOrder.day, Order.placed_at, lambda month, last: _late_orders(session, month, last)),
+            (
+                MetricsCustomerMonth.month,
+                FeedbackItem.occurred_at,
+                lambda month, _last: _customer_months(session, month, competitors),
+            ),
+        )
+    )
     log.info("metrics refresh since %s: %d rollup rows, %d late orders", start_day, len(rows), late)
     return RefreshResult(since=start_day, rows=len(rows), late_orders=late, customer_months=moments)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, TypeVar
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
+from sqlalchemy.orm import Session
 
 from cxloop.auth.models import User
 from cxloop.auth.policy import allow, can_see_contact, department_filter, department_query
@@ -51,21 +54,47 @@ def narrowed(user: User, department: str | None) -> str | None:
     return department or department_filter(user, "metrics")
 
 
-T = TypeVar("T")
-
 MonthQ = Annotated[str | None, Query(description="YYYY-MM; default: the latest complete month with data")]
 DeptQ = Annotated[str | None, Query(description="Only this department's part (department code)")]
 LangQ = Annotated[str, Query(pattern="^(zh|en)$")]
 
 
-def _call(fn: Callable[[], T]) -> T:
-    # Bad input (unknown indicator, scope or month) is the caller's error, not a server failure.
+@dataclass
+class ReportQuery:
+    """What a monthly report is asked for: the month, a department and the language of the names."""
+
+    month: str | None
+    department: str | None
+    lang: str
+
+    def asked(self, narrowed_for: User | None = None) -> dict[str, Any]:
+        """The service's keyword arguments; ``narrowed_for``: the department that user may see when
+        none was asked for."""
+        department = narrowed(narrowed_for, self.department) if narrowed_for else self.department
+        return {"month": self.month, "department": department, "lang": self.lang}
+
+
+def _report_query(month: MonthQ = None, department: DeptQ = None, lang: LangQ = "zh") -> ReportQuery:
+    return ReportQuery(month, department, lang)
+
+
+ReportQ = Annotated[ReportQuery, Depends(_report_query)]
+
+
+@contextmanager
+def _client_errors() -> Iterator[None]:
+    """Bad input (unknown indicator, scope or month) is the caller's error (404, 422), not a server failure."""
     try:
-        return fn()
+        yield
     except KeyError as exc:
         raise HTTPException(status_code=404, detail=str(exc.args[0] if exc.args else exc)) from None
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
+
+
+def _period(db_session: Session, period: str | None) -> Period:
+    """The period asked for (YYYY-MM, YYYY-Www, YYYY-MM-DD), else the latest complete month with data."""
+    return Period.parse(period) if period else Period.month(service.default_month(db_session=db_session))
 
 
 @router.get("/metrics/indicators", response_model=list[s.IndicatorDef])
@@ -75,17 +104,10 @@ def get_indicators(user: DepartmentReader, department: DeptQ = None) -> list[s.I
 
 
 @router.get("/metrics/values", response_model=s.IndicatorTable)
-def get_values(
-    _user: DepartmentReader,
-    db_session: SessionDep,
-    month: MonthQ = None,
-    department: DeptQ = None,
-    lang: LangQ = "zh",
-) -> s.IndicatorTable:
+def get_values(report: ReportQ, _user: DepartmentReader, db_session: SessionDep) -> s.IndicatorTable:
     """Every indicator of the registry for one month (the registry page's numbers)."""
-    return _call(
-        lambda: service.indicator_page(db_session=db_session, month=month, department=department, lang=lang)
-    )
+    with _client_errors():
+        return service.indicator_page(db_session=db_session, **report.asked())
 
 
 @router.get("/metrics/indicators/{code}", response_model=s.IndicatorValue)
@@ -98,17 +120,14 @@ def get_indicator_value(
     lang: LangQ = "zh",
 ) -> s.IndicatorValue:
     """One indicator for a period and scope, with target and status."""
-    return _call(
-        lambda: service.compute(
+    with _client_errors():
+        return service.compute(
             db_session=db_session,
             indicator=code,
-            period=Period.parse(period)
-            if period
-            else Period.month(service.default_month(db_session=db_session)),
+            period=_period(db_session, period),
             scope=Scope.parse(scope),
             lang=lang,
         )
-    )
 
 
 @router.get("/metrics/indicators/{code}/series", response_model=list[s.SeriesPoint])
@@ -122,11 +141,10 @@ def get_series(
     scope: str | None = None,
 ) -> list[s.SeriesPoint]:
     """The indicator per day, week or month between two dates."""
-    return _call(
-        lambda: service.series(
+    with _client_errors():
+        return service.series(
             db_session=db_session, indicator=code, start=start, end=end, grain=grain, scope=Scope.parse(scope)
         )
-    )
 
 
 @router.get("/metrics/indicators/{code}/breakdown", response_model=list[s.BreakdownRow])
@@ -139,32 +157,24 @@ def get_breakdown(
     lang: LangQ = "zh",
 ) -> list[s.BreakdownRow]:
     """The indicator per warehouse, carrier, shift ... for a period, worst first."""
-    return _call(
-        lambda: service.breakdown(
+    with _client_errors():
+        return service.breakdown(
             db_session=db_session,
             indicator=code,
-            period=Period.parse(period)
-            if period
-            else Period.month(service.default_month(db_session=db_session)),
+            period=_period(db_session, period),
             by=by,
             lang=lang,
         )
-    )
 
 
 @router.get("/metrics/overview", response_model=s.Overview)
-def get_overview(
-    user: DepartmentReader,
-    db_session: SessionDep,
-    month: MonthQ = None,
-    department: DeptQ = None,
-    lang: LangQ = "zh",
-) -> s.Overview:
-    """The month at a glance."""
-    department = narrowed(user, department)
-    return _call(
-        lambda: service.overview(db_session=db_session, month=month, department=department, lang=lang)
-    )
+def get_overview(report: ReportQ, user: DepartmentReader, db_session: SessionDep) -> s.Overview:
+    """The month at a glance.
+
+    Every indicator with status and change, the Pareto with its focus items, late rate and emotion score.
+    """
+    with _client_errors():
+        return service.overview(db_session=db_session, **report.asked(narrowed_for=user))
 
 
 @router.get("/metrics/pareto", response_model=s.Pareto)
@@ -177,9 +187,8 @@ def get_pareto(
 ) -> s.Pareto:
     """The monthly complaint Pareto with its focus items."""
     department = narrowed(user, department)
-    return _call(
-        lambda: service.pareto(db_session=db_session, month=month, brand=brand, department=department)
-    )
+    with _client_errors():
+        return service.pareto(db_session=db_session, month=month, brand=brand, department=department)
 
 
 @router.get("/metrics/pareto/{aspect}/items", response_model=s.ComplaintPage)
@@ -194,10 +203,11 @@ def get_pareto_items(
 ) -> s.ComplaintPage:
     """The complaints behind one Pareto bar."""
     personal_data = can_see_contact(user)
-    return _call(
-        lambda: service.pareto_items(db_session=db_session, month=month, aspect=aspect, limit=limit, offset=offset,
-                                     brand=brand, personal_data=personal_data)
-    )  # fmt: skip
+    with _client_errors():
+        return service.pareto_items(
+            db_session=db_session, month=month, aspect=aspect, limit=limit, offset=offset, brand=brand,
+            personal_data=personal_data,
+        )  # fmt: skip
 
 
 @router.get("/metrics/root-cause", response_model=s.RootCause)
@@ -206,13 +216,15 @@ def get_root_cause(
 ) -> s.RootCause:
     """Late orders and late-delivery complaints put down to stage, warehouse and carrier."""
     department = narrowed(user, department)
-    return _call(lambda: service.root_cause(db_session=db_session, month=month, department=department))
+    with _client_errors():
+        return service.root_cause(db_session=db_session, month=month, department=department)
 
 
 @router.get("/metrics/emotion-map", response_model=s.EmotionMap)
 def get_emotion_map(_user: MetricsReader, db_session: SessionDep, month: MonthQ = None) -> s.EmotionMap:
     """Sentiment along the journey and the peak-end summary."""
-    return _call(lambda: service.emotion_map(db_session=db_session, month=month))
+    with _client_errors():
+        return service.emotion_map(db_session=db_session, month=month)
 
 
 @router.get("/metrics/customers/{customer}/journey", response_model=s.CustomerJourney)
@@ -223,22 +235,15 @@ def get_customer_journey(
     month: MonthQ = None,
 ) -> s.CustomerJourney:
     """One customer's moments with peak and end."""
-    return _call(lambda: service.customer_journey(db_session=db_session, customer=customer, month=month))
+    with _client_errors():
+        return service.customer_journey(db_session=db_session, customer=customer, month=month)
 
 
 @router.get("/metrics/scorecards", response_model=s.Scorecards)
-def get_scorecards(
-    user: DepartmentReader,
-    db_session: SessionDep,
-    month: MonthQ = None,
-    department: DeptQ = None,
-    lang: LangQ = "zh",
-) -> s.Scorecards:
+def get_scorecards(report: ReportQ, user: DepartmentReader, db_session: SessionDep) -> s.Scorecards:
     """Department scorecards for the monthly review."""
-    department = narrowed(user, department)
-    return _call(
-        lambda: service.scorecards(db_session=db_session, month=month, department=department, lang=lang)
-    )
+    with _client_errors():
+        return service.scorecards(db_session=db_session, **report.asked(narrowed_for=user))
 
 
 @router.get("/metrics/competitors", response_model=s.Competitors)
@@ -246,7 +251,8 @@ def get_competitors(
     _user: MetricsReader, db_session: SessionDep, month: MonthQ = None, lang: LangQ = "zh"
 ) -> s.Competitors:
     """Own brands against competitor brands per aspect."""
-    return _call(lambda: service.competitors(db_session=db_session, month=month, lang=lang))
+    with _client_errors():
+        return service.competitors(db_session=db_session, month=month, lang=lang)
 
 
 @router.get("/metrics/targets", response_model=list[s.TargetOut])
@@ -258,7 +264,8 @@ def get_targets(_user: MetricsReader, db_session: SessionDep) -> list[s.TargetOu
 @router.put("/metrics/targets", response_model=s.TargetOut)
 def put_target(_user: MetricsConfigurer, db_session: SessionDep, body: s.TargetIn) -> s.TargetOut:
     """Set a target and amber/red thresholds for an indicator and scope."""
-    return _call(lambda: service.set_target(db_session=db_session, target_in=body))
+    with _client_errors():
+        return service.set_target(db_session=db_session, target_in=body)
 
 
 @router.get("/metrics/stage-weights", response_model=dict[str, float])
@@ -272,4 +279,5 @@ def put_stage_weights(
     _user: MetricsConfigurer, db_session: SessionDep, body: dict[str, float]
 ) -> dict[str, float]:
     """Replace the journey stage weights."""
-    return _call(lambda: service.set_stage_weights(db_session=db_session, weights=body))
+    with _client_errors():
+        return service.set_stage_weights(db_session=db_session, weights=body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -20,6 +20,7 @@ from cxloop.metrics import service
 
 app = typer.Typer(help="Monthly reports. 月度报告。", no_args_is_help=True)
 console = Console()
+R = TypeVar("R", bound=BaseModel)
 
 _STATUS_STYLE = {"green": "green", "amber": "yellow", "red": "bold red", "grey": "dim", "insufficient": "dim"}
 
@@ -66,6 +67,38 @@ def _dept(code: str, lang: Lang) -> str:
 def _session() -> Iterator[Session]:
     with session_scope() as session:
         yield session
+
+
+def _monthly(report: Callable[..., R], month: str | None, department: str | None, lang: Lang) -> R:
+    """A monthly report of the metrics service (overview, scorecards, indicators), in its own session."""
+    with _session() as session:
+        return report(db_session=session, month=month, department=department, lang=lang.value)
+
+
+#: The columns every indicator table starts with, and their cells.
+_INDICATOR_COLUMNS = ("indicator", "unit", "value", "previous", "target", "status")
+
+
+def _indicator_table(title: str, lang: Lang, *more: str) -> Table:
+    """A table with the indicator columns and then ``more`` (headers as given)."""
+    table = Table(title=title)
+    for key in _INDICATOR_COLUMNS:
+        table.add_column(_t(key, lang))
+    for header in more:
+        table.add_column(header)
+    return table
+
+
+def _indicator_cells(value: s.IndicatorValue | s.ScorecardIndicator) -> list[str]:
+    """The cells of the indicator columns for one indicator's value."""
+    return [
+        value.name,
+        value.unit,
+        _num(value.value),
+        _num(value.previous),
+        _num(value.target),
+        _status(value.status),
+    ]
 
 
 def _emit(result: BaseModel, fmt: Format, render: Callable[[Any], None]) -> None:
@@ -131,80 +164,66 @@ def root_cause_command(
     _emit(result, fmt, render)
 
 
-@app.command("scorecards")
-def scorecards_command(
-    month: MonthOpt = None, department: DeptOpt = None, fmt: FormatOpt = Format.table, lang: LangOpt = Lang.zh
+def _monthly_command(
+    name: str, help_text: str, report: Callable[..., R], render: Callable[[R, Lang], None]
 ) -> None:
-    """Department scorecards for the monthly review. 部门计分卡。"""
-    with _session() as session:
-        result = service.scorecards(db_session=session, month=month, department=department, lang=lang.value)
+    """Register ``cxloop report <name>``: a monthly ``report`` of the metrics service as a table or JSON."""
 
-    def render(cards: s.Scorecards) -> None:
-        for card in cards.departments:
-            name = card.name_en if lang is Lang.en else card.name_zh
-            table = Table(
-                title=f"{name} {cards.month} — {_t('score', lang)} {_num(card.score, 0)} {_status(card.status)}"
-            )
-            for key in ("indicator", "unit", "value", "previous", "target", "status"):
-                table.add_column(_t(key, lang))
-            table.add_column("6m")
-            for i in card.indicators:
-                trend = " ".join(_num(p.value, 1) for p in i.trend)
-                table.add_row(
-                    i.name, i.unit, _num(i.value), _num(i.previous), _num(i.target), _status(i.status), trend
-                )
-            console.print(table)
+    def command(
+        month: MonthOpt = None,
+        department: DeptOpt = None,
+        fmt: FormatOpt = Format.table,
+        lang: LangOpt = Lang.zh,
+    ) -> None:
+        result = _monthly(report, month, department, lang)
+        _emit(result, fmt, lambda data: render(data, lang))
 
-    _emit(result, fmt, render)
+    command.__doc__ = help_text
+    app.command(name)(command)
 
 
-@app.command("overview")
-def overview_command(
-    month: MonthOpt = None, department: DeptOpt = None, fmt: FormatOpt = Format.table, lang: LangOpt = Lang.zh
-) -> None:
-    """The month at a glance: indicators, reds and focus complaints. 月度概览。"""
-    with _session() as session:
-        result = service.overview(db_session=session, month=month, department=department, lang=lang.value)
-
-    def render(o: s.Overview) -> None:
-        table = Table(title=f"{o.month} vs {o.previous_month}")
-        for key in ("indicator", "unit", "value", "previous", "target", "status"):
-            table.add_column(_t(key, lang))
-        for v in o.indicators:
-            table.add_row(v.name, v.unit, _num(v.value), _num(v.previous), _num(v.target), _status(v.status))
-        console.print(table)
-        focus = ", ".join(i.name_en if lang is Lang.en else i.name_zh for i in o.pareto.items if i.focus)
-        console.print(f"{_t('focus', lang)}: {focus or '—'}")
-
-    _emit(result, fmt, render)
-
-
-@app.command("indicators")
-def indicators_command(
-    month: MonthOpt = None, department: DeptOpt = None, fmt: FormatOpt = Format.table, lang: LangOpt = Lang.zh
-) -> None:
-    """Every indicator of the registry for a month, with base and status. 全部指标。"""
-    with _session() as session:
-        result = service.indicator_page(
-            db_session=session, month=month, department=department, lang=lang.value
-        )
-
-    def render(data: s.IndicatorTable) -> None:
-        title = data.month + (" (month to date / 本月至今)" if data.month_to_date else "")
-        table = Table(title=title)
-        for key in ("indicator", "unit", "value", "previous", "target", "status"):
-            table.add_column(_t(key, lang))
-        table.add_column("n")
-        for v in data.indicators:
-            table.add_row(
-                v.name,
-                v.unit,
-                _num(v.value),
-                _num(v.previous),
-                _num(v.target),
-                _status(v.status),
-                f"{v.n}/{v.min_n}",
-            )
+def _render_scorecards(cards: s.Scorecards, lang: Lang) -> None:
+    for card in cards.departments:
+        name = card.name_en if lang is Lang.en else card.name_zh
+        score = f"{_t('score', lang)} {_num(card.score, 0)} {_status(card.status)}"
+        table = _indicator_table(f"{name} {cards.month} — {score}", lang, "6m")
+        for i in card.indicators:
+            table.add_row(*_indicator_cells(i), " ".join(_num(p.value, 1) for p in i.trend))
         console.print(table)
 
-    _emit(result, fmt, render)
+
+def _render_overview(o: s.Overview, lang: Lang) -> None:
+    table = _indicator_table(f"{o.month} vs {o.previous_month}", lang)
+    for v in o.indicators:
+        table.add_row(*_indicator_cells(v))
+    console.print(table)
+    focus = ", ".join(i.name_en if lang is Lang.en else i.name_zh for i in o.pareto.items if i.focus)
+    console.print(f"{_t('focus', lang)}: {focus or '—'}")
+
+
+def _render_indicators(data: s.IndicatorTable, lang: Lang) -> None:
+    title = data.month + (" (month to date / 本月至今)" if data.month_to_date else "")
+    table = _indicator_table(title, lang, "n")
+    for v in data.indicators:
+        table.add_row(*_indicator_cells(v), f"{v.n}/{v.min_n}")
+    console.print(table)
+
+
+_monthly_command(
+    "scorecards",
+    "Department scorecards for the monthly review. 部门计分卡。",
+    service.scorecards,
+    _render_scorecards,
+)
+_monthly_command(
+    "overview",
+    "The month at a glance: indicators, reds and focus complaints. 月度概览。",
+    service.overview,
+    _render_overview,
+)
+_monthly_command(
+    "indicators",
+    "Every indicator of the registry for a month, with base and status. 全部指标。",
+    service.indicator_page,
+    _render_indicators,
+)

@@ -14,13 +14,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxloop.clock import now
 from cxloop.loop import stats
 from cxloop.loop.indicators import Cell, IndicatorInfo, IndicatorSource
-from cxloop.loop.models import Alert, AlertRule
+from cxloop.loop.models import Alert, AlertRule, insert_unless_taken
 from cxloop.periods import Period
 
 log = logging.getLogger(__name__)
@@ -442,11 +441,7 @@ def _open_alert(
         first_seen_at=at,
         last_seen_at=at,
     )
-    try:
-        with db_session.begin_nested():
-            db_session.add(alert)
-            db_session.flush()
-    except IntegrityError:
+    if insert_unless_taken(db_session, alert) is not None:
         # Another evaluator opened it first: the unique open_key makes us update theirs instead.
         existing = db_session.scalars(select(Alert).where(Alert.open_key == open_key)).one()
         existing.occurrences += 1

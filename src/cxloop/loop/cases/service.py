@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -18,7 +18,17 @@ from cxloop.db import require_reference
 from cxloop.feedback.models import FeedbackItem
 from cxloop.loop import audit
 from cxloop.loop.calendar import get_calendar
-from cxloop.loop.models import CASE_STATUSES, CASE_STEPS, RESOLUTIONS, SEVERITIES, Case, CaseStep
+from cxloop.loop.models import (
+    CASE_STATUSES,
+    CASE_STEPS,
+    RESOLUTIONS,
+    SEVERITIES,
+    Case,
+    CaseStep,
+    get_or_missing,
+    insert_unless_taken,
+    require_choice,
+)
 from cxloop.loop.notifications.service import notify
 from cxloop.orders.models import Order
 from cxloop.org.models import Person
@@ -57,8 +67,7 @@ def create_case(
     Commits, like every service action; a service that opens cases as part of its own work passes
     ``commit=False`` and commits once at its end (see docs/development.md, transactions).
     """
-    if priority not in SEVERITIES:
-        raise ValueError(f"priority must be one of {SEVERITIES}")
+    require_choice("priority", priority, SEVERITIES)
     require_reference(db_session, FeedbackItem, feedback_id, "feedback_id")
     require_reference(db_session, Order, order_id, "order_id")
     require_reference(db_session, Customer, customer_id, "customer_id")
@@ -73,9 +82,9 @@ def create_case(
     cal = get_calendar(calendar_name)
     opened = opened_at or now()
     if assignee_id is None:
-        person = _next_case_assignee(db_session=db_session, department=department)
-        assignee_id = person.id if person else None
+        assignee_id = _next_case_assignee(db_session=db_session, department=department)
     case = Case(
+        status="open",
         title=title[:500],
         description=description,
         feedback_id=feedback_id,
@@ -85,69 +94,50 @@ def create_case(
         department=department,
         assignee_id=assignee_id,
         source=source,
-        status="open",
         calendar=calendar_name,
         opened_at=opened,
         first_response_due_at=cal.add_minutes(opened, sla.first_response_minutes[priority]),
         resolution_due_at=cal.add_minutes(opened, sla.resolution_minutes[priority]),
         created_by=actor,
     )
-    try:
-        with db_session.begin_nested():
-            db_session.add(case)
-            db_session.flush()
-    except IntegrityError:
+    taken = insert_unless_taken(db_session, case)
+    if taken is not None:
         # Two evaluators raced on the same feedback item: the unique feedback_id keeps one case.
         found = db_session.scalar(select(Case).where(Case.feedback_id == feedback_id))
         if found is None:
-            raise
+            raise taken
         return found
     for position, step in enumerate(CASE_STEPS, start=1):
         db_session.add(CaseStep(case_id=case.id, step=step, position=position))
-    audit.record(
-        db_session=db_session,
-        entity="case",
-        entity_id=case.id,
-        action="create",
-        actor=actor,
-        after=audit.snapshot(case),
-    )
+    audit.record_created(db_session=db_session, entity="case", row=case, actor=actor)
     _notify_case(db_session=db_session, case=case, event="case_created", ref=f"case:{case.id}:created")
     if commit:
         db_session.commit()
     return case
 
 
-def _next_case_assignee(*, db_session: Session, department: str) -> Person | None:
-    """Round-robin among the department's active non-head people, independent of improvement tasks."""
+def _next_case_assignee(*, db_session: Session, department: str) -> int | None:
+    """The id of whoever takes the department's next case: round-robin among its active non-head
+    people, independent of improvement tasks (None when the department has nobody)."""
     # The rotation is kept on the session while it lives, so a batch of cases costs no query per case.
     cache: dict[str, tuple[list[Person], int]] = db_session.info.setdefault("cxloop_case_rotation", {})
     if department not in cache:
-        from cxloop.org.models import Department
+        from cxloop.loop.tasks.service import rotation
 
-        dept = db_session.scalar(select(Department).where(Department.code == department))
-        people = list(
-            db_session.scalars(
-                select(Person)
-                .where(Person.department_id == (dept.id if dept else -1), Person.active.is_(True))
-                .order_by(Person.is_head, Person.id)
-            )
-        )
-        members = [p for p in people if not p.is_head] or people
-        last = db_session.scalar(
-            select(Case.assignee_id)
-            .where(Case.department == department, Case.assignee_id.is_not(None))
-            .order_by(Case.id.desc())
-            .limit(1)
-        )
-        ids = [p.id for p in members]
-        cache[department] = (members, ids.index(last) if last in ids else -1)
+        cache[department] = rotation(db_session=db_session, department=department, model=Case)
     members, index = cache[department]
     if not members:
         return None
     index = (index + 1) % len(members)
     cache[department] = (members, index)
-    return members[index]
+    return members[index].id
+
+
+def _audited(
+    db_session: Session, case: Case, action: str, actor: str
+) -> AbstractContextManager[audit.Change]:
+    """Audit and commit the change a block makes to ``case`` (``audit.change``)."""
+    return audit.change(db_session=db_session, entity="case", row=case, action=action, actor=actor)
 
 
 def _notify_case(
@@ -227,10 +217,7 @@ def cases_from_feedback(*, db_session: Session, at: datetime | None = None) -> l
 
 def get_case(*, db_session: Session, case_id: int) -> Case:
     """The case ``case_id`` (KeyError when missing)."""
-    case = db_session.get(Case, case_id)
-    if case is None:
-        raise KeyError(f"no case {case_id}")
-    return case
+    return get_or_missing(db_session, Case, case_id, "case")
 
 
 def steps(*, db_session: Session, case_id: int) -> list[CaseStep]:
@@ -241,21 +228,14 @@ def steps(*, db_session: Session, case_id: int) -> list[CaseStep]:
 
 
 def list_cases(
-    *,
-    db_session: Session,
-    status: str | None = None,
-    assignee_id: int | None = None,
-    department: str | None = None,
-    limit: int = 500,
+    *, db_session: Session, status: str | None = None, department: str | None = None, limit: int = 500
 ) -> list[Case]:
-    """Cases, newest first (only ``department``'s when given)."""
+    """Cases, newest first (only ``department``'s, and those in ``status``, when given)."""
     query = select(Case)
     if department is not None:
         query = query.where(Case.department == department)
     if status:
         query = query.where(Case.status == status)
-    if assignee_id:
-        query = query.where(Case.assignee_id == assignee_id)
     return list(db_session.scalars(query.order_by(Case.id.desc()).limit(limit)))
 
 
@@ -263,31 +243,20 @@ def complete_step(
     *, db_session: Session, case_id: int, step: str, actor: str, note: str | None = None
 ) -> Case:
     """Tick a checklist step with who and when; the first step done is the first response."""
-    if step not in CASE_STEPS:
-        raise ValueError(f"step must be one of {CASE_STEPS}")
+    require_choice("step", step, CASE_STEPS)
     case = get_case(db_session=db_session, case_id=case_id)
-    before = audit.snapshot(case)
-    row = db_session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.step == step))
-    if row is None:
-        row = CaseStep(case_id=case.id, step=step, position=CASE_STEPS.index(step) + 1)
-        db_session.add(row)
-    at = now()
-    row.done_at, row.done_by, row.note = at, actor, note
-    if case.first_responded_at is None:
-        case.first_responded_at = at
-    if case.status == "open":
-        case.status = "in_progress"
-    db_session.flush()
-    audit.record(
-        db_session=db_session,
-        entity="case",
-        entity_id=case.id,
-        action=f"step:{step}",
-        actor=actor,
-        before=before,
-        after={**audit.snapshot(case), "step": step, "note": note},
-    )
-    db_session.commit()
+    with _audited(db_session, case, f"step:{step}", actor) as change:
+        row = db_session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.step == step))
+        if row is None:
+            row = CaseStep(case_id=case.id, step=step, position=CASE_STEPS.index(step) + 1)
+            db_session.add(row)
+        at = now()
+        row.done_at, row.done_by, row.note = at, actor, note
+        if case.first_responded_at is None:
+            case.first_responded_at = at
+        if case.status == "open":
+            case.status = "in_progress"
+        change.extra = {"step": step, "note": note}
     return case
 
 
@@ -312,48 +281,27 @@ def set_promise(*, db_session: Session, case_id: int, promise: str, actor: str) 
         raise ValueError(f"promise must be one of {sorted(templates)}")
     spec = templates[promise]
     case = get_case(db_session=db_session, case_id=case_id)
-    before = audit.snapshot(case)
-    at = now()
-    cal = get_calendar(case.calendar)
-    if spec.end_of_day:
-        due = cal.end_of_working_day(at)
-    elif spec.business:
-        due = cal.add_minutes(at, spec.minutes)
-    else:
-        due = at + timedelta(minutes=spec.minutes)
-    case.promise, case.promised_at = promise, due
-    case.follow_up_reminded_at = None
-    db_session.flush()
-    audit.record(
-        db_session=db_session,
-        entity="case",
-        entity_id=case.id,
-        action="promise",
-        actor=actor,
-        before=before,
-        after=audit.snapshot(case),
-    )
-    db_session.commit()
+    with _audited(db_session, case, "promise", actor):
+        at = now()
+        cal = get_calendar(case.calendar)
+        if spec.end_of_day:
+            due = cal.end_of_working_day(at)
+        elif spec.business:
+            due = cal.add_minutes(at, spec.minutes)
+        else:
+            due = at + timedelta(minutes=spec.minutes)
+        case.promise, case.promised_at = promise, due
+        case.follow_up_reminded_at = None
     return case
 
 
 def record_follow_up(*, db_session: Session, case_id: int, actor: str, note: str | None = None) -> Case:
     """Record that the customer was followed up (回访)."""
     case = get_case(db_session=db_session, case_id=case_id)
-    before = audit.snapshot(case)
-    case.followed_up_at = now()
-    if note:
-        case.resolution_note = ((case.resolution_note or "") + f"\n{note}").strip()
-    audit.record(
-        db_session=db_session,
-        entity="case",
-        entity_id=case.id,
-        action="follow_up",
-        actor=actor,
-        before=before,
-        after=audit.snapshot(case),
-    )
-    db_session.commit()
+    with _audited(db_session, case, "follow_up", actor):
+        case.followed_up_at = now()
+        if note:
+            case.resolution_note = ((case.resolution_note or "") + f"\n{note}").strip()
     return case
 
 
@@ -367,77 +315,57 @@ def resolve_case(
     note: str | None = None,
 ) -> Case:
     """Resolve a case with what was done and its root cause (a taxonomy aspect id)."""
-    if resolution not in RESOLUTIONS:
-        raise ValueError(f"resolution must be one of {RESOLUTIONS}")
+    require_choice("resolution", resolution, RESOLUTIONS)
     from cxloop.metrics.taxonomy import aspects
 
     if root_cause not in aspects():
         raise ValueError(f"root cause must be an aspect id of the taxonomy: {', '.join(sorted(aspects()))}")
     case = get_case(db_session=db_session, case_id=case_id)
-    before = audit.snapshot(case)
-    at = now()
-    case.resolution, case.root_cause = resolution, root_cause
-    if note:
-        case.resolution_note = note
-    case.status = "resolved"
-    case.resolved_at = at
-    if case.first_responded_at is None:
-        case.first_responded_at = at
-    record = db_session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.step == "record"))
-    if record is not None and record.done_at is None:
-        record.done_at, record.done_by, record.note = at, actor, f"root cause: {root_cause}"
-    db_session.flush()
-    audit.record(
-        db_session=db_session,
-        entity="case",
-        entity_id=case.id,
-        action="resolve",
-        actor=actor,
-        before=before,
-        after=audit.snapshot(case),
-    )
-    db_session.commit()
+    with _audited(db_session, case, "resolve", actor):
+        at = now()
+        case.resolution, case.root_cause = resolution, root_cause
+        if note:
+            case.resolution_note = note
+        case.status = "resolved"
+        case.resolved_at = at
+        if case.first_responded_at is None:
+            case.first_responded_at = at
+        record = db_session.scalar(
+            select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.step == "record")
+        )
+        if record is not None and record.done_at is None:
+            record.done_at, record.done_by, record.note = at, actor, f"root cause: {root_cause}"
     return case
 
 
-def update_case(
-    *,
-    db_session: Session,
-    case_id: int,
-    actor: str,
-    status: str | None = None,
-    assignee_id: int | None = None,
-    priority: str | None = None,
-    title: str | None = None,
-) -> Case:
+class CaseChanges(TypedDict, total=False):
+    """What ``update_case`` may change; a field left out, or None, stays as it is."""
+
+    status: str | None
+    assignee_id: int | None
+    priority: str | None
+    title: str | None
+
+
+def update_case(*, db_session: Session, case_id: int, actor: str, **changes: Unpack[CaseChanges]) -> Case:
     """Change a case's status, assignee, priority or title (audited)."""
+    status, assignee_id = changes.get("status"), changes.get("assignee_id")
+    priority, title = changes.get("priority"), changes.get("title")
     case = get_case(db_session=db_session, case_id=case_id)
-    before = audit.snapshot(case)
-    if status is not None:
-        if status not in CASE_STATUSES:
-            raise ValueError(f"status must be one of {CASE_STATUSES}")
-        if status == "resolved" and case.status != "resolved":
-            raise ValueError("resolve a case with its resolution and root cause (resolve_case)")
-        case.status = status
-    if assignee_id is not None:
-        require_reference(db_session, Person, assignee_id, "assignee_id")
-        case.assignee_id = assignee_id
-    if priority is not None:
-        if priority not in SEVERITIES:
-            raise ValueError(f"priority must be one of {SEVERITIES}")
-        case.priority = priority
-    if title is not None:
-        case.title = title
-    audit.record(
-        db_session=db_session,
-        entity="case",
-        entity_id=case.id,
-        action="update",
-        actor=actor,
-        before=before,
-        after=audit.snapshot(case),
-    )
-    db_session.commit()
+    with _audited(db_session, case, "update", actor):
+        if status is not None:
+            require_choice("status", status, CASE_STATUSES)
+            if status == "resolved" and case.status != "resolved":
+                raise ValueError("resolve a case with its resolution and root cause (resolve_case)")
+            case.status = status
+        if assignee_id is not None:
+            require_reference(db_session, Person, assignee_id, "assignee_id")
+            case.assignee_id = assignee_id
+        if priority is not None:
+            require_choice("priority", priority, SEVERITIES)
+            case.priority = priority
+        if title is not None:
+            case.title = title
     return case
 
 
@@ -484,28 +412,20 @@ def check_slas(*, db_session: Session, at: datetime | None = None) -> dict[str, 
             ("resolution", "resolution_warned_at", "resolution_breached_at"),
         ):
             state = clocks[clock]["state"]
-            if state == "breached" and getattr(case, breached_attr) is None:
-                setattr(case, breached_attr, at)
-                counts["breaches"] += 1
-                _notify_case(
-                    db_session=db_session,
-                    case=case,
-                    event="case_sla_breached",
-                    template="case_sla",
-                    ref=f"case:{case.id}:{clock}:breached",
-                    extra={"clock": clock, "state": state, "due_at": clocks[clock]["due_at"]},
-                )
-            elif state == "warning" and getattr(case, warned_attr) is None:
-                setattr(case, warned_attr, at)
-                counts["warnings"] += 1
-                _notify_case(
-                    db_session=db_session,
-                    case=case,
-                    event="case_sla_warning",
-                    template="case_sla",
-                    ref=f"case:{case.id}:{clock}:warning",
-                    extra={"clock": clock, "state": state, "due_at": clocks[clock]["due_at"]},
-                )
+            # Each of a clock's warning and breach is sent once: its *_at column says it was.
+            sent_attr = {"breached": breached_attr, "warning": warned_attr}.get(state)
+            if sent_attr is None or getattr(case, sent_attr) is not None:
+                continue
+            setattr(case, sent_attr, at)
+            counts["breaches" if state == "breached" else "warnings"] += 1
+            _notify_case(
+                db_session=db_session,
+                case=case,
+                event=f"case_sla_{state}",
+                template="case_sla",
+                ref=f"case:{case.id}:{clock}:{state}",
+                extra={"clock": clock, "state": state, "due_at": clocks[clock]["due_at"]},
+            )
     reminders = select(Case).where(
         Case.promised_at.is_not(None),
         Case.promised_at <= at,

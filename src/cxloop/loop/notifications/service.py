@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 import httpx
 from jinja2 import Environment, FileSystemLoader
@@ -47,7 +47,7 @@ from cxloop.clock import now
 from cxloop.config import OutboxSettings, get_settings
 from cxloop.db import session_scope
 from cxloop.i18n import in_locale
-from cxloop.loop.models import WEBHOOK_KINDS, Notification, Webhook
+from cxloop.loop.models import WEBHOOK_KINDS, Notification, Webhook, get_or_missing
 from cxloop.org.models import Person
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,17 @@ def header_text(text: str) -> str:
     return _HEADER_BREAKS.sub(" ", text).strip()
 
 
+class OutboxTarget(TypedDict, total=False):
+    """Where a queued message goes (a user's inbox, a mail address, a webhook), its locale and link."""
+
+    user_id: int | None
+    person_id: int | None
+    recipient: str | None
+    webhook_id: int | None
+    locale: str
+    link: str | None
+
+
 def enqueue(
     *,
     db_session: Session,
@@ -91,12 +102,7 @@ def enqueue(
     subject: str,
     body: str,
     dedupe_key: str | None = None,
-    user_id: int | None = None,
-    person_id: int | None = None,
-    recipient: str | None = None,
-    webhook_id: int | None = None,
-    locale: str = "zh",
-    link: str | None = None,
+    **target: Unpack[OutboxTarget],
 ) -> Notification | None:
     """Queue one message in the outbox (None when ``dedupe_key`` was queued before)."""
     if dedupe_key is not None:
@@ -107,23 +113,18 @@ def enqueue(
     at = now()
     inbox = channel == "inbox"
     row = Notification(
-        channel=channel,
-        event=event,
-        dedupe_key=dedupe_key,
-        user_id=user_id,
-        person_id=person_id,
-        recipient=recipient,
-        webhook_id=webhook_id,
-        locale=locale,
-        subject=subject,
-        body=body,
-        link=link,
         # The inbox row is its own delivery: it is readable as soon as the transaction commits.
         status="sent" if inbox else "pending",
         sent_at=at if inbox else None,
         next_attempt_at=at,
         attempts=0,
         created_at=at,
+        channel=channel,
+        event=event,
+        dedupe_key=dedupe_key,
+        subject=subject,
+        body=body,
+        **({"locale": "zh"} | target),
     )
     db_session.add(row)
     return row
@@ -144,67 +145,42 @@ def notify(
     template = template or event
     link = get_settings().base_url.rstrip("/") + link_path
     default_locale = get_settings().default_locale
+
+    def queue(channel: str, key: object, locale: str, message: tuple[str, str], **target: Any) -> int:
+        # One outbox row per channel and recipient; the dedupe key makes a repeated event a no-op.
+        subject, body = message
+        row = enqueue(
+            db_session=db_session,
+            dedupe_key=f"{ref}:{channel}:{key}",
+            channel=channel,
+            event=event,
+            subject=subject,
+            body=body,
+            locale=locale,
+            link=link,
+            **target,
+        )
+        return row is not None
+
     count = 0
     for person in people:
         users = list(
             db_session.scalars(select(User).where(User.person_id == person.id, User.active.is_(True)))
         )
         locale = next((u.locale for u in users if u.locale), None) or default_locale
-        ctx = {**context, "name": person.name, "link": link}
-        subject, body = _render_redacted(template, locale, ctx)
+        message = _render_redacted(template, locale, {**context, "name": person.name, "link": link})
         for user in users:
-            count += (
-                enqueue(
-                    db_session=db_session,
-                    channel="inbox",
-                    event=event,
-                    subject=subject,
-                    body=body,
-                    dedupe_key=f"{ref}:inbox:{user.id}",
-                    user_id=user.id,
-                    person_id=person.id,
-                    locale=locale,
-                    link=link,
-                )
-                is not None
-            )
+            count += queue("inbox", user.id, locale, message, user_id=user.id, person_id=person.id)
         email = person.email or next((u.email for u in users if u.email), None)
         if email:
-            count += (
-                enqueue(
-                    db_session=db_session,
-                    channel="email",
-                    event=event,
-                    subject=subject,
-                    body=body,
-                    dedupe_key=f"{ref}:email:{email}",
-                    person_id=person.id,
-                    recipient=email,
-                    locale=locale,
-                    link=link,
-                )
-                is not None
-            )
+            count += queue("email", email, locale, message, person_id=person.id, recipient=email)
     for hook in _enabled_webhooks(db_session):
         if hook.events and event not in hook.events:
             continue
         if hook.department and department and hook.department != department:
             continue
-        subject, body = _render_redacted(template, hook.locale, {**context, "name": "", "link": link})
-        count += (
-            enqueue(
-                db_session=db_session,
-                channel="webhook",
-                event=event,
-                subject=subject,
-                body=body,
-                dedupe_key=f"{ref}:webhook:{hook.id}",
-                webhook_id=hook.id,
-                locale=hook.locale,
-                link=link,
-            )
-            is not None
-        )
+        message = _render_redacted(template, hook.locale, {**context, "name": "", "link": link})
+        count += queue("webhook", hook.id, hook.locale, message, webhook_id=hook.id)
     return count
 
 
@@ -477,9 +453,7 @@ def _failed(
 
 def retry_message(*, db_session: Session, notification_id: int) -> Notification:
     """Put a failed message back in the queue now (``cxloop loop retry`` / the API); never a sent one."""
-    message = db_session.get(Notification, notification_id)
-    if message is None:
-        raise KeyError(f"no notification {notification_id}")
+    message = get_or_missing(db_session, Notification, notification_id, "notification")
     if message.status == "sent":
         raise ValueError(f"notification {notification_id} was sent already; retrying would send it twice")
     message.status = "pending"

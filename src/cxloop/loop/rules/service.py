@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxloop.loop import audit
-from cxloop.loop.models import RULE_KINDS, SEVERITIES, AlertRule
+from cxloop.loop.models import RULE_KINDS, SEVERITIES, AlertRule, require_choice
 from cxloop.vocab import DEPARTMENTS
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("default_rules.yaml")
@@ -54,8 +54,7 @@ def validate_rule(data: dict[str, Any]) -> dict[str, Any]:
     for name, low, high in (("alpha", 0.0, 0.5), ("confidence", 0.0, 0.9999)):
         if name in params and not low <= float(params[name]) <= high:
             raise ValueError(f"params.{name} must be between {low} and {high}")
-    if clean.get("severity", "medium") not in SEVERITIES:
-        raise ValueError(f"severity must be one of {SEVERITIES}")
+    require_choice("severity", clean.get("severity", "medium"), SEVERITIES)
     if clean.get("department") and clean["department"] not in DEPARTMENTS:
         raise ValueError(f"department must be one of {sorted(DEPARTMENTS)}")
     if clean.get("assign", "round_robin") not in ("round_robin", "person"):
@@ -88,54 +87,28 @@ def upsert_rule(*, db_session: Session, code: str, data: dict[str, Any], actor: 
         clean = validate_rule(data)
         rule = AlertRule(code=code, **clean)
         db_session.add(rule)
-        db_session.flush()
-        audit.record(
-            db_session=db_session,
-            entity="rule",
-            entity_id=rule.id,
-            action="create",
-            actor=actor,
-            after=audit.snapshot(rule),
-        )
+        audit.record_created(db_session=db_session, entity="rule", row=rule, actor=actor)
         db_session.commit()
         return rule, "created"
     before = audit.snapshot(rule)
     merged = {k: before.get(k) for k in FIELDS} | {k: v for k, v in data.items() if k in FIELDS}
     clean = validate_rule(merged)
-    definition_changed = any(
-        clean.get(k) != before.get(k)
-        for k in ("kind", "indicator", "scope_kind", "scope_value", "per_scope", "params")
-    )
-    for key, value in clean.items():
-        setattr(rule, key, value)
-    if definition_changed:
-        rule.evaluated_until = None  # a new definition is judged afresh on the history
-    db_session.flush()
-    entry = audit.record(
-        db_session=db_session,
-        entity="rule",
-        entity_id=rule.id,
-        action="update",
-        actor=actor,
-        before=before,
-        after=audit.snapshot(rule),
-    )
-    db_session.commit()
-    return rule, "updated" if entry is not None else "unchanged"
+    with audit.change(db_session=db_session, entity="rule", row=rule, action="update", actor=actor) as change:
+        definition_changed = any(
+            clean.get(k) != before.get(k)
+            for k in ("kind", "indicator", "scope_kind", "scope_value", "per_scope", "params")
+        )
+        for key, value in clean.items():
+            setattr(rule, key, value)
+        if definition_changed:
+            rule.evaluated_until = None  # a new definition is judged afresh on the history
+    return rule, "updated" if change.entry is not None else "unchanged"
 
 
 def delete_rule(*, db_session: Session, code: str, actor: str) -> None:
     """Delete a rule (its alerts go with it; tasks stay)."""
     rule = get_rule(db_session=db_session, code=code)
-    audit.record(
-        db_session=db_session,
-        entity="rule",
-        entity_id=rule.id,
-        action="delete",
-        actor=actor,
-        before=audit.snapshot(rule),
-    )
-    db_session.delete(rule)
+    audit.delete_audited(db_session=db_session, entity="rule", row=rule, actor=actor)
     db_session.commit()
 
 

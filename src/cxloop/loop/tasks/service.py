@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +18,17 @@ from cxloop.loop import audit
 from cxloop.loop.alerts.service import AlertChange, evaluate_period, parse_scope
 from cxloop.loop.calendar import get_calendar
 from cxloop.loop.indicators import IndicatorInfo, IndicatorSource
-from cxloop.loop.models import SEVERITIES, TASK_STATUSES, Alert, AlertRule, Task, TaskComment
+from cxloop.loop.models import (
+    SEVERITIES,
+    TASK_STATUSES,
+    Alert,
+    AlertRule,
+    Case,
+    Task,
+    TaskComment,
+    get_or_missing,
+    require_choice,
+)
 from cxloop.loop.notifications.service import notify
 from cxloop.org.models import Department, Person
 from cxloop.periods import Period
@@ -33,35 +44,42 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 ACTIVE = ("open", "in_progress", "reopened")
 
 
+def rotation(
+    *, db_session: Session, department: str, model: type[Task] | type[Case]
+) -> tuple[list[Person], int]:
+    """Who takes the department's tasks or cases (``model``) in turn, and where the turn stands.
+
+    The active people who are not heads (heads get escalations, not the queue; they take the queue
+    only when there is no one else), and the position among them of whoever got the department's
+    latest ``model`` row (-1 when none of them did): round-robin without a counter table.
+    """
+    dept = db_session.scalar(select(Department).where(Department.code == department))
+    people = list(
+        db_session.scalars(
+            select(Person)
+            .where(Person.department_id == (dept.id if dept else -1), Person.active.is_(True))
+            .order_by(Person.is_head, Person.id)
+        )
+    )
+    members = [p for p in people if not p.is_head] or people
+    last = db_session.scalar(
+        select(model.assignee_id)
+        .where(model.department == department, model.assignee_id.is_not(None))
+        .order_by(model.id.desc())
+        .limit(1)
+    )
+    ids = [p.id for p in members]
+    return members, ids.index(last) if last in ids else -1
+
+
 def pick_assignee(*, db_session: Session, department: str, rule: AlertRule | None = None) -> Person | None:
     """The rule's named person, else the next active person of the department in round-robin order."""
     if rule is not None and rule.assign == "person" and rule.assignee_external_id:
         person = db_session.scalar(select(Person).where(Person.external_id == rule.assignee_external_id))
         if person is not None and person.active:
             return person
-    dept = db_session.scalar(select(Department).where(Department.code == department))
-    if dept is None:
-        return None
-    people = list(
-        db_session.scalars(
-            select(Person)
-            .where(Person.department_id == dept.id, Person.active.is_(True))
-            .order_by(Person.is_head, Person.id)  # heads last: they get escalations, not the queue
-        )
-    )
-    if not people:
-        return None
-    members = [p for p in people if not p.is_head] or people
-    # Round-robin without a counter table: the one after whoever got the department's latest task.
-    last = db_session.scalar(
-        select(Task.assignee_id)
-        .where(Task.department == department, Task.assignee_id.is_not(None))
-        .order_by(Task.id.desc())
-        .limit(1)
-    )
-    ids = [p.id for p in members]
-    index = (ids.index(last) + 1) % len(ids) if last in ids else 0
-    return members[index]
+    members, turn = rotation(db_session=db_session, department=department, model=Task)
+    return members[(turn + 1) % len(members)] if members else None
 
 
 def department_head(*, db_session: Session, department: str) -> Person | None:
@@ -107,41 +125,32 @@ def create_task(
 ) -> Task:
     """Create a task (assigned by rule when no assignee is given), audit it and notify the assignee.
 
-    Commits, like every service action; a service that creates tasks as part of its own work passes
-    ``commit=False`` and commits once at its end (see docs/development.md, transactions).
+    Commits unless ``commit=False``: rule evaluation creates its tasks that way and commits once at
+    the end of its run (docs/development.md, transactions).
     """
-    if severity not in SEVERITIES:
-        raise ValueError(f"severity must be one of {SEVERITIES}")
+    require_choice("severity", severity, SEVERITIES)
     require_reference(db_session, Person, assignee_id, "assignee_id")
     if assignee_id is None:
         person = pick_assignee(db_session=db_session, department=department, rule=rule)
         assignee_id = person.id if person else None
     task = Task(
         title=title[:500],
+        status="open",
+        reopen_count=0,
+        due_at=due_at or due_date(severity=severity),
         description=description,
         department=department,
         assignee_id=assignee_id,
-        status="open",
         severity=severity,
         indicator=indicator,
-        scope=scope or {},
-        evidence=evidence or {},
         alert_id=alert_id,
         rule_id=rule.id if rule else None,
-        due_at=due_at or due_date(severity=severity),
+        scope=scope or {},
+        evidence=evidence or {},
         created_by=actor,
-        reopen_count=0,
     )
     db_session.add(task)
-    db_session.flush()
-    audit.record(
-        db_session=db_session,
-        entity="task",
-        entity_id=task.id,
-        action="create",
-        actor=actor,
-        after=audit.snapshot(task),
-    )
+    audit.record_created(db_session=db_session, entity="task", row=task, actor=actor)
     _notify_task(db_session=db_session, task=task, event="task_created", ref=f"task:{task.id}:created")
     if commit:
         db_session.commit()
@@ -335,87 +344,77 @@ def refresh_evidence(
 
 def get_task(*, db_session: Session, task_id: int) -> Task:
     """The task ``task_id`` (KeyError when missing)."""
-    task = db_session.get(Task, task_id)
-    if task is None:
-        raise KeyError(f"no task {task_id}")
-    return task
+    return get_or_missing(db_session, Task, task_id, "task")
 
 
 def list_tasks(
-    *,
-    db_session: Session,
-    department: str | None = None,
-    status: str | None = None,
-    assignee_id: int | None = None,
-    limit: int = 500,
+    *, db_session: Session, department: str | None = None, status: str | None = None, limit: int = 500
 ) -> list[Task]:
-    """Tasks, newest first, filtered by department, status and assignee."""
-    query = select(Task)
+    """Tasks, newest first, of ``department`` and in ``status`` when given."""
+    query = select(Task).order_by(Task.id.desc()).limit(limit)
     if department:
         query = query.where(Task.department == department)
     if status:
         query = query.where(Task.status == status)
-    if assignee_id:
-        query = query.where(Task.assignee_id == assignee_id)
-    return list(db_session.scalars(query.order_by(Task.id.desc()).limit(limit)))
+    return list(db_session.scalars(query))
 
 
-def update_task(
-    *,
-    db_session: Session,
-    task_id: int,
-    actor: str,
-    status: str | None = None,
-    assignee_id: int | None = None,
-    due_at: datetime | None = None,
-    outcome: str | None = None,
-    title: str | None = None,
-    description: str | None = None,
-) -> Task:
+class TaskChanges(TypedDict, total=False):
+    """What ``update_task`` may change; a field left out, or None, stays as it is."""
+
+    status: str | None
+    assignee_id: int | None
+    due_at: datetime | None
+    outcome: str | None
+    title: str | None
+    description: str | None
+
+
+def update_task(*, db_session: Session, task_id: int, actor: str, **changes: Unpack[TaskChanges]) -> Task:
     """Change a task (status by the lifecycle), audited; done starts the wait for verification."""
     task = get_task(db_session=db_session, task_id=task_id)
-    before = audit.snapshot(task)
-    at = now()
-    if status is not None and status != task.status:
-        if status not in TASK_STATUSES:
-            raise ValueError(f"status must be one of {TASK_STATUSES}")
-        if status not in TRANSITIONS[task.status]:
-            raise ValueError(f"a task cannot go from {task.status} to {status}")
-        task.status = status
-        if status == "done":
-            task.done_at = at
-            task.verify_after = _verification_start(db_session=db_session, task=task, at=at)
-        elif status == "verified":
-            task.verified_at = at
-        elif status == "reopened":
-            task.reopen_count += 1
-            task.done_at = None
-            task.due_at = due_date(severity=task.severity, start=at)
+    status, assignee_id, due_at = changes.get("status"), changes.get("assignee_id"), changes.get("due_at")
+    with _audited(db_session, task, "update", actor):
+        at = now()
+        if status is not None and status != task.status:
+            require_choice("status", status, TASK_STATUSES)
+            if status not in TRANSITIONS[task.status]:
+                raise ValueError(f"a task cannot go from {task.status} to {status}")
+            task.status = status
+            if status == "done":
+                task.done_at = at
+                task.verify_after = _verification_start(db_session=db_session, task=task, at=at)
+            elif status == "verified":
+                task.verified_at = at
+            elif status == "reopened":
+                _reopen(task, at)
+        if assignee_id is not None:
+            require_reference(db_session, Person, assignee_id, "assignee_id")
+            task.assignee_id = assignee_id
+        if due_at is not None:
+            task.due_at = due_at
             task.escalated_at = None
-    if assignee_id is not None:
-        require_reference(db_session, Person, assignee_id, "assignee_id")
-        task.assignee_id = assignee_id
-    if due_at is not None:
-        task.due_at = due_at
-        task.escalated_at = None
-    if outcome is not None:
-        task.outcome = outcome
-    if title is not None:
-        task.title = title
-    if description is not None:
-        task.description = description
-    db_session.flush()
-    audit.record(
-        db_session=db_session,
-        entity="task",
-        entity_id=task.id,
-        action="update",
-        actor=actor,
-        before=before,
-        after=audit.snapshot(task),
-    )
-    db_session.commit()
+        for field in ("outcome", "title", "description"):
+            if changes.get(field) is not None:
+                setattr(task, field, changes.get(field))
     return task
+
+
+def _audited(
+    db_session: Session, task: Task, action: str, actor: str, commit: bool = True
+) -> AbstractContextManager[audit.Change]:
+    """Audit (and commit, unless ``commit=False``) the change a block makes to ``task``."""
+    return audit.change(
+        db_session=db_session, entity="task", row=task, action=action, actor=actor, commit=commit
+    )
+
+
+def _reopen(task: Task, at: datetime) -> None:
+    """Back to work: counted, with a fresh due date and escalation."""
+    task.reopen_count += 1
+    task.done_at = None
+    task.due_at = due_date(severity=task.severity, start=at)
+    task.escalated_at = None
 
 
 def _verification_start(*, db_session: Session, task: Task, at: datetime) -> datetime | None:
@@ -462,18 +461,9 @@ def escalate_overdue(*, db_session: Session, at: datetime | None = None) -> list
     query = select(Task).where(Task.status.in_(ACTIVE), Task.due_at < at, Task.escalated_at.is_(None))
     for task in db_session.scalars(query):
         head = department_head(db_session=db_session, department=task.department)
-        before = audit.snapshot(task)
-        task.escalated_at = at
-        task.escalated_to_id = head.id if head else None
-        audit.record(
-            db_session=db_session,
-            entity="task",
-            entity_id=task.id,
-            action="escalate",
-            actor="system",
-            before=before,
-            after=audit.snapshot(task),
-        )
+        with _audited(db_session, task, "escalate", "system", commit=False):
+            task.escalated_at = at
+            task.escalated_to_id = head.id if head else None
         _notify_task(
             db_session=db_session,
             task=task,
@@ -510,28 +500,16 @@ def verify_done_tasks(
         findings = evaluate_period(rule=rule, info=info, source=source, period=period)
         key = (task.scope or {}).get("key") or ""
         finding = next((f for f in findings if f.scope_key == key), None)
-        before = audit.snapshot(task)
         at = now()
         if finding is None or not finding.decided:
             task.verify_after = period.end_at  # too little data to judge: look at the next period
             continue
         if finding.breached:
-            task.status = "reopened"
-            task.reopen_count += 1
-            task.done_at = None
-            task.verify_after = None
-            task.due_at = due_date(severity=task.severity, start=at)
-            task.escalated_at = None
-            task.outcome = (task.outcome or "") + f"\n[{period.label}] not effective: {finding.message}"
-            audit.record(
-                db_session=db_session,
-                entity="task",
-                entity_id=task.id,
-                action="reopen",
-                actor="system",
-                before=before,
-                after=audit.snapshot(task),
-            )
+            with _audited(db_session, task, "reopen", "system", commit=False):
+                task.status = "reopened"
+                _reopen(task, at)
+                task.verify_after = None
+                task.outcome = (task.outcome or "") + f"\n[{period.label}] not effective: {finding.message}"
             _notify_task(
                 db_session=db_session,
                 task=task,
@@ -541,25 +519,17 @@ def verify_done_tasks(
             )
             reopened.append(task)
         else:
-            task.status = "verified"
-            task.verified_at = at
-            task.evidence = {
-                **(task.evidence or {}),
-                "verification": {
-                    "period": period.label,
-                    "value": finding.value,
-                    "baseline": finding.baseline,
-                },
-            }
-            audit.record(
-                db_session=db_session,
-                entity="task",
-                entity_id=task.id,
-                action="verify",
-                actor="system",
-                before=before,
-                after=audit.snapshot(task),
-            )
+            with _audited(db_session, task, "verify", "system", commit=False):
+                task.status = "verified"
+                task.verified_at = at
+                task.evidence = {
+                    **(task.evidence or {}),
+                    "verification": {
+                        "period": period.label,
+                        "value": finding.value,
+                        "baseline": finding.baseline,
+                    },
+                }
             verified.append(task)
     db_session.commit()
     return verified, reopened
