@@ -31,16 +31,7 @@ SHAPE_EXCEPTIONS: dict[str, str] = {
 }
 
 #: Handler modules that still issue SQL themselves, with the reason. Remove entries as fixed.
-SQL_EXCEPTIONS: dict[str, str] = {
-    # Merged from the delivery and messaging branches, written before this check existed.
-    "delivery/pages.py": "department lookup query; to move into delivery/service",
-    "messaging/pages.py": "customer lookup and commits; to move into messaging/service",
-    "messaging/views.py": "commits after service calls; the services should commit their action",
-    # Merged from the policy, journeys and surveys branches in the same stop as this check.
-    "journeys/cli.py": "commits after loading a file; journeys.service.load should commit",
-    "journeys/pages.py": "journey lookups and commits; to move into journeys/service",
-    "journeys/views.py": "commits after service calls; the services should commit their action",
-}
+SQL_EXCEPTIONS: dict[str, str] = {}
 
 SQL_FUNCTIONS = frozenset({"select", "insert", "update", "delete", "text"})
 # commit: services own the transaction of the action they complete (docs/development.md).
