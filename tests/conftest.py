@@ -249,6 +249,8 @@ def demo_store(demo_build: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     data_dir = tmp_path / "demo"
     data_dir.mkdir()
     shutil.copy2(demo_build / "cxloop.db", data_dir / "cxloop.db")
+    if (demo_build / "models").is_dir():  # the demo's trained late-order warning
+        shutil.copytree(demo_build / "models", data_dir / "models")
     truth = json.loads((demo_build / "demo-truth.json").read_text(encoding="utf-8"))
     url = f"sqlite:///{data_dir / 'cxloop.db'}"
     monkeypatch.setenv("CXLOOP_DATA_DIR", str(data_dir))

@@ -286,7 +286,9 @@ def test_replay_scans_for_late_orders_every_few_hours(shop: Shop, monkeypatch: p
     order = shop.order(c, placed=T0 - timedelta(days=1), promised_delivery_at=promise)
     seen: list[datetime] = []
 
-    def predict(session: Session, *, now: datetime, order_ids: Any = None) -> list[OrderRisk]:
+    def predict(
+        session: Session, *, now: datetime, order_ids: Any = None, replay: bool = False
+    ) -> list[OrderRisk]:
         seen.append(now)
         if now < T0 + timedelta(hours=5):
             return []

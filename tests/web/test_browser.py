@@ -80,6 +80,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_build: Path) -> Iterat
 
     data_dir = tmp_path_factory.mktemp("browser-demo")
     shutil.copy2(demo_build / "cxloop.db", data_dir / "cxloop.db")
+    if (demo_build / "models").is_dir():  # the demo's trained late-order warning
+        shutil.copytree(demo_build / "models", data_dir / "models")
     saved = {key: os.environ.get(key) for key in ("CXLOOP_DATA_DIR", "CXLOOP_DATABASE_URL")}
     os.environ["CXLOOP_DATA_DIR"] = str(data_dir)
     os.environ["CXLOOP_DATABASE_URL"] = f"sqlite:///{data_dir / 'cxloop.db'}"
@@ -214,12 +216,34 @@ def test_every_page_renders(browser: Any, server: Server) -> None:
         ("/inbox", "inbox"),
         ("/profile", "profile"),
         ("/users", "users"),
+        ("/journeys", "journeys"),
+        ("/journeys/delivery_care", "journey-delivery-care"),
+        ("/messages", "messages"),
+        ("/surveys", "surveys"),
+        ("/surveys/after_delivery", "survey-results"),
+        ("/delivery", "delivery"),
+        ("/delivery/at-risk", "delivery-at-risk"),
+        ("/delivery/promises", "delivery-promises"),
+        ("/delivery/carriers", "delivery-carriers"),
     ]:
         separator = "&" if "?" in path else "?"
         query = (
             f"{separator}month={server.month}"
             if server.month
-            and not path.startswith(("/profile", "/users", "/tasks", "/cases", "/alerts", "/inbox"))
+            and not path.startswith(
+                (
+                    "/profile",
+                    "/users",
+                    "/tasks",
+                    "/cases",
+                    "/alerts",
+                    "/inbox",
+                    "/journeys",
+                    "/messages",
+                    "/surveys",
+                    "/delivery",
+                )
+            )
             else ""
         )
         response = page.goto(f"{server.base_url}{path}{query}")

@@ -631,9 +631,13 @@ def score_late_risk(
     now: datetime,
     order_ids: Sequence[int] | None = None,
     timings: Timings | None = None,
+    replay: bool = False,
 ) -> RiskScores:
     """The early warning for every open order (or ``order_ids``) at ``now``, as columns.
 
+    ``replay`` asks about the past as it was: an order delivered after ``now`` was still on its way
+    then (the journeys' replay). Otherwise such an order is delivered: the data's ``now``
+    (``as_of``, the latest order placed) is earlier than the export, and a delivered order is at no risk.
     Without a trained model (run ``cxloop delivery train-warning``) this raises ``LookupError``.
     """
     model = warning.load()
@@ -643,13 +647,16 @@ def score_late_risk(
         expr = outcome_case(session, now)
         # Open and late-open orders are undelivered: that test first lets the database use the
         # delivered_at index and skip the outcome expression for the (many) delivered orders. An
-        # order delivered after ``now`` was still on its way then (a replay of the past asks about it).
-        later = Order.delivered_at > now
-        where: list[Any] = [
-            or_(Order.delivered_at.is_(None), later),
-            or_(expr.in_(("open", "late_open")), later),
-            Order.placed_at <= now,
-        ]
+        # order delivered after ``now`` was still on its way then, when a replay asks about the past.
+        if replay:
+            later = Order.delivered_at > now
+            where: list[Any] = [
+                or_(Order.delivered_at.is_(None), later),
+                or_(expr.in_(("open", "late_open")), later),
+            ]
+        else:
+            where = [Order.delivered_at.is_(None), expr.in_(("open", "late_open"))]
+        where.append(Order.placed_at <= now)
         if order_ids is not None:
             where.append(Order.id.in_(list(order_ids)))
         orders, promised_at = _open_orders(session, where, now)
@@ -672,15 +679,16 @@ def predict_late_risk(
     min_probability: float = 0.0,
     limit: int | None = None,
     timings: Timings | None = None,
+    replay: bool = False,
 ) -> list[OrderRisk]:
     """The late risk of every open order (or of ``order_ids``) at ``now``, highest first.
 
     ``department`` (a code, as ``auth.policy.department_filter`` gives it) keeps the orders whose
     likely late stage that department owns; ``limit`` keeps the riskiest that many (rows are built
-    only for them). An order whose promise has already passed is certain
+    only for them); ``replay`` as in :func:`score_late_risk`. An order whose promise has already passed is certain
     (1.0). Without a trained model (run ``cxloop delivery train-warning``) this raises ``LookupError``.
     """
-    scores = score_late_risk(session, now=now, order_ids=order_ids, timings=timings)
+    scores = score_late_risk(session, now=now, order_ids=order_ids, timings=timings, replay=replay)
     owners = None
     if department is not None:
         # A code with no department (a member without one) owns nothing: an empty list, never all.
