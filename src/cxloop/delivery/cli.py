@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.table import Table
 
 from cxloop.db import session_scope
-from cxloop.delivery import service
 
 app = typer.Typer(
     help="Delivery truth and decisions. 配送：准时、承诺、快递选择与延误预警。", no_args_is_help=True
@@ -33,6 +32,7 @@ def train_warning_command(
     out: Annotated[Path | None, typer.Option(help="Model file (default: <data_dir>/models/).")] = None,
 ) -> None:
     """Train and calibrate the late-order early warning on this shop's history. 训练延误预警模型。"""
+    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
     with session_scope() as session:
         try:
             result = service.train_warning(db_session=session, holdout_days=holdout_days, path=out)
@@ -51,6 +51,7 @@ def at_risk_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Open orders most likely to miss their promise. 可能延误的在途订单。"""
+    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
     with session_scope() as session:
         at = now or service.as_of(session)
         if at is None:
@@ -83,6 +84,7 @@ def delivery_experience_command(
     lang: LangOpt = "zh",
 ) -> None:
     """Rating, CSAT and negative share by delivery outcome and by how late. 按配送结果的满意度。"""
+    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
     from cxloop.periods import Period
 
     try:
@@ -122,6 +124,7 @@ def promises_command(
     limit: Annotated[int, typer.Option(help="Routes to show in the table.")] = 30,
 ) -> None:
     """Promises each route can beat (under-promise, over-deliver). 每条线路可兑现的承诺时效。"""
+    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
     with session_scope() as session:
         try:
             report = service.promise_report(db_session=session, target=target)
@@ -163,6 +166,7 @@ def carriers_import_command(
     ],
 ) -> None:
     """Import carrier coverage, prices, limits and collection times. 导入快递条款。"""
+    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
     with session_scope() as session:
         try:
             result = service.import_carriers(db_session=session, path=path)
@@ -178,6 +182,7 @@ def carriers_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Carrier scorecard. 快递公司评分卡。"""
+    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
     with session_scope() as session:
         cards = service.carrier_scorecard(db_session=session, region=region)
     if as_json:
@@ -217,6 +222,7 @@ def recommend_carrier_command(
     lang: LangOpt = "zh",
 ) -> None:
     """Recommend a carrier for a parcel and explain why. 推荐快递并说明理由。"""
+    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
     with session_scope() as session:
         try:
             rec = service.recommend_carrier(

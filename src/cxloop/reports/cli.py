@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
@@ -16,11 +16,9 @@ from sqlalchemy.orm import Session
 from cxloop.db import session_scope
 from cxloop.i18n import department_name, translate
 from cxloop.metrics import schemas as s
-from cxloop.metrics import service
 
 app = typer.Typer(help="Monthly reports. 月度报告。", no_args_is_help=True)
 console = Console()
-R = TypeVar("R", bound=BaseModel)
 
 _STATUS_STYLE = {"green": "green", "amber": "yellow", "red": "bold red", "grey": "dim", "insufficient": "dim"}
 
@@ -69,10 +67,17 @@ def _session() -> Iterator[Session]:
         yield session
 
 
-def _monthly(report: Callable[..., R], month: str | None, department: str | None, lang: Lang) -> R:
+def _monthly(report: str, month: str | None, department: str | None, lang: Lang) -> BaseModel:
     """A monthly report of the metrics service (overview, scorecards, indicators), in its own session."""
+    # The metrics service (and the delivery scoring it reads, with numpy) loads when a report runs,
+    # not for `cxloop report --help`.
+    from cxloop.metrics import service
+
     with _session() as session:
-        return report(db_session=session, month=month, department=department, lang=lang.value)
+        result: BaseModel = getattr(service, report)(
+            db_session=session, month=month, department=department, lang=lang.value
+        )
+        return result
 
 
 #: The columns every indicator table starts with, and their cells.
@@ -111,6 +116,8 @@ def _emit(result: BaseModel, fmt: Format, render: Callable[[Any], None]) -> None
 @app.command("pareto")
 def pareto_command(month: MonthOpt = None, fmt: FormatOpt = Format.table, lang: LangOpt = Lang.zh) -> None:
     """Monthly complaint Pareto with the focus items. 月度投诉帕累托。"""
+    from cxloop.metrics import service  # loads when the report runs, not for --help
+
     with _session() as session:
         result = service.pareto(db_session=session, month=month)
 
@@ -135,6 +142,8 @@ def root_cause_command(
     month: MonthOpt = None, fmt: FormatOpt = Format.table, lang: LangOpt = Lang.zh
 ) -> None:
     """Late orders by the stage that was late, by warehouse and carrier. 延误根因分解。"""
+    from cxloop.metrics import service  # loads when the report runs, not for --help
+
     with _session() as session:
         result = service.root_cause(db_session=session, month=month, lang=lang.value)
 
@@ -164,10 +173,8 @@ def root_cause_command(
     _emit(result, fmt, render)
 
 
-def _monthly_command(
-    name: str, help_text: str, report: Callable[..., R], render: Callable[[R, Lang], None]
-) -> None:
-    """Register ``cxloop report <name>``: a monthly ``report`` of the metrics service as a table or JSON."""
+def _monthly_command(name: str, help_text: str, report: str, render: Callable[[Any, Lang], None]) -> None:
+    """Register ``cxloop report <name>``: the metrics service's function ``report`` as a table or JSON."""
 
     def command(
         month: MonthOpt = None,
@@ -212,18 +219,18 @@ def _render_indicators(data: s.IndicatorTable, lang: Lang) -> None:
 _monthly_command(
     "scorecards",
     "Department scorecards for the monthly review. 部门计分卡。",
-    service.scorecards,
+    "scorecards",
     _render_scorecards,
 )
 _monthly_command(
     "overview",
     "The month at a glance: indicators, reds and focus complaints. 月度概览。",
-    service.overview,
+    "overview",
     _render_overview,
 )
 _monthly_command(
     "indicators",
     "Every indicator of the registry for a month, with base and status. 全部指标。",
-    service.indicator_page,
+    "indicator_page",
     _render_indicators,
 )

@@ -33,11 +33,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypedDict, Unpack, cast
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
 
-import httpx
-from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -50,22 +49,33 @@ from cxloop.i18n import in_locale
 from cxloop.loop.models import WEBHOOK_KINDS, Notification, Webhook, get_or_missing
 from cxloop.org.models import Person
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).with_name("templates")
-_env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False, keep_trailing_newline=True)
+
+
+@lru_cache(maxsize=1)
+def _templates() -> Environment:
+    # Jinja loads on the first mail rendered, not with every command that imports the loop services.
+    from jinja2 import Environment, FileSystemLoader
+
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False, keep_trailing_newline=True)
 
 
 def render(*, event: str, locale: str, context: dict[str, Any]) -> tuple[str, str]:
     """Subject and body of ``event`` in ``locale`` (zh/en), from ``templates/<event>.<locale>.txt``."""
     locale = locale if locale in ("zh", "en") else "zh"
-    text = _env.get_template(f"{event}.{locale}.txt").render(
+    env = _templates()
+    text = env.get_template(f"{event}.{locale}.txt").render(
         **context, in_locale=lambda t: in_locale(t, locale)
     )
     # The subject is the template's first line; a title with a line break in it would otherwise
     # end the subject early, so that line is rendered on its own and made one header line.
-    source, _, _ = _env.loader.get_source(_env, f"{event}.{locale}.txt")  # type: ignore[union-attr]
-    first = _env.from_string(source.partition("\n")[0]).render(
+    source, _, _ = env.loader.get_source(env, f"{event}.{locale}.txt")  # type: ignore[union-attr]
+    first = env.from_string(source.partition("\n")[0]).render(
         **context, in_locale=lambda t: in_locale(t, locale)
     )
     rest = text[len(first) :] if text.startswith(first) else text.partition("\n")[2]
@@ -328,6 +338,8 @@ def send_webhook(message: Notification, hook: Webhook) -> None:
         hook=hook, subject=message.subject, body=message.body, link=message.link, delivery_id=message.id
     )
     timeout = get_settings().loop.outbox.webhook_timeout_seconds
+    import httpx  # loads when a webhook is posted, not with every command
+
     response = httpx.post(url, content=data, headers=headers, timeout=timeout)
     response.raise_for_status()
     try:
