@@ -101,6 +101,24 @@ def test_feedback_api_masks_personal_data_by_role(
 
 
 @pytest.mark.parametrize(("role", "department", "shown"), ROLES)
+def test_search_for_personal_data_needs_the_right_to_see_it(
+    db_session: Session, review: FeedbackItem, role: str, department: str | None, shown: bool
+) -> None:
+    """GET /feedback?q=: a role that sees texts masked cannot confirm a phone number by searching it."""
+    client, _ = _client(db_session, role, department)
+    for probe in (PHONE, PHONE[:7], EMAIL):
+        r = client.get("/api/v1/feedback", params={"q": probe})
+        if shown:
+            assert r.status_code == 200 and r.json()["total"] == 1, r.text
+        else:
+            assert r.status_code == 422, r.text
+            assert "personal data" in r.json()["detail"] and PHONE not in r.text
+    # Words are searched as before.
+    r = client.get("/api/v1/feedback", params={"q": "包装破了"})
+    assert r.status_code == 200 and r.json()["total"] == 1
+
+
+@pytest.mark.parametrize(("role", "department", "shown"), ROLES)
 def test_pareto_drill_down_masks_personal_data_by_role(
     db_session: Session, review: FeedbackItem, role: str, department: str | None, shown: bool
 ) -> None:

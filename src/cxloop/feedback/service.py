@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -179,6 +180,25 @@ def aspects_of(*, db_session: Session, feedback_id: int) -> list[FeedbackAspect]
     return list(db_session.scalars(stmt))
 
 
+class PersonalDataQuery(ValueError):
+    """A search for personal data by a role that may not see it."""
+
+    def __init__(self, query: str) -> None:
+        super().__init__(
+            f"q={redact_text(query)!r} looks like personal data (a phone number, email, WeChat id, address or a run "
+            "of 5+ digits); your role sees it masked and cannot search for it"
+        )
+
+
+#: Five digits or more: enough of a phone number to confirm one.
+_DIGIT_RUN = re.compile(r"\d(?:[\s-]?\d){4,}")
+
+
+def looks_personal(query: str) -> bool:
+    """Whether a search text would find personal data: the redactor changes it, or it has 5+ digits."""
+    return redact_text(query) != query or _DIGIT_RUN.search(query) is not None
+
+
 def search(
     *,
     db_session: Session,
@@ -190,8 +210,16 @@ def search(
     query: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    personal_data: bool = True,
 ) -> tuple[int, list[FeedbackItem]]:
-    """Feedback items matching the filters, newest first, with the total count."""
+    """Feedback items matching the filters, newest first, with the total count.
+
+    Without ``personal_data`` (a role that sees texts masked) a query that looks like personal data is
+    refused with ``PersonalDataQuery``: searching for a phone number would otherwise confirm that a
+    customer wrote it, although the text shown masks it.
+    """
+    if query and not personal_data and looks_personal(query):
+        raise PersonalDataQuery(query)
     stmt = select(FeedbackItem)
     if channel:
         stmt = stmt.where(FeedbackItem.channel == channel)

@@ -44,19 +44,23 @@ def list_feedback(
         raise HTTPException(422, f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
     if sentiment and sentiment not in SENTIMENTS:
         raise HTTPException(422, f"sentiment must be one of {', '.join(SENTIMENTS)}, got {sentiment!r}")
-    total, items = service.search(
-        db_session=db_session,
-        channel=channel,
-        sentiment=sentiment,
-        aspect=aspect,
-        since=since,
-        until=until,
-        query=q,
-        limit=limit,
-        offset=offset,
-    )
-    aspects = service.aspects_by_item(db_session=db_session, feedback_ids=[i.id for i in items])
     personal = can_see_contact(user)
+    try:
+        total, items = service.search(
+            db_session=db_session,
+            channel=channel,
+            sentiment=sentiment,
+            aspect=aspect,
+            since=since,
+            until=until,
+            query=q,
+            limit=limit,
+            offset=offset,
+            personal_data=personal,
+        )
+    except service.PersonalDataQuery as exc:
+        raise HTTPException(422, str(exc)) from exc
+    aspects = service.aspects_by_item(db_session=db_session, feedback_ids=[i.id for i in items])
     return FeedbackPage(
         total=total, items=[service.item_read(i, aspects[i.id], personal_data=personal) for i in items]
     )
