@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cxloop.auth.deps import PageUser
@@ -14,17 +13,11 @@ from cxloop.deps import SessionDep
 from cxloop.journeys import service
 from cxloop.messaging.templates import registry
 from cxloop.messaging.yamlspan import ConfigFileError
-from cxloop.web.templating import register_nav, register_template_dir, render
+from cxloop.web.templating import NavItem, page_router, render
 
-router = APIRouter(include_in_schema=False)
-register_template_dir(Path(__file__).parent / "templates")
-register_nav(
-    "journeys",
-    "/journeys",
-    roles=roles_allowed("journeys", "read"),
-    label={"zh": "客户旅程", "en": "Journeys"},
-    order=39,
-    group="care",
+JOURNEYS = {"zh": "客户旅程", "en": "Journeys"}
+router = page_router(
+    __file__, NavItem("journeys", "/journeys", roles_allowed("journeys", "read"), JOURNEYS, 39, "care")
 )
 Reader = allow("journeys", "read")
 Manager = allow("journeys", "write")

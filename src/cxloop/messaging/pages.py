@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cxloop.auth.deps import PageUser
@@ -13,17 +11,11 @@ from cxloop.customers.service import get_by_external_id
 from cxloop.deps import SessionDep
 from cxloop.messaging import service
 from cxloop.messaging.views import MessageReader, MessageWriter
-from cxloop.web.templating import register_nav, register_template_dir, render
+from cxloop.web.templating import NavItem, page_router, render
 
-router = APIRouter(include_in_schema=False)
-register_template_dir(Path(__file__).parent / "templates")
-register_nav(
-    "messaging",
-    "/messages",
-    roles=roles_allowed("messages", "read"),
-    label={"zh": "客户消息", "en": "Messages"},
-    order=40,
-    group="care",
+MESSAGES = {"zh": "客户消息", "en": "Messages"}
+router = page_router(
+    __file__, NavItem("messaging", "/messages", roles_allowed("messages", "read"), MESSAGES, 40, "care")
 )
 
 

@@ -31,6 +31,7 @@ from cxloop.loop.models import Case
 from cxloop.messaging import channels
 from cxloop.messaging.models import CHANNELS, CustomerMessage
 from cxloop.messaging.templates import MessageTemplate, get_template, registry
+from cxloop.outbox import backoff_seconds, record_failure
 
 log = logging.getLogger(__name__)
 
@@ -681,25 +682,11 @@ def _failed(
     s = get_settings()
     attempts = message.attempts  # already counted by the claim
     final = attempts >= s.message_max_attempts or isinstance(exc, NotConfigured)
-    delay = min(s.message_backoff_seconds * 2 ** (attempts - 1), 6 * 3600.0)
-    error = f"{type(exc).__name__}: {exc}"[:2000]
-    with session_scope(url) as db:
-        db.execute(
-            update(CustomerMessage)
-            .where(CustomerMessage.id == message.id, CustomerMessage.attempt_token == token)
-            .values(
-                status="failed" if final else "queued",
-                next_attempt_at=at + timedelta(seconds=delay),
-                locked_until=None,
-                last_error=error,
-            )
-        )
-    log.warning("customer message %s failed (attempt %s): %s", message.id, attempts, error)
-    report.errors.append(f"#{message.id}: {error}")
-    if final:
-        report.failed += 1
-    else:
-        report.retried += 1
+    delay = backoff_seconds(attempts, s.message_backoff_seconds, 6 * 3600.0)
+    record_failure(
+        url, CustomerMessage, message.id, token, exc, final=final, retry_status="queued",
+        next_attempt_at=at + timedelta(seconds=delay), report=report, what="customer message", attempts=attempts,
+    )  # fmt: skip
 
 
 def deliver_to_log(*, db_session: Session, until: datetime) -> int:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,25 +23,12 @@ from cxloop.surveys import service
 from cxloop.surveys.schemas import Question, SurveyDefinition
 from cxloop.web.charts import PALETTE
 from cxloop.web.setup import SECURITY_HEADERS
-from cxloop.web.templating import (
-    LOCALE_COOKIE,
-    get_locale,
-    register_nav,
-    register_template_dir,
-    render,
-    templates,
-)
+from cxloop.web.templating import LOCALE_COOKIE, NavItem, get_locale, page_router, render, templates
 
 T = TypeVar("T")
-router = APIRouter(include_in_schema=False)
-register_template_dir(Path(__file__).parent / "templates")
-register_nav(
-    "surveys",
-    "/surveys",
-    roles=roles_allowed("surveys", "read"),
-    label={"zh": "问卷", "en": "Surveys"},
-    order=35,
-    group="care",
+SURVEYS = {"zh": "问卷", "en": "Surveys"}
+router = page_router(
+    __file__, NavItem("surveys", "/surveys", roles_allowed("surveys", "read"), SURVEYS, 35, "care")
 )
 
 #: Who may see survey results, and who may change surveys: the policy's "surveys" resource.

@@ -159,25 +159,13 @@ async def _form_token(scope: Scope, receive: Receive) -> tuple[str | None, Recei
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
     body = b"".join(chunks)
-    replayed = False
 
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    parse_done = False
-
-    async def parse_receive() -> Message:
-        nonlocal parse_done
-        if not parse_done:
-            parse_done = True
-            return {"type": "http.request", "body": body, "more_body": False}
+    async def disconnect() -> Message:
         return {"type": "http.disconnect"}
 
-    request = Request(scope, parse_receive)
+    # The app gets the body again, then the real channel; the form parser here gets it, then an end.
+    replay = _body_then(body, receive)
+    request = Request(scope, _body_then(body, disconnect))
     try:
         form = await request.form()
         value = form.get(CSRF_FORM_FIELD)
@@ -185,6 +173,20 @@ async def _form_token(scope: Scope, receive: Receive) -> tuple[str | None, Recei
     except Exception:  # a malformed body has no token; the check then fails with 403
         value = None
     return (value if isinstance(value, str) else None), replay
+
+
+def _body_then(body: bytes, after: Receive) -> Receive:
+    """A receive channel that yields the whole ``body`` once, then whatever ``after`` yields."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await after()
+
+    return receive
 
 
 async def _csrf_failure(scope: Scope) -> Response:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import FileSystemLoader
@@ -89,6 +89,15 @@ def register_nav(
     NAV.append(item)
     NAV.sort(key=lambda entry: (entry.order, entry.key))
     return item
+
+
+def page_router(pages_module: str, *nav: NavItem) -> APIRouter:
+    """A domain's page router: its ``templates/`` folder (beside ``pages_module``, a ``__file__``) made
+    loadable and its menu entries added, at import time of the pages module."""
+    register_template_dir(Path(pages_module).parent / "templates")
+    for item in nav:
+        register_nav(item.key, item.path, item.roles, label=item.label, order=item.order, group=item.group)
+    return APIRouter(include_in_schema=False)
 
 
 def nav_for(user: Any, current_path: str, locale: str) -> list[dict[str, Any]]:

@@ -48,6 +48,7 @@ from cxloop.db import session_scope
 from cxloop.i18n import in_locale
 from cxloop.loop.models import WEBHOOK_KINDS, Notification, Webhook, get_or_missing
 from cxloop.org.models import Person
+from cxloop.outbox import backoff_seconds, record_failure
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -437,30 +438,11 @@ def _failed(
     report: DeliveryReport,
 ) -> None:
     attempts = message.attempts + 1
-    final = attempts >= config.max_attempts
-    # Exponential backoff, capped, so a chat tool that is down is not hammered.
-    delay = min(
-        config.backoff_seconds * 2 ** (attempts - 1),
-        config.backoff_max_seconds,
-    )
-    error = f"{type(exc).__name__}: {exc}"[:2000]
-    with session_scope(url) as s:
-        s.execute(
-            update(Notification)
-            .where(Notification.id == message.id, Notification.attempt_token == token)
-            .values(
-                status="failed" if final else "pending",
-                next_attempt_at=now() + timedelta(seconds=delay),
-                locked_until=None,
-                last_error=error,
-            )
-        )
-    log.warning("outbox message %s failed (attempt %s): %s", message.id, attempts, error)
-    report.errors.append(f"#{message.id}: {error}")
-    if final:
-        report.failed += 1
-    else:
-        report.retried += 1
+    delay = backoff_seconds(attempts, config.backoff_seconds, config.backoff_max_seconds)
+    record_failure(
+        url, Notification, message.id, token, exc, final=attempts >= config.max_attempts, retry_status="pending",
+        next_attempt_at=now() + timedelta(seconds=delay), report=report, what="outbox message", attempts=attempts,
+    )  # fmt: skip
 
 
 def retry_message(*, db_session: Session, notification_id: int) -> Notification:
