@@ -199,6 +199,14 @@ def test_refresh_since_keeps_earlier_months(shop: Session) -> None:
     assert service.compute(db_session=shop, indicator="on_time_rate", period=AUG).value == 30.0
 
 
+def test_refresh_after_the_last_data_keeps_everything(shop: Session) -> None:
+    """A refresh from a month with no data yet (an answer today, orders until last month) rebuilds
+    nothing and keeps every earlier month (it raised IndexError before)."""
+    result = refresh(db_session=shop, since=date(2027, 1, 5))
+    assert result.since == date(2027, 1, 1)
+    assert service.compute(db_session=shop, indicator="on_time_rate", period=AUG).value == 30.0
+
+
 def _add_survey(session: Session, kind: str, scores: list[int], at: datetime) -> None:
     session.add_all(
         SurveyResponse(external_id=f"X{kind}{at:%m}-{i}", kind=kind, score=score, responded_at=at)

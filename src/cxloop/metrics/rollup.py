@@ -522,12 +522,14 @@ def _replace_months(
     table = column.class_
     stale = delete(table) if start_day is None else delete(table).where(column >= start_day)
     first_at, last_at = session.execute(select(func.min(source_time), func.max(source_time))).one()
-    if first_at is None or last_at is None:
+    first = (
+        None if first_at is None else max(as_date(first_at), start_day) if start_day else as_date(first_at)
+    )
+    months = [] if first is None or last_at is None else list(_months(first, as_date(last_at)))
+    if not months:  # no source data (from start_day on, e.g. a refresh after today's answer): nothing to keep
         session.execute(stale)
         session.commit()
         return 0
-    first = max(as_date(first_at), start_day) if start_day else as_date(first_at)
-    months = list(_months(first, as_date(last_at)))
     session.execute(stale.where(or_(column < months[0].start, column >= months[-1].end)))
     session.commit()
     written = 0
