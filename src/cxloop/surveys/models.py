@@ -67,7 +67,8 @@ class SurveyInvitation(TimestampMixin, Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     opened_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: Indexed: the journeys' capture job looks up the answers of the last minutes every minute.
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
     #: Answers saved so far while the customer is still answering (question id -> value).
     partial: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 08:54:52.075527
+Create Date: 2026-12-02 10:23:32.912438
 """
 
 from __future__ import annotations
@@ -878,6 +878,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('nonce', name=op.f('uq_survey_invitations_nonce'))
     )
     with op.batch_alter_table('survey_invitations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_survey_invitations_answered_at'), ['answered_at'], unique=False)
         batch_op.create_index('ix_survey_invitations_customer_sent', ['customer_id', 'sent_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_survey_invitations_follow_up_pending'), ['follow_up_pending'], unique=False)
         batch_op.create_index(batch_op.f('ix_survey_invitations_order_id'), ['order_id'], unique=False)
@@ -934,6 +935,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_survey_invitations_order_id'))
         batch_op.drop_index(batch_op.f('ix_survey_invitations_follow_up_pending'))
         batch_op.drop_index('ix_survey_invitations_customer_sent')
+        batch_op.drop_index(batch_op.f('ix_survey_invitations_answered_at'))
 
     op.drop_table('survey_invitations')
     op.drop_table('case_steps')
