@@ -33,6 +33,7 @@ def train_warning_command(
 ) -> None:
     """Train and calibrate the late-order early warning on this shop's history. 训练延误预警模型。"""
     from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
+
     with session_scope() as session:
         try:
             result = service.train_warning(db_session=session, holdout_days=holdout_days, path=out)
@@ -52,6 +53,7 @@ def at_risk_command(
 ) -> None:
     """Open orders most likely to miss their promise. 可能延误的在途订单。"""
     from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
+
     with session_scope() as session:
         at = now or service.as_of(session)
         if at is None:
@@ -125,6 +127,7 @@ def promises_command(
 ) -> None:
     """Promises each route can beat (under-promise, over-deliver). 每条线路可兑现的承诺时效。"""
     from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
+
     with session_scope() as session:
         try:
             report = service.promise_report(db_session=session, target=target)
@@ -167,6 +170,7 @@ def carriers_import_command(
 ) -> None:
     """Import carrier coverage, prices, limits and collection times. 导入快递条款。"""
     from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
+
     with session_scope() as session:
         try:
             result = service.import_carriers(db_session=session, path=path)
@@ -183,6 +187,7 @@ def carriers_command(
 ) -> None:
     """Carrier scorecard. 快递公司评分卡。"""
     from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
+
     with session_scope() as session:
         cards = service.carrier_scorecard(db_session=session, region=region)
     if as_json:
@@ -223,6 +228,7 @@ def recommend_carrier_command(
 ) -> None:
     """Recommend a carrier for a parcel and explain why. 推荐快递并说明理由。"""
     from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
+
     with session_scope() as session:
         try:
             rec = service.recommend_carrier(
