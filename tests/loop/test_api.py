@@ -105,3 +105,39 @@ def test_rules_tasks_cases_over_the_api(api: tuple[TestClient, dict[str, dict[st
     )
     assert hook.status_code == 201 and hook.json()["has_secret"] and "secret" not in hook.json()
     assert client.get("/api/v1/loop/inbox", headers=h["warehouse"]).status_code == 200
+
+
+def test_task_evidence_is_masked_for_roles_without_contact_rights(
+    api: tuple[TestClient, dict[str, dict[str, str]]], sqlite_url: str
+) -> None:
+    """A task's sample complaints carry what customers wrote: the policy masks their phones for analysts
+    (API and page) and shows them to managers, like the feedback and the Pareto drill-down."""
+    from cxloop.db import get_engine
+    from cxloop.loop.tasks import service as task_service
+    from tests.web.helpers import login
+
+    client, h = api
+    text = "快递员电话 13812345678 一直打不通，箱子也压坏了"
+    with Session(get_engine(sqlite_url), expire_on_commit=False) as session:
+        task = task_service.create_task(
+            db_session=session,
+            title="复盘破损",
+            department="logistics",
+            actor="test",
+            evidence={
+                "complaints": [
+                    {"id": 1, "text": text, "occurred_at": "2026-08-01T10:00:00", "channel": "review"}
+                ]
+            },
+        )
+    for user, shown in (("manager", True), ("analyst", False)):
+        body = client.get(f"/api/v1/loop/tasks/{task.id}", headers=h[user]).json()
+        [complaint] = body["evidence"]["complaints"]
+        assert ("13812345678" in complaint["text"]) is shown, (user, complaint)
+        assert shown or "138****5678" in complaint["text"]
+        listed = [t for t in client.get("/api/v1/loop/tasks", headers=h[user]).json() if t["id"] == task.id]
+        assert ("13812345678" in str(listed)) is shown
+    with TestClient(create_app(migrate_on_start=False)) as browser:
+        login(browser, "analyst", "analyst-demo")
+        page = browser.get(f"/tasks/{task.id}").text
+    assert "138****5678" in page and "13812345678" not in page

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cxloop.auth.models import User
-from cxloop.auth.policy import allow, can, department_filter, redact_for, roles_allowed
+from cxloop.auth.policy import allow, can, can_see_contact, department_filter, redact_for, roles_allowed
 from cxloop.deps import SessionDep
 from cxloop.loop.alerts.service import list_alerts
 from cxloop.loop.cases import service as case_service
@@ -114,6 +114,9 @@ def task_page(request: Request, task_id: int, user: TaskReader, db_session: Sess
         "loop/task.html",
         {
             "task": task,
+            "title": redact_for(user, task.title),
+            "description": redact_for(user, task.description),
+            "evidence": task_service.evidence_as_seen(task.evidence, personal_data=can_see_contact(user)),
             "chart": chart if series else None,
             "people": _people(db_session),
             "comments": task_service.comments(db_session=db_session, task_id=task_id),

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Request, status
 
 from cxloop.auth.models import User
-from cxloop.auth.policy import allow, authorize, department_filter, department_query, redact_for
+from cxloop.auth.policy import (
+    allow,
+    authorize,
+    can_see_contact,
+    department_filter,
+    department_query,
+    redact_for,
+)
 from cxloop.deps import SessionDep
 from cxloop.loop import audit as audit_service
 from cxloop.loop import webhooks as webhook_service
@@ -113,6 +120,15 @@ def case_view(user: User, case: Case) -> dict[str, Any]:
     row = _row(case, CASE_FIELDS)
     row["title"] = redact_for(user, row["title"])
     row["description"] = redact_for(user, row["description"])
+    return row
+
+
+def task_view(user: User, task: Task) -> dict[str, Any]:
+    """A task's fields as ``user`` may see them (its sample complaints masked without contact rights)."""
+    row = _row(task, TASK_FIELDS)
+    row["title"] = redact_for(user, row["title"])
+    row["description"] = redact_for(user, row["description"])
+    row["evidence"] = task_service.evidence_as_seen(row["evidence"], personal_data=can_see_contact(user))
     return row
 
 
@@ -262,7 +278,7 @@ def list_tasks(
     """Tasks, newest first; department members see their own department's."""
     department = department or department_filter(user, "tasks")
     rows = task_service.list_tasks(db_session=db_session, department=department, status=status_)
-    return [_row(t, TASK_FIELDS) for t in rows]
+    return [task_view(user, t) for t in rows]
 
 
 @router.post("/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskOut)
@@ -272,7 +288,7 @@ def create_task(body: TaskIn, db_session: SessionDep, user: TaskCreator) -> dict
         task = task_service.create_task(db_session=db_session, actor=user.username, **body.model_dump())
     except ValueError as exc:
         raise _bad(exc) from None
-    return _row(task, TASK_FIELDS)
+    return task_view(user, task)
 
 
 @router.get("/tasks/{task_id}", response_model=TaskDetail)
@@ -281,7 +297,7 @@ def get_task(task_id: int, db_session: SessionDep, user: TaskReader) -> dict[str
     task = _task_for(db_session, task_id, user)
     comments = task_service.comments(db_session=db_session, task_id=task_id)
     return {
-        **_row(task, TASK_FIELDS),
+        **task_view(user, task),
         "comments": [_row(c, ["id", "author", "body", "created_at"]) for c in comments],
     }
 
@@ -296,7 +312,7 @@ def patch_task(task_id: int, body: TaskPatch, db_session: SessionDep, user: Task
         )
     except ValueError as exc:
         raise _bad(exc) from None
-    return _row(task, TASK_FIELDS)
+    return task_view(user, task)
 
 
 @router.post("/tasks/{task_id}/comments", status_code=status.HTTP_201_CREATED, response_model=CommentOut)

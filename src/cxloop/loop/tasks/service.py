@@ -9,6 +9,7 @@ from typing import Any, TypedDict, Unpack
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cxloop.auth.redaction import redact_text
 from cxloop.clock import now
 from cxloop.config import get_settings
 from cxloop.db import require_reference
@@ -283,6 +284,15 @@ def build_evidence(
         db_session=db_session, indicator=rule.indicator, period=period, scope_kind=kind, scope_key=key
     )
     return evidence
+
+
+def evidence_as_seen(evidence: dict[str, Any] | None, *, personal_data: bool) -> dict[str, Any]:
+    """A task's evidence as a reader sees it: the sample complaints' texts masked (phones, emails,
+    WeChat ids, addresses) unless the reader may see customers' contact details."""
+    seen = dict(evidence or {})
+    if not personal_data and seen.get("complaints"):
+        seen["complaints"] = [{**c, "text": redact_text(c.get("text"))} for c in seen["complaints"]]
+    return seen
 
 
 def alert_complaints(
