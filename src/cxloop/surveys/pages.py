@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxloop.auth.models import User
-from cxloop.auth.policy import allow, roles_allowed
+from cxloop.auth.policy import allow, can_see_contact, roles_allowed
 from cxloop.deps import SessionDep
 from cxloop.i18n import normalize_locale, translate
 from cxloop.surveys import service
@@ -413,7 +413,9 @@ def survey_page(request: Request, key: str, db_session: SessionDep, user: User =
     survey = _survey_or_404(db_session, key)
     locale = get_locale(request)
     definition = service.definition_of(survey)
-    results = service.survey_results(db_session=db_session, survey=survey, locale=locale)
+    results = service.survey_results(
+        db_session=db_session, survey=survey, locale=locale, personal_data=can_see_contact(user)
+    )
     charts = [
         (q, json.dumps(_distribution_chart(q, results.distribution.get(q.id, {}), locale)))
         for q in definition.questions

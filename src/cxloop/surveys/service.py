@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cxloop.auth.redaction import redact_text
 from cxloop.clock import now as clock_now
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer
@@ -1549,9 +1550,18 @@ class SurveyResults:
 
 
 def survey_results(
-    *, db_session: Session, survey: Survey, locale: str = "zh", open_limit: int = 50
+    *,
+    db_session: Session,
+    survey: Survey,
+    locale: str = "zh",
+    open_limit: int = 50,
+    personal_data: bool = True,
 ) -> SurveyResults:
-    """Score distribution, weekly trend, answers by aspect, open answers with their analysis, rates, bias."""
+    """Score distribution, weekly trend, answers by aspect, open answers with their analysis, rates, bias.
+
+    Without ``personal_data`` (a reader who may not see customers' contact details) the open answers'
+    phones, emails, WeChat ids and addresses are masked.
+    """
     definition = definition_of(survey)
     resp = SurveyResponse
     mine = (resp.survey == survey.key, resp.invitation_id.is_not(None))
@@ -1583,6 +1593,8 @@ def survey_results(
     trend = _trend(db_session, survey, definition)
     aspects = _aspect_answers(db_session, survey, definition, locale)
     open_answers = _open_answers(db_session, survey, locale, open_limit)
+    if not personal_data:
+        open_answers = [{**a, "text": redact_text(a["text"])} for a in open_answers]
     rates = response_rates(db_session=db_session, survey=survey)
     bias = nonresponse_bias(db_session=db_session, survey=survey)
     inv = SurveyInvitation

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from cxloop.auth.models import User
-from cxloop.auth.policy import allow
+from cxloop.auth.policy import allow, can_see_contact
 from cxloop.deps import SessionDep
 from cxloop.surveys import service
 from cxloop.surveys.schemas import (
@@ -95,7 +95,9 @@ def invite(key: str, body: InviteRequest, db_session: SessionDep, user: User = E
 def results(key: str, db_session: SessionDep, user: User = Reader, locale: str = "zh") -> SurveyResultsOut:
     """Distribution, weekly trend, answers by aspect, open answers with analysis, response rates, bias."""
     survey = _survey(db_session, key)
-    res = service.survey_results(db_session=db_session, survey=survey, locale=locale)
+    res = service.survey_results(
+        db_session=db_session, survey=survey, locale=locale, personal_data=can_see_contact(user)
+    )
     return SurveyResultsOut.model_validate(dataclasses.asdict(res))
 
 
