@@ -37,13 +37,14 @@ CHECKS = [
 ]
 
 
-@pytest.fixture
-def api_app(demo_store: DemoStore) -> Iterator[FastAPI]:
-    """The whole app on a private copy of the demo store, with an admin token for every call."""
+@pytest.fixture(params=["admin", "department_member"])
+def api_app(demo_store: DemoStore, request: pytest.FixtureRequest) -> Iterator[FastAPI]:
+    """The whole app on a private copy of the demo store, with a token of the role for every call: an
+    admin reaches every operation, a department member meets the policy's refusals and narrowing."""
     with Session(get_engine(demo_store.url)) as session:
-        admin = session.scalars(select(User).where(User.role == "admin")).first()
-        assert admin is not None, "the demo store has its admin account"
-        secret = create_token(db_session=session, user=admin, name="schemathesis").secret
+        caller = session.scalars(select(User).where(User.role == request.param).order_by(User.id)).first()
+        assert caller is not None, f"the demo store has a {request.param} account"
+        secret = create_token(db_session=session, user=caller, name="schemathesis").secret
         session.commit()
     app = create_app(migrate_on_start=False)
     app.state.fuzz_headers = {"Authorization": f"Bearer {secret}"}
