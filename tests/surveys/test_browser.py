@@ -124,6 +124,7 @@ def test_customer_answers_with_skip_logic_leaves_and_comes_back(
     assert errors == []
 
     # The scheduled follow-up (surveys.follow_up, every 10 s) opens the recovery case off the request.
+    from cxloop import worker  # noqa: F401  (the job wiring every serving process imports with its scheduler)
     from cxloop.jobs import run_now
 
     assert run_now("surveys.follow_up") == {"answers": 1}

@@ -20,6 +20,11 @@ def test_demo_has_survey_results(demo_store: DemoStore) -> None:
         after_delivery = figures["after_delivery"]
         assert after_delivery is not None and after_delivery["invited"] > 100
         assert 0.15 <= after_delivery["response_rate"] <= 0.45
+        # Cases are worked and closed in the demo; their customers are asked how it went (结案回访).
+        case_closed = figures["case_closed"]
+        assert case_closed is not None and case_closed["invited"] >= 5 and case_closed["answered"] >= 1, (
+            case_closed
+        )
         assert (
             figures["after_chat"]
             and figures["relationship_nps"]

@@ -53,6 +53,36 @@ def _token(link: str | None) -> str:
     return link.rsplit("/s/", 1)[1]
 
 
+def test_a_closed_case_is_surveyed_despite_a_recent_survey(db_session: Session) -> None:
+    """结案回访: the case-closed survey closes the customer's own complaint's loop, so the N-day cap does
+    not hold it back (the survey that revealed the problem was days before); an open case still does."""
+    customer = _customer(db_session)
+    order = _order(db_session, customer)
+    first = service.invite(
+        db_session, survey_key="after_delivery", customer_id=customer.id, trigger="after_delivery",
+        now=NOW, order_id=order.id,
+    )  # fmt: skip
+    assert first.sent
+    case = Case(
+        customer_id=customer.id, title="破损", status="open", opened_at=NOW + timedelta(days=1),
+        first_response_due_at=NOW + timedelta(days=1, hours=1), resolution_due_at=NOW + timedelta(days=3),
+    )  # fmt: skip
+    db_session.add(case)
+    db_session.flush()
+    held = service.invite(
+        db_session, survey_key="case_closed", customer_id=customer.id, trigger="case_closed",
+        now=NOW + timedelta(days=2), case_id=case.id,
+    )  # fmt: skip
+    assert (held.sent, held.reason) == (False, "open_case")
+    case.status, case.resolved_at = "resolved", NOW + timedelta(days=3)
+    db_session.flush()
+    asked = service.invite(
+        db_session, survey_key="case_closed", customer_id=customer.id, trigger="case_closed",
+        now=NOW + timedelta(days=3, hours=1), case_id=case.id,
+    )  # fmt: skip
+    assert asked.sent and asked.reason is None, asked
+
+
 def test_invite_sends_a_signed_link_and_applies_the_fatigue_rules(db_session: Session) -> None:
     customer = _customer(db_session)
     order = _order(db_session, customer)

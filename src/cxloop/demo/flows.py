@@ -19,6 +19,7 @@ from cxloop.auth.service import create_demo_users
 from cxloop.db import session_factory
 from cxloop.delivery.service import train_demo_warning
 from cxloop.demo import service
+from cxloop.demo.cases import work_demo_cases
 from cxloop.demo.generator import DemoManifest, generate
 from cxloop.demo.service import PostLoadStep, StepResult, import_demo_files
 from cxloop.demo.surveys import answer_journey_invitations, simulate_survey_answers
@@ -47,6 +48,8 @@ POST_LOAD_STEPS: tuple[PostLoadStep, ...] = (
     PostLoadStep("feedback.analyse_pending", "text analysis / 文本分析", analyse_pending),
     PostLoadStep("metrics.refresh", "metric rollups / 指标汇总", refresh),
     PostLoadStep("loop.run_loop", "alerts and tasks / 预警与任务", run_loop),
+    # After the rules opened their cases and before the journeys (which survey the cases closed in their days).
+    PostLoadStep("loop.work_cases", "cases worked and surveyed / 工单处理与回访", work_demo_cases),
     # After the rollups (the late orders' blamed stages) and before the journeys (their delay care).
     PostLoadStep("delivery.train_warning", "late-order early warning / 延误预警模型", train_demo_warning),
     PostLoadStep("journeys.replay", "customer journeys / 客户旅程", run_demo_journeys),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -191,10 +192,25 @@ def _answer_time(row: Any, rng: random.Random, demo_end: datetime | None) -> tup
     return None if demo_end is not None and at > demo_end else (at, problem)
 
 
+def answer_invitations(session: Session, rng: random.Random, invitation_ids: Sequence[int]) -> dict[str, Any]:
+    """Let a realistic share of the customers of these invitations answer, and analyse and count their
+    answers (a later demo step's invitations: the analysis and rollup steps have run already)."""
+    from cxloop.pipeline import after_data
+
+    if not invitation_ids:
+        return {"answered": 0, "recovery_cases": 0, "analysed": 0}
+    since = session.scalar(
+        select(func.min(SurveyInvitation.sent_at)).where(SurveyInvitation.id.in_(invitation_ids))
+    )
+    answered = _answer_open_invitations(session, rng, ids=invitation_ids)
+    report = after_data(db_session=session, since=since, evaluate=False) if answered["answered"] else None
+    return {**answered, "analysed": report.analysed if report else 0}
+
+
 def _answer_open_invitations(
-    session: Session, rng: random.Random, since: datetime | None = None
+    session: Session, rng: random.Random, since: datetime | None = None, ids: Sequence[int] | None = None
 ) -> dict[str, int]:
-    """Let a realistic share of the customers invited (from ``since`` on) answer, once each."""
+    """Let a realistic share of the customers invited (from ``since`` on, or of ``ids``) answer, once each."""
     query = (
         select(
             SurveyInvitation.id,
@@ -215,6 +231,8 @@ def _answer_open_invitations(
     )
     if since is not None:
         query = query.where(SurveyInvitation.sent_at >= since)
+    if ids is not None:
+        query = query.where(SurveyInvitation.id.in_(list(ids)))
     rows = session.execute(query).all()
     # The demo's "today" is its last delivery: a customer who would answer after it has not answered
     # yet, and an answer dated later would open a month the demo has no other data for.

@@ -525,8 +525,8 @@ def invite(
 ) -> InviteResult:
     """Invite a customer to a survey under the fatigue rules and send the link (CONTRACTS.md).
 
-    Fatigue: at most one survey per customer per ``survey_fatigue_days`` days and none while a case
-    of theirs is open. A reminder re-sends the link of the same unanswered invitation instead.
+    Fatigue: at most one survey per customer per ``survey_fatigue_days`` days (a survey about a closed
+    case excepted) and none while a case of theirs is open. A reminder re-sends the link of the same unanswered invitation instead.
     Journeys invite inside their own step's transaction; a caller acting alone passes ``commit=True``.
     """
     result = _invite(
@@ -584,7 +584,7 @@ def _invite(
         return InviteResult(
             False, "already_invited", same.id, invitation_link(survey=survey, invitation=same)
         )
-    reason = _fatigue_reason(session, customer_id=customer_id, now=now)
+    reason = _fatigue_reason(session, customer_id=customer_id, now=now, about_a_case=case_id is not None)
     definition = definition_of(survey)
     invitation = SurveyInvitation(
         survey_id=survey.id,
@@ -633,8 +633,13 @@ def invite_customer(
     )
 
 
-def _fatigue_reason(session: Session, *, customer_id: int, now: datetime) -> str | None:
-    days = get_settings().survey_fatigue_days
+def _fatigue_reason(
+    session: Session, *, customer_id: int, now: datetime, about_a_case: bool = False
+) -> str | None:
+    # A survey about a case the customer raised (结案回访) closes their own complaint's loop: the
+    # frequency cap for unsolicited surveys does not hold it back (the survey that revealed the problem
+    # was usually days before); an open case still does, and each case is asked about once.
+    days = 0 if about_a_case else get_settings().survey_fatigue_days
     if days:
         recent = session.scalar(
             select(SurveyInvitation.id)
