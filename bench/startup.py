@@ -54,6 +54,14 @@ COMMANDS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("tasks", "list"), True),
     (("cases", "list"), True),
     (("loop", "alerts"), True),
+    (("messages", "--help"), True),
+    (("messages", "list"), True),
+    (("journeys", "--help"), True),
+    (("journeys", "list"), True),
+    (("surveys", "--help"), True),
+    (("surveys", "list"), True),
+    (("delivery", "--help"), True),
+    (("delivery", "carriers"), True),
 )
 
 

@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import hashlib
 import logging
+import re
 import uuid
 from bisect import bisect_right
 from collections import Counter, defaultdict
@@ -131,12 +132,19 @@ def load_file(*, db_session: Session, path: Path | str, text: str | None = None)
     return saved
 
 
+#: The keys of a packaged journeys file (``- key: name`` at the top of each entry).
+_DEFAULT_KEY = re.compile(r"^- key: *([A-Za-z0-9_]+) *$", re.MULTILINE)
+
+
 def ensure_defaults(*, db_session: Session) -> list[Journey]:
     """Load the packaged journeys that are not in the database yet (edited ones are left alone)."""
     have = set(db_session.scalars(select(Journey.key)))
     added: list[Journey] = []
     for path in DEFAULT_FILES:
         text = path.read_text(encoding="utf-8")
+        listed = set(_DEFAULT_KEY.findall(text))
+        if listed and listed <= have:
+            continue  # all loaded already: no need to parse and compile the file (every page and command)
         specs = jdef.parse_journeys(text, str(path), known=_known(db_session))
         chunks = _split_sources(text, specs)
         at = clock()

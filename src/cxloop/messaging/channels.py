@@ -28,8 +28,6 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any, Protocol
 
-import httpx
-
 from cxloop.config import Settings, get_settings
 
 ALIYUN_ENDPOINT = "https://dysmsapi.aliyuncs.com/"
@@ -116,6 +114,8 @@ class AliyunSms:
 
     def send(self, sms: OutgoingSms) -> str:
         """POST SendSms; Aliyun answers ``{"Code": "OK", "BizId": ...}`` when it accepted."""
+        import httpx  # loads when a message is sent, not with every command that imports messaging
+
         try:
             response = httpx.post(self.endpoint, data=self.build(sms), timeout=TIMEOUT_S)
         except httpx.HTTPError as exc:
@@ -210,6 +210,8 @@ class TencentSms:
     def send(self, sms: OutgoingSms) -> str:
         """POST SendSms; a reply with ``Response.Error`` or a status other than ``Ok`` is a refusal."""
         headers, payload = self.build(sms)
+        import httpx  # loads when a message is sent, not with every command that imports messaging
+
         try:
             response = httpx.post(self.endpoint, content=payload, headers=headers, timeout=TIMEOUT_S)
         except httpx.HTTPError as exc:
@@ -287,6 +289,8 @@ def send_webhook(*, message_id: int, payload: dict[str, Any], timestamp: int | N
         "X-Cxloop-Timestamp": str(ts),
         "X-Cxloop-Signature": webhook_signature(s.customer_webhook_secret or "", ts, body),
     }
+    import httpx  # loads when a message is sent, not with every command that imports messaging
+
     try:
         response = httpx.post(s.customer_webhook_url, content=body, headers=headers, timeout=TIMEOUT_S)
     except httpx.HTTPError as exc:

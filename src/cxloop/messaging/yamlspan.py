@@ -34,12 +34,17 @@ class Spanned:
         return self.file
 
 
+#: libyaml's loader when PyYAML was built with it (several times faster: every command that reads the
+#: journeys or message templates parses them), else the pure-Python one; both give the same nodes and marks.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_spanned(text: str, file: str | Path) -> Spanned:
     """Parse ``text`` like ``yaml.safe_load`` and keep where each part came from."""
     name = str(file)
     try:
         # The reader refuses control characters as soon as it is built, so that is inside the try too.
-        loader = yaml.SafeLoader(text)
+        loader = _LOADER(text)
     except yaml.YAMLError as exc:
         raise ConfigFileError([f"{name}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
     try:
