@@ -83,6 +83,7 @@ follow_up = sys.argv[1] == "1"
 out = {}
 if follow_up:
     import time
+    from cxloop import worker  # the job wiring a serving process imports
     from cxloop.jobs import run_now
     from cxloop.loop.models import Case
     cpu = time.process_time()
