@@ -88,3 +88,35 @@ def test_control_group_result_on_the_demo(demo_store: DemoStore) -> None:
         result = service.control_result(db_session=db, key="unpaid_reminder")
         assert result is not None and result.treated > 0 and result.control > 0
         assert result.treated_ci is not None and result.control_ci is not None
+
+
+def test_chat_reask_on_the_demo(demo_store: DemoStore) -> None:
+    """A chat the customer left unanswered for 5 minutes gets the question asked again; one answered in
+    time gets nothing (the demo's chat tool events: questions, replies soon, later or never)."""
+    from cxloop.journeys.models import JourneyEvent
+
+    with _db(demo_store) as db:
+        asked = {
+            e.ref: e
+            for e in db.scalars(select(JourneyEvent).where(JourneyEvent.kind == "chat.awaiting_reply"))
+        }
+        replied = {
+            e.ref: e for e in db.scalars(select(JourneyEvent).where(JourneyEvent.kind == "chat.replied"))
+        }
+        runs = list(db.scalars(select(JourneyRun).where(JourneyRun.journey_key == "chat_reask")))
+        assert len(asked) >= 5 and runs
+        steps = {
+            s.run_id: s
+            for s in db.scalars(select(JourneyStep).where(JourneyStep.journey_key == "chat_reask"))
+        }
+        reasked = 0
+        for run in runs:
+            question, reply = asked[run.ref], replied.get(run.ref)
+            in_time = reply is not None and reply.occurred_at <= question.occurred_at + timedelta(minutes=5)
+            step = steps.get(run.id)
+            if in_time or run.control:
+                assert step is None, (run.ref, step.action if step else None)
+            elif run.status != "waiting":
+                assert step is not None and step.action == "send", run.ref
+                reasked += 1
+        assert reasked > 0

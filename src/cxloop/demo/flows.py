@@ -20,6 +20,7 @@ from cxloop.db import session_factory
 from cxloop.delivery.service import train_demo_warning
 from cxloop.demo import service
 from cxloop.demo.cases import work_demo_cases
+from cxloop.demo.chats import record_demo_chat_events
 from cxloop.demo.generator import DemoManifest, generate
 from cxloop.demo.service import PostLoadStep, StepResult, import_demo_files
 from cxloop.demo.surveys import answer_journey_invitations, simulate_survey_answers
@@ -52,6 +53,8 @@ POST_LOAD_STEPS: tuple[PostLoadStep, ...] = (
     PostLoadStep("loop.work_cases", "cases worked and surveyed / 工单处理与回访", work_demo_cases),
     # After the rollups (the late orders' blamed stages) and before the journeys (their delay care).
     PostLoadStep("delivery.train_warning", "late-order early warning / 延误预警模型", train_demo_warning),
+    # The chat tool's questions and replies in the replay window (the chat re-ask journey's events).
+    PostLoadStep("journeys.demo_chats", "chat questions and replies / 对话追问事件", record_demo_chat_events),
     PostLoadStep("journeys.replay", "customer journeys / 客户旅程", run_demo_journeys),
     # After the replay: its survey journeys invited for the last days; customers answer those too.
     PostLoadStep(

@@ -235,6 +235,23 @@ def _record_event(
     return event
 
 
+def record_event(
+    db_session: Session,
+    *,
+    kind: str,
+    customer_id: int | None,
+    occurred_at: datetime,
+    ref: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> bool:
+    """Record an event once without starting anything (a replay visits it in time order); False when
+    it was recorded already."""
+    event = _record_event(
+        db_session, kind=kind, customer_id=customer_id, occurred_at=occurred_at, ref=ref, payload=payload
+    )
+    return event is not None
+
+
 def emit_event(
     session: Session,
     *,
