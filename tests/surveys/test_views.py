@@ -7,15 +7,13 @@ from sqlalchemy.orm import Session
 
 from cxloop.customers.models import Customer
 from cxloop.db import get_engine
-from tests.web.helpers import login
+from tests.web.helpers import csrf_from, login
 
 
 def test_surveys_api(app_client: TestClient, sqlite_url: str) -> None:
     assert app_client.get("/api/v1/surveys").status_code == 401
     login(app_client, "admin", "admin-demo")
-    csrf = {
-        "x-csrf-token": app_client.get("/profile").text.split('name="csrf_token" value="')[1].split('"')[0]
-    }
+    csrf = {"x-csrf-token": csrf_from(app_client.get("/profile").text)}
     surveys = app_client.get("/api/v1/surveys").json()
     assert {s["key"] for s in surveys} >= {"after_delivery", "case_closed", "after_chat", "relationship_nps"}
     bad = app_client.put(
@@ -56,9 +54,7 @@ def test_open_answers_are_masked_for_roles_without_contact_rights(
     from cxloop.surveys.jobs import follow_up_job
 
     login(app_client, "admin", "admin-demo")
-    csrf = {
-        "x-csrf-token": app_client.get("/profile").text.split('name="csrf_token" value="')[1].split('"')[0]
-    }
+    csrf = {"x-csrf-token": csrf_from(app_client.get("/profile").text)}
     definition = (
         "key: pulse\nname: {zh: a, en: b}\nquestions:\n"
         '  - {id: nps, kind: nps, text: {zh: 推荐吗, en: "Recommend?"}}\n'
