@@ -114,9 +114,7 @@ def task_page(request: Request, task_id: int, user: TaskReader, db_session: Sess
         "loop/task.html",
         {
             "task": task,
-            "title": redact_for(user, task.title),
-            "description": redact_for(user, task.description),
-            "evidence": task_service.evidence_as_seen(task.evidence, personal_data=can_see_contact(user)),
+            **task_service.texts_as_seen(task, personal_data=can_see_contact(user)),
             "chart": chart if series else None,
             "people": _people(db_session),
             "comments": task_service.comments(db_session=db_session, task_id=task_id),

@@ -125,11 +125,10 @@ def case_view(user: User, case: Case) -> dict[str, Any]:
 
 def task_view(user: User, task: Task) -> dict[str, Any]:
     """A task's fields as ``user`` may see them (its sample complaints masked without contact rights)."""
-    row = _row(task, TASK_FIELDS)
-    row["title"] = redact_for(user, row["title"])
-    row["description"] = redact_for(user, row["description"])
-    row["evidence"] = task_service.evidence_as_seen(row["evidence"], personal_data=can_see_contact(user))
-    return row
+    return {
+        **_row(task, TASK_FIELDS),
+        **task_service.texts_as_seen(task, personal_data=can_see_contact(user)),
+    }
 
 
 def _plain(value: Any) -> Any:

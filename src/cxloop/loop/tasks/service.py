@@ -286,13 +286,20 @@ def build_evidence(
     return evidence
 
 
-def evidence_as_seen(evidence: dict[str, Any] | None, *, personal_data: bool) -> dict[str, Any]:
-    """A task's evidence as a reader sees it: the sample complaints' texts masked (phones, emails,
-    WeChat ids, addresses) unless the reader may see customers' contact details."""
-    seen = dict(evidence or {})
-    if not personal_data and seen.get("complaints"):
-        seen["complaints"] = [{**c, "text": redact_text(c.get("text"))} for c in seen["complaints"]]
-    return seen
+def texts_as_seen(task: Task, *, personal_data: bool) -> dict[str, Any]:
+    """A task's title, description and evidence as a reader sees them (API and page alike): phones,
+    emails, WeChat ids and addresses masked, the sample complaints' texts too, unless the reader may
+    see customers' contact details."""
+    evidence = dict(task.evidence or {})
+    if personal_data:
+        return {"title": task.title, "description": task.description, "evidence": evidence}
+    if evidence.get("complaints"):
+        evidence["complaints"] = [{**c, "text": redact_text(c.get("text"))} for c in evidence["complaints"]]
+    return {
+        "title": redact_text(task.title),
+        "description": redact_text(task.description),
+        "evidence": evidence,
+    }
 
 
 def alert_complaints(
