@@ -26,14 +26,13 @@ import cxloop.models  # noqa: F401  (registers every table)
 from cxloop.catalog.models import Brand, Product, Supplier
 from cxloop.customers.models import Customer, CustomerEvent
 from cxloop.db import Base, get_engine
-from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.feedback.models import FeedbackAspect, FeedbackItem, SurveyResponse
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.metrics import service
 from cxloop.metrics.models import MetricsDaily
 from cxloop.metrics.rollup import refresh
 from cxloop.orders.models import Order, OrderLine
 from cxloop.periods import Period
-from cxloop.surveys.models import SurveyResponse
 
 LIMIT_MS = 300.0
 START = datetime(2025, 11, 1)

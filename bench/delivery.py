@@ -221,14 +221,15 @@ def _old_predict_late_risk(session: Any, now: datetime) -> list[Any]:
 
     from cxloop.delivery import service, warning
     from cxloop.delivery.schemas import OrderRisk
+    from cxloop.orders import outcomes
     from cxloop.orders.models import Order
     from cxloop.org.models import Department
 
     model = warning.load()
     o = Order
-    where = [service.outcome_case(session, now).in_(("open", "late_open")), o.placed_at <= now]
+    where = [outcomes.outcome_case(session, now).in_(("open", "late_open")), o.placed_at <= now]
     sel: list[Any] = [o.id, o.promised_delivery_at, o.warehouse_id, o.carrier_id, o.region, o.weight_kg]
-    sel += [service.EVENT_COLUMNS[e] for e in warning.OPEN_EVENTS]
+    sel += [outcomes.EVENT_COLUMNS[e] for e in warning.OPEN_EVENTS]
     rows = [
         tuple(r) for r in session.execute(select(*sel).where(o.promised_delivery_at.is_not(None), *where))
     ]
@@ -256,7 +257,7 @@ def _old_predict_late_risk(session: Any, now: datetime) -> list[Any]:
         stage = cache[key]
         out.append(OrderRisk(order_id=int(cols[0][i]), probability=float(proba[i]), promised_at=promised_dt[i],
                              expected_arrival=now + timedelta(hours=float(hours[i])), late_stage=stage,
-                             department_id=owners.get(service.stage_owner(stage))))  # fmt: skip
+                             department_id=owners.get(outcomes.stage_owner(stage))))  # fmt: skip
     out.sort(key=lambda r: (-r.probability, r.promised_at))
     return out
 

@@ -78,7 +78,8 @@ import json, sys
 from sqlalchemy import func, select
 from cxloop.db import session_scope
 from cxloop.feedback.models import FeedbackItem
-from cxloop.surveys.models import SurveyInvitation, SurveyResponse
+from cxloop.surveys.models import SurveyInvitation
+from cxloop.feedback.models import SurveyResponse
 follow_up = sys.argv[1] == "1"
 out = {}
 if follow_up:

@@ -145,8 +145,8 @@ def _prepare(db_session: Session) -> Fixture:
     from cxloop.loop.cases import service as case_service
     from cxloop.loop.tasks import service as task_service
     from cxloop.metrics.registry import registry
-    from cxloop.metrics.taxonomy import aspects
     from cxloop.org.models import Department
+    from cxloop.taxonomy import aspects
 
     db_session.add(Department(code=OTHER, name_zh="物流部", name_en="Logistics"))
     db_session.commit()

@@ -129,7 +129,7 @@ def test_metrics_api_keeps_members_to_their_department(client: TestClient, h: di
     assert indicators and {i["owner"] for i in indicators} == {"warehouse"}
     cards = client.get("/api/v1/metrics/scorecards", headers=member).json()
     assert [c["department"] for c in cards["departments"]] == ["warehouse"]
-    from cxloop.metrics.taxonomy import aspects
+    from cxloop.taxonomy import aspects
 
     foreign = next(a for a, info in aspects().items() if info.department != "warehouse")
     assert client.get(f"/api/v1/metrics/pareto/{foreign}/items", headers=member).status_code == 403

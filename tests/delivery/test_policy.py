@@ -13,6 +13,7 @@ from cxloop.auth.service import create_demo_users
 from cxloop.config import get_settings
 from cxloop.db import get_engine
 from cxloop.delivery import service
+from cxloop.orders import outcomes
 from tests.delivery import factory
 from tests.web.helpers import login
 
@@ -53,7 +54,7 @@ def test_member_sees_own_department_manager_sees_all(shop: dict[str, int]) -> No
 def test_department_narrowing_in_the_service(shop: dict[str, int], sqlite_url: str) -> None:
     """A department code keeps its own orders; a code nobody has (a member without one) keeps none."""
     with Session(get_engine(sqlite_url)) as session:
-        now = service.as_of(session)
+        now = outcomes.as_of(session)
         assert now is not None
         logistics = service.predict_late_risk(session, now=now, department="logistics")
         assert {r.order_id for r in logistics} == {shop["open_slow"], shop["open_fast"]}

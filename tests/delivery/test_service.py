@@ -11,6 +11,7 @@ from cxloop.config import get_settings
 from cxloop.delivery import service
 from cxloop.metrics import service as metrics
 from cxloop.metrics.rollup import refresh
+from cxloop.orders import outcomes
 from tests.delivery import factory
 
 
@@ -27,11 +28,11 @@ def export_shop(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> tuple[S
 def test_outcomes_of_an_export(export_shop: tuple[Session, dict[str, int]]) -> None:
     """Same-day delivery is on time, status cancellations are cancelled, undelivered is open until due."""
     session, ids = export_shop
-    now = service.as_of(session)
+    now = outcomes.as_of(session)
     assert now is not None
 
     def outcome(name: str) -> str:
-        return service.outcome_of(session, ids[name], now=now)
+        return outcomes.outcome_of(session, ids[name], now=now)
 
     assert outcome("same_day") == "on_time"
     assert outcome("early") == "early"
@@ -81,27 +82,27 @@ def test_blame_ties_and_missing_history() -> None:
     }
     # History knows placed->paid and shipped->delivered only: the paid->shipped stretch has no normal.
     normals = [{("placed", "paid", "all", ""): 1.0, ("shipped", "delivered", "all", ""): 48.0}]
-    found = service.blame(times, stop=times["delivered"], normals=normals)
+    found = outcomes.blame(times, stop=times["delivered"], normals=normals)
     assert found.stage == "carrier" and found.excess_hours == pytest.approx(2.0)
     # Equal excess: the carrier (real, 50 h) beats a zero-length payment compared to a normal of 0.
     times["paid"] = t0
     normals = [{("placed", "paid", "all", ""): 2.0, ("shipped", "delivered", "all", ""): 52.0}]
-    assert service.blame(times, stop=times["delivered"], normals=normals).stage == "carrier"
+    assert outcomes.blame(times, stop=times["delivered"], normals=normals).stage == "carrier"
     # No history at all: unknown, never a stage measured against 0.
-    assert service.blame(times, stop=times["delivered"], normals=[{}]).stage == "unknown"
+    assert outcomes.blame(times, stop=times["delivered"], normals=[{}]).stage == "unknown"
 
 
 def test_open_segment_merges_unrecorded_stages() -> None:
     """An order stuck after payment, in a shop that never records picking or sorting, is in all three."""
     t0 = datetime(2026, 1, 1)
-    segs = service.segments(
+    segs = outcomes.segments(
         {"placed": t0, "paid": t0 + timedelta(hours=1)},
         stop=t0 + timedelta(hours=100),
         recorded={"placed", "paid", "shipped", "delivered"},
     )
     assert [s.key for s in segs] == ["payment", "picking+sorting+handover"] and segs[-1].open
-    assert service.stage_label(segs[-1].key) == "拣货 + 分拣 + 交接快递"
-    assert service.stage_owner(segs[-1].key) == "warehouse"
+    assert outcomes.stage_label(segs[-1].key) == "拣货 + 分拣 + 交接快递"
+    assert outcomes.stage_owner(segs[-1].key) == "warehouse"
 
 
 def test_promises_recommend_what_history_beats(export_shop: tuple[Session, dict[str, int]]) -> None:

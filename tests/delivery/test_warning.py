@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from cxloop.delivery import service, warning
+from cxloop.orders import outcomes
 from tests.delivery import factory
 
 
@@ -19,7 +20,7 @@ def test_train_and_predict(db_session: Session, monkeypatch: pytest.MonkeyPatch)
     result = service.train_warning(db_session=db_session, holdout_days=10)
     assert result.path.endswith("delivery-warning.joblib") and warning.model_path().exists()
     assert result.evaluation["auc"] > 0.7, result.evaluation
-    now = service.as_of(db_session)
+    now = outcomes.as_of(db_session)
     assert now is not None
     risks = {r.order_id: r for r in service.predict_late_risk(db_session, now=now)}
     slow, fast = risks[ids["open_slow"]], risks[ids["open_fast"]]

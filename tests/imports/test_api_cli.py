@@ -26,7 +26,7 @@ from .conftest import FEEDBACK_HEADER, table_rows, write_csv
 def client(db_session: Session) -> TestClient:
     app = FastAPI()
     app.include_router(router, prefix="/api/v1")
-    app.include_router(feedback_router, prefix="/api/v1")  # POST /feedback
+    app.include_router(feedback_router, prefix="/api/v1")  # GET /feedback
     act_as(app)
     return TestClient(app)
 
@@ -120,7 +120,7 @@ def test_an_upload_does_not_hold_up_other_requests(
     monkeypatch.setitem(jobs._REGISTRY, "imports.run", held_job)
     app = FastAPI()
     app.include_router(router, prefix="/api/v1")
-    app.include_router(feedback_router, prefix="/api/v1")  # POST /feedback
+    app.include_router(feedback_router, prefix="/api/v1")  # GET /feedback
     act_as(app)
     path = write_csv(tmp_files / "fb.csv", [FEEDBACK_HEADER, "F1,review,好,5,2026-11-22,,"])
     answers: dict[str, Any] = {}

@@ -98,7 +98,7 @@ def test_lone_surrogate_through_the_cli_and_the_api(db_session: Session, tmp_fil
     assert result.exception is None
     app = FastAPI()
     app.include_router(router, prefix="/api/v1")
-    app.include_router(feedback_router, prefix="/api/v1")  # POST /feedback
+    app.include_router(feedback_router, prefix="/api/v1")  # GET /feedback
     act_as(app, "admin")
     client = TestClient(app)
     response = client.post(

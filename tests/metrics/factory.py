@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from cxloop.catalog.models import Brand, Product, Supplier
 from cxloop.customers.models import Customer, CustomerEvent
-from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.feedback.models import FeedbackAspect, FeedbackItem, SurveyResponse
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.metrics.registry import registry
 from cxloop.orders.models import Order, OrderLine
-from cxloop.surveys.models import SurveyResponse
 
 AUG = datetime(2026, 8, 10, 9, 0)
 JUL = datetime(2026, 7, 10, 9, 0)

@@ -9,14 +9,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.feedback.models import FeedbackAspect, FeedbackItem, SurveyResponse
 from cxloop.metrics import service
 from cxloop.metrics.registry import INSUFFICIENT, get_indicator, registry
 from cxloop.metrics.rollup import refresh
 from cxloop.metrics.schemas import TargetIn
-from cxloop.metrics.taxonomy import aspect_info
 from cxloop.periods import Period, Scope
-from cxloop.surveys.models import SurveyResponse
+from cxloop.taxonomy import aspect_info
 from tests.metrics import factory
 
 AUG = Period.month("2026-08")

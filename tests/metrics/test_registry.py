@@ -17,7 +17,7 @@ from cxloop.metrics.registry import (
     registry,
 )
 from cxloop.metrics.rollup import FEEDBACK_KINDS
-from cxloop.metrics.taxonomy import aspects
+from cxloop.taxonomy import aspects
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "indicators.md"
 

@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cxloop.db import get_engine
+from cxloop.feedback.models import SurveyResponse
 from cxloop.surveys import service
-from cxloop.surveys.models import SurveyInvitation, SurveyResponse
+from cxloop.surveys.models import SurveyInvitation
 from tests.conftest import DemoStore
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cxloop.customers.models import Customer
-from cxloop.feedback.models import FeedbackItem
+from cxloop.feedback.models import FeedbackItem, SurveyResponse
 from cxloop.journeys.models import JourneyEvent
 from cxloop.journeys.service import capture_events
 from cxloop.loop.models import Case
@@ -17,7 +17,7 @@ from cxloop.messaging.models import CustomerMessage
 from cxloop.orders.models import Order
 from cxloop.pipeline import STALE_KEY
 from cxloop.surveys import service
-from cxloop.surveys.models import SurveyInvitation, SurveyResponse
+from cxloop.surveys.models import SurveyInvitation
 from cxloop.system.models import AppState
 
 NOW = datetime(2026, 6, 10, 10, 0)

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cxloop.db import session_scope
+from cxloop.orders import outcomes
 
 app = typer.Typer(
     help="Delivery truth and decisions. 配送：准时、承诺、快递选择与延误预警。", no_args_is_help=True
@@ -55,7 +56,7 @@ def at_risk_command(
     from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
 
     with session_scope() as session:
-        at = now or service.as_of(session)
+        at = now or outcomes.as_of(session)
         if at is None:
             console.print("no orders")
             raise typer.Exit(1)
@@ -73,7 +74,7 @@ def at_risk_command(
         table.add_column(col)
     for r in risks:
         table.add_row(str(r.order_id), f"{r.probability:.2f}", f"{r.promised_at:%m-%d %H:%M}",
-                      f"{r.expected_arrival:%m-%d %H:%M}", service.stage_label(r.late_stage))  # fmt: skip
+                      f"{r.expected_arrival:%m-%d %H:%M}", outcomes.stage_label(r.late_stage))  # fmt: skip
     console.print(table)
 
 
@@ -86,7 +87,7 @@ def delivery_experience_command(
     lang: LangOpt = "zh",
 ) -> None:
     """Rating, CSAT and negative share by delivery outcome and by how late. 按配送结果的满意度。"""
-    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
+    from cxloop.metrics import service as metrics
     from cxloop.periods import Period
 
     try:
@@ -95,7 +96,7 @@ def delivery_experience_command(
         console.print(f"[red]--month: {exc}[/]")
         raise typer.Exit(2) from None
     with session_scope() as session:
-        result = service.delivery_experience(
+        result = metrics.delivery_experience(
             db_session=session,
             start=None if period is None else period.start_at,
             end=None if period is None else period.end_at,

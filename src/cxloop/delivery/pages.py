@@ -14,11 +14,13 @@ from fastapi.responses import HTMLResponse, Response
 from cxloop.auth.deps import PageUser
 from cxloop.auth.policy import allow, department_filter
 from cxloop.delivery import service
-from cxloop.delivery.schemas import DeliveryExperience
 from cxloop.deps import SessionDep
 from cxloop.i18n import translate
+from cxloop.metrics import service as metrics
+from cxloop.metrics.pages import experience_table
+from cxloop.orders import outcomes
 from cxloop.web import charts
-from cxloop.web.tables import Column, Table, export_response
+from cxloop.web.tables import export_response
 from cxloop.web.templating import get_locale, register_nav, register_template_dir, render
 
 #: Delivery pages show metrics (cxloop.auth.policy); the at-risk list narrows itself for members.
@@ -30,29 +32,6 @@ register_nav("delivery", "/delivery", order=17, group="analysis")
 def _t(request: Request) -> Any:
     locale = get_locale(request)
     return lambda key, **kw: translate(key, locale, **kw)
-
-
-def experience_table(data: DeliveryExperience, locale: str) -> Table:
-    """Satisfaction by delivery outcome and by how late, as one exportable table (overview, journey)."""
-    t = lambda key: translate(key, locale)  # noqa: E731
-    rows = [
-        {**r.model_dump(), "name": r.name_en if locale == "en" else r.name_zh}
-        for r in (*data.outcomes, *data.lateness)
-    ]
-    return Table(
-        "delivery_experience",
-        t("delivery.experience"),
-        [
-            Column("name", t("delivery.outcome")),
-            Column("orders", t("delivery.orders"), "int"),
-            Column("rating", t("delivery.rating"), "number", 2),
-            Column("rated", t("delivery.rated"), "int"),
-            Column("csat", t("delivery.csat"), "percent"),
-            Column("negative_share", t("delivery.negative_share"), "percent"),
-            Column("feedback_n", t("delivery.feedback_n"), "int"),
-        ],
-        rows,
-    )
 
 
 def _month_bounds(month: str | None) -> tuple[datetime | None, datetime | None]:
@@ -125,7 +104,7 @@ def delivery_page(
         first, last = _month_bounds(month)
     except ValueError:
         first, last, month = None, None, None
-    data = service.delivery_experience(db_session=db_session, start=since or first, end=until or last)
+    data = metrics.delivery_experience(db_session=db_session, start=since or first, end=until or last)
     table = experience_table(data, locale)
     if q.format:
         return export_response([table], q.format, "delivery_experience", "delivery-experience")
@@ -162,7 +141,7 @@ def at_risk_page(request: Request, user: PageUser, db_session: SessionDep) -> HT
     named = [
         (
             g.name_en if locale == "en" else g.name_zh,
-            [{"risk": r, "stage": service.stage_label(r.late_stage, locale)} for r in g.orders],
+            [{"risk": r, "stage": outcomes.stage_label(r.late_stage, locale)} for r in g.orders],
         )
         for g in groups
     ]

@@ -48,30 +48,6 @@ class TrainResult(BaseModel):
     evaluation: dict[str, Any] = Field(default_factory=dict)
 
 
-class OutcomeSatisfaction(BaseModel):
-    """What customers said about orders with one delivery outcome (or one band of lateness)."""
-
-    outcome: str = Field(description="Delivery outcome, or a lateness band such as 'late:24-72h'")
-    name_zh: str
-    name_en: str
-    orders: int
-    rated: int = Field(description="Reviews with a star rating linked to these orders")
-    rating: float | None = Field(None, description="Mean star rating (1-5)")
-    csat_n: int = 0
-    csat: float | None = Field(None, description="CSAT: share of CSAT answers scoring 4 or 5, %")
-    feedback_n: int = 0
-    negative_share: float | None = Field(None, description="Negative feedback items / analysed items, %")
-
-
-class DeliveryExperience(BaseModel):
-    """Satisfaction by delivery outcome and by how late, for a period (or all time)."""
-
-    start: str | None
-    end: str | None
-    outcomes: list[OutcomeSatisfaction]
-    lateness: list[OutcomeSatisfaction]
-
-
 class DurationStats(BaseModel):
     """The distribution of one stage's duration: stage times are skewed, so the mean alone misleads."""
 

@@ -13,7 +13,10 @@ from cxloop.auth.policy import allow, department_filter
 from cxloop.delivery import schemas as s
 from cxloop.delivery import service
 from cxloop.deps import SessionDep
+from cxloop.metrics import schemas as metrics_schemas
+from cxloop.metrics import service as metrics
 from cxloop.metrics.views import indicator_department
+from cxloop.orders import outcomes
 
 #: Delivery numbers are metrics: everyone reads them (cxloop.auth.policy); an indicator's range is
 #: scoped to its owning department like the metrics API.
@@ -21,14 +24,14 @@ router = APIRouter(tags=["delivery"], dependencies=[allow("metrics", "read")])
 T = TypeVar("T")
 
 
-@router.get("/delivery/experience", response_model=s.DeliveryExperience)
+@router.get("/delivery/experience", response_model=metrics_schemas.DeliveryExperience)
 def get_experience(
     db_session: SessionDep,
     start: Annotated[datetime | None, Query(description="Orders placed from (business time)")] = None,
     end: Annotated[datetime | None, Query(description="Orders placed before (business time)")] = None,
-) -> s.DeliveryExperience:
+) -> metrics_schemas.DeliveryExperience:
     """Rating, CSAT and negative share by delivery outcome and by how late."""
-    return service.delivery_experience(db_session=db_session, start=start, end=end)
+    return metrics.delivery_experience(db_session=db_session, start=start, end=end)
 
 
 @router.get("/delivery/at-risk", response_model=list[s.OrderRisk])
@@ -43,7 +46,7 @@ def get_at_risk(
 
     Department members see the orders whose likely late stage their department owns.
     """
-    at = now or service.as_of(db_session)
+    at = now or outcomes.as_of(db_session)
     if at is None:
         return []
     try:

@@ -32,7 +32,7 @@ from cxloop.config import get_settings
 
 log = logging.getLogger(__name__)
 
-#: Events an order passes before delivery, in order (delivery/service.EVENT_CHAIN without delivered).
+#: Events an order passes before delivery, in order (orders/outcomes.EVENT_CHAIN without delivered).
 OPEN_EVENTS = ("placed", "paid", "picked", "sorted", "shipped")
 FEATURES = (
     "stage",

@@ -1,4 +1,4 @@
-"""Feedback items from every channel, and the text analysis stored for each."""
+"""Feedback items from every channel, survey answers, and the text analysis stored for each."""
 
 from __future__ import annotations
 
@@ -75,3 +75,43 @@ class FeedbackAspect(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime)
     brand_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     channel: Mapped[str] = mapped_column(String(16))
+
+
+class SurveyResponse(TimestampMixin, Base):
+    """One answer to one survey question, imported or given on cxloop's survey page.
+
+    The customer's voice, like a feedback item (an open answer is stored as one too): it lives with
+    feedback, below every domain that counts answers (metrics, delivery) and the surveys that ask.
+    """
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (Index("ix_survey_responses_kind_time", "kind", "responded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    survey: Mapped[str] = mapped_column(String(128), default="default")
+    #: csat (1..5), nps (0..10), ces (1..7, 7 = very easy) or open (text only); answers given in cxloop
+    #: also have single, multiple (choice values in ``comment``) and aspect (1..5 on one taxonomy aspect).
+    kind: Mapped[str] = mapped_column(String(8))
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    responded_at: Mapped[datetime] = mapped_column(DateTime)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    order_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="SET NULL"), nullable=True)
+    touchpoint: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    feedback_id: Mapped[int | None] = mapped_column(
+        ForeignKey("feedback_items.id", ondelete="SET NULL"), nullable=True
+    )
+    #: Set for answers given on cxloop's own survey page (imported answers have none).
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("survey_invitations.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    question: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: For aspect questions: the taxonomy aspect asked about.
+    aspect: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -14,12 +14,11 @@ from sqlalchemy import Table
 from cxloop.catalog.models import Brand, Product, Supplier
 from cxloop.customers.models import Customer, CustomerEvent
 from cxloop.db import Base
-from cxloop.feedback.models import FeedbackItem
+from cxloop.feedback.models import FeedbackItem, SurveyResponse
 from cxloop.imports.models import ImportReject
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.orders.models import Order, OrderEvent, OrderLine
 from cxloop.org.models import Department, Person
-from cxloop.surveys.models import SurveyResponse
 
 _MODELS = (
     Brand,

@@ -24,6 +24,7 @@ from cxloop.imports.kinds import KINDS
 from cxloop.imports.readers import ImportRefused
 from cxloop.imports.schemas import (
     CustomerEventIn,
+    FeedbackIn,
     ImportRunOut,
     ImportSummaryOut,
     OrderEventIn,
@@ -208,6 +209,12 @@ def import_json(session: SessionDep, kind: str, items: list[Any]) -> Any:
         # Nothing was stored: the request as a whole failed, like a type error would.
         return JSONResponse(status_code=422, content={"detail": data["errors"], **data})
     return data
+
+
+@router.post("/feedback", response_model=ImportSummaryOut, dependencies=[ImportWriter], tags=["feedback"])
+def post_feedback(session: SessionDep, body: Annotated[FeedbackIn | list[FeedbackIn], Body()]) -> Any:
+    """Store one feedback item or a list; re-sending an id updates it instead of adding one."""
+    return import_json(session, "feedback", body if isinstance(body, list) else [body])
 
 
 @router.post("/events/order", response_model=ImportSummaryOut, dependencies=[ImportWriter])

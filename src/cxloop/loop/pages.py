@@ -207,7 +207,7 @@ def case_page(request: Request, case_id: int, user: CaseReader, db_session: Sess
         case = case_service.get_case(db_session=db_session, case_id=case_id)
     except KeyError:
         raise HTTPException(404) from None
-    from cxloop.metrics.taxonomy import aspects
+    from cxloop.taxonomy import aspects
 
     locale = getattr(request.state, "locale", None) or "zh"
     return render(

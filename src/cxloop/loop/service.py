@@ -177,7 +177,7 @@ def _evaluate_topics(
     from collections import Counter
 
     from cxloop.feedback.models import FeedbackAspect
-    from cxloop.metrics.taxonomy import aspect_info
+    from cxloop.taxonomy import aspect_info
     from cxloop.text.topics import emerging_topics, text_terms
 
     if bounds is None:

@@ -62,7 +62,7 @@ class MetricsLateOrder(Base):
     warehouse_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     carrier_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: The stretch with the largest excess over its normal time: a stage of vocab.ORDER_STAGES, or stages
-    #: merged with '+' where the order lacks the events between them (cxloop.delivery.service.segments).
+    #: merged with '+' where the order lacks the events between them (cxloop.orders.outcomes.segments).
     stage: Mapped[str] = mapped_column(String(64))
     excess_hours: Mapped[float] = mapped_column(Float)
     late_hours: Mapped[float] = mapped_column(Float)

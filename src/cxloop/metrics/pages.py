@@ -18,11 +18,9 @@ from sqlalchemy.orm import Session
 
 from cxloop.auth.models import User
 from cxloop.auth.policy import allow, can, can_see_contact, department_filter, department_path
-from cxloop.delivery import pages as delivery_pages
-from cxloop.delivery import service as delivery_service
-from cxloop.delivery.service import stage_parts
 from cxloop.deps import SessionDep
 from cxloop.i18n import department_name, translate
+from cxloop.metrics import schemas as s
 from cxloop.metrics import service as metrics
 from cxloop.metrics.schemas import MonthChoice, TargetIn
 from cxloop.metrics.views import (
@@ -31,6 +29,7 @@ from cxloop.metrics.views import (
     MetricsConfigurer,
     MetricsReader,
 )
+from cxloop.orders.outcomes import stage_parts
 from cxloop.periods import Period
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web import charts
@@ -334,7 +333,7 @@ def pareto_drill(
 
 
 def _aspect_name(aspect: str, locale: str) -> str:
-    from cxloop.metrics.taxonomy import aspect_info
+    from cxloop.taxonomy import aspect_info
 
     try:
         info = aspect_info(aspect)
@@ -346,13 +345,34 @@ def _aspect_name(aspect: str, locale: str) -> str:
 # --- root cause -----------------------------------------------------------------------------------
 
 
+def experience_table(data: s.DeliveryExperience, locale: str) -> Table:
+    """Satisfaction by delivery outcome and by how late, as one exportable table (overview, journey)."""
+    t = lambda key: translate(key, locale)  # noqa: E731
+    rows = [
+        {**r.model_dump(), "name": r.name_en if locale == "en" else r.name_zh}
+        for r in (*data.outcomes, *data.lateness)
+    ]
+    return Table(
+        "delivery_experience",
+        t("delivery.experience"),
+        [
+            Column("name", t("delivery.outcome")),
+            Column("orders", t("delivery.orders"), "int"),
+            Column("rating", t("delivery.rating"), "number", 2),
+            Column("rated", t("delivery.rated"), "int"),
+            Column("csat", t("delivery.csat"), "percent"),
+            Column("negative_share", t("delivery.negative_share"), "percent"),
+            Column("feedback_n", t("delivery.feedback_n"), "int"),
+        ],
+        rows,
+    )
+
+
 def _delivery_experience(db_session: Any, month: str, locale: str) -> Table:
     """Satisfaction by delivery outcome for the month's orders (cxloop.delivery)."""
     period = Period.month(month)
-    data = delivery_service.delivery_experience(
-        db_session=db_session, start=period.start_at, end=period.end_at
-    )
-    return delivery_pages.experience_table(data, locale)
+    data = metrics.delivery_experience(db_session=db_session, start=period.start_at, end=period.end_at)
+    return experience_table(data, locale)
 
 
 def _stage_name(t: Any, stage: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from cxloop.metrics.taxonomy import AspectInfo, aspects
+from cxloop.taxonomy import AspectInfo, aspects
 
 # Which scope kinds each data source can be cut by (see rollup.py for how each key is found).
 ORDER_SCOPES = ("warehouse", "carrier", "region", "channel", "brand", "tier")

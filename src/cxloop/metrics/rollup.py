@@ -19,16 +19,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cxloop.catalog.models import Brand, Product, Supplier
 from cxloop.customers.models import Customer, CustomerEvent
-from cxloop.delivery import service as delivery
-from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.feedback.models import FeedbackAspect, FeedbackItem, SurveyResponse
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.metrics.models import MetricsCustomerMonth, MetricsDaily, MetricsLateOrder
 from cxloop.metrics.registry import FEEDBACK_SCOPES, ORDER_SCOPES
-from cxloop.metrics.sql import as_date, day_of, hours_between
-from cxloop.metrics.taxonomy import aspect_info, aspects
+from cxloop.orders import outcomes
 from cxloop.orders.models import Order, OrderLine
 from cxloop.periods import Period
-from cxloop.surveys.models import SurveyResponse
+from cxloop.sql import as_date, day_of, hours_between
+from cxloop.taxonomy import aspect_info, aspects
 from cxloop.vocab import ORDER_STAGES
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ SURPRISE_SHARE = 0.2
 #: Months of history that define a stage's normal time for the root-cause rule.
 NORMAL_MONTHS = 3
 #: Stage timestamps on the orders table, in timeline order.
-_STAGE_COLUMNS = delivery.EVENT_COLUMNS
+_STAGE_COLUMNS = outcomes.EVENT_COLUMNS
 
 Counts = dict[tuple[date, str, str, str], float]  # (day, scope_kind, scope_key, component) -> value
 
@@ -146,17 +145,20 @@ def _orders(session: Session, counts: Counts, since: datetime | None, kinds: Ite
     names = list(comps)
     day = day_of(session, Order.placed_at)
     # Cancelled (by time or by status) orders are outside every delivery indicator.
-    where: list[Any] = [~delivery.cancelled_condition()]
+    where: list[Any] = [~outcomes.cancelled_condition()]
     since_where: list[Any] = [] if since is None else [Order.placed_at >= since]
     where += since_where
-    # Outcomes (on time, late, still open ...) come from the one definition in cxloop.delivery.service.
-    now = delivery.as_of(session) or datetime.max
-    outcomes = delivery.outcome_components(session, now)
+    # Outcomes (on time, late, still open ...) come from the one definition in cxloop.orders.outcomes.
+    now = outcomes.as_of(session) or datetime.max
+    components = outcomes.outcome_components(session, now)
     for kind in kinds:
         stmt, key = _order_scope(kind, select().select_from(Order))
         _add(counts, _run(session, day, key, stmt, list(comps.values()), where), kind, names)
         _add(
-            counts, _run(session, day, key, stmt, list(outcomes.values()), since_where), kind, list(outcomes)
+            counts,
+            _run(session, day, key, stmt, list(components.values()), since_where),
+            kind,
+            list(components),
         )
     # Demand-weighted stock-out from order lines, also per product and supplier.
     line_cols = [func.sum(OrderLine.quantity), func.sum(OrderLine.stockout_qty)]
@@ -415,34 +417,34 @@ def _months(first: date, last: date) -> Iterator[Period]:
 def _late_orders(session: Session, month: Period, as_of: datetime) -> list[dict[str, Any]]:
     """Each late order of ``month`` (by placed day) with the stretch furthest over its normal time.
 
-    Late is the delivery outcome ``late`` or ``late_open`` (cxloop.delivery.service); the blame works on
-    the stages the order actually has (see ``delivery.blame``).
+    Late is the delivery outcome ``late`` or ``late_open`` (cxloop.orders.outcomes); the blame works on
+    the stages the order actually has (see ``outcomes.blame``).
     """
     history = Period(month.previous(NORMAL_MONTHS).start, month.start, "month")
     normals = [
-        delivery.pair_normals(session, history.start_at, history.end_at),
-        delivery.pair_normals(session, month.start_at, month.end_at),
+        outcomes.pair_normals(session, history.start_at, history.end_at),
+        outcomes.pair_normals(session, month.start_at, month.end_at),
     ]
     wh_keys = dict(session.execute(select(Warehouse.id, Warehouse.external_id)).all())
     cr_keys = dict(session.execute(select(Carrier.id, Carrier.external_id)).all())
     o = Order
     rows = session.execute(
         select(
-            o.id, o.warehouse_id, o.carrier_id, o.promised_delivery_at, *delivery.EVENT_COLUMNS.values()
+            o.id, o.warehouse_id, o.carrier_id, o.promised_delivery_at, *outcomes.EVENT_COLUMNS.values()
         ).where(
             o.placed_at >= month.start_at,
             o.placed_at < month.end_at,
-            delivery.outcome_case(session, as_of).in_(delivery.LATE_OUTCOMES),
+            outcomes.outcome_case(session, as_of).in_(outcomes.LATE_OUTCOMES),
         )
     )
     out = []
     for oid, wh, cr, prom, *stamps in rows:
-        times: dict[str, datetime | None] = dict(zip(delivery.EVENT_CHAIN, stamps, strict=True))
+        times: dict[str, datetime | None] = dict(zip(outcomes.EVENT_CHAIN, stamps, strict=True))
         delivered = times["delivered"]
         # Still out after its promise: measured up to the time the data speaks for.
         stop: datetime = delivered or as_of
         assert prom is not None  # late outcomes always have a promise
-        found = delivery.blame(
+        found = outcomes.blame(
             times,
             stop=stop,
             normals=normals,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from cxloop.catalog.models import Brand, Product, Supplier
 from cxloop.clock import now as business_now
 from cxloop.customers.models import Customer
-from cxloop.delivery import service as delivery
-from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.feedback.models import FeedbackAspect, FeedbackItem, SurveyResponse
 from cxloop.feedback.service import mask_spans
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.metrics import schemas as s
@@ -38,10 +37,11 @@ from cxloop.metrics.registry import (
     registry,
 )
 from cxloop.metrics.rollup import LOAD_BUCKET_MS, _feedback_scope, _own
-from cxloop.metrics.sql import as_date
-from cxloop.metrics.taxonomy import aspect_info, aspects
+from cxloop.orders import outcomes
 from cxloop.orders.models import Order
 from cxloop.periods import SCOPE_KINDS, Period, Scope
+from cxloop.sql import as_date, hours_between
+from cxloop.taxonomy import aspect_info, aspects
 from cxloop.vocab import DEFAULT_STAGE_WEIGHTS, DEPARTMENTS, STAGES
 
 #: Pareto focus rule: bars from the top until the cumulative share reaches this, at least 3, at most 4.
@@ -436,7 +436,7 @@ def overview(
         db_session=db_session, period=period, department=department, groups=HEADLINE_GROUPS, lang=lang
     )
     # The late rate is the delivery domain's one definition, read from the same rollups as root cause.
-    late_rate = delivery.late_rate(_outcome_sums(db_session, period))
+    late_rate = outcomes.late_rate(_outcome_sums(db_session, period))
     emotion = emotion_map(db_session=db_session, month=period.label)
     return s.Overview(
         month=period.label, month_to_date=is_month_to_date(period), previous_month=prev.label, indicators=values,
@@ -655,10 +655,10 @@ def root_cause(
         return round(100.0 * n / late_total, 2) if late_total else 0.0
 
     def owner(stage: str) -> str:
-        return delivery.stage_owner(stage)
+        return outcomes.stage_owner(stage)
 
     by_stage = [
-        s.CauseRow(stage=st, department=owner(st), late_orders=n, share=share(n), label=delivery.stage_label(st, lang),
+        s.CauseRow(stage=st, department=owner(st), late_orders=n, share=share(n), label=outcomes.stage_label(st, lang),
                    mean_excess_hours=round(ex or 0.0, 2))
         for st, n, ex in sorted(by_stage_rows, key=lambda r: -r[1])
         if department in (None, owner(st))
@@ -677,7 +677,7 @@ def root_cause(
         ).all()
         base = _sums_by_key(db_session, kind=kind, component="promised_n", period=period)
         for st, key, name, n, ex in rows:
-            is_carrier = "carrier" in delivery.stage_parts(st)
+            is_carrier = "carrier" in outcomes.stage_parts(st)
             if (kind == "carrier") != is_carrier or department not in (None, owner(st)):
                 continue
             scope_orders = base.get(key, 0.0)
@@ -693,7 +693,7 @@ def root_cause(
     complaints, complaints_total = _late_complaints(db_session, period, department)
     return s.RootCause(
         month=period.label, month_to_date=is_month_to_date(period), orders=int(orders), late_orders=late_total,
-        late_rate=delivery.late_rate(outcome_sums), by_stage=by_stage,
+        late_rate=outcomes.late_rate(outcome_sums), by_stage=by_stage,
         by_scope=by_scope, findings=findings[:5], complaints_total=complaints_total, complaints=complaints,
     )  # fmt: skip
 
@@ -741,7 +741,7 @@ def _late_complaints(
     out = []
     # A complaint whose order was on time by the records is "not_late" (a perception to answer, not a delay).
     for stage, n in sorted(((st or "not_late", n) for st, n in rows), key=lambda r: -r[1]):
-        dept = "customer_service" if stage == "not_late" else delivery.stage_owner(stage)
+        dept = "customer_service" if stage == "not_late" else outcomes.stage_owner(stage)
         if department in (None, dept):
             out.append(s.ComplaintCause(stage=stage, department=dept, complaints=n,
                                         share=round(100.0 * n / total, 2) if total else 0.0))  # fmt: skip
@@ -952,3 +952,98 @@ def competitors(*, db_session: Session, month: str | None = None, lang: str = "z
 def days_between(start: date, end: date) -> list[date]:
     """Every day from ``start`` up to, not including, ``end``."""
     return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+# --- satisfaction by delivery outcome (delivery section 5): what customers said about each outcome ---
+
+#: Lateness bands in hours after the promise, for "by how late".
+LATE_BANDS: tuple[tuple[float, float | None], ...] = ((0, 24), (24, 72), (72, 168), (168, None))
+#: Outcomes shown in the satisfaction table (open orders have nothing to be satisfied with yet).
+EXPERIENCE_OUTCOMES = ("early", "on_time", "late", "late_open", "failed")
+
+
+def _band_label(lo: float, hi: float | None) -> str:
+    return f"late:{lo:g}-{hi:g}h" if hi is not None else f"late:{lo:g}h+"
+
+
+def _band_names(lo: float, hi: float | None) -> tuple[str, str]:
+    if hi is None:
+        return (f"晚到 {lo / 24:g} 天以上", f"more than {lo / 24:g} days late")
+    if hi <= 24:
+        return ("晚到 1 天内", "up to 1 day late")
+    return (f"晚到 {lo / 24:g}–{hi / 24:g} 天", f"{lo / 24:g}–{hi / 24:g} days late")
+
+
+def delivery_experience(
+    *, db_session: Session, start: datetime | None = None, end: datetime | None = None
+) -> s.DeliveryExperience:
+    """Rating, CSAT and negative share of orders placed in [start, end) by outcome and by how late."""
+    session = db_session
+    now = outcomes.as_of(session) or datetime.max
+    expr = outcomes.outcome_case(session, now).label("outcome")
+    late_h = hours_between(session, Order.promised_delivery_at, Order.delivered_at)
+    where: list[Any] = []
+    if start is not None:
+        where.append(Order.placed_at >= start)
+    if end is not None:
+        where.append(Order.placed_at < end)
+    orders = select(Order.id.label("id"), expr, late_h.label("late_h")).where(*where).subquery()
+    per_order: dict[int, list[Any]] = {}
+    for oid, outcome, hours in session.execute(select(orders.c.id, orders.c.outcome, orders.c.late_h)):
+        per_order[oid] = [outcome, hours]
+    stats: dict[str, dict[str, float]] = {}
+
+    def slot(key: str) -> dict[str, float]:
+        return stats.setdefault(
+            key, dict.fromkeys(("orders", "rated", "rating_sum", "csat_n", "csat_pos", "fb_n", "fb_neg"), 0.0)
+        )
+
+    def keys_of(oid: Any) -> list[str]:
+        outcome, hours = per_order[int(oid)]
+        keys = [outcome]
+        if outcome == "late" and hours is not None:
+            keys += [
+                _band_label(lo, hi) for lo, hi in LATE_BANDS if hours > lo and (hi is None or hours <= hi)
+            ]
+        return keys
+
+    for oid in per_order:
+        for key in keys_of(oid):
+            slot(key)["orders"] += 1
+    fb = FeedbackItem
+    for oid, rating, sentiment in session.execute(
+        select(fb.order_id, fb.rating, fb.sentiment).join(orders, orders.c.id == fb.order_id)
+    ):
+        for key in keys_of(oid):
+            row = slot(key)
+            if rating is not None:
+                row["rated"] += 1
+                row["rating_sum"] += float(rating)
+            if sentiment is not None:
+                row["fb_n"] += 1
+                row["fb_neg"] += 1 if sentiment == "negative" else 0
+    sr = SurveyResponse
+    for oid, score in session.execute(
+        select(sr.order_id, sr.score)
+        .join(orders, orders.c.id == sr.order_id)
+        .where(sr.kind == "csat", sr.score.is_not(None))
+    ):
+        for key in keys_of(oid):
+            slot(key)["csat_n"] += 1
+            slot(key)["csat_pos"] += 1 if (score or 0) >= 4 else 0
+
+    def summary(key: str, names: tuple[str, str]) -> s.OutcomeSatisfaction:
+        v = slot(key)
+        return s.OutcomeSatisfaction(
+            outcome=key, name_zh=names[0], name_en=names[1], orders=int(v["orders"]), rated=int(v["rated"]),
+            rating=round(v["rating_sum"] / v["rated"], 2) if v["rated"] else None,
+            csat_n=int(v["csat_n"]), csat=round(100 * v["csat_pos"] / v["csat_n"], 1) if v["csat_n"] else None,
+            feedback_n=int(v["fb_n"]), negative_share=round(100 * v["fb_neg"] / v["fb_n"], 1) if v["fb_n"] else None,
+        )  # fmt: skip
+
+    return s.DeliveryExperience(
+        start=None if start is None else start.isoformat(),
+        end=None if end is None else end.isoformat(),
+        outcomes=[summary(o, outcomes.OUTCOME_NAMES[o]) for o in EXPERIENCE_OUTCOMES],
+        lateness=[summary(_band_label(lo, hi), _band_names(lo, hi)) for lo, hi in LATE_BANDS],
+    )

@@ -34,7 +34,7 @@ def indicator_department(code: str) -> str | None:
 
 def aspect_department(aspect: str) -> str:
     """Scope of a complaint drill-down: the department that owns the aspect."""
-    from cxloop.metrics.taxonomy import aspect_info
+    from cxloop.taxonomy import aspect_info
 
     return aspect_info(aspect).department
 

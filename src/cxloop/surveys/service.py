@@ -32,11 +32,11 @@ from cxloop.clock import now as clock_now
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer
 from cxloop.db import get_engine, session_scope
-from cxloop.feedback.models import FeedbackAspect, FeedbackItem
+from cxloop.feedback.models import FeedbackAspect, FeedbackItem, SurveyResponse
 from cxloop.loop.models import Case
 from cxloop.messaging.service import send_to_customer
 from cxloop.orders.models import Order
-from cxloop.surveys.models import Survey, SurveyInvitation, SurveyResponse
+from cxloop.surveys.models import Survey, SurveyInvitation
 from cxloop.surveys.schemas import MAX_OPEN_LENGTH, InviteRequest, Question, SurveyDefinition
 
 DEFAULTS_DIR = Path(__file__).with_name("defaults")

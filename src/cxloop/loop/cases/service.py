@@ -316,7 +316,7 @@ def resolve_case(
 ) -> Case:
     """Resolve a case with what was done and its root cause (a taxonomy aspect id)."""
     require_choice("resolution", resolution, RESOLUTIONS)
-    from cxloop.metrics.taxonomy import aspects
+    from cxloop.taxonomy import aspects
 
     if root_cause not in aspects():
         raise ValueError(f"root cause must be an aspect id of the taxonomy: {', '.join(sorted(aspects()))}")

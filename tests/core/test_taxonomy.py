@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 
 from cxloop.config import get_settings
 from cxloop.metrics.registry import registry
-from cxloop.metrics.taxonomy import aspect_info, aspects
-from cxloop.taxonomy import active_taxonomy
+from cxloop.taxonomy import active_taxonomy, aspect_info, aspects
 from cxloop.text.taxonomy import TaxonomyError
 
 RESTAURANT = Path(__file__).resolve().parents[2] / "src/cxloop/text/taxonomies/restaurant.yaml"
