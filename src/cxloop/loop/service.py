@@ -24,9 +24,10 @@ from cxloop.loop.alerts.service import (
 from cxloop.loop.cases import service as case_service
 from cxloop.loop.indicators import IndicatorInfo, IndicatorSource, RollupSource
 from cxloop.loop.models import AlertRule, Task
-from cxloop.loop.notifications.service import DeliveryReport, deliver_pending, notify
+from cxloop.loop.notifications.service import deliver_pending, notify
 from cxloop.loop.rules.service import ensure_default_rules
 from cxloop.loop.tasks import service as task_service
+from cxloop.outbox import DeliveryReport
 from cxloop.periods import Period
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from cxloop.loop.models import Case
 from cxloop.messaging import channels
 from cxloop.messaging.models import CHANNELS, CustomerMessage
 from cxloop.messaging.templates import MessageTemplate, get_template, registry
-from cxloop.outbox import backoff_seconds, record_failure
+from cxloop.outbox import DeliveryReport, backoff_seconds, claim, mark_sent, record_failure
 
 log = logging.getLogger(__name__)
 
@@ -543,20 +543,6 @@ def retry(*, db_session: Session, message_id: int, commit: bool = True) -> Custo
 # --- delivery -------------------------------------------------------------------------------------------
 
 
-@dataclass
-class DeliveryReport:
-    """What one ``deliver_pending`` run did."""
-
-    sent: int = 0
-    failed: int = 0
-    retried: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The report as plain data."""
-        return {"sent": self.sent, "failed": self.failed, "retried": self.retried, "errors": self.errors[:20]}
-
-
 def _claimable(at: datetime) -> Any:
     # A lease that ran out means a worker died after claiming: the message goes again (same ids,
     # so a receiver that saw it can drop the repeat).
@@ -582,23 +568,10 @@ def deliver_pending(
             )
         )
     for message_id in ids:
-        token = uuid.uuid4().hex
         claim_at = at or clock()
-        with session_scope(url) as s:
-            claimed = cast(
-                CursorResult[Any],
-                s.execute(
-                    update(CustomerMessage)
-                    .where(CustomerMessage.id == message_id, _claimable(claim_at))
-                    .values(
-                        status="sending",
-                        attempt_token=token,
-                        locked_until=claim_at + timedelta(seconds=get_settings().message_lease_seconds),
-                        attempts=CustomerMessage.attempts + 1,
-                    )
-                ),
-            ).rowcount
-        if claimed != 1:
+        lease = timedelta(seconds=get_settings().message_lease_seconds)
+        token = claim(url, CustomerMessage, message_id, _claimable(claim_at), claim_at + lease)
+        if token is None:
             continue  # another worker took it between our list and our claim
         with session_scope(url) as s:
             message = s.get(CustomerMessage, message_id)
@@ -610,14 +583,7 @@ def deliver_pending(
         except Exception as exc:
             _failed(url, message, token, exc, report, at or clock())
             continue
-        with session_scope(url) as s:
-            s.execute(
-                update(CustomerMessage)
-                .where(CustomerMessage.id == message_id, CustomerMessage.attempt_token == token)
-                .values(
-                    status="sent", sent_at=at or clock(), locked_until=None, last_error=None, provider_ref=ref
-                )
-            )
+        mark_sent(url, CustomerMessage, message_id, token, at or clock(), provider_ref=ref)
         report.sent += 1
     return report
 

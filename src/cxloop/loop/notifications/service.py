@@ -28,8 +28,6 @@ import re
 import smtplib
 import time
 import urllib.parse
-import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -48,7 +46,7 @@ from cxloop.db import session_scope
 from cxloop.i18n import in_locale
 from cxloop.loop.models import WEBHOOK_KINDS, Notification, Webhook, get_or_missing
 from cxloop.org.models import Person
-from cxloop.outbox import backoff_seconds, record_failure
+from cxloop.outbox import DeliveryReport, backoff_seconds, claim, mark_sent, record_failure
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -279,16 +277,6 @@ def build_webhook_request(
 # --- delivery ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class DeliveryReport:
-    """What one ``deliver_pending`` run did."""
-
-    sent: int = 0
-    failed: int = 0
-    retried: int = 0
-    errors: list[str] = field(default_factory=list)
-
-
 def message_id(notification_id: int) -> str:
     """The stable Message-ID of an outbox email: a repeat of the same message is recognisable."""
     domain = get_settings().mail_from.rpartition("@")[2] or "localhost"
@@ -384,23 +372,11 @@ def deliver_pending(*, limit: int | None = None, url: str | None = None) -> Deli
             )
         )
     for notification_id in ids:
-        token = uuid.uuid4().hex
         claim_at = now()
-        with session_scope(url) as s:
-            claimed = cast(
-                CursorResult[Any],
-                s.execute(
-                    update(Notification)
-                    .where(Notification.id == notification_id, _claimable(claim_at, retry_expired))
-                    .values(
-                        status="sending",
-                        attempt_token=token,
-                        locked_until=claim_at + lease,
-                        attempts=Notification.attempts + 1,
-                    )
-                ),
-            ).rowcount
-        if claimed != 1:
+        token = claim(
+            url, Notification, notification_id, _claimable(claim_at, retry_expired), claim_at + lease
+        )
+        if token is None:
             continue  # another worker took it between our list and our claim
         with session_scope(url) as s:
             message = s.get(Notification, notification_id)
@@ -419,12 +395,7 @@ def deliver_pending(*, limit: int | None = None, url: str | None = None) -> Deli
         except Exception as exc:
             _failed(url, message, token, exc, config, report)
             continue
-        with session_scope(url) as s:
-            s.execute(
-                update(Notification)
-                .where(Notification.id == notification_id, Notification.attempt_token == token)
-                .values(status="sent", sent_at=now(), locked_until=None, last_error=None)
-            )
+        mark_sent(url, Notification, notification_id, token, now())
         report.sent += 1
     return report
 
