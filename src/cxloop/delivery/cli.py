@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from types import ModuleType
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from cxloop.db import session_scope
+from cxloop.i18n import translate
 from cxloop.orders import outcomes
 
 app = typer.Typer(
@@ -23,6 +27,19 @@ console = Console()
 FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
 LangOpt = Annotated[str, typer.Option(help="zh or en.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output.")]
+T = TypeVar("T")
+
+
+def _call(action: Callable[[Session, ModuleType], T], exit_code: int = 2) -> T:
+    """Run ``action`` with a session and the delivery service; a refusal is one red line and ``exit_code``."""
+    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
+
+    with session_scope() as session:
+        try:
+            return action(session, service)
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(exit_code) from None
 
 
 @app.command("train-warning")
@@ -33,14 +50,9 @@ def train_warning_command(
     out: Annotated[Path | None, typer.Option(help="Model file (default: <data_dir>/models/).")] = None,
 ) -> None:
     """Train and calibrate the late-order early warning on this shop's history. 训练延误预警模型。"""
-    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
-
-    with session_scope() as session:
-        try:
-            result = service.train_warning(db_session=session, holdout_days=holdout_days, path=out)
-        except ValueError as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(1) from None
+    result = _call(
+        lambda s, service: service.train_warning(db_session=s, holdout_days=holdout_days, path=out), 1
+    )
     typer.echo(result.model_dump_json(indent=2))
 
 
@@ -104,9 +116,7 @@ def delivery_experience_command(
     if fmt == "json":
         typer.echo(result.model_dump_json(indent=2))
         return
-    table = Table(
-        title=f"{'Satisfaction by delivery outcome' if lang == 'en' else '按配送结果的满意度'} ({month or 'all'})"
-    )
+    table = Table(title=f"{translate('delivery.experience', lang)} ({month or 'all'})")
     for col in ("outcome", "orders", "rating", "csat %", "negative %"):
         table.add_column(col)
     for r in (*result.outcomes, *result.lateness):
@@ -127,14 +137,7 @@ def promises_command(
     limit: Annotated[int, typer.Option(help="Routes to show in the table.")] = 30,
 ) -> None:
     """Promises each route can beat (under-promise, over-deliver). 每条线路可兑现的承诺时效。"""
-    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
-
-    with session_scope() as session:
-        try:
-            report = service.promise_report(db_session=session, target=target)
-        except ValueError as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(2) from None
+    report = _call(lambda s, service: service.promise_report(db_session=s, target=target))
     if fmt == "json":
         typer.echo(report.model_dump_json(indent=2))
         return
@@ -170,14 +173,7 @@ def carriers_import_command(
     ],
 ) -> None:
     """Import carrier coverage, prices, limits and collection times. 导入快递条款。"""
-    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
-
-    with session_scope() as session:
-        try:
-            result = service.import_carriers(db_session=session, path=path)
-        except ValueError as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(2) from None
+    result = _call(lambda s, service: service.import_carriers(db_session=s, path=path))
     console.print(f"{result.carriers} carriers ({result.created} new), {result.rates} prices")
 
 
@@ -187,10 +183,7 @@ def carriers_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Carrier scorecard. 快递公司评分卡。"""
-    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
-
-    with session_scope() as session:
-        cards = service.carrier_scorecard(db_session=session, region=region)
+    cards = _call(lambda s, service: service.carrier_scorecard(db_session=s, region=region))
     if as_json:
         typer.echo(json.dumps([c.model_dump(mode="json") for c in cards], ensure_ascii=False, indent=2))
         return
@@ -228,16 +221,11 @@ def recommend_carrier_command(
     lang: LangOpt = "zh",
 ) -> None:
     """Recommend a carrier for a parcel and explain why. 推荐快递并说明理由。"""
-    from cxloop.delivery import service  # numpy and scikit-learn load when a command runs, not for --help
-
-    with session_scope() as session:
-        try:
-            rec = service.recommend_carrier(
-                db_session=session, region=region, weight_kg=weight_kg, value=value, urgency=urgency
-            )
-        except ValueError as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(2) from None
+    rec = _call(
+        lambda s, service: service.recommend_carrier(
+            db_session=s, region=region, weight_kg=weight_kg, value=value, urgency=urgency
+        )
+    )
     for i, choice in enumerate(rec.ranked, start=1):
         text = choice.explanation_en if lang == "en" else choice.explanation_zh
         console.print(f"{i}. {choice.carrier} score {choice.score:.3f} — {text}")
