@@ -38,6 +38,6 @@ def test_profile_counts_orders_but_not_cancelled_ones(db_session: Session) -> No
             )
         )
     db_session.commit()
-    found = service.profile(db_session=db_session, customer=customer)
+    found = service.profile(db_session=db_session, customer=customer, personal_data=True)
     assert found.orders == 2 and found.spend == Decimal("400.00")
     assert found.lifetime_value is not None and found.lifetime_value.average_order_value == Decimal("200.00")

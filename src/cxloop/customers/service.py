@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cxloop.auth.redaction import mask_email, mask_name, mask_phone, mask_wechat
 from cxloop.customers.models import Customer
+from cxloop.customers.schemas import LifetimeValueRead, ProfileRead
 from cxloop.feedback.models import FeedbackItem
 from cxloop.orders.models import Order
-
-
-@dataclass(frozen=True)
-class LifetimeValue:
-    """CLV by the MISSION's formula: average order value × orders per year × years of relationship."""
-
-    average_order_value: Decimal
-    orders_per_year: float
-    years: float
-    value: Decimal
-
-
-@dataclass(frozen=True)
-class Profile:
-    """What a service agent needs on one screen about a customer."""
-
-    customer: Customer
-    orders: int
-    spend: Decimal
-    first_order_at: datetime | None
-    last_order_at: datetime | None
-    feedback: int
-    negative_feedback: int
-    lifetime_value: LifetimeValue | None
 
 
 def get_by_external_id(*, db_session: Session, external_id: str) -> Customer | None:
@@ -45,8 +22,10 @@ def get_by_external_id(*, db_session: Session, external_id: str) -> Customer | N
 
 def lifetime_value(
     *, orders: int, spend: Decimal, first: datetime | None, last: datetime | None, horizon_years: float = 1.0
-) -> LifetimeValue | None:
-    """Average order value × orders per year × years; the relationship counts at least ``horizon_years``.
+) -> LifetimeValueRead | None:
+    """CLV by the MISSION's formula: average order value × orders per year × years of relationship.
+
+    The relationship counts at least ``horizon_years``.
 
     Seed 001's example: 50,000 × 3 orders a year × 1 year = 150,000.
     """
@@ -60,11 +39,14 @@ def lifetime_value(
     value = (average * Decimal(str(round(per_year, 4))) * Decimal(str(round(years, 4)))).quantize(
         Decimal("0.01")
     )
-    return LifetimeValue(average, round(per_year, 2), round(years, 2), value)
+    return LifetimeValueRead(
+        average_order_value=average, orders_per_year=round(per_year, 2), years=round(years, 2), value=value
+    )
 
 
-def profile(*, db_session: Session, customer: Customer) -> Profile:
-    """The customer's order history, feedback counts and lifetime value."""
+def profile(*, db_session: Session, customer: Customer, personal_data: bool) -> ProfileRead:
+    """What a service agent needs on one screen: contacts (masked without ``personal_data``, the
+    policy's ``can_see_contact``), order history, feedback counts and lifetime value."""
     count, spend, first, last = db_session.execute(
         select(
             func.count(Order.id),
@@ -80,8 +62,18 @@ def profile(*, db_session: Session, customer: Customer) -> Profile:
         ).where(FeedbackItem.customer_id == customer.id)
     ).one()
     spend = Decimal(str(spend))
-    return Profile(
-        customer=customer,
+    c, full = customer, personal_data
+    return ProfileRead(
+        external_id=c.external_id,
+        name=c.name if full else mask_name(c.name),
+        phone=c.phone if full else mask_phone(c.phone),
+        email=c.email if full else mask_email(c.email),
+        wechat=c.wechat if full else mask_wechat(c.wechat),
+        tier=c.tier,
+        preferred_channel=c.preferred_channel,
+        consent_marketing=c.consent_marketing,
+        region=c.region,
+        city=c.city,
         orders=int(count),
         spend=spend,
         first_order_at=first,
