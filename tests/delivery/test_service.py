@@ -101,7 +101,7 @@ def test_open_segment_merges_unrecorded_stages() -> None:
         recorded={"placed", "paid", "shipped", "delivered"},
     )
     assert [s.key for s in segs] == ["payment", "picking+sorting+handover"] and segs[-1].open
-    assert outcomes.stage_label(segs[-1].key) == "拣货 + 分拣 + 交接快递"
+    assert outcomes.stage_label(segs[-1].key) == "拣货 + 分拣 + 交接揽收"
     assert outcomes.stage_owner(segs[-1].key) == "warehouse"
 
 

@@ -162,7 +162,7 @@ def distributions_page(
     stats = service.all_duration_stats(db_session=db_session, start=rng.since, end=rng.until)
     chosen = next((s for s in stats if s.stage == stage), stats[-1])
     chart = charts.bars([f"≤{edge:g}h" for edge in chosen.bins], list(chosen.counts), t("delivery.orders"))
-    rows = [{**s.model_dump(), "name": translate(f"delivery.stage.{s.stage}", locale)} for s in stats]
+    rows = [{**s.model_dump(), "name": translate(f"order_stage.{s.stage}", locale)} for s in stats]
     return render(
         request,
         "delivery/distributions.html",

@@ -19,6 +19,7 @@ from cxloop.clock import now as business_now
 from cxloop.customers.models import Customer
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem, SurveyResponse
 from cxloop.feedback.service import mask_spans
+from cxloop.i18n import translate
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.metrics import schemas as s
 from cxloop.metrics.models import (
@@ -1044,6 +1045,9 @@ def delivery_experience(
     return s.DeliveryExperience(
         start=None if start is None else start.isoformat(),
         end=None if end is None else end.isoformat(),
-        outcomes=[summary(o, outcomes.OUTCOME_NAMES[o]) for o in EXPERIENCE_OUTCOMES],
+        outcomes=[
+            summary(o, (translate(f"delivery_outcome.{o}", "zh"), translate(f"delivery_outcome.{o}", "en")))
+            for o in EXPERIENCE_OUTCOMES
+        ],
         lateness=[summary(_band_label(lo, hi), _band_names(lo, hi)) for lo, hi in LATE_BANDS],
     )

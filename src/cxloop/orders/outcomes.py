@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from cxloop.config import get_settings
+from cxloop.i18n import translate
 from cxloop.logistics.models import Carrier, Warehouse
 from cxloop.orders.models import Order
 from cxloop.sql import hours_between
@@ -38,17 +39,6 @@ ON_TIME_OUTCOMES = ("early", "on_time")
 CANCELLED_STATUSES = ("cancelled", "canceled", "unavailable", "已取消", "取消", "无货", "缺货")
 #: Status values that mean the parcel went back; only an outcome while nothing was delivered.
 RETURNED_STATUSES = ("returned", "rejected", "已退回", "拒收")
-
-OUTCOME_NAMES: dict[str, tuple[str, str]] = {
-    "cancelled": ("已取消/无货/退回", "Cancelled / unavailable / returned"),
-    "failed": ("投递失败", "Delivery failed"),
-    "early": ("提前送达", "Early"),
-    "on_time": ("准时送达", "On time"),
-    "late": ("延迟送达", "Late"),
-    "late_open": ("已超时未送达", "Late, still open"),
-    "open": ("配送中", "Open"),
-    "unpromised": ("无承诺时间", "No promise"),
-}
 
 
 def early_hours() -> float:
@@ -181,17 +171,9 @@ def stage_owner(stage_key: str) -> str:
 
 
 def stage_label(stage_key: str, lang: str = "zh") -> str:
-    """A merged stage for people: "拣货 + 分拣 + 交接" / "picking + sorting + handover"."""
-    names = {
-        "payment": ("支付", "payment"),
-        "picking": ("拣货", "picking"),
-        "sorting": ("分拣", "sorting"),
-        "handover": ("交接快递", "handover"),
-        "carrier": ("快递运输", "carrier"),
-        "unknown": ("未知", "unknown"),
-        "not_late": ("未延误", "not late"),
-    }
-    return " + ".join(names.get(p, (p, p))[1 if lang == "en" else 0] for p in stage_parts(stage_key))
+    """A merged stage for people: "拣货 + 分拣 + 交接揽收" / "Picking + Sorting + Handover" (catalogue
+    ``order_stage.*``, the names every page uses)."""
+    return " + ".join(translate(f"order_stage.{part}", lang) for part in stage_parts(stage_key))
 
 
 def segments(
