@@ -228,17 +228,29 @@ def _text(ctx: _Ctx, value: Any, path: tuple[Any, ...], what: str) -> dict[str, 
     return {"zh": "", "en": ""}
 
 
+def _keyed_args(
+    ctx: _Ctx, here: tuple[Any, ...], args: Any, key: str, optional: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """An action's arguments as a mapping with the string ``key`` (a bare string is that key alone);
+    None when they are not, and each unknown field reported."""
+    kind = here[-1]
+    if isinstance(args, str):
+        args = {key: args}
+    if not isinstance(args, dict) or not isinstance(args.get(key), str):
+        wanted = ", ".join(f"{name}?" for name in optional)
+        ctx.bad(here, f"{kind}: expected {{{key}: <key>, {wanted}}}")
+        return None
+    for name in sorted(set(args) - {key, *optional}):
+        ctx.bad((*here, name), f"{kind}: unknown field {name!r}; expected {', '.join((key, *optional))}")
+    return args
+
+
 def _check_action(ctx: _Ctx, kind: str, args: Any, path: tuple[Any, ...]) -> dict[str, Any]:
     here = (*path, kind)
     if kind == "send":
-        if isinstance(args, str):
-            args = {"template": args}
-        if not isinstance(args, dict) or not isinstance(args.get("template"), str):
-            ctx.bad(here, "send: expected {template: <key>, channel?, vars?, purpose?}")
+        args = _keyed_args(ctx, here, args, "template", ("channel", "vars", "purpose"))
+        if args is None:
             return {}
-        extra = set(args) - {"template", "channel", "vars", "purpose"}
-        for name in sorted(extra):
-            ctx.bad((*here, name), f"send: unknown field {name!r}; expected template, channel, vars, purpose")
         template = registry().get(args["template"])
         if template is None:
             ctx.bad(
@@ -308,13 +320,9 @@ def _check_action(ctx: _Ctx, kind: str, args: Any, path: tuple[Any, ...]) -> dic
             ctx.bad(here, "start_journey: expected a journey key")
         return {"journey": str(args)}
     if kind == "send_survey":
-        if isinstance(args, str):
-            args = {"survey": args}
-        if not isinstance(args, dict) or not isinstance(args.get("survey"), str):
-            ctx.bad(here, "send_survey: expected {survey: <key>, reminder?: true}")
+        args = _keyed_args(ctx, here, args, "survey", ("reminder",))
+        if args is None:
             return {}
-        for name in sorted(set(args) - {"survey", "reminder"}):
-            ctx.bad((*here, name), f"send_survey: unknown field {name!r}; expected survey, reminder")
         return {"survey": args["survey"], "reminder": bool(args.get("reminder", False))}
     return {}
 
