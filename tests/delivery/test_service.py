@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import pytest
 from sqlalchemy.orm import Session
 
@@ -11,7 +9,6 @@ from cxloop.config import get_settings
 from cxloop.delivery import service
 from cxloop.metrics import service as metrics
 from cxloop.metrics.rollup import refresh
-from cxloop.orders import outcomes
 from tests.delivery import factory
 
 
@@ -23,24 +20,6 @@ def export_shop(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> tuple[S
     ids = factory.build(db_session)
     refresh(db_session=db_session)
     return db_session, ids
-
-
-def test_outcomes_of_an_export(export_shop: tuple[Session, dict[str, int]]) -> None:
-    """Same-day delivery is on time, status cancellations are cancelled, undelivered is open until due."""
-    session, ids = export_shop
-    now = outcomes.as_of(session)
-    assert now is not None
-
-    def outcome(name: str) -> str:
-        return outcomes.outcome_of(session, ids[name], now=now)
-
-    assert outcome("same_day") == "on_time"
-    assert outcome("early") == "early"
-    assert outcome("carrier_late_0") == "late"
-    assert outcome("status_cancelled") == "cancelled"
-    assert outcome("unavailable") == "cancelled"
-    assert outcome("open") == "open"
-    assert outcome("late_open") == "late_open"
 
 
 def test_root_cause_names_the_carrier_on_an_export(export_shop: tuple[Session, dict[str, int]]) -> None:
@@ -69,40 +48,6 @@ def test_late_rate_is_one_number(export_shop: tuple[Session, dict[str, int]]) ->
         db_session=session, indicator="on_time_rate", period=metrics.Period.month("2018-03")
     )
     assert on_time.value == 25.0
-
-
-def test_blame_ties_and_missing_history() -> None:
-    """A stage nobody has history for is not compared; a tie goes to the real, non-empty stage."""
-    t0 = datetime(2026, 1, 1)
-    times = {
-        "placed": t0,
-        "paid": t0 + timedelta(hours=1),
-        "shipped": t0 + timedelta(hours=30),
-        "delivered": t0 + timedelta(hours=80),
-    }
-    # History knows placed->paid and shipped->delivered only: the paid->shipped stretch has no normal.
-    normals = [{("placed", "paid", "all", ""): 1.0, ("shipped", "delivered", "all", ""): 48.0}]
-    found = outcomes.blame(times, stop=times["delivered"], normals=normals)
-    assert found.stage == "carrier" and found.excess_hours == pytest.approx(2.0)
-    # Equal excess: the carrier (real, 50 h) beats a zero-length payment compared to a normal of 0.
-    times["paid"] = t0
-    normals = [{("placed", "paid", "all", ""): 2.0, ("shipped", "delivered", "all", ""): 52.0}]
-    assert outcomes.blame(times, stop=times["delivered"], normals=normals).stage == "carrier"
-    # No history at all: unknown, never a stage measured against 0.
-    assert outcomes.blame(times, stop=times["delivered"], normals=[{}]).stage == "unknown"
-
-
-def test_open_segment_merges_unrecorded_stages() -> None:
-    """An order stuck after payment, in a shop that never records picking or sorting, is in all three."""
-    t0 = datetime(2026, 1, 1)
-    segs = outcomes.segments(
-        {"placed": t0, "paid": t0 + timedelta(hours=1)},
-        stop=t0 + timedelta(hours=100),
-        recorded={"placed", "paid", "shipped", "delivered"},
-    )
-    assert [s.key for s in segs] == ["payment", "picking+sorting+handover"] and segs[-1].open
-    assert outcomes.stage_label(segs[-1].key) == "拣货 + 分拣 + 交接揽收"
-    assert outcomes.stage_owner(segs[-1].key) == "warehouse"
 
 
 def test_promises_recommend_what_history_beats(export_shop: tuple[Session, dict[str, int]]) -> None:
