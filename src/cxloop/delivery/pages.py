@@ -109,14 +109,14 @@ def delivery_page(
     if q.format:
         return export_response([table], q.format, "delivery_experience", "delivery-experience")
     # Indicators over the range: members choose among their own department's (the policy).
-    choices = service.range_indicators(department=department_filter(user, "metrics"))
+    choices = metrics.range_indicators(department=department_filter(user, "metrics"))
     value, error = None, None
     if q.indicator:
         if q.indicator not in {code for code, _, _ in choices}:
             error = translate("delivery.unknown_indicator", locale)
         else:
             try:
-                value = service.indicator_over_range(db_session=db_session, indicator=q.indicator,
+                value = metrics.indicator_over_range(db_session=db_session, indicator=q.indicator,
                                                      start=since and since.date(), end=until and until.date())  # fmt: skip
             except (KeyError, ValueError) as exc:
                 error = str(exc)

@@ -63,17 +63,6 @@ class DurationStats(BaseModel):
     counts: list[int] = Field(default_factory=list)
 
 
-class RangeValue(BaseModel):
-    """An indicator over any date range (all periods when no range is given)."""
-
-    indicator: str
-    start: str
-    end: str
-    value: float | None
-    n: int
-    unit: str
-
-
 class PromisePoint(BaseModel):
     """One point of a route's trade-off curve: promise N days, expected on-time and late feelings."""
 

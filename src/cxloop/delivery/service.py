@@ -13,7 +13,7 @@ import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,6 @@ from pydantic import ValidationError
 from sqlalchemy import DateTime, String, delete, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from cxloop import clock
 from cxloop.config import get_settings
 from cxloop.delivery import warning
 from cxloop.delivery.schemas import (
@@ -38,7 +37,6 @@ from cxloop.delivery.schemas import (
     PromisePoint,
     PromiseReport,
     PromiseRoute,
-    RangeValue,
     RiskGroup,
     TrainResult,
 )
@@ -60,7 +58,7 @@ from cxloop.orders.outcomes import (
     stage_parts,
 )
 from cxloop.org.models import Department
-from cxloop.sql import as_date, hours_between
+from cxloop.sql import hours_between
 from cxloop.vocab import ORDER_STAGES
 
 # ---------------------------------------------------------------- early warning (section 8)
@@ -515,33 +513,6 @@ def all_duration_stats(
 ) -> list[DurationStats]:
     """Every duration indicator's distribution (``vocab.ORDER_STAGES``), for one range or all periods."""
     return [duration_stats(db_session=db_session, stage=st, start=start, end=end) for st in ORDER_STAGES]
-
-
-def indicator_over_range(
-    *, db_session: Session, indicator: str, start: date | None = None, end: date | None = None
-) -> RangeValue:
-    """Any registry indicator over [start, end) days; all periods with data when no range is given."""
-    from cxloop.metrics import service as metrics
-    from cxloop.metrics.models import MetricsDaily
-    from cxloop.periods import Period
-
-    if start is None or end is None:
-        first, last = db_session.execute(select(func.min(MetricsDaily.day), func.max(MetricsDaily.day))).one()
-        start = start or (as_date(first) if first is not None else clock.today())
-        end = end or ((as_date(last) + timedelta(days=1)) if last is not None else start + timedelta(days=1))
-    if end <= start:
-        raise ValueError("end must be after start")
-    value = metrics.compute(db_session=db_session, indicator=indicator, period=Period(start, end, "range"))
-    return RangeValue(indicator=indicator, start=start.isoformat(), end=end.isoformat(), value=value.value,
-                      n=value.n, unit=value.unit)  # fmt: skip
-
-
-def range_indicators(*, department: str | None = None) -> list[tuple[str, str, str]]:
-    """(code, name_zh, name_en) of the indicators one may ask a range of: one department's when
-    ``department`` is given (as ``auth.policy.department_filter`` narrows members), else all."""
-    from cxloop.metrics import service as metrics
-
-    return [(d.code, d.name_zh, d.name_en) for d in metrics.list_indicators(department=department)]
 
 
 # ---------------------------------------------------------------- promises the shop can beat (section 6)

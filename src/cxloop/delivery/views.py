@@ -99,17 +99,17 @@ def get_duration(
     )
 
 
-@router.get("/delivery/indicators/{code}/range", response_model=s.RangeValue)
+@router.get("/delivery/indicators/{code}/range", response_model=metrics_schemas.RangeValue)
 def get_indicator_range(
     _user: Annotated[User, allow("metrics", "read", scope=indicator_department)],
     db_session: SessionDep,
     code: str,
     start: Annotated[date | None, Query(description="First day; empty = first day with data")] = None,
     end: Annotated[date | None, Query(description="Day after the last; empty = all periods")] = None,
-) -> s.RangeValue:
+) -> metrics_schemas.RangeValue:
     """Any indicator over a custom range, or over all periods."""
     return _call(
-        lambda: service.indicator_over_range(db_session=db_session, indicator=code, start=start, end=end)
+        lambda: metrics.indicator_over_range(db_session=db_session, indicator=code, start=start, end=end)
     )
 
 

@@ -366,3 +366,14 @@ class DeliveryExperience(BaseModel):
     end: str | None
     outcomes: list[OutcomeSatisfaction]
     lateness: list[OutcomeSatisfaction]
+
+
+class RangeValue(BaseModel):
+    """An indicator over any date range (all periods when no range is given)."""
+
+    indicator: str
+    start: str
+    end: str
+    value: float | None
+    n: int
+    unit: str

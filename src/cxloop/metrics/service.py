@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from cxloop import clock
 from cxloop.catalog.models import Brand, Product, Supplier
 from cxloop.clock import now as business_now
 from cxloop.customers.models import Customer
@@ -1051,3 +1052,27 @@ def delivery_experience(
         ],
         lateness=[summary(_band_label(lo, hi), _band_names(lo, hi)) for lo, hi in LATE_BANDS],
     )
+
+
+# --- any indicator over any range (the delivery page and API ask it) ---
+
+
+def indicator_over_range(
+    *, db_session: Session, indicator: str, start: date | None = None, end: date | None = None
+) -> s.RangeValue:
+    """Any registry indicator over [start, end) days; all periods with data when no range is given."""
+    if start is None or end is None:
+        first, last = db_session.execute(select(func.min(MetricsDaily.day), func.max(MetricsDaily.day))).one()
+        start = start or (as_date(first) if first is not None else clock.today())
+        end = end or ((as_date(last) + timedelta(days=1)) if last is not None else start + timedelta(days=1))
+    if end <= start:
+        raise ValueError("end must be after start")
+    value = compute(db_session=db_session, indicator=indicator, period=Period(start, end, "range"))
+    return s.RangeValue(indicator=indicator, start=start.isoformat(), end=end.isoformat(), value=value.value,
+                      n=value.n, unit=value.unit)  # fmt: skip
+
+
+def range_indicators(*, department: str | None = None) -> list[tuple[str, str, str]]:
+    """(code, name_zh, name_en) of the indicators one may ask a range of: one department's when
+    ``department`` is given (as ``auth.policy.department_filter`` narrows members), else all."""
+    return [(d.code, d.name_zh, d.name_en) for d in list_indicators(department=department)]
