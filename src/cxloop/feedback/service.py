@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cxloop import clock
-from cxloop.auth.redaction import redact_text
+from cxloop.auth.redaction import redact_text, redact_text_and_names
 from cxloop.config import get_settings
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.feedback.schemas import FeedbackAspectRead, FeedbackRead
@@ -185,8 +185,8 @@ class PersonalDataQuery(ValueError):
 
     def __init__(self, query: str) -> None:
         super().__init__(
-            f"q={redact_text(query)!r} looks like personal data (a phone number, email, WeChat id, address or a run "
-            "of 5+ digits); your role sees it masked and cannot search for it"
+            f"q={redact_text(query)!r} looks like personal data (a name, phone number, email, WeChat id, address or "
+            "a run of 5+ digits); your role sees it masked and cannot search for it"
         )
 
 
@@ -257,30 +257,38 @@ def aspects_by_item(*, db_session: Session, feedback_ids: Sequence[int]) -> dict
 # --- personal data in what customers wrote -------------------------------------------------------------
 
 
-def mask_spans(text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
-    """``text`` with phones, emails, WeChat ids and street addresses masked by the policy's
-    ``redact_text``, and ``spans`` (evidence offsets into ``text``) moved onto the same words.
+def mask_spans(
+    text: str, spans: Sequence[tuple[int, int]], names: Sequence[str | None] = ()
+) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` with names, phones, emails, WeChat ids and street addresses masked by the policy's
+    ``redact_text`` (``names``: known names, such as the review's author), and ``spans`` (evidence
+    offsets into ``text``) moved onto the same words.
 
-    Each stretch between span edges is masked on its own so the offsets can follow; a number that
-    straddles an edge would then stay half visible, so that text is masked whole instead and each
-    span is looked up in it (or emptied when its words changed).
+    The names are found once in the whole text (jieba reads words in context); each stretch between
+    span edges is then masked on its own for those names and for contact details, so the offsets can
+    follow. Something that straddles an edge would then stay half visible, so that text is masked
+    whole instead and each span is looked up in it (or emptied when its words changed).
     """
+    whole, found = redact_text_and_names(text, names)
+
+    def masked_piece(piece: str) -> str:
+        return redact_text(piece, found, detect_names=False) or ""
+
     edges = sorted({0, len(text), *(max(0, min(len(text), e)) for span in spans for e in span)})
     moved = {0: 0}
     pieces: list[str] = []
     for start, end in pairwise(edges):
-        pieces.append(redact_text(text[start:end]) or "")
+        pieces.append(masked_piece(text[start:end]))
         moved[end] = moved[start] + len(pieces[-1])
     masked = "".join(pieces)
-    whole = redact_text(text) or ""
     if masked == whole:
         return masked, [(moved[_clamp(a, text)], moved[_clamp(b, text)]) for a, b in spans]
-    found = []
+    located = []
     for a, b in spans:
-        words = redact_text(text[a:b]) or ""
+        words = masked_piece(text[a:b])
         at = whole.find(words) if words else -1
-        found.append((at, at + len(words)) if at >= 0 else (0, 0))
-    return whole, found
+        located.append((at, at + len(words)) if at >= 0 else (0, 0))
+    return whole, located
 
 
 def _clamp(offset: int, text: str) -> int:
@@ -289,16 +297,19 @@ def _clamp(offset: int, text: str) -> int:
 
 def item_read(item: FeedbackItem, mentions: Sequence[FeedbackAspect], *, personal_data: bool) -> FeedbackRead:
     """An item and its mentions as the API shows them: without ``personal_data`` (the policy's
-    ``can_see_contact``), phones, emails, WeChat ids and addresses in its text and title are masked."""
+    ``can_see_contact``), names, phones, emails, WeChat ids and addresses in its text and title are
+    masked, the item's author's name wherever it appears."""
     read = FeedbackRead.model_validate(item)
     aspects = [FeedbackAspectRead.model_validate(a) for a in mentions]
     if personal_data:
         return read.model_copy(update={"aspects": aspects})
-    text, spans = mask_spans(read.text, [(a.start, a.end) for a in aspects])
+    # The author is on the row already; the linked customer's name would cost a query per item.
+    known = (item.author,)
+    text, spans = mask_spans(read.text, [(a.start, a.end) for a in aspects], known)
     return read.model_copy(
         update={
             "text": text,
-            "title": redact_text(read.title),
+            "title": redact_text(read.title, known),
             "aspects": [
                 a.model_copy(update={"start": b, "end": e}) for a, (b, e) in zip(aspects, spans, strict=True)
             ],

@@ -192,10 +192,10 @@ def cases_from_feedback(*, db_session: Session, at: datetime | None = None) -> l
     db_session.info.pop("cxloop_case_rotation", None)  # start from what the database says
     for item in items:
         priority = "high" if (item.rating is not None and item.rating <= 1) else "medium"
-        # The title travels (lists, mail subjects, chat): never with the customer's contact details.
-        title = (redact_text((item.title or item.text or "").strip().replace("\n", " ")) or "")[
-            :80
-        ] or f"feedback {item.external_id}"
+        # The title travels (lists, mail subjects, chat): never with the customer's name or contact details.
+        title = (
+            redact_text((item.title or item.text or "").strip().replace("\n", " "), (item.author,)) or ""
+        )[:80] or f"feedback {item.external_id}"
         created.append(
             create_case(
                 db_session=db_session,

@@ -194,7 +194,7 @@ def notify(
 
 
 def _render_redacted(template: str, locale: str, context: dict[str, Any]) -> tuple[str, str]:
-    """Subject and body with customers' phones, emails, WeChat ids and addresses masked.
+    """Subject and body with customers' names, phones, emails, WeChat ids and addresses masked.
 
     Messages leave cxloop (mail servers, chat groups) and are read by people the policy does not
     check; the case page behind the link shows the details to those allowed.
@@ -202,7 +202,9 @@ def _render_redacted(template: str, locale: str, context: dict[str, Any]) -> tup
     from cxloop.auth.policy import redact_text
 
     subject, body = render(event=template, locale=locale, context=context)
-    return redact_text(subject) or "", redact_text(body) or ""
+    # Names of staff (the greeting, the assignee) are not customers' and stay; customers' names go.
+    staff = [str(context[k]) for k in ("name", "assignee_name") if context.get(k)]
+    return redact_text(subject, keep=staff) or "", redact_text(body, keep=staff) or ""
 
 
 def _users_of(db_session: Session, person_id: int) -> list[User]:
