@@ -10,30 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from cxloop.auth.deps import authenticated_caller
-from cxloop.auth.models import User
 from cxloop.auth.policy import can_see_contact
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
-from cxloop.feedback.views import router as feedback_router
 from cxloop.org.models import Department
+from tests.feedback.roles import ROLES
+from tests.feedback.roles import api_client as _client
 
 TEXT = "我是张伟，快递员王小明态度很差，阿花也这么说，请联系陈先生"
 AUTHOR = "阿花"
 COMPLAINT = "快递员王小明态度很差"
 AT = datetime(2026, 8, 12, 10, 0)
-
-#: (role, department of the member) -> sees the names, as the policy grants contact details.
-ROLES = [
-    ("admin", None, True),
-    ("cx_manager", None, True),
-    ("department_member", "customer_service", True),
-    ("department_member", "warehouse", False),
-    ("analyst", None, False),
-]
 
 
 @pytest.fixture
@@ -59,21 +47,6 @@ def review(db_session: Session) -> FeedbackItem:
         db_session.add(Department(code=code, name_zh=code, name_en=code))
     db_session.commit()
     return item
-
-
-def _client(db_session: Session, role: str, department: str | None) -> tuple[TestClient, User]:
-    dept_id = None
-    if department:
-        dept_id = db_session.query(Department.id).filter(Department.code == department).scalar()
-    user = User(
-        username=f"{role}-{department}", password_hash="x", role=role, department_id=dept_id, active=True
-    )
-    db_session.add(user)
-    db_session.commit()
-    app = FastAPI()
-    app.include_router(feedback_router, prefix="/api/v1")
-    app.dependency_overrides[authenticated_caller] = lambda: user
-    return TestClient(app), user
 
 
 @pytest.mark.parametrize(("role", "department", "shown"), ROLES)

@@ -11,31 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from cxloop.auth.deps import authenticated_caller
-from cxloop.auth.models import User
 from cxloop.auth.policy import can_see_contact
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem
 from cxloop.feedback.service import mask_spans
-from cxloop.feedback.views import router as feedback_router
-from cxloop.metrics.views import router as metrics_router
 from cxloop.org.models import Department
+from tests.feedback.roles import ROLES
+from tests.feedback.roles import api_client as _client
 
 PHONE, EMAIL, WECHAT = "13812345678", "li.ming@example.com", "wxid_abc123"
 TEXT = f"包装破了，快递员电话 {PHONE}，邮箱 {EMAIL}，微信 {WECHAT}，送到上海市徐汇区漕溪北路88号也没人管"
 AT = datetime(2026, 8, 12, 10, 0)
-
-#: (role, department of the member) -> sees the contact details, as the policy grants them.
-ROLES = [
-    ("admin", None, True),
-    ("cx_manager", None, True),
-    ("department_member", "customer_service", True),
-    ("department_member", "warehouse", False),
-    ("analyst", None, False),
-]
 
 
 @pytest.fixture
@@ -57,23 +45,6 @@ def review(db_session: Session) -> FeedbackItem:
         db_session.add(Department(code=code, name_zh=code, name_en=code))
     db_session.commit()
     return item
-
-
-def _client(db_session: Session, role: str, department: str | None) -> tuple[TestClient, User]:
-    """The feedback and metrics API acting as a stored user of ``role`` in ``department``."""
-    dept_id = None
-    if department:
-        dept_id = db_session.query(Department.id).filter(Department.code == department).scalar()
-    user = User(
-        username=f"{role}-{department}", password_hash="x", role=role, department_id=dept_id, active=True
-    )
-    db_session.add(user)
-    db_session.commit()
-    app = FastAPI()
-    app.include_router(feedback_router, prefix="/api/v1")
-    app.include_router(metrics_router, prefix="/api/v1")
-    app.dependency_overrides[authenticated_caller] = lambda: user
-    return TestClient(app), user
 
 
 def _assert_shown(text: str, shown: bool) -> None:
