@@ -212,11 +212,12 @@ _SURNAME_CHARS = frozenset(SURNAMES)
 def _shop_words() -> frozenset[str]:
     """The active taxonomy's keywords (物流, 客服 …): words of the trade, never a name."""
     global _taxonomy_words
-    try:
-        from cxloop.taxonomy import active_taxonomy
+    from cxloop.taxonomy import active_taxonomy
+    from cxloop.text.taxonomy import TaxonomyError
 
+    try:
         taxonomy = active_taxonomy()
-    except Exception:  # a broken taxonomy stops the start with its line; masking goes on without it
+    except (TaxonomyError, OSError):  # a broken file stops the start with its line; masking goes on
         return frozenset()
     if _taxonomy_words is None or _taxonomy_words[0] is not taxonomy:
         _taxonomy_words = (taxonomy, frozenset(k for a in taxonomy.aspects for k in a.all_keywords()))
