@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 from cxloop.auth.namedata import (
     COMMON_SURNAMES,
@@ -113,14 +113,34 @@ _GIVEN = "(?:(?![{}])[{}])".format("".join(sorted(NOT_IN_GIVEN_NAME)), _CJK)
 _ZH_NAME = f"{_SURNAME}{_GIVEN}{{1,2}}"
 _EN_WORD = r"[A-Z](?:[a-z]+|'[A-Z][a-z]+)(?:-[A-Z][a-z]+)?"
 _EN_NAME = rf"{_EN_WORD}(?: {_EN_WORD}){{0,2}}\b"
-_LABEL_RE = re.compile(
-    r"(?:我叫|我是|本人|姓名|名字|收件人|收件者|收货人|收貨人|联系人|聯繫人|联络人|聯絡人|签收人|簽收人"
-    r"|(?i:\bmy\s+name\s+is|\bname\s*[:：]|\bcall\s+me))"
-    rf"[ \t]*[:：]?[ \t]*(?:是|叫|为|為)?[ \t]*[:：]?[ \t]*(?:(?P<zh>{_ZH_NAME})|(?P<en>{_EN_NAME}))"
-)
-_TITLE_RE = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|MR|MRS|MS)\.?[ \t]+(?P<en>{_EN_NAME})")
-_HONORIFIC_RE = re.compile("{}(?:{})".format(_SURNAME, "|".join(HONORIFICS)))
-_FAMILIAR_RE = re.compile("[小老][{}]".format("".join(sorted(COMMON_SURNAMES))))
+
+
+class _NamePatterns(NamedTuple):
+    """Rule 1 (label, title) and rule 2 (honorific, familiar) patterns."""
+
+    label: re.Pattern[str]
+    title: re.Pattern[str]
+    honorific: re.Pattern[str]
+    familiar: re.Pattern[str]
+
+
+@cache
+def _name_patterns() -> _NamePatterns:
+    """The name rules' patterns, compiled on first use: their surname alternations take ~15 ms to
+    compile, which every command importing the policy would pay for otherwise (start-up rule)."""
+    label = re.compile(
+        r"(?:我叫|我是|本人|姓名|名字|收件人|收件者|收货人|收貨人|联系人|聯繫人|联络人|聯絡人|签收人|簽收人"
+        r"|(?i:\bmy\s+name\s+is|\bname\s*[:：]|\bcall\s+me))"
+        rf"[ \t]*[:：]?[ \t]*(?:是|叫|为|為)?[ \t]*[:：]?[ \t]*(?:(?P<zh>{_ZH_NAME})|(?P<en>{_EN_NAME}))"
+    )
+    return _NamePatterns(
+        label=label,
+        title=re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|MR|MRS|MS)\.?[ \t]+(?P<en>{_EN_NAME})"),
+        honorific=re.compile("{}(?:{})".format(_SURNAME, "|".join(HONORIFICS))),
+        familiar=re.compile("[小老][{}]".format("".join(sorted(COMMON_SURNAMES)))),
+    )
+
+
 _LETTERS = re.compile(r"[^\W\d_]+")
 #: A word of jieba's dictionary heard this often is a known person or a common word, not a customer
 #: (张爱玲 147, 段时间 154; customers' names in it: 张建国 13, 王小明 3).
@@ -325,8 +345,9 @@ def _other_word(word: str) -> bool:
 
 def _detected_spans(text: str, keep: frozenset[str]) -> list[tuple[int, int]]:
     """Where ``text`` names someone, by label, form of address or the tagger (rules 1-3 above)."""
-    spans = [m.span("en") for m in _TITLE_RE.finditer(text)]
-    spans += [m.span("en") for m in _LABEL_RE.finditer(text) if m.group("en")]
+    patterns = _name_patterns()
+    spans = [m.span("en") for m in patterns.title.finditer(text)]
+    spans += [m.span("en") for m in patterns.label.finditer(text) if m.group("en")]
     if not _HAS_CJK.search(text):
         return spans  # no Chinese: no jieba
     excluded = _never_names(_shop_words(), keep)
@@ -334,7 +355,7 @@ def _detected_spans(text: str, keep: frozenset[str]) -> list[tuple[int, int]]:
     # The Chinese rules read the Simplified text (same offsets), as jieba's dictionary and the word
     # lists do; the spans apply to the text as written.
     simple = words.simple
-    for m in _LABEL_RE.finditer(simple):
+    for m in patterns.label.finditer(simple):
         if not m.group("zh"):
             continue
         start, end = m.span("zh")
@@ -345,12 +366,12 @@ def _detected_spans(text: str, keep: frozenset[str]) -> list[tuple[int, int]]:
             end -= 1
         if _plausible(simple[start:end], labelled=True, excluded=excluded):
             spans.append((start, end))
-    for m in _HONORIFIC_RE.finditer(simple):
+    for m in patterns.honorific.finditer(simple):
         if words.is_word(*m.span()) and m.group() not in excluded and not _other_word(m.group()):
             spans.append(m.span())
     # 小刘 as one word or as 小 + 刘, but not 小时 or 小米 (excluded), nor the 小 of 小程序 or the 老 of
     # 老顾客 (the surname character starts another word).
-    for m in _FAMILIAR_RE.finditer(simple):
+    for m in patterns.familiar.finditer(simple):
         if words.is_word(*m.span()) and m.group() not in excluded:
             spans.append(m.span())
     for start, end in words.names:
