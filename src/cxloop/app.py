@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -91,10 +90,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = InProcessScheduler()
         scheduler.start()
     app.state.scheduler = scheduler
-    from cxloop.auth.redaction import warm_up
-
-    # jieba's dictionary loads in the background, not on the first page that masks a customer's name.
-    threading.Thread(target=warm_up, name="cxloop-warm-up", daemon=True).start()
     try:
         yield
     finally:

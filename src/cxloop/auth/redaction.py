@@ -433,12 +433,6 @@ def _mask_names(text: str, names: Iterable[str], keep: frozenset[str], detect: b
 _MAX_PASSES = 6
 
 
-def warm_up() -> None:
-    """Load the name tagger now (about 2 s, once per process), so the first page that shows what a
-    customer wrote does not pay for it; the web app calls it in a background thread at start."""
-    _tag_run("请联系张先生")
-
-
 def redact_text_and_names(
     text: str, names: Iterable[str | None] = (), *, keep: Iterable[str] = (), detect_names: bool = True
 ) -> tuple[str, frozenset[str]]:
