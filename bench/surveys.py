@@ -79,7 +79,10 @@ from sqlalchemy import func, select
 from cxloop.db import session_scope
 from cxloop.feedback.models import FeedbackItem
 from cxloop.surveys.models import SurveyInvitation
-from cxloop.feedback.models import SurveyResponse
+try:
+    from cxloop.feedback.models import SurveyResponse
+except ImportError:  # a baseline from before answers moved to feedback
+    from cxloop.surveys.models import SurveyResponse
 follow_up = sys.argv[1] == "1"
 out = {}
 if follow_up:
