@@ -184,7 +184,9 @@ def main(
         try:
             check_taxonomy()  # a broken CXLOOP_TAXONOMY file stops here, naming its line
         except TaxonomyError as exc:
-            _console().print(f"[red]taxonomy 分类体系: {exc}[/red]")
+            _console().print(
+                f"[red]taxonomy 分类体系: {exc}[/red]", soft_wrap=True
+            )  # a path must stay copyable
             raise typer.Exit(2) from exc
 
         # The first command run against a new data folder creates its schema; later ones migrate it.
