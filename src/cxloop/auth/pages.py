@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cxloop.auth import ratelimit, service
@@ -13,12 +12,9 @@ from cxloop.auth.deps import login_session, logout_session, optional_page_user
 from cxloop.auth.models import ROLES, User
 from cxloop.auth.policy import allow, public, roles_allowed
 from cxloop.deps import SessionDep
-from cxloop.web.templating import LOCALE_COOKIE, register_nav, register_template_dir, render
+from cxloop.web.templating import LOCALE_COOKIE, NavItem, page_router, render
 
-router = APIRouter(include_in_schema=False)
-register_template_dir(Path(__file__).parent / "templates")
-
-register_nav("users", "/users", roles=roles_allowed("users", "read"), order=90)
+router = page_router(__file__, NavItem("users", "/users", roles_allowed("users", "read"), order=90))
 
 AccountPageUser = Annotated[User, allow("account", "use")]
 UsersReader = Annotated[User, allow("users", "read")]

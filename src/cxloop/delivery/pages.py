@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cxloop.auth.deps import PageUser
@@ -21,12 +20,14 @@ from cxloop.metrics.pages import experience_table
 from cxloop.orders import outcomes
 from cxloop.web import charts
 from cxloop.web.tables import export_response
-from cxloop.web.templating import get_locale, register_nav, register_template_dir, render
+from cxloop.web.templating import NavItem, get_locale, page_router, render
 
 #: Delivery pages show metrics (cxloop.auth.policy); the at-risk list narrows itself for members.
-router = APIRouter(include_in_schema=False, dependencies=[allow("metrics", "read")])
-register_template_dir(Path(__file__).parent / "templates")
-register_nav("delivery", "/delivery", order=17, group="analysis")
+router = page_router(
+    __file__,
+    NavItem("delivery", "/delivery", order=17, group="analysis"),
+    dependencies=[allow("metrics", "read")],
+)
 
 
 def _t(request: Request) -> Any:

@@ -15,9 +15,8 @@ from cxloop.messaging.templates import registry
 from cxloop.messaging.yamlspan import ConfigFileError
 from cxloop.web.templating import NavItem, page_router, render
 
-JOURNEYS = {"zh": "客户旅程", "en": "Journeys"}
 router = page_router(
-    __file__, NavItem("journeys", "/journeys", roles_allowed("journeys", "read"), JOURNEYS, 39, "care")
+    __file__, NavItem("journeys", "/journeys", roles_allowed("journeys", "read"), order=39, group="care")
 )
 Reader = allow("journeys", "read")
 Manager = allow("journeys", "write")

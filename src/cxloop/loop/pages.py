@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cxloop.auth.models import User
@@ -31,14 +30,15 @@ from cxloop.loop.views import (
     case_department_for,
     check_task_status,
 )
-from cxloop.web.templating import register_nav, register_template_dir, render
+from cxloop.web.templating import NavItem, page_router, render
 
-router = APIRouter(include_in_schema=False)
-register_template_dir(Path(__file__).parent / "templates")
-register_nav("tasks", "/tasks", order=30)
-register_nav("cases", "/cases", order=31)
-register_nav("alerts", "/alerts", roles=roles_allowed("rules", "read"), order=32)
-register_nav("inbox", "/inbox", order=33)
+router = page_router(
+    __file__,
+    NavItem("tasks", "/tasks", order=30),
+    NavItem("cases", "/cases", order=31),
+    NavItem("alerts", "/alerts", roles_allowed("rules", "read"), order=32),
+    NavItem("inbox", "/inbox", order=33),
+)
 
 RuleReader = Annotated[User, allow("rules", "read")]
 

@@ -13,9 +13,8 @@ from cxloop.messaging import service
 from cxloop.messaging.views import MessageReader, MessageWriter
 from cxloop.web.templating import NavItem, page_router, render
 
-MESSAGES = {"zh": "客户消息", "en": "Messages"}
 router = page_router(
-    __file__, NavItem("messaging", "/messages", roles_allowed("messages", "read"), MESSAGES, 40, "care")
+    __file__, NavItem("messaging", "/messages", roles_allowed("messages", "read"), order=40, group="care")
 )
 
 

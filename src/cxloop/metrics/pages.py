@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -34,12 +33,10 @@ from cxloop.periods import Period
 from cxloop.vocab import DEPARTMENTS
 from cxloop.web import charts
 from cxloop.web.tables import Column, Table, export_response, rows_of
-from cxloop.web.templating import get_locale, is_htmx, register_nav, register_template_dir, render
+from cxloop.web.templating import NavItem, get_locale, is_htmx, page_router, render
 
-router = APIRouter(include_in_schema=False)
 #: /departments/{code}: the department in the path (members may open only their own).
 DepartmentPageReader = Annotated[User, allow("metrics", "read", scope=department_path)]
-register_template_dir(Path(__file__).parent / "templates")
 
 # Months 1-12 only: 2026-13 is a 400 naming the parameter, not a 500 from date().
 MonthParam = Annotated[
@@ -50,21 +47,24 @@ PICKER_MONTHS = 12
 COMPLAINTS_PAGE = 20
 EXPORT_LIMIT = 500
 
-for _order, (_key, _path) in enumerate(
-    [
-        ("overview", "/"),
-        ("pareto", "/pareto"),
-        ("root_cause", "/root-cause"),
-        ("journey", "/journey"),
-        ("departments", "/departments"),
-        ("indicators", "/indicators"),
-        ("competitors", "/competitors"),
-    ]
-):
-    # The overview and the scorecards stay in the bar; the other analyses share one drop-down.
-    register_nav(
-        _key, _path, order=10 + _order, group=None if _key in ("overview", "departments") else "analysis"
-    )
+#: The overview and the scorecards stay in the bar; the other analyses share one drop-down.
+router = page_router(
+    __file__,
+    *(
+        NavItem(key, path, order=10 + order, group=None if key in ("overview", "departments") else "analysis")
+        for order, (key, path) in enumerate(
+            [
+                ("overview", "/"),
+                ("pareto", "/pareto"),
+                ("root_cause", "/root-cause"),
+                ("journey", "/journey"),
+                ("departments", "/departments"),
+                ("indicators", "/indicators"),
+                ("competitors", "/competitors"),
+            ]
+        )
+    ),
+)
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -26,9 +26,8 @@ from cxloop.web.setup import SECURITY_HEADERS
 from cxloop.web.templating import LOCALE_COOKIE, NavItem, get_locale, page_router, render, templates
 
 T = TypeVar("T")
-SURVEYS = {"zh": "问卷", "en": "Surveys"}
 router = page_router(
-    __file__, NavItem("surveys", "/surveys", roles_allowed("surveys", "read"), SURVEYS, 35, "care")
+    __file__, NavItem("surveys", "/surveys", roles_allowed("surveys", "read"), order=35, group="care")
 )
 
 #: Who may see survey results, and who may change surveys: the policy's "surveys" resource.

@@ -7,6 +7,7 @@ with ``register_nav(...)`` at import time of their ``pages`` module (see docs/de
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -56,48 +57,33 @@ class NavItem:
     key: str
     path: str
     roles: tuple[str, ...] | None = None
-    label: dict[str, str] | None = None  # {"zh": ..., "en": ...}; None: the catalogue's nav.<key>
     order: int = 100
     #: A menu group (``nav.group.<group>`` names it): grouped entries fold into one drop-down, so the
     #: bar stays one line on a laptop however many domains add pages.
     group: str | None = None
 
     def text(self, locale: str) -> str:
-        """The label in ``locale``."""
-        if self.label:
-            return self.label.get(locale) or next(iter(self.label.values()))
+        """The label in ``locale``: the catalogue's ``nav.<key>``, like every other text."""
         return translate(f"nav.{self.key}", locale)
 
 
 NAV: list[NavItem] = []
 
 
-def register_nav(
-    key: str,
-    path: str,
-    roles: tuple[str, ...] | list[str] | None = None,
-    *,
-    label: dict[str, str] | None = None,
-    order: int = 100,
-    group: str | None = None,
-) -> NavItem:
-    """Add (or replace, by ``key``) a menu entry; call it at import time of your pages module."""
-    item = NavItem(
-        key=key, path=path, roles=tuple(roles) if roles else None, label=label, order=order, group=group
-    )
-    NAV[:] = [existing for existing in NAV if existing.key != key]
+def register_nav(item: NavItem) -> None:
+    """Add (or replace, by ``key``) a menu entry."""
+    NAV[:] = [existing for existing in NAV if existing.key != item.key]
     NAV.append(item)
     NAV.sort(key=lambda entry: (entry.order, entry.key))
-    return item
 
 
-def page_router(pages_module: str, *nav: NavItem) -> APIRouter:
-    """A domain's page router: its ``templates/`` folder (beside ``pages_module``, a ``__file__``) made
-    loadable and its menu entries added, at import time of the pages module."""
+def page_router(pages_module: str, *nav: NavItem, dependencies: Sequence[Any] = ()) -> APIRouter:
+    """A domain's page router, the one way a ``pages`` module declares itself: its ``templates/`` folder
+    (beside ``pages_module``, a ``__file__``) made loadable and its menu entries added, at import time."""
     register_template_dir(Path(pages_module).parent / "templates")
     for item in nav:
-        register_nav(item.key, item.path, item.roles, label=item.label, order=item.order, group=item.group)
-    return APIRouter(include_in_schema=False)
+        register_nav(item)
+    return APIRouter(include_in_schema=False, dependencies=list(dependencies))
 
 
 def nav_for(user: Any, current_path: str, locale: str) -> list[dict[str, Any]]:
