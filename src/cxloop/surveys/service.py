@@ -1565,7 +1565,7 @@ def survey_results(
     """Score distribution, weekly trend, answers by aspect, open answers with their analysis, rates, bias.
 
     Without ``personal_data`` (a reader who may not see customers' contact details) the open answers'
-    phones, emails, WeChat ids and addresses are masked.
+    names, phones, emails, WeChat ids and addresses are masked.
     """
     definition = definition_of(survey)
     resp = SurveyResponse

@@ -287,8 +287,8 @@ def build_evidence(
 
 
 def texts_as_seen(task: Task, *, personal_data: bool) -> dict[str, Any]:
-    """A task's title, description and evidence as a reader sees them (API and page alike): phones,
-    emails, WeChat ids and addresses masked, the sample complaints' texts too, unless the reader may
+    """A task's title, description and evidence as a reader sees them (API and page alike): names,
+    phones, emails, WeChat ids and addresses masked, the sample complaints' texts too, unless the reader may
     see customers' contact details."""
     evidence = dict(task.evidence or {})
     if personal_data:
