@@ -21,7 +21,7 @@ from cxloop import clock
 from cxloop.demo.surveys import answer_invitations, replay_start
 from cxloop.feedback.models import FeedbackAspect
 from cxloop.loop.cases.service import resolve_case
-from cxloop.loop.models import Case
+from cxloop.loop.models import OPEN_CASE_STATUSES, Case
 from cxloop.orders.models import Order
 from cxloop.surveys import service as surveys
 
@@ -43,7 +43,7 @@ def work_demo_cases(*, db_session: Session, seed: int = 9) -> dict[str, Any]:
     surveys.ensure_default_surveys(db_session=session)
     open_cases = session.execute(
         select(Case.id, Case.customer_id, Case.opened_at, Case.feedback_id)
-        .where(Case.status != "resolved")
+        .where(Case.status.in_(OPEN_CASE_STATUSES))
         .order_by(Case.opened_at, Case.id)
     ).all()
     resolved = 0

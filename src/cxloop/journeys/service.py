@@ -46,7 +46,7 @@ from cxloop.journeys import definition as jdef
 from cxloop.journeys.models import Journey, JourneyEvent, JourneyRun, JourneyStep, JourneyTimer
 from cxloop.journeys.prefetch import BATCH_KEY, TimerBatch, batch_of, load_runs, write_runs
 from cxloop.logistics.models import Carrier
-from cxloop.loop.models import Case
+from cxloop.loop.models import OPEN_CASE_STATUSES, Case
 from cxloop.messaging import service as messaging
 from cxloop.messaging.models import CustomerMessage
 from cxloop.messaging.yamlspan import ConfigFileError
@@ -74,9 +74,6 @@ _REPLAYING: contextvars.ContextVar[bool] = contextvars.ContextVar("journeys_repl
 
 def _guard(db_session: Session) -> contextlib.AbstractContextManager[Any]:
     return contextlib.nullcontext() if _REPLAYING.get() else db_session.begin_nested()
-
-
-OPEN_CASE = ("open", "in_progress")
 
 
 # --- definitions ----------------------------------------------------------------------------------------
@@ -826,7 +823,7 @@ class Facts:
             has_open = any(
                 c.opened_at is not None
                 and c.opened_at <= now
-                and (c.status in OPEN_CASE or (c.resolved_at is not None and c.resolved_at > now))
+                and (c.status in OPEN_CASE_STATUSES or (c.resolved_at is not None and c.resolved_at > now))
                 for c in self.batch.cases_of(customer.id)
             )
             return has_open == value
@@ -836,7 +833,7 @@ class Facts:
                 .where(
                     Case.customer_id == customer.id,
                     Case.opened_at <= self.now,
-                    or_(Case.status.in_(OPEN_CASE), Case.resolved_at > self.now),
+                    or_(Case.status.in_(OPEN_CASE_STATUSES), Case.resolved_at > self.now),
                 )
                 .limit(1)
             )

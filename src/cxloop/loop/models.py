@@ -29,6 +29,9 @@ RULE_KINDS = ("threshold", "change", "emerging_topic")
 SEVERITIES = ("critical", "high", "medium", "low")
 TASK_STATUSES = ("open", "in_progress", "done", "verified", "reopened")
 CASE_STATUSES = ("open", "in_progress", "resolved", "closed")
+#: A case still being worked on: no marketing and no survey for its customer meanwhile (messaging,
+#: surveys, journeys' exit conditions), and the SLA clocks run.
+OPEN_CASE_STATUSES = ("open", "in_progress")
 CASE_STEPS = ("apologise", "investigate", "solve", "record")
 RESOLUTIONS = ("resend", "refund", "coupon", "explanation", "other")
 CHANNELS = ("inbox", "email", "webhook")

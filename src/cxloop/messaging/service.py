@@ -27,7 +27,7 @@ from cxloop.clock import now as clock
 from cxloop.config import get_settings
 from cxloop.customers.models import Customer
 from cxloop.db import is_postgres, session_scope
-from cxloop.loop.models import Case
+from cxloop.loop.models import OPEN_CASE_STATUSES, Case
 from cxloop.messaging import channels
 from cxloop.messaging.models import CHANNELS, CustomerMessage
 from cxloop.messaging.templates import MessageTemplate, get_template, registry
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 #: Statuses that count as "a message went (or will go) to the customer" for the frequency caps.
 COUNTED = ("queued", "sending", "sent")
-OPEN_CASE_STATUSES = ("open", "in_progress")
 SMS_OPT_OUT = "回T退订"
 UNSUBSCRIBE_WORDS = frozenset({"T", "TD", "N", "退订", "STOP", "UNSUBSCRIBE"})
 

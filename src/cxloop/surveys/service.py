@@ -33,7 +33,7 @@ from cxloop.config import get_settings
 from cxloop.customers.models import Customer
 from cxloop.db import get_engine, session_scope
 from cxloop.feedback.models import FeedbackAspect, FeedbackItem, SurveyResponse
-from cxloop.loop.models import Case
+from cxloop.loop.models import OPEN_CASE_STATUSES, Case
 from cxloop.messaging.service import send_to_customer
 from cxloop.orders.models import Order
 from cxloop.surveys.models import Survey, SurveyInvitation
@@ -42,8 +42,6 @@ from cxloop.surveys.schemas import MAX_OPEN_LENGTH, InviteRequest, Question, Sur
 DEFAULTS_DIR = Path(__file__).with_name("defaults")
 #: Survey keys shipped with cxloop (CONTRACTS.md); journeys invite with these.
 DEFAULT_SURVEY_KEYS = ("after_delivery", "case_closed", "after_chat", "relationship_nps")
-#: Case statuses during which a customer is not asked for a survey (fatigue rule).
-OPEN_CASE_STATUSES = ("open", "in_progress")
 #: External id prefixes of what an answer on cxloop's page stores (imports use "survey:<id>").
 RESPONSE_PREFIX = "cx:"
 FEEDBACK_PREFIX = "survey:cx:"

@@ -21,6 +21,7 @@ from cxloop.loop.calendar import get_calendar
 from cxloop.loop.models import (
     CASE_STATUSES,
     CASE_STEPS,
+    OPEN_CASE_STATUSES,
     RESOLUTIONS,
     SEVERITIES,
     Case,
@@ -404,7 +405,7 @@ def check_slas(*, db_session: Session, at: datetime | None = None) -> dict[str, 
     """Send each case's SLA warning and breach once per clock, and follow-up reminders at promised times."""
     at = at or now()
     counts = {"warnings": 0, "breaches": 0, "follow_ups": 0}
-    active = list(db_session.scalars(select(Case).where(Case.status.in_(("open", "in_progress")))))
+    active = list(db_session.scalars(select(Case).where(Case.status.in_(OPEN_CASE_STATUSES))))
     for case in active:
         clocks = sla_clocks(case, at)
         for clock, warned_attr, breached_attr in (
